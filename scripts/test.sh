@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's test command runs this: system packages if missing, type checks, then every vitest project
+# (unit, gpu on Dawn, e2e in Chromium), ending with one plain "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-system.sh || exit 1
+[ -d node_modules ] || npm ci || exit 1
+
+echo "== type check" >&2
+npx svelte-check --tsconfig ./tsconfig.json --threshold error --output human || { echo "tests: 0 passed, 1 failed (type check)"; exit 1; }
+
+mkdir -p test-results
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@"
+rc=$?
+node scripts/summary.mjs test-results/vitest.json || rc=1
+exit $rc

@@ -1,0 +1,40 @@
+// genpi: the engine's command line. Progress goes to stderr, results to stdout, errors as one line (fail.ts).
+import { fail, UsageError } from './fail';
+
+const HELP = `genpi — Generative Prompt Internalization on WebGPU
+
+Usage:
+  genpi make-tiny --out DIR [--arch llama|qwen2] [--seed N] [--dtype f32|f16|bf16]
+      Write a tiny random model (untrained) in the Hugging Face layout.
+  genpi info --model DIR
+      Print one JSON object: architecture, dimensions, parameter count, dtype, and the GPU adapter.
+
+Options for every command:
+  --debug    show the stack trace of an error
+  --help     this text
+`;
+
+type Command = (argv: string[]) => Promise<void>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'make-tiny': async () => (await import('./make-tiny')).makeTiny,
+  info: async () => (await import('./info')).info,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help' || rest.includes('--help')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')}; see genpi --help)`);
+  await (await load())(rest);
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
+  // Dawn keeps the event loop alive after the device is gone; a finished command exits explicitly.
+  () => process.exit(0),
+  (e) => fail(e, argv.includes('--debug')),
+);

@@ -1,0 +1,38 @@
+// Buffer creation and readback. Readback is the only way data leaves the GPU, so it is one function, easy to find
+// and to keep off hot paths (which read back only scalars and sampled ids).
+
+export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, spelled out so Node needs no globals here
+
+/** A storage buffer holding `data`, or `bytes` zeroed bytes. Sizes round up to 4 as WebGPU requires. */
+export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number, label: string): GPUBuffer {
+  const bytes = typeof data === 'number' ? data : data.byteLength;
+  const buffer = device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: STORAGE });
+  if (typeof data !== 'number') device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  return buffer;
+}
+
+export function uniformBuffer(device: GPUDevice, words: ArrayLike<number>, label: string): GPUBuffer {
+  const data = new Uint32Array(Math.max(4, Math.ceil(words.length / 4) * 4));
+  data.set(words);
+  const buffer = device.createBuffer({ label, size: data.byteLength, usage: 0x40 | 0x8 }); // UNIFORM | COPY_DST
+  device.queue.writeBuffer(buffer, 0, data);
+  return buffer;
+}
+
+/** Copies `byteLength` bytes from `src` at `offset` into a fresh ArrayBuffer. */
+export async function readBuffer(device: GPUDevice, src: GPUBuffer, byteLength: number, offset = 0): Promise<ArrayBuffer> {
+  const size = Math.ceil(byteLength / 4) * 4;
+  const staging = device.createBuffer({ label: 'readback', size, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+  const enc = device.createCommandEncoder({ label: 'readback' });
+  enc.copyBufferToBuffer(src, offset, staging, 0, size);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x1);
+  const out = staging.getMappedRange().slice(0, byteLength);
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+export async function readF32(device: GPUDevice, src: GPUBuffer, count: number, offset = 0): Promise<Float32Array> {
+  return new Float32Array(await readBuffer(device, src, count * 4, offset));
+}

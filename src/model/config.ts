@@ -1,0 +1,218 @@
+// Reads a Hugging Face config.json (LlamaForCausalLM, Qwen2ForCausalLM) into the one typed ModelConfig the engine
+// uses, refusing what the engine cannot run (unknown architectures, unsupported rope scaling) with the field named.
+import { ModelError } from './errors';
+import { openRequired, readJson, type FileSet } from './source';
+
+export type Architecture = 'llama' | 'qwen2';
+
+/** Llama 3's frequency-dependent rope rescaling (the only scaling the engine implements). */
+export interface Llama3RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+/** Dimension letters: C hidden, F feed-forward, H heads, KV kv-heads, D head dim, V vocab. */
+export interface ModelConfig {
+  architecture: Architecture;
+  /** C */
+  hiddenSize: number;
+  /** F */
+  intermediateSize: number;
+  numLayers: number;
+  /** H */
+  numHeads: number;
+  /** KV; divides H (grouped-query attention shares one kv head among H/KV query heads). */
+  numKvHeads: number;
+  /** D; H*D need not equal C when config.json gives head_dim. */
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: Llama3RopeScaling | null;
+  /** lm_head reuses the embedding [V,C]. */
+  tieWordEmbeddings: boolean;
+  /** V */
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+  /** q/k/v projections carry biases (always for qwen2; llama's attention_bias). */
+  attentionBias: boolean;
+  /** o_proj carries a bias [C]: llama's attention_bias also adds it, qwen2 never has one. */
+  oProjBias: boolean;
+  torchDtype?: string;
+}
+
+const ARCHITECTURES: Record<string, Architecture> = {
+  LlamaForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+};
+const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2' };
+const SUPPORTED = `supported: ${Object.keys(ARCHITECTURES).join(', ')} (model_type ${Object.keys(MODEL_TYPES).join(', ')})`;
+
+/** Field readers that name the file and the field in every complaint. */
+class Fields {
+  constructor(
+    readonly file: string,
+    readonly obj: Record<string, unknown>,
+  ) {}
+  fail(field: string, problem: string): never {
+    throw new ModelError(this.file, problem, field);
+  }
+  has(field: string): boolean {
+    return this.obj[field] !== undefined && this.obj[field] !== null;
+  }
+  number(field: string, fallback?: number): number {
+    const v = this.obj[field];
+    if (v === undefined || v === null) {
+      if (fallback === undefined) this.fail(field, 'is required but missing');
+      return fallback;
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(field, `must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+  positive(field: string, fallback?: number): number {
+    const v = this.number(field, fallback);
+    if (!(v > 0)) this.fail(field, `must be greater than 0, got ${v}`);
+    return v;
+  }
+  size(field: string, fallback?: number): number {
+    const v = this.number(field, fallback);
+    if (!Number.isInteger(v) || v <= 0) this.fail(field, `must be a positive integer, got ${v}`);
+    return v;
+  }
+  tokenId(field: string, v: unknown): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      this.fail(field, `must be a non-negative integer token id, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+  bool(field: string, fallback: boolean): boolean {
+    const v = this.obj[field];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') this.fail(field, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function architectureOf(f: Fields): Architecture {
+  const archs = f.obj.architectures;
+  if (archs !== undefined && archs !== null) {
+    if (!Array.isArray(archs) || archs.length === 0 || typeof archs[0] !== 'string') {
+      f.fail('architectures', `must be a non-empty list of class names, got ${JSON.stringify(archs)}`);
+    }
+    const a = ARCHITECTURES[archs[0]];
+    if (!a) f.fail('architectures', `unknown architecture ${JSON.stringify(archs[0])}; ${SUPPORTED}`);
+    return a;
+  }
+  const mt = f.obj.model_type;
+  if (mt === undefined || mt === null) f.fail('architectures', `is missing and so is model_type; ${SUPPORTED}`);
+  const a = typeof mt === 'string' ? MODEL_TYPES[mt] : undefined;
+  if (!a) f.fail('model_type', `unknown model type ${JSON.stringify(mt)}; ${SUPPORTED}`);
+  return a;
+}
+
+function ropeScalingOf(f: Fields): Llama3RopeScaling | null {
+  const rs = f.obj.rope_scaling;
+  if (rs === undefined || rs === null) return null;
+  if (!isObject(rs)) f.fail('rope_scaling', `must be an object or null, got ${JSON.stringify(rs)}`);
+  const type = rs.rope_type ?? rs.type;
+  if (type === 'default') return null; // HF writes this for plain rope
+  if (type !== 'llama3') {
+    f.fail('rope_scaling', `rope scaling type ${JSON.stringify(type)} is not supported (only "llama3" is)`);
+  }
+  const s = new Fields(f.file, rs);
+  const scaling: Llama3RopeScaling = {
+    type: 'llama3',
+    factor: s.positive('factor'),
+    lowFreqFactor: s.positive('low_freq_factor'),
+    highFreqFactor: s.positive('high_freq_factor'),
+    originalMaxPositionEmbeddings: s.size('original_max_position_embeddings'),
+  };
+  // HF smooths between the two by dividing by their difference.
+  if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
+    f.fail('rope_scaling', `high_freq_factor (${scaling.highFreqFactor}) must exceed low_freq_factor (${scaling.lowFreqFactor})`);
+  }
+  return scaling;
+}
+
+function eosOf(f: Fields): number[] {
+  const v = f.obj.eos_token_id;
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map((x) => f.tokenId('eos_token_id', x));
+  return [f.tokenId('eos_token_id', v)];
+}
+
+/** Refuses options that would change the network in ways the engine does not implement. */
+function refuseUnsupported(f: Fields, architecture: Architecture): void {
+  const act = f.obj.hidden_act;
+  if (act !== undefined && act !== null && act !== 'silu') {
+    f.fail('hidden_act', `activation ${JSON.stringify(act)} is not supported (only "silu" is)`);
+  }
+  if (f.bool('mlp_bias', false)) f.fail('mlp_bias', 'MLP biases are not supported');
+  if (architecture === 'qwen2' && f.bool('use_sliding_window', false)) {
+    f.fail('use_sliding_window', 'sliding-window attention is not supported; set it to false');
+  }
+}
+
+export function parseModelConfig(json: unknown, file = 'config.json'): ModelConfig {
+  if (!isObject(json)) throw new ModelError(file, `must be a JSON object, got ${Array.isArray(json) ? 'an array' : JSON.stringify(json)}`);
+  const f: Fields = new Fields(file, json);
+  const architecture = architectureOf(f);
+  refuseUnsupported(f, architecture);
+
+  const hiddenSize = f.size('hidden_size');
+  const numHeads = f.size('num_attention_heads');
+  const numKvHeads = f.size('num_key_value_heads', numHeads);
+  if (numHeads % numKvHeads !== 0) {
+    f.fail('num_key_value_heads', `${numKvHeads} does not divide num_attention_heads (${numHeads})`);
+  }
+  let headDim: number;
+  if (f.has('head_dim')) headDim = f.size('head_dim');
+  else {
+    if (hiddenSize % numHeads !== 0) {
+      f.fail('num_attention_heads', `${numHeads} does not divide hidden_size (${hiddenSize}) and head_dim is not given`);
+    }
+    headDim = hiddenSize / numHeads;
+  }
+  const llamaBias = architecture === 'llama' && f.bool('attention_bias', false);
+  const bos = f.obj.bos_token_id;
+  const dtype = f.obj.torch_dtype ?? f.obj.dtype; // newer transformers write `dtype`
+
+  const cfg: ModelConfig = {
+    architecture,
+    hiddenSize,
+    intermediateSize: f.size('intermediate_size'),
+    numLayers: f.size('num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    rmsNormEps: f.positive('rms_norm_eps'),
+    ropeTheta: f.positive('rope_theta', 10000),
+    ropeScaling: ropeScalingOf(f),
+    tieWordEmbeddings: f.bool('tie_word_embeddings', false),
+    vocabSize: f.size('vocab_size'),
+    maxPositionEmbeddings: f.size('max_position_embeddings'),
+    bosTokenId: bos === undefined || bos === null ? null : f.tokenId('bos_token_id', bos),
+    eosTokenIds: eosOf(f),
+    attentionBias: architecture === 'qwen2' || llamaBias,
+    oProjBias: llamaBias,
+  };
+  if (dtype !== undefined && dtype !== null) {
+    if (typeof dtype !== 'string') f.fail('torch_dtype', `must be a string, got ${JSON.stringify(dtype)}`);
+    cfg.torchDtype = dtype;
+  }
+  return cfg;
+}
+
+/** Reads and parses config.json from a model's files. */
+export async function configFromFiles(files: FileSet): Promise<ModelConfig> {
+  const src = await openRequired(files, 'config.json');
+  return parseModelConfig(await readJson(src), src.name);
+}

@@ -1,0 +1,221 @@
+// Tiny random Llama/Qwen2 models in the exact Hugging Face file layout, made in memory (browser or Node), so the
+// loaders, kernels and training loop are tested on real-shaped files without downloading weights.
+import { fromFloat32, type DType } from '../dtype';
+import { writeSafetensors, type TensorToWrite } from '../safetensors-write';
+import { buildBpeTokenizer, SPECIAL_TOKENS } from './bpe';
+import { Rng } from './random';
+import { CHATML_TEMPLATE } from './template';
+
+export type TinyArch = 'llama' | 'qwen2';
+export type TinyDType = 'f32' | 'f16' | 'bf16';
+
+/** HF's llama3 rope scaling block, as it appears in config.json. */
+export interface Llama3RopeScaling {
+  rope_type: 'llama3';
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
+}
+
+export interface TinyModelOptions {
+  arch?: TinyArch;
+  seed?: number;
+  dtype?: TinyDType;
+  hiddenSize?: number;
+  intermediateSize?: number;
+  numLayers?: number;
+  numHeads?: number;
+  numKvHeads?: number;
+  /** Defaults to hiddenSize / numHeads. */
+  headDim?: number;
+  /** Defaults to true for llama (as SmolLM2), false for qwen2. */
+  tieWordEmbeddings?: boolean;
+  /** 'llama3' gives factor 8, low 1, high 4, original 64 (small, so short test sequences cross it). */
+  ropeScaling?: null | 'llama3' | Llama3RopeScaling;
+  maxPositionEmbeddings?: number;
+  /** BPE merges in the tokenizer; the vocabulary is 3 specials + 256 bytes + these. */
+  numMerges?: number;
+}
+
+/** The options with every default filled in. */
+export type ResolvedTinyOptions = Required<Omit<TinyModelOptions, 'ropeScaling'>> & {
+  ropeScaling: Llama3RopeScaling | null;
+};
+
+export function resolveTinyOptions(opts: TinyModelOptions = {}): ResolvedTinyOptions {
+  const arch = opts.arch ?? 'llama';
+  const hiddenSize = opts.hiddenSize ?? 64;
+  const numHeads = opts.numHeads ?? 4;
+  const headDim = opts.headDim ?? hiddenSize / numHeads;
+  const numKvHeads = opts.numKvHeads ?? 2;
+  if (!Number.isInteger(headDim)) throw new Error(`tiny model: hiddenSize ${hiddenSize} is not divisible by numHeads ${numHeads}`);
+  if (numHeads % numKvHeads !== 0) throw new Error(`tiny model: numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
+  const rs = opts.ropeScaling ?? null;
+  return {
+    arch,
+    seed: opts.seed ?? 0,
+    dtype: opts.dtype ?? 'f32',
+    hiddenSize,
+    intermediateSize: opts.intermediateSize ?? 96,
+    numLayers: opts.numLayers ?? 2,
+    numHeads,
+    numKvHeads,
+    headDim,
+    tieWordEmbeddings: opts.tieWordEmbeddings ?? arch === 'llama',
+    ropeScaling:
+      rs === 'llama3'
+        ? { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 }
+        : rs,
+    maxPositionEmbeddings: opts.maxPositionEmbeddings ?? 2048,
+    numMerges: opts.numMerges ?? 128,
+  };
+}
+
+const SAFETENSORS_DTYPE: Record<TinyDType, DType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+const TORCH_DTYPE: Record<TinyDType, string> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
+
+/** How each kind of tensor is drawn: scaled so activations keep unit size and the logits are far from uniform. */
+type Init = { kind: 'embed' } | { kind: 'linear'; fanIn: number } | { kind: 'norm' } | { kind: 'bias' };
+
+function draw(rng: Rng, n: number, init: Init): Float32Array {
+  switch (init.kind) {
+    case 'embed':
+      return rng.normals(n, 1);
+    case 'linear':
+      return rng.normals(n, 1 / Math.sqrt(init.fanIn));
+    case 'norm':
+      return rng.normals(n, 0.1, 1);
+    case 'bias':
+      return rng.normals(n, 0.1);
+  }
+}
+
+/** name -> [shape, init] in HF's order; the shapes follow transformers' nn.Linear layout [out, in]. */
+export function tinyTensorSpecs(o: ResolvedTinyOptions, vocabSize: number): [string, number[], Init][] {
+  const C = o.hiddenSize;
+  const F = o.intermediateSize;
+  const HD = o.numHeads * o.headDim;
+  const KVD = o.numKvHeads * o.headDim;
+  const specs: [string, number[], Init][] = [['model.embed_tokens.weight', [vocabSize, C], { kind: 'embed' }]];
+  for (let i = 0; i < o.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    specs.push([`${p}input_layernorm.weight`, [C], { kind: 'norm' }]);
+    specs.push([`${p}self_attn.q_proj.weight`, [HD, C], { kind: 'linear', fanIn: C }]);
+    specs.push([`${p}self_attn.k_proj.weight`, [KVD, C], { kind: 'linear', fanIn: C }]);
+    specs.push([`${p}self_attn.v_proj.weight`, [KVD, C], { kind: 'linear', fanIn: C }]);
+    if (o.arch === 'qwen2') {
+      specs.push([`${p}self_attn.q_proj.bias`, [HD], { kind: 'bias' }]);
+      specs.push([`${p}self_attn.k_proj.bias`, [KVD], { kind: 'bias' }]);
+      specs.push([`${p}self_attn.v_proj.bias`, [KVD], { kind: 'bias' }]);
+    }
+    specs.push([`${p}self_attn.o_proj.weight`, [C, HD], { kind: 'linear', fanIn: HD }]);
+    specs.push([`${p}post_attention_layernorm.weight`, [C], { kind: 'norm' }]);
+    specs.push([`${p}mlp.gate_proj.weight`, [F, C], { kind: 'linear', fanIn: C }]);
+    specs.push([`${p}mlp.up_proj.weight`, [F, C], { kind: 'linear', fanIn: C }]);
+    specs.push([`${p}mlp.down_proj.weight`, [C, F], { kind: 'linear', fanIn: F }]);
+  }
+  specs.push(['model.norm.weight', [C], { kind: 'norm' }]);
+  if (!o.tieWordEmbeddings) specs.push(['lm_head.weight', [vocabSize, C], { kind: 'linear', fanIn: C }]);
+  return specs;
+}
+
+function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * The files of one tiny model, by file name: config.json, generation_config.json, model.safetensors,
+ * tokenizer.json, tokenizer_config.json, special_tokens_map.json. Pure and deterministic in the options.
+ */
+export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Array> {
+  const o = resolveTinyOptions(opts);
+  const tokenizer = buildBpeTokenizer(o.numMerges);
+  const vocabSize = Math.max(...Object.values(tokenizer.model.vocab)) + 1;
+  const [endoftext, imStart, imEnd] = SPECIAL_TOKENS.map((t) => tokenizer.model.vocab[t]);
+  const llama = o.arch === 'llama';
+  // SmolLM2-Instruct uses <|im_start|> as bos; Qwen2 uses <|endoftext|> and also stops on it.
+  const bosId = llama ? imStart : endoftext;
+
+  const config: Record<string, unknown> = {
+    architectures: [llama ? 'LlamaForCausalLM' : 'Qwen2ForCausalLM'],
+    model_type: o.arch,
+    hidden_size: o.hiddenSize,
+    intermediate_size: o.intermediateSize,
+    num_hidden_layers: o.numLayers,
+    num_attention_heads: o.numHeads,
+    num_key_value_heads: o.numKvHeads,
+    // HF's Qwen2 configs carry no head_dim (readers derive it); recent Llama ones do.
+    ...(llama ? { head_dim: o.headDim } : {}),
+    hidden_act: 'silu',
+    rms_norm_eps: llama ? 1e-5 : 1e-6,
+    rope_theta: llama ? 100000 : 1000000,
+    rope_scaling: o.ropeScaling,
+    // Qwen2 always has q/k/v biases and its config has no attention_bias key.
+    ...(llama ? { attention_bias: false, mlp_bias: false } : { use_sliding_window: false, sliding_window: null }),
+    attention_dropout: 0,
+    initializer_range: 0.02,
+    tie_word_embeddings: o.tieWordEmbeddings,
+    vocab_size: vocabSize,
+    max_position_embeddings: o.maxPositionEmbeddings,
+    bos_token_id: bosId,
+    eos_token_id: imEnd,
+    pad_token_id: llama ? imEnd : endoftext,
+    torch_dtype: TORCH_DTYPE[o.dtype],
+    use_cache: true,
+  };
+
+  const root = new Rng(o.seed);
+  const dtype = SAFETENSORS_DTYPE[o.dtype];
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const [name, shape, init] of tinyTensorSpecs(o, vocabSize)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    tensors[name] = { dtype, shape, data: fromFloat32(draw(root.fork(name), n, init), dtype) };
+  }
+
+  const added = (content: string) => ({
+    content,
+    lstrip: false,
+    normalized: false,
+    rstrip: false,
+    single_word: false,
+    special: true,
+  });
+  const tokenizerConfig = {
+    add_bos_token: false,
+    add_prefix_space: false,
+    added_tokens_decoder: Object.fromEntries(SPECIAL_TOKENS.map((t) => [String(tokenizer.model.vocab[t]), added(t)])),
+    additional_special_tokens: ['<|im_start|>', '<|im_end|>'],
+    bos_token: llama ? '<|im_start|>' : null,
+    chat_template: CHATML_TEMPLATE,
+    clean_up_tokenization_spaces: false,
+    eos_token: '<|im_end|>',
+    model_max_length: o.maxPositionEmbeddings,
+    pad_token: llama ? '<|im_end|>' : '<|endoftext|>',
+    tokenizer_class: llama ? 'GPT2Tokenizer' : 'Qwen2Tokenizer',
+    unk_token: llama ? '<|endoftext|>' : null,
+    vocab_file: null,
+  };
+  const specialTokensMap = {
+    additional_special_tokens: ['<|im_start|>', '<|im_end|>'],
+    ...(llama ? { bos_token: added('<|im_start|>') } : {}),
+    eos_token: added('<|im_end|>'),
+    pad_token: added(tokenizerConfig.pad_token),
+    ...(llama ? { unk_token: added('<|endoftext|>') } : {}),
+  };
+  // Qwen2 lists two stop ids here, which is how real generation configs differ from config.json.
+  const generationConfig = {
+    bos_token_id: bosId,
+    eos_token_id: llama ? imEnd : [imEnd, endoftext],
+    pad_token_id: config.pad_token_id,
+  };
+
+  return new Map<string, Uint8Array>([
+    ['config.json', json(config)],
+    ['generation_config.json', json(generationConfig)],
+    ['model.safetensors', writeSafetensors(tensors, { format: 'pt' })],
+    ['tokenizer.json', json(tokenizer)],
+    ['tokenizer_config.json', json(tokenizerConfig)],
+    ['special_tokens_map.json', json(specialTokensMap)],
+  ]);
+}

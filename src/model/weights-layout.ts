@@ -1,0 +1,85 @@
+// The tensors a config.json promises, by Hugging Face name and shape, and one check that the weight files keep
+// that promise, so a mismatched folder fails at load with every wrong tensor named, not deep inside a kernel.
+import type { ModelConfig } from './config';
+import { ModelError } from './errors';
+
+/** Anything with named tensor shapes (a WeightIndex qualifies). */
+export interface TensorShapes {
+  /** For messages: the model folder. */
+  name: string;
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>;
+}
+
+/** How many names of each kind a message lists before saying "and N more". */
+export const MAX_LISTED = 8;
+
+const LM_HEAD = 'lm_head.weight';
+
+/** HF name -> shape, in the dimension letters of ModelConfig (C, F, H, KV, D, V). */
+export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
+  const C = cfg.hiddenSize;
+  const F = cfg.intermediateSize;
+  const HD = cfg.numHeads * cfg.headDim;
+  const KVD = cfg.numKvHeads * cfg.headDim;
+  const V = cfg.vocabSize;
+  const m = new Map<string, number[]>();
+  m.set('model.embed_tokens.weight', [V, C]);
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    m.set(`${p}.input_layernorm.weight`, [C]);
+    m.set(`${p}.self_attn.q_proj.weight`, [HD, C]);
+    m.set(`${p}.self_attn.k_proj.weight`, [KVD, C]);
+    m.set(`${p}.self_attn.v_proj.weight`, [KVD, C]);
+    m.set(`${p}.self_attn.o_proj.weight`, [C, HD]);
+    if (cfg.attentionBias) {
+      m.set(`${p}.self_attn.q_proj.bias`, [HD]);
+      m.set(`${p}.self_attn.k_proj.bias`, [KVD]);
+      m.set(`${p}.self_attn.v_proj.bias`, [KVD]);
+    }
+    if (cfg.oProjBias) m.set(`${p}.self_attn.o_proj.bias`, [C]);
+    m.set(`${p}.post_attention_layernorm.weight`, [C]);
+    m.set(`${p}.mlp.gate_proj.weight`, [F, C]);
+    m.set(`${p}.mlp.up_proj.weight`, [F, C]);
+    m.set(`${p}.mlp.down_proj.weight`, [C, F]);
+  }
+  m.set('model.norm.weight', [C]);
+  if (!cfg.tieWordEmbeddings) m.set(LM_HEAD, [V, C]);
+  return m;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function listed(label: string, items: string[]): string {
+  if (items.length === 0) return '';
+  const shown = items.slice(0, MAX_LISTED).join(', ');
+  const more = items.length > MAX_LISTED ? ` and ${items.length - MAX_LISTED} more` : '';
+  return `${label} (${items.length}): ${shown}${more}`;
+}
+
+/** Throws one ModelError listing missing, extra and misshaped tensors; returns quietly when all match. */
+export function checkWeights(index: TensorShapes, cfg: ModelConfig): void {
+  const expected = expectedTensors(cfg);
+  // A tied model may still ship lm_head.weight (some exporters write it); it must then have the embedding's shape.
+  if (cfg.tieWordEmbeddings && index.tensors.has(LM_HEAD)) expected.set(LM_HEAD, [cfg.vocabSize, cfg.hiddenSize]);
+  const missing: string[] = [];
+  const misshaped: string[] = [];
+  for (const [name, shape] of expected) {
+    const found = index.tensors.get(name);
+    if (!found) missing.push(name);
+    else if (!sameShape(found.shape, shape)) misshaped.push(`${name} expected ${fmt(shape)} found ${fmt(found.shape)}`);
+  }
+  const extra = [...index.tensors.keys()].filter((name) => !expected.has(name));
+  if (missing.length + extra.length + misshaped.length === 0) return;
+  const parts = [listed('missing', missing), listed('extra', extra), listed('misshaped', misshaped)].filter(Boolean);
+  const what = `${cfg.architecture}, ${cfg.numLayers} layers, C=${cfg.hiddenSize}, V=${cfg.vocabSize}`;
+  throw new ModelError(
+    index.name,
+    `weights do not match config.json (${what}); ${parts.join('; ')}. Check that config.json and the weights come from the same model`,
+  );
+}

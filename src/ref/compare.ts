@@ -1,0 +1,32 @@
+// llm.c-style comparison of a GPU tensor with its float64 reference: the max absolute and relative difference,
+// printed per tensor so a failing kernel shows where it drifts.
+
+export interface Diff {
+  name: string;
+  n: number;
+  maxAbs: number;
+  /** max |gpu - ref| / max(|ref|, floor): relative where values are large, absolute near zero. */
+  maxRel: number;
+  worstIndex: number;
+}
+
+export function compare(name: string, gpu: ArrayLike<number>, ref: ArrayLike<number>, floor = 1e-3): Diff {
+  if (gpu.length !== ref.length) throw new Error(`${name}: GPU has ${gpu.length} values, reference ${ref.length}`);
+  let maxAbs = 0;
+  let maxRel = 0;
+  let worstIndex = -1;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(gpu[i] - ref[i]);
+    if (!(d <= maxAbs)) {
+      maxAbs = Number.isNaN(d) ? Infinity : d;
+      worstIndex = i;
+    }
+    const r = d / Math.max(Math.abs(ref[i]), floor);
+    if (!(r <= maxRel)) maxRel = Number.isNaN(r) ? Infinity : r;
+  }
+  return { name, n: ref.length, maxAbs, maxRel, worstIndex };
+}
+
+export function formatDiff(d: Diff): string {
+  return `${d.name.padEnd(40)} n=${String(d.n).padStart(8)}  max abs ${d.maxAbs.toExponential(2)}  max rel ${d.maxRel.toExponential(2)}`;
+}
