@@ -5,7 +5,10 @@ import { KernelRegistry } from '../gpu/registry';
 import { selfTest } from '../gpu/selftest';
 import { shaderSources } from '../gpu/shaders-vite';
 import { toErrorInfo, type GpuReport, type WorkerApi } from './api';
+import { loadModel, type LoadedModel } from './models';
 
+// The loaded model stays here for the engine (generation and training use it in later calls).
+let current: LoadedModel | undefined;
 let gpu: Promise<{ ctx: GpuContext; registry: KernelRegistry }> | undefined;
 
 function openGpu() {
@@ -28,6 +31,11 @@ const api: WorkerApi = {
     } catch (e) {
       return { gpu: null, error: toErrorInfo(e), selfTest: null };
     }
+  },
+
+  async loadModel(source, onProgress) {
+    current = await loadModel(source, onProgress);
+    return current.summary;
   },
 };
 
