@@ -1,0 +1,40 @@
+// Shared set-up for the GPU tests on Dawn: a Kernels instance for f32 or f16 weights, and upload/readback of
+// plain arrays. Test-only; the app and the CLI build their Kernels in the worker and the engine.
+import { fromFloat32, toFloat32 } from '../model/dtype';
+import { readF32, storageBuffer } from './buffers';
+import { Kernels, weightPreamble } from './kernel';
+import { acquireNodeGpu } from './node';
+import { KernelRegistry } from './registry';
+import { loadShaderSources } from './shaders-node';
+
+/** f16: frozen weights stored as f16 (needs shader-f16, which Mesa lavapipe has); false: f32 everywhere. */
+export async function testKernels(f16: boolean): Promise<Kernels> {
+  const ctx = await acquireNodeGpu({ disable: f16 ? [] : ['shader-f16'] });
+  if (f16 && !ctx.features.has('shader-f16')) {
+    throw new Error('this Vulkan adapter has no shader-f16; the f16 tests need Mesa >= 25 lavapipe (scripts/setup-system.sh)');
+  }
+  return new Kernels(ctx, new KernelRegistry(ctx.device, loadShaderSources(), { preamble: weightPreamble(f16) }));
+}
+
+export function upload(k: Kernels, data: ArrayLike<number> | Float32Array | Uint32Array | Int32Array, label = 'test'): GPUBuffer {
+  const view = ArrayBuffer.isView(data) ? data : Float32Array.from(data);
+  return storageBuffer(k.device, view, label);
+}
+
+/** A frozen weight as the engine stores it: f16 when the registry's preamble says so, f32 otherwise. */
+export function uploadWeight(k: Kernels, values: ArrayLike<number>, f16: boolean, label = 'weight'): GPUBuffer {
+  return storageBuffer(k.device, f16 ? fromFloat32(values, 'F16') : Float32Array.from(values), label);
+}
+
+export function zeros(k: Kernels, count: number, label = 'zeros'): GPUBuffer {
+  return storageBuffer(k.device, count * 4, label);
+}
+
+export async function read(k: Kernels, buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  return readF32(k.device, buffer, count);
+}
+
+/** Values rounded through f16 (what the GPU sees for an f16 weight), for building the reference's inputs. */
+export function roundF16(values: ArrayLike<number>): Float64Array {
+  return Float64Array.from(toFloat32(fromFloat32(values, 'F16'), 'F16'));
+}
