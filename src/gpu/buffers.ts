@@ -36,3 +36,8 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, byteLength: 
 export async function readF32(device: GPUDevice, src: GPUBuffer, count: number, offset = 0): Promise<Float32Array> {
   return new Float32Array(await readBuffer(device, src, count * 4, offset));
 }
+
+/** Writes a typed array into `dst` at byte `offset` (queued; visible to the next submit). */
+export function writeArray(device: GPUDevice, dst: GPUBuffer, view: ArrayBufferView, offset = 0): void {
+  device.queue.writeBuffer(dst, offset, view.buffer as ArrayBuffer, view.byteOffset, view.byteLength);
+}

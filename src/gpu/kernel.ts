@@ -1,7 +1,7 @@
 // One way to record a kernel: pipeline by entry-point name, buffers bound in order, a uniform of parameters, a
 // grid. Every op in src/llama/ops records through this, so binding order and parameter packing live in one place.
 import type { GpuContext } from './device';
-import type { KernelRegistry } from './registry';
+import { KernelRegistry, type ShaderSources } from './registry';
 
 /** A whole buffer, or a byte range of it (offset must be a multiple of minStorageBufferOffsetAlignment). */
 export type Bind = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
@@ -28,9 +28,11 @@ export function packParams(values: Param[]): ArrayBuffer {
 }
 
 export class Kernels {
+  /** `f16`: frozen weights are stored as f16; it must match the registry's weightPreamble. */
   constructor(
     readonly ctx: GpuContext,
     readonly registry: KernelRegistry,
+    readonly f16 = false,
   ) {}
 
   get device(): GPUDevice {
@@ -81,4 +83,10 @@ export class Kernels {
 /** WGSL text put before every module: `wt` is the frozen weights' storage type (f16 where the device can). */
 export function weightPreamble(f16: boolean): string {
   return f16 ? 'enable f16;\nalias wt = f16;\n' : 'alias wt = f32;\n';
+}
+
+/** Kernels for a device: f16 weights when it has shader-f16 (unless turned off), from the given WGSL sources. */
+export function createKernels(ctx: GpuContext, sources: ShaderSources, opts: { f16?: boolean } = {}): Kernels {
+  const f16 = (opts.f16 ?? true) && ctx.features.has('shader-f16');
+  return new Kernels(ctx, new KernelRegistry(ctx.device, sources, { preamble: weightPreamble(f16) }), f16);
 }

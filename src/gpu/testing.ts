@@ -2,9 +2,8 @@
 // plain arrays. Test-only; the app and the CLI build their Kernels in the worker and the engine.
 import { fromFloat32, toFloat32 } from '../model/dtype';
 import { readF32, storageBuffer } from './buffers';
-import { Kernels, weightPreamble } from './kernel';
+import { createKernels, type Kernels } from './kernel';
 import { acquireNodeGpu } from './node';
-import { KernelRegistry } from './registry';
 import { loadShaderSources } from './shaders-node';
 
 /** f16: frozen weights stored as f16 (needs shader-f16, which Mesa lavapipe has); false: f32 everywhere. */
@@ -13,7 +12,7 @@ export async function testKernels(f16: boolean): Promise<Kernels> {
   if (f16 && !ctx.features.has('shader-f16')) {
     throw new Error('this Vulkan adapter has no shader-f16; the f16 tests need Mesa >= 25 lavapipe (scripts/setup-system.sh)');
   }
-  return new Kernels(ctx, new KernelRegistry(ctx.device, loadShaderSources(), { preamble: weightPreamble(f16) }));
+  return createKernels(ctx, loadShaderSources(), { f16 });
 }
 
 export function upload(k: Kernels, data: ArrayLike<number> | Float32Array | Uint32Array | Int32Array, label = 'test'): GPUBuffer {

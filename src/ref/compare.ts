@@ -7,6 +7,8 @@ export interface Diff {
   maxAbs: number;
   /** max |gpu - ref| / max(|ref|, floor): relative where values are large, absolute near zero. */
   maxRel: number;
+  /** max |gpu - ref| / max |ref|: the error against the tensor's own scale, robust to entries near zero. */
+  scaled: number;
   worstIndex: number;
 }
 
@@ -15,7 +17,9 @@ export function compare(name: string, gpu: ArrayLike<number>, ref: ArrayLike<num
   let maxAbs = 0;
   let maxRel = 0;
   let worstIndex = -1;
+  let scale = 0;
   for (let i = 0; i < ref.length; i++) {
+    scale = Math.max(scale, Math.abs(ref[i]));
     const d = Math.abs(gpu[i] - ref[i]);
     if (!(d <= maxAbs)) {
       maxAbs = Number.isNaN(d) ? Infinity : d;
@@ -24,9 +28,10 @@ export function compare(name: string, gpu: ArrayLike<number>, ref: ArrayLike<num
     const r = d / Math.max(Math.abs(ref[i]), floor);
     if (!(r <= maxRel)) maxRel = Number.isNaN(r) ? Infinity : r;
   }
-  return { name, n: ref.length, maxAbs, maxRel, worstIndex };
+  const scaled = scale > 0 ? maxAbs / scale : maxAbs;
+  return { name, n: ref.length, maxAbs, maxRel, scaled, worstIndex };
 }
 
 export function formatDiff(d: Diff): string {
-  return `${d.name.padEnd(40)} n=${String(d.n).padStart(8)}  max abs ${d.maxAbs.toExponential(2)}  max rel ${d.maxRel.toExponential(2)}`;
+  return `${d.name.padEnd(40)} n=${String(d.n).padStart(8)}  max abs ${d.maxAbs.toExponential(2)}  max rel ${d.maxRel.toExponential(2)}  of scale ${d.scaled.toExponential(2)}`;
 }

@@ -1,0 +1,142 @@
+// The GPU engine end to end against the float64 reference (src/ref/llama.ts) on tiny models: logits, the joint
+// loss per group and every LoRA gradient, for Llama and Qwen2 with tied and untied heads, MQA and GQA, rope scaling
+// on and off, f32/f16/bf16 files on f32 and f16 GPU weights, split weights, recompute and dropout.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Kernels } from '../gpu/kernel';
+import { testKernels } from '../gpu/testing';
+import { openModel } from '../model/open';
+import { BytesSource, type FileSet } from '../model/source';
+import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
+import { Rng } from '../model/tiny/random';
+import { compare, formatDiff } from '../ref/compare';
+import { llama_backward, llama_forward } from '../ref/llama';
+import { loadRefModel } from '../ref/llama-load';
+import { packGroups, type Group } from '../train/batch';
+import { LlamaEngine } from './engine';
+import { loraLayout, type LoraTarget } from './lora';
+import { LoraTrainer } from './trainer';
+
+const kernels = new Map<boolean, Promise<Kernels>>();
+const getKernels = (f16: boolean) => {
+  if (!kernels.has(f16)) kernels.set(f16, testKernels(f16));
+  return kernels.get(f16)!;
+};
+afterAll(async () => {
+  for (const k of kernels.values()) (await k).device.destroy();
+});
+
+export function memoryFiles(files: Map<string, Uint8Array>, name = 'tiny'): FileSet {
+  return { name, open: async (f) => (files.has(f) ? new BytesSource(`${name}/${f}`, files.get(f)!) : null) };
+}
+
+/** Two groups (weights 0.7 and 0.3, as SFT and PG) of packed sequences with some masked labels. */
+export function testGroups(V: number, seed: number, lengths = [[9, 4], [13]]): Group[] {
+  const rng = new Rng(seed);
+  const tok = () => Math.floor(rng.next() * V);
+  return lengths.map((ls, g) => ({
+    weight: g === 0 ? 0.7 : 0.3,
+    sequences: ls.map((L) => {
+      const input_ids = Array.from({ length: L }, tok);
+      // Mask the first third of each sequence, as a prompt would be.
+      const labels = input_ids.map((id, i) => (i < Math.floor(L / 3) ? -100 : id));
+      return { input_ids, labels };
+    }),
+  }));
+}
+
+/** LoRA params with non-zero B, so every gradient (A's included) is non-zero. */
+function randomLora(size: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: size }, () => 0.2 * rng.normal());
+}
+
+interface Case {
+  name: string;
+  tiny: TinyModelOptions;
+  f16: boolean;
+  targets?: LoraTarget[];
+  maxBlockBytes?: number;
+  vocabChunk?: number;
+  recompute?: boolean;
+  dropout?: number;
+}
+
+const CASES: Case[] = [
+  { name: 'llama tied GQA f32', tiny: { arch: 'llama', dtype: 'f32' }, f16: false },
+  { name: 'llama MQA rope-llama3 f16 file, f16 weights', tiny: { arch: 'llama', dtype: 'f16', numKvHeads: 1, ropeScaling: 'llama3' }, f16: true, vocabChunk: 64 },
+  { name: 'qwen2 untied GQA bf16 file, f16 weights, split head', tiny: { arch: 'qwen2', dtype: 'bf16', seed: 3 }, f16: true, maxBlockBytes: 16384, vocabChunk: 128 },
+  { name: 'qwen2 MHA f32, recompute, q/v only', tiny: { arch: 'qwen2', dtype: 'f32', numKvHeads: 4 }, f16: false, recompute: true, targets: ['q', 'v'] },
+  { name: 'llama untied f32, split weights, dropout 0.1', tiny: { arch: 'llama', dtype: 'f32', tieWordEmbeddings: false, seed: 7 }, f16: false, maxBlockBytes: 16384, dropout: 0.1 },
+];
+
+describe.each(CASES)('$name', (c) => {
+  it('logits, loss per group and every LoRA gradient match the float64 reference', async () => {
+    const k = await getKernels(c.f16);
+    const model = await openModel(memoryFiles(makeTinyModel(c.tiny)));
+    const cfg = model.config;
+    const engine = await LlamaEngine.load(k, model, { maxBlockBytes: c.maxBlockBytes });
+    const ref = await loadRefModel(model.weights, cfg, c.f16);
+    const layout = loraLayout(cfg, { rank: 4, alpha: 8, dropout: c.dropout ?? 0, targets: c.targets ?? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
+    const params = randomLora(layout.size, 11);
+    const groups = testGroups(cfg.vocabSize, 5);
+    const batch = packGroups(groups);
+    const dropoutSeed = c.dropout ? 1234 : undefined;
+    const refLora = { layout, params, dropoutSeed };
+    const fwd = llama_forward(ref, refLora, batch);
+    const lines: string[] = [];
+    // Errors against each tensor's scale: f32 accumulation over a few hundred terms, through two layers.
+    const check = (name: string, gpu: ArrayLike<number>, want: ArrayLike<number>, tol: number) => {
+      const d = compare(name, gpu, want);
+      lines.push(formatDiff(d));
+      expect(d.scaled, name).toBeLessThan(tol);
+    };
+
+    // Logits of the first sequence alone, with the adapter (no dropout outside training).
+    const seq = groups[0].sequences[0].input_ids;
+    const single = llama_forward(ref, { layout, params }, packGroups([{ weight: 1, sequences: [{ input_ids: seq, labels: seq }] }]));
+    check('logits', await engine.logits(seq, { layout, params, baseModel: 'tiny' }), single.logits, 1e-5);
+
+    const trainer = new LoraTrainer(engine, layout, { maxT: batch.T + 3, vocabChunk: c.vocabChunk ?? 128, groups: 2, recompute: c.recompute });
+    trainer.setParams(params);
+    trainer.zeroGrads();
+    await trainer.forwardBackward(batch, { first: true, dropoutSeed });
+    const loss = await trainer.readLoss();
+    const groupRef = [0, 1].map((g) => fwd.losses.reduce((s, l, t) => s + (batch.group[t] === g ? batch.weights[t] * l : 0), 0));
+    check('loss [total, sft, pg]', loss, [fwd.loss, ...groupRef], 1e-5);
+
+    const grads = await trainer.readGrads();
+    const want = llama_backward(ref, refLora, batch, fwd);
+    for (const s of layout.slots) {
+      const R = layout.spec.rank;
+      check(`grad ${s.layer}.${s.target}.A`, grads.subarray(s.aOffset, s.aOffset + R * s.K), want.subarray(s.aOffset, s.aOffset + R * s.K), 1e-4);
+      check(`grad ${s.layer}.${s.target}.B`, grads.subarray(s.bOffset, s.bOffset + s.N * R), want.subarray(s.bOffset, s.bOffset + s.N * R), 1e-4);
+    }
+    console.log(`${c.name}\n${lines.join('\n')}`);
+    expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(1e-4); // the gradients are not trivially zero
+    trainer.destroy();
+    engine.destroy();
+  });
+});
+
+it('100 steps on one fixed batch drive the loss close to zero', async () => {
+  const k = await getKernels(false);
+  const model = await openModel(memoryFiles(makeTinyModel({ arch: 'llama', seed: 2 })));
+  const engine = await LlamaEngine.load(k, model);
+  const layout = loraLayout(model.config, { rank: 8, alpha: 16, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
+  const batch = packGroups(testGroups(model.config.vocabSize, 9, [[12, 10]]));
+  const trainer = new LoraTrainer(engine, layout, { maxT: batch.T, groups: 1 });
+  const { initLora } = await import('./lora');
+  trainer.setParams(initLora(layout, 1));
+  const losses: number[] = [];
+  for (let step = 0; step < 100; step++) {
+    trainer.zeroGrads();
+    await trainer.forwardBackward(batch, { first: true });
+    losses.push((await trainer.readLoss())[0]);
+    await trainer.update({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
+  }
+  console.log(`loss: step 0 ${losses[0].toFixed(3)}, 25 ${losses[25].toFixed(3)}, 50 ${losses[50].toFixed(3)}, 99 ${losses[99].toFixed(4)}`);
+  expect(losses[0]).toBeGreaterThan(3);
+  expect(losses[99]).toBeLessThan(0.05);
+  trainer.destroy();
+  engine.destroy();
+});

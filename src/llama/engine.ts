@@ -1,0 +1,133 @@
+// The decoder on the GPU: frozen weights uploaded once, RoPE frequencies, and whole-sequence logits with or
+// without a LoRA adapter. Trainers (trainer.ts) and, later, generation share one engine and so one weight copy.
+import { readF32, writeArray } from '../gpu/buffers';
+import type { Kernels } from '../gpu/kernel';
+import type { ModelConfig } from '../model/config';
+import { ModelError } from '../model/errors';
+import type { ModelFiles } from '../model/open';
+import { rope_inv_freq } from '../ref/rope';
+import { Allocator } from './alloc';
+import { headLogits } from './head';
+import { layerForward, type LayerActs, type LoraFor, type Scratch } from './layer';
+import { findSlot, type LoraLayout } from './lora';
+import { embeddingForward } from './ops/embedding';
+import type { LoraAdapter } from './peft';
+import { backwardScratch, layerActivations } from './planner';
+import { uploadModel, type GpuModelWeights } from './weights-gpu';
+
+export interface EngineOptions {
+  /** Split weights into blocks of at most this many bytes (default: the device's binding limit). */
+  maxBlockBytes?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export function allocLayerActs(a: Allocator, cfg: ModelConfig, T: number, layout: LoraLayout | null, label: string): LayerActs {
+  const R = layout?.spec.rank ?? 0;
+  const table = a.table(layerActivations(cfg, T, R, layout?.spec.targets ?? []), label) as Record<string, GPUBuffer>;
+  const lora: LayerActs['lora'] = {};
+  for (const t of layout?.spec.targets ?? []) lora[t] = table[`lora_${t}`];
+  return { ...(table as unknown as Omit<LayerActs, 'lora'>), lora };
+}
+
+export function allocScratch(a: Allocator, cfg: ModelConfig, T: number, rank: number): Scratch {
+  return a.table(backwardScratch(cfg, T, rank), 'scratch');
+}
+
+/** The adapter as a LoraFor: the saved u buffers come from the layer's activations; no dropout outside training. */
+export function loraFor(layout: LoraLayout, params: GPUBuffer, grads: GPUBuffer, du: GPUBuffer, dropout?: (slotIndex: number) => { p: number; seed: number }): LoraFor {
+  return (layer, target, u) => {
+    const slot = findSlot(layout, layer, target);
+    if (!slot || !u) return null;
+    const d = dropout?.(slot.index) ?? { p: 0, seed: 0 };
+    return { slot, params, grads, u, du, R: layout.spec.rank, scale: layout.scale, p: d.p, seed: d.seed };
+  };
+}
+
+export class LlamaEngine {
+  private constructor(
+    readonly k: Kernels,
+    readonly weights: GpuModelWeights,
+    readonly invFreq: GPUBuffer,
+  ) {}
+
+  get cfg(): ModelConfig {
+    return this.weights.cfg;
+  }
+
+  static async load(k: Kernels, model: ModelFiles, opts: EngineOptions = {}): Promise<LlamaEngine> {
+    const maxBlockBytes = opts.maxBlockBytes ?? k.ctx.limits.maxStorageBufferBindingSize;
+    const weights = await uploadModel(k.device, model, { f16: k.f16, maxBlockBytes, onProgress: opts.onProgress });
+    const cfg = model.config;
+    const inv = Float32Array.from(rope_inv_freq(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling));
+    const a = new Allocator(k.device);
+    const invFreq = a.floats(inv.length, 'rope.invFreq');
+    writeArray(k.device, invFreq, inv);
+    return new LlamaEngine(k, weights, invFreq);
+  }
+
+  /** Refuses token ids the model cannot embed, before any GPU work. */
+  checkTokens(ids: ArrayLike<number>, what = 'token ids'): void {
+    if (ids.length === 0) throw new ModelError(what, 'is empty: give at least one token');
+    const V = this.cfg.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new ModelError(what, `token ${id} at position ${i} is outside the vocabulary (0..${V - 1})`);
+    }
+    if (ids.length > this.cfg.maxPositionEmbeddings) {
+      throw new ModelError(what, `${ids.length} tokens exceed the model's context of ${this.cfg.maxPositionEmbeddings}`);
+    }
+  }
+
+  /** Embeds ids [T] into x [T,C], one dispatch per row block of the table. */
+  async embed(pass: GPUComputePassEncoder, ids: GPUBuffer, x: GPUBuffer, T: number): Promise<void> {
+    for (const b of this.weights.embed.blocks) {
+      await embeddingForward(this.k, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C: this.cfg.hiddenSize });
+    }
+  }
+
+  /** Logits [T,V] of one sequence, every position, with an optional adapter (no dropout). */
+  async logits(ids: ArrayLike<number>, lora: LoraAdapter | null = null): Promise<Float32Array> {
+    this.checkTokens(ids);
+    const cfg = this.cfg;
+    const T = ids.length;
+    const C = cfg.hiddenSize;
+    const V = cfg.vocabSize;
+    const a = new Allocator(this.k.device);
+    try {
+      const layout = lora?.layout ?? null;
+      const acts = allocLayerActs(a, cfg, T, layout, 'acts');
+      const scratch = allocScratch(a, cfg, T, layout?.spec.rank ?? 0);
+      const xs = [a.floats(T * C, 'x0'), a.floats(T * C, 'x1')];
+      const idsBuf = a.floats(T, 'ids');
+      const pos = a.floats(T, 'pos');
+      const seqStart = a.floats(T, 'seqStart');
+      const nf = a.floats(T * C, 'nf');
+      const rstdf = a.floats(T, 'rstdf');
+      const logits = a.floats(T * V, 'logits');
+      writeArray(this.k.device, idsBuf, Uint32Array.from(ids));
+      writeArray(this.k.device, pos, Uint32Array.from({ length: T }, (_, i) => i));
+      let lf: LoraFor = () => null;
+      if (lora) {
+        const params = a.floats(lora.params.length, 'lora.params');
+        writeArray(this.k.device, params, lora.params);
+        lf = loraFor(lora.layout, params, params, scratch.dlora);
+      }
+      const b = { T, pos, seqStart, invFreq: this.invFreq };
+      await this.k.run('logits', async (pass) => {
+        await this.embed(pass, idsBuf, xs[0], T);
+        for (let l = 0; l < cfg.numLayers; l++) {
+          await layerForward(this.k, pass, cfg, this.weights.layers[l], l, xs[l % 2], xs[(l + 1) % 2], acts, scratch, b, lf);
+        }
+        await headLogits(this.k, pass, { cfg, weights: this.weights, T }, xs[cfg.numLayers % 2], nf, rstdf, logits);
+      });
+      return await readF32(this.k.device, logits, T * V);
+    } finally {
+      a.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.weights.destroy();
+    this.invFreq.destroy();
+  }
+}

@@ -1,0 +1,89 @@
+// The LM head fused with cross-entropy, chunked over the vocabulary: logits exist for one chunk of Vc rows at a
+// time ([T,Vc], never [T,V]); the forward keeps a running log-sum-exp per token, the backward recomputes each
+// chunk's logits, turns them into d(loss)/d(logits) in place and accumulates d(final norm) = dlogits·W.
+import type { Bind, Kernels } from '../gpu/kernel';
+import type { ModelConfig } from '../model/config';
+import { crossEntropyBackward, crossEntropyFinish, crossEntropyInit, crossEntropyStats } from './ops/cross_entropy';
+import { matmul_backward, matmul_forward } from './ops/matmul';
+import { rmsnormBackward, rmsnormForward } from './ops/rmsnorm';
+import type { GpuModelWeights } from './weights-gpu';
+
+export interface HeadBuffers {
+  nf: GPUBuffer; rstdf: GPUBuffer; // [T,C] final norm output, [T]
+  logits: GPUBuffer; // [T,Vc] one chunk
+  stats: GPUBuffer; targetLogit: GPUBuffer; lse: GPUBuffer; losses: GPUBuffer; // [T,2] [T] [T] [T]
+  loss: GPUBuffer; // [1+G]: total, then per group
+  targets: GPUBuffer; weights: GPUBuffer; group: GPUBuffer; // [T] i32, f32, u32
+}
+
+interface Chunk {
+  w: Bind; // [rows, C] slice of the LM head
+  rows: number;
+  v0: number; // first vocabulary id of the chunk
+}
+
+/** The LM head's chunks: row blocks cut into Vc-row slices whose byte offsets meet the binding alignment. */
+export function headChunks(weights: GpuModelWeights, vocabChunk: number, align: number): Chunk[] {
+  const elem = weights.f16 ? 2 : 4;
+  const rowBytes = weights.cfg.hiddenSize * elem;
+  if ((vocabChunk * rowBytes) % align !== 0 || rowBytes % 4 !== 0) {
+    throw new Error(`vocabulary chunk of ${vocabChunk} rows x ${rowBytes} bytes does not meet the ${align}-byte binding alignment`);
+  }
+  const chunks: Chunk[] = [];
+  for (const b of weights.lmHead.blocks) {
+    for (let r0 = 0; r0 < b.rows; r0 += vocabChunk) {
+      const rows = Math.min(vocabChunk, b.rows - r0);
+      chunks.push({ w: { buffer: b.buffer, offset: r0 * rowBytes, size: rows * rowBytes }, rows, v0: b.rowStart + r0 });
+    }
+  }
+  return chunks;
+}
+
+export interface HeadPass {
+  cfg: ModelConfig;
+  weights: GpuModelWeights;
+  chunks: Chunk[];
+  vocabChunk: number;
+  T: number;
+  G: number;
+}
+
+/** loss[0] (+)= Σ weight·CE over the batch, loss[1+g] per group; lse kept for the backward. */
+export async function headForward(k: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, accumulate: boolean): Promise<void> {
+  const { T } = p;
+  const C = p.cfg.hiddenSize;
+  await rmsnormForward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: h.nf, rstd: h.rstdf, T, C, eps: p.cfg.rmsNormEps });
+  await crossEntropyInit(k, pass, { stats: h.stats, targetLogit: h.targetLogit, T });
+  for (const c of p.chunks) {
+    await matmul_forward(k, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
+    await crossEntropyStats(k, pass, { chunk: h.logits, targets: h.targets, stats: h.stats, targetLogit: h.targetLogit, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
+  }
+  await crossEntropyFinish(k, pass, {
+    stats: h.stats, targetLogit: h.targetLogit, targets: h.targets, weights: h.weights, group: h.group,
+    lse: h.lse, losses: h.losses, loss: h.loss, T, G: p.G, accumulate,
+  });
+}
+
+/** dx = d(loss)/d(final) into `dx`, through the LM head and the final norm; `dnf` is [T,C] scratch. */
+export async function headBackward(k: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, dnf: GPUBuffer, dx: GPUBuffer): Promise<void> {
+  const { T } = p;
+  const C = p.cfg.hiddenSize;
+  for (const [i, c] of p.chunks.entries()) {
+    await matmul_forward(k, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
+    await crossEntropyBackward(k, pass, { chunk: h.logits, targets: h.targets, weights: h.weights, lse: h.lse, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
+    await matmul_backward(k, pass, { dy: h.logits, w: c.w, dx: dnf, T, K: C, N: c.rows, ldy: p.vocabChunk, accumulate: i > 0 });
+  }
+  await rmsnormBackward(k, pass, { dy: dnf, x: final, w: p.weights.norm.blocks[0].buffer, rstd: h.rstdf, dx, T, C });
+}
+
+/** Full logits [T,V] (for `genpi logits` and generation): every LM-head block into its columns. */
+export async function headLogits(k: Kernels, pass: GPUComputePassEncoder, p: Omit<HeadPass, 'chunks' | 'vocabChunk' | 'G'>, final: GPUBuffer,
+  nf: GPUBuffer, rstdf: GPUBuffer, logits: GPUBuffer): Promise<void> {
+  const { T } = p;
+  const C = p.cfg.hiddenSize;
+  const V = p.weights.lmHead.rows;
+  await rmsnormForward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: nf, rstd: rstdf, T, C, eps: p.cfg.rmsNormEps });
+  for (const b of p.weights.lmHead.blocks) {
+    await matmul_forward(k, pass, { x: nf, w: b.buffer, y: logits, T, K: C, N: b.rows, nOffset: b.rowStart, ldy: V });
+  }
+}

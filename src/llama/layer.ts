@@ -1,0 +1,87 @@
+// One decoder layer's forward (saving what its backward needs) and backward, recorded into a compute pass:
+//   n1 = rmsnorm(x); q,k,v = proj(n1) with RoPE on q,k; att = attention(q,k,v); mid = x + proj_o(att)
+//   n2 = rmsnorm(mid); h = silu(proj_gate(n2)) * proj_up(n2); out = mid + proj_down(h)
+import type { Kernels } from '../gpu/kernel';
+import type { ModelConfig } from '../model/config';
+import type { LoraTarget } from './lora';
+import { add_forward } from './ops/add';
+import { attentionBackward, attentionForward } from './ops/attention';
+import { rmsnormBackward, rmsnormForward } from './ops/rmsnorm';
+import { ropeBackward, ropeForward } from './ops/rope';
+import { swigluBackward, swigluForward } from './ops/swiglu';
+import { projectBackward, projectForward, type LoraUse } from './project';
+import type { LayerWeights } from './weights-gpu';
+
+/** Saved activations of one layer (shapes in planner.ts's layerActivations, same names). */
+export interface LayerActs {
+  n1: GPUBuffer; rstd1: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
+  mid: GPUBuffer; n2: GPUBuffer; rstd2: GPUBuffer; g: GPUBuffer; u: GPUBuffer; h: GPUBuffer;
+  lora: Partial<Record<LoraTarget, GPUBuffer>>; // [T,R] per adapted target
+}
+
+/** Working gradients shared by every layer's backward (backwardScratch in planner.ts), plus tmp [T,C]. */
+export interface Scratch {
+  tmp: GPUBuffer; dx: GPUBuffer; dn: GPUBuffer; dh: GPUBuffer; dg: GPUBuffer; du: GPUBuffer;
+  datt: GPUBuffer; dq: GPUBuffer; dk: GPUBuffer; dv: GPUBuffer; delta: GPUBuffer; dlora: GPUBuffer;
+}
+
+export interface BatchBuffers {
+  T: number;
+  pos: GPUBuffer; // [T] u32
+  seqStart: GPUBuffer; // [T] u32
+  invFreq: GPUBuffer; // [D/2] f32
+}
+
+/** The adapter for a layer's targets, or null for the base model. */
+export type LoraFor = (layer: number, target: LoraTarget, u: GPUBuffer | undefined) => LoraUse | null;
+
+export async function layerForward(k: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
+  x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor): Promise<void> {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = cfg;
+  const T = b.T;
+  const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
+  await rmsnormForward(k, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
+  await projectForward(k, pass, a.n1, w.q, w.qBias, a.q, T, lf('q'));
+  await projectForward(k, pass, a.n1, w.k, w.kBias, a.k, T, lf('k'));
+  await projectForward(k, pass, a.n1, w.v, w.vBias, a.v, T, lf('v'));
+  await ropeForward(k, pass, { x: a.q, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
+  await ropeForward(k, pass, { x: a.k, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
+  await attentionForward(k, pass, { q: a.q, k: a.k, v: a.v, seqStart: b.seqStart, out: a.att, lse: a.lse, T, H, KV, D });
+  await projectForward(k, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
+  await add_forward(k, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
+  await rmsnormForward(k, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
+  await projectForward(k, pass, a.n2, w.gate, null, a.g, T, lf('gate'));
+  await projectForward(k, pass, a.n2, w.up, null, a.u, T, lf('up'));
+  await swigluForward(k, pass, { gate: a.g, up: a.u, h: a.h, T, F });
+  await projectForward(k, pass, a.h, w.down, null, s.tmp, T, lf('down'));
+  await add_forward(k, pass, { a: a.mid, b: s.tmp, out, n: T * C });
+}
+
+/**
+ * On entry s.dx holds d(loss)/d(out); on return it holds d(loss)/d(x). LoRA gradients accumulate into the adapter's
+ * gradient buffer. `x` must be the same input the forward saw (recompute mode re-runs the forward first).
+ */
+export async function layerBackward(k: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
+  x: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor): Promise<void> {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F } = cfg;
+  const T = b.T;
+  const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
+  // MLP: the residual passes dx through; the branch adds rmsnorm's backward into it (dx becomes d(mid)).
+  await projectBackward(k, pass, s.dx, a.h, w.down, s.dh, T, false, lf('down'));
+  await swigluBackward(k, pass, { dh: s.dh, gate: a.g, up: a.u, dgate: s.dg, dup: s.du, T, F });
+  await projectBackward(k, pass, s.dg, a.n2, w.gate, s.dn, T, false, lf('gate'));
+  await projectBackward(k, pass, s.du, a.n2, w.up, s.dn, T, true, lf('up'));
+  await rmsnormBackward(k, pass, { dy: s.dn, x: a.mid, w: w.postNorm.blocks[0].buffer, rstd: a.rstd2, dx: s.dx, T, C, accumulate: true });
+  // Attention, likewise ending with dx = d(x).
+  await projectBackward(k, pass, s.dx, a.att, w.o, s.datt, T, false, lf('o'));
+  await attentionBackward(k, pass, {
+    dout: s.datt, q: a.q, k: a.k, v: a.v, out: a.att, lse: a.lse, seqStart: b.seqStart,
+    dq: s.dq, dk: s.dk, dv: s.dv, delta: s.delta, T, H, KV, D,
+  });
+  await ropeBackward(k, pass, { x: s.dq, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
+  await ropeBackward(k, pass, { x: s.dk, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
+  await projectBackward(k, pass, s.dq, a.n1, w.q, s.dn, T, false, lf('q'));
+  await projectBackward(k, pass, s.dk, a.n1, w.k, s.dn, T, true, lf('k'));
+  await projectBackward(k, pass, s.dv, a.n1, w.v, s.dn, T, true, lf('v'));
+  await rmsnormBackward(k, pass, { dy: s.dn, x, w: w.inNorm.blocks[0].buffer, rstd: a.rstd1, dx: s.dx, T, C, accumulate: true });
+}

@@ -1,0 +1,130 @@
+// The optimizer kernels against the float64 reference: the two-pass gradient norm, and ten AdamW steps (norm kept on
+// the GPU between the two) with clipping off, active and inactive, with and without weight decay.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kernels } from '../../gpu/kernel';
+import { read, testKernels, upload, zeros } from '../../gpu/testing';
+import { adamw_update, global_norm } from '../../ref/adamw';
+import { compare, formatDiff } from '../../ref/compare';
+import { GRAD_NORM_MAX_GROUPS, adamwUpdate, gradNorm, gradZero } from './adamw';
+
+let k: Kernels;
+const buffers: GPUBuffer[] = [];
+const keep = (b: GPUBuffer) => (buffers.push(b), b);
+
+beforeAll(async () => {
+  k = await testKernels(false); // no frozen weights: LoRA params, grads and moments are f32 on both paths
+});
+afterAll(() => {
+  for (const b of buffers) b.destroy();
+  k?.device.destroy();
+});
+
+/** f32 values in [-scale, scale), so the reference starts from exactly what the GPU holds. */
+function lcg(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}
+
+const maxAbsOf = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+describe('grad_norm_partial + grad_norm_finish vs global_norm', () => {
+  for (const P of [3, 1_000_003]) {
+    it(`P=${P}`, async () => {
+      const g = lcg(P, P, 0.01);
+      const grads = keep(upload(k, g, 'gn.grads'));
+      const partials = keep(zeros(k, GRAD_NORM_MAX_GROUPS, 'gn.partials'));
+      const norm = keep(zeros(k, 1, 'gn.norm'));
+      await k.run('grad_norm', (pass) => gradNorm(k, pass, { grads, P, partials, norm }));
+      const d = compare(`grad_norm P=${P}`, await read(k, norm, 1), [global_norm(g)]);
+      console.log(formatDiff(d));
+      // A sum of positive terms: each invocation adds ~4 serially, then two 256-wide trees; f32 error ~1e-7·log.
+      expect(d.maxRel).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('adamw_update vs reference over 10 steps', () => {
+  const configs = [
+    { name: 'no clipping, no decay', clip: 0, weightDecay: 0 },
+    { name: 'clipping active, decay 0.1', clip: 0.3, weightDecay: 0.1 },
+    { name: 'clipping inactive, decay 0.1', clip: 5, weightDecay: 0.1 },
+  ];
+  for (const P of [1, 1000, 70_000]) {
+    for (const c of configs) {
+      it(`P=${P} ${c.name}`, async () => {
+        const p0 = lcg(P, 1);
+        const params = keep(upload(k, p0, 'adamw.params'));
+        const grads = keep(zeros(k, P, 'adamw.grads'));
+        const m = keep(zeros(k, P, 'adamw.m'));
+        const v = keep(zeros(k, P, 'adamw.v'));
+        const partials = keep(zeros(k, GRAD_NORM_MAX_GROUPS, 'adamw.partials'));
+        const norm = keep(zeros(k, 1, 'adamw.norm'));
+        let ref: { params: Float64Array; m: Float64Array; v: Float64Array } = {
+          params: Float64Array.from(p0),
+          m: new Float64Array(P),
+          v: new Float64Array(P),
+        };
+        for (let step = 1; step <= 10; step++) {
+          const g = lcg(P, 100 + step, 0.05 * step);
+          k.device.queue.writeBuffer(grads, 0, g);
+          const gradNormRef = global_norm(g);
+          // maxNorm as a multiple of this step's norm: 0.3 always clips, 5 never does, 0 switches clipping off.
+          const hyper = { step, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay, maxNorm: c.clip * gradNormRef };
+          await k.run('adamw', async (pass) => {
+            await gradNorm(k, pass, { grads, P, partials, norm });
+            await adamwUpdate(k, pass, { params, grads, m, v, norm, P, ...hyper });
+          });
+          ref = adamw_update(ref.params, g, ref.m, ref.v, { ...hyper, gradNorm: gradNormRef });
+          if (step !== 1 && step !== 2 && step !== 10) continue;
+          const tag = `P=${P} step ${step} clip ${c.clip} wd ${c.weightDecay}`;
+          const dP = compare(`adamw params ${tag}`, await read(k, params, P), ref.params);
+          const dM = compare(`adamw m ${tag}`, await read(k, m, P), ref.m);
+          const dV = compare(`adamw v ${tag}`, await read(k, v, P), ref.v);
+          for (const d of [dP, dM, dV]) console.log(formatDiff(d));
+          // params near 1 carry f32 rounding (6e-8) each step, 10 steps; the Adam step itself (lr·~1 = 1e-2) is
+          // computed to ~1e-6 relative. A wrong bias correction or decay would be off by ~1e-3.
+          expect(dP.maxAbs).toBeLessThan(1e-6);
+          // moments: a few f32 roundings per step, relative to the moment's scale (single elements may cancel to ~0).
+          expect(dM.maxAbs).toBeLessThan(1e-6 * maxAbsOf(ref.m));
+          expect(dV.maxAbs).toBeLessThan(1e-6 * maxAbsOf(ref.v));
+        }
+      });
+    }
+  }
+
+  it('detects a wrong result (the comparison can fail): step 1 vs a reference at step 2', async () => {
+    const P = 100;
+    const p0 = lcg(P, 3);
+    const g = lcg(P, 4);
+    const params = keep(upload(k, p0, 'adamw.params'));
+    const grads = keep(upload(k, g, 'adamw.grads'));
+    const m = keep(zeros(k, P, 'adamw.m'));
+    const v = keep(zeros(k, P, 'adamw.v'));
+    const partials = keep(zeros(k, GRAD_NORM_MAX_GROUPS, 'adamw.partials'));
+    const norm = keep(zeros(k, 1, 'adamw.norm'));
+    const hyper = { step: 1, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 0 };
+    await k.run('adamw', async (pass) => {
+      await gradNorm(k, pass, { grads, P, partials, norm });
+      await adamwUpdate(k, pass, { params, grads, m, v, norm, P, ...hyper });
+    });
+    const wrong = adamw_update(p0, g, new Float64Array(P), new Float64Array(P), { ...hyper, step: 2, gradNorm: global_norm(g) });
+    const d = compare('adamw params vs wrong bias correction', await read(k, params, P), wrong.params);
+    console.log(formatDiff(d));
+    expect(d.maxAbs).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('grad_zero', () => {
+  it('zeros [0, n) and leaves the rest', async () => {
+    const buf = keep(upload(k, new Float32Array(1003).fill(1), 'gz'));
+    await k.run('grad_zero', (pass) => gradZero(k, pass, { buffer: buf, n: 1000 }));
+    const out = await read(k, buf, 1003);
+    expect(out.subarray(0, 1000).every((x) => x === 0)).toBe(true);
+    expect(Array.from(out.subarray(1000))).toEqual([1, 1, 1]);
+  });
+});

@@ -1,0 +1,34 @@
+// Records shaders/rope.wgsl: rotary embeddings on q and k after their projections, and the gradient's rotation back.
+// IN PLACE only: the kernel has one read_write binding, so pass the tensor to rotate (or its byte range) as x.
+import { grid1d } from '../../gpu/dispatch';
+import type { Bind, Kernels } from '../../gpu/kernel';
+
+export interface RopeArgs {
+  x: Bind; // [T,nh,D] f32, rotated in place (forward: q or k; backward: dq or dk)
+  pos: Bind; // [T] u32, each packed token's position in its sequence
+  invFreq: Bind; // [D/2] f32, rope_inv_freq(D, theta, scaling) computed once on the CPU
+  T: number;
+  nh: number; // H for q, KV for k
+  D: number; // even
+}
+
+async function rope(k: Kernels, pass: GPUComputePassEncoder, entry: string, a: RopeArgs): Promise<void> {
+  if (a.D % 2 !== 0) throw new Error(`${entry}: head dim ${a.D} is odd`);
+  const n = (a.T * a.nh * a.D) / 2;
+  if (n === 0) return;
+  const g = grid1d(n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await k.dispatch(pass, entry, [a.x, a.pos, a.invFreq], [a.T, a.nh, a.D, g.row], [g.x, g.y]);
+}
+
+/**
+ * x ← rotate(x, pos·invFreq) in HF's rotate-half layout. The angle is the f32 product pos·inv_freq, as HF takes it,
+ * so it carries a relative rounding of ~6e-8 (absolute ~6e-8·pos radians) that grows with the position.
+ */
+export function ropeForward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
+  return rope(k, pass, 'rope_forward', a);
+}
+
+/** dx ← rotate(dx, −pos·invFreq): the gradient of ropeForward, in place on the gradient. */
+export function ropeBackward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
+  return rope(k, pass, 'rope_backward', a);
+}

@@ -1,0 +1,103 @@
+// GPU memory of a LoRA training run, computed before it starts from the same buffer tables the engine allocates
+// from, so the figure shown is the figure used. When the saved activations do not fit the budget, recompute keeps
+// only each layer's input and rebuilds the rest of a layer during its backward pass.
+import type { ModelConfig } from '../model/config';
+import type { LoraTarget } from './lora';
+
+/** Floats of each buffer a layer's forward saves for its backward (its input x is kept with the residuals). */
+export function layerActivations(cfg: ModelConfig, T: number, rank: number, targets: readonly LoraTarget[]): Record<string, number> {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F } = cfg;
+  const acts: Record<string, number> = {
+    n1: T * C, rstd1: T, q: T * H * D, k: T * KV * D, v: T * KV * D, att: T * H * D, lse: H * T,
+    mid: T * C, n2: T * C, rstd2: T, g: T * F, u: T * F, h: T * F,
+  };
+  for (const t of targets) acts[`lora_${t}`] = T * rank;
+  return acts;
+}
+
+/** Floats of the working buffers of one layer's backward (reused by every layer); tmp also serves the forward. */
+export function backwardScratch(cfg: ModelConfig, T: number, rank: number) {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F } = cfg;
+  return {
+    tmp: T * C, dx: T * C, dn: T * C, dh: T * F, dg: T * F, du: T * F,
+    datt: T * H * D, dq: T * H * D, dk: T * KV * D, dv: T * KV * D, delta: 2 * H * T, dlora: T * rank,
+  };
+}
+
+/** Floats of the loss head (one vocabulary chunk of logits) and of the batch's per-token inputs. */
+export function headBuffers(cfg: ModelConfig, T: number, vocabChunk: number, groups: number) {
+  return {
+    nf: T * cfg.hiddenSize, rstdf: T, logits: T * vocabChunk, stats: 2 * T, targetLogit: T, lse: T, losses: T,
+    loss: 1 + groups, targets: T, weights: T, group: T,
+  };
+}
+
+export function batchBuffers(T: number) {
+  return { ids: T, pos: T, seqStart: T };
+}
+
+/** Floats of the optimizer's state: params, grads, two moments, and the norm's partial sums. */
+export function loraStateFloats(P: number): number {
+  return 4 * P + 1024 + 1;
+}
+
+export function weightBytes(cfg: ModelConfig, f16: boolean): number {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V, numLayers: L } = cfg;
+  const layer = 2 * C + H * D * C + 2 * KV * D * C + C * H * D + 3 * F * C
+    + (cfg.attentionBias ? H * D + 2 * KV * D : 0) + (cfg.oProjBias ? C : 0);
+  const params = V * C * (cfg.tieWordEmbeddings ? 1 : 2) + C + L * layer;
+  return params * (f16 ? 2 : 4);
+}
+
+export interface PlanInput {
+  cfg: ModelConfig;
+  T: number;
+  rank: number;
+  targets: readonly LoraTarget[];
+  loraParams: number; // P
+  f16: boolean;
+  recompute: boolean;
+  vocabChunk: number;
+  groups: number;
+}
+
+export interface MemoryPlan {
+  weights: number;
+  activations: number; // saved layer activations and the residual stream of every layer
+  backward: number;
+  head: number; // loss head and batch inputs
+  lora: number; // params, grads and both Adam moments
+  total: number;
+  recompute: boolean;
+}
+
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+export function planTraining(p: PlanInput): MemoryPlan {
+  const { cfg, T } = p;
+  const layerSets = p.recompute ? 1 : cfg.numLayers;
+  const activations = 4 * (layerSets * sum(layerActivations(cfg, T, p.rank, p.targets)) + (cfg.numLayers + 1) * T * cfg.hiddenSize);
+  const backward = 4 * sum(backwardScratch(cfg, T, p.rank));
+  const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups)) + sum(batchBuffers(T)));
+  const lora = 4 * loraStateFloats(p.loraParams);
+  const weights = weightBytes(cfg, p.f16);
+  return { weights, activations, backward, head, lora, total: weights + activations + backward + head + lora, recompute: p.recompute };
+}
+
+export class OutOfMemoryPlanError extends Error {
+  override name = 'OutOfMemoryPlanError';
+}
+
+/** Saved activations if they fit `budget` bytes, else recompute; an error naming what to change if neither fits. */
+export function choosePlan(p: Omit<PlanInput, 'recompute'>, budget: number, forceRecompute = false): MemoryPlan {
+  const full = planTraining({ ...p, recompute: false });
+  if (!forceRecompute && full.total <= budget) return full;
+  const lean = planTraining({ ...p, recompute: true });
+  if (lean.total <= budget) return lean;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  throw new OutOfMemoryPlanError(
+    `training needs ${gib(lean.total)} of GPU memory even with activation recompute (weights ${gib(lean.weights)}, ` +
+      `activations ${gib(lean.activations + lean.backward)}), over the ${gib(budget)} budget: use shorter sequences ` +
+      '(fewer tokens per micro-batch), a lower LoRA rank, or a smaller model',
+  );
+}

@@ -1,0 +1,153 @@
+// The whole decoder in float64, composed from the per-kernel references: logits, the weighted loss and every
+// LoRA gradient, for comparing the GPU engine end to end on tiny models. Slow and simple on purpose.
+import type { ModelConfig } from '../model/config';
+import { loraSeed, type LoraLayout, type LoraSlot, type LoraTarget } from '../llama/lora';
+import type { PackedBatch } from '../train/batch';
+import { add_forward } from './add';
+import { attention_backward, attention_forward } from './attention';
+import { cross_entropy_backward, cross_entropy_forward } from './cross_entropy';
+import { embedding_forward } from './embedding';
+import { lora_backward, lora_forward } from './lora';
+import { matmul_backward, matmul_forward } from './matmul';
+import { rmsnorm_backward, rmsnorm_forward } from './rmsnorm';
+import { rope_backward, rope_forward, rope_inv_freq } from './rope';
+import { swiglu_backward, swiglu_forward } from './swiglu';
+
+type F64 = Float64Array;
+
+export interface RefLayer {
+  inNorm: F64; postNorm: F64; // [C]
+  q: F64; k: F64; v: F64; o: F64; // [H*D,C] [KV*D,C] [KV*D,C] [C,H*D]
+  qBias: F64 | null; kBias: F64 | null; vBias: F64 | null; oBias: F64 | null;
+  gate: F64; up: F64; down: F64; // [F,C] [F,C] [C,F]
+}
+
+export interface RefModel {
+  cfg: ModelConfig;
+  embed: F64; // [V,C]
+  lmHead: F64; // [V,C] (the embedding when tied)
+  norm: F64; // [C]
+  layers: RefLayer[];
+}
+
+export interface RefLora {
+  layout: LoraLayout;
+  params: ArrayLike<number>; // [P]
+  /** Dropout is applied when training with a seed; never for logits. */
+  dropoutSeed?: number;
+}
+
+interface LayerCache {
+  x: F64; n1: F64; rstd1: F64; q: F64; k: F64; v: F64; att: F64; lse: F64;
+  mid: F64; n2: F64; rstd2: F64; g: F64; u: F64; h: F64;
+  loraU: Map<LoraTarget, F64>;
+}
+
+export interface RefForward {
+  logits: F64; // [T,V]
+  loss: number;
+  losses: F64; // [T] per-token cross-entropy (0 where ignored)
+  lse: F64;
+  final: F64; // [T,C] the last residual stream, before the final norm
+  nf: F64;
+  rstdf: F64;
+  layers: LayerCache[];
+}
+
+function loraOf(lora: RefLora | null, layer: number, target: LoraTarget): LoraSlot | undefined {
+  return lora?.layout.slots.find((s) => s.layer === layer && s.target === target);
+}
+
+function slice(p: ArrayLike<number>, off: number, n: number): F64 {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = p[off + i];
+  return out;
+}
+
+function dropoutOf(lora: RefLora, slot: LoraSlot): { p: number; seed: number } {
+  return lora.dropoutSeed === undefined ? { p: 0, seed: 0 } : { p: lora.layout.spec.dropout, seed: loraSeed(lora.dropoutSeed, slot) };
+}
+
+function project(x: F64, W: F64, bias: F64 | null, T: number, K: number, N: number, lora: RefLora | null,
+  layer: number, target: LoraTarget, saved: Map<LoraTarget, F64>): F64 {
+  const y = matmul_forward(x, W, bias, T, K, N);
+  const slot = loraOf(lora, layer, target);
+  if (!slot || !lora) return y;
+  const R = lora.layout.spec.rank;
+  const { p, seed } = dropoutOf(lora, slot);
+  const d = lora_forward(x, slice(lora.params, slot.aOffset, R * K), slice(lora.params, slot.bOffset, N * R),
+    lora.layout.scale, p, seed, T, K, N, R);
+  saved.set(target, d.u);
+  return add_forward(y, d.y);
+}
+
+export function llama_forward(m: RefModel, lora: RefLora | null, b: PackedBatch): RefForward {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V } = m.cfg;
+  const T = b.T;
+  const invFreq = rope_inv_freq(D, m.cfg.ropeTheta, m.cfg.ropeScaling);
+  let x = embedding_forward(b.ids, m.embed, T, C);
+  const layers: LayerCache[] = [];
+  m.layers.forEach((w, l) => {
+    const loraU = new Map<LoraTarget, F64>();
+    const { y: n1, rstd: rstd1 } = rmsnorm_forward(x, w.inNorm, m.cfg.rmsNormEps, T, C);
+    const q = rope_forward(project(n1, w.q, w.qBias, T, C, H * D, lora, l, 'q', loraU), b.pos, invFreq, T, H, D);
+    const k = rope_forward(project(n1, w.k, w.kBias, T, C, KV * D, lora, l, 'k', loraU), b.pos, invFreq, T, KV, D);
+    const v = project(n1, w.v, w.vBias, T, C, KV * D, lora, l, 'v', loraU);
+    const { out: att, lse } = attention_forward(q, k, v, b.seqStart, T, H, KV, D);
+    const mid = add_forward(x, project(att, w.o, w.oBias, T, H * D, C, lora, l, 'o', loraU));
+    const { y: n2, rstd: rstd2 } = rmsnorm_forward(mid, w.postNorm, m.cfg.rmsNormEps, T, C);
+    const g = project(n2, w.gate, null, T, C, F, lora, l, 'gate', loraU);
+    const u = project(n2, w.up, null, T, C, F, lora, l, 'up', loraU);
+    const h = swiglu_forward(g, u, T, F);
+    const next = add_forward(mid, project(h, w.down, null, T, F, C, lora, l, 'down', loraU));
+    layers.push({ x, n1, rstd1, q, k, v, att, lse, mid, n2, rstd2, g, u, h, loraU });
+    x = next;
+  });
+  const { y: nf, rstd: rstdf } = rmsnorm_forward(x, m.norm, m.cfg.rmsNormEps, T, C);
+  const logits = matmul_forward(nf, m.lmHead, null, T, C, V);
+  const ce = cross_entropy_forward(logits, b.targets, b.weights, T, V);
+  return { logits, loss: ce.loss, losses: ce.losses, lse: ce.lse, final: x, nf, rstdf, layers };
+}
+
+/** d(loss)/d(LoRA params), [P] in the layout's order. */
+export function llama_backward(m: RefModel, lora: RefLora, b: PackedBatch, fwd: RefForward): F64 {
+  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V } = m.cfg;
+  const T = b.T;
+  const R = lora.layout.spec.rank;
+  const grads = new Float64Array(lora.layout.size);
+  const invFreq = rope_inv_freq(D, m.cfg.ropeTheta, m.cfg.ropeScaling);
+
+  // The gradient into a projection's input: base weight plus, when adapted, the LoRA path (whose A, B grads land in `grads`).
+  const projBack = (dy: F64, x: F64, W: F64, K: number, N: number, l: number, target: LoraTarget, cache: LayerCache): F64 => {
+    const dx = matmul_backward(dy, W, T, K, N);
+    const slot = loraOf(lora, l, target);
+    if (!slot) return dx;
+    const { p, seed } = dropoutOf(lora, slot);
+    const r = lora_backward(dy, x, cache.loraU.get(target)!, slice(lora.params, slot.aOffset, R * K),
+      slice(lora.params, slot.bOffset, N * R), lora.layout.scale, p, seed, T, K, N, R);
+    grads.set(r.dA, slot.aOffset);
+    grads.set(r.dB, slot.bOffset);
+    return add_forward(dx, r.dx);
+  };
+
+  const dlogits = cross_entropy_backward(fwd.logits, b.targets, b.weights, fwd.lse, T, V);
+  const dnf = matmul_backward(dlogits, m.lmHead, T, C, V);
+  let dx = rmsnorm_backward(dnf, fwd.final, m.norm, fwd.rstdf, T, C);
+  for (let l = m.layers.length - 1; l >= 0; l--) {
+    const w = m.layers[l];
+    const c = fwd.layers[l];
+    const dh = projBack(dx, c.h, w.down, F, C, l, 'down', c);
+    const { dgate, dup } = swiglu_backward(dh, c.g, c.u, T, F);
+    const dn2 = add_forward(projBack(dgate, c.n2, w.gate, C, F, l, 'gate', c), projBack(dup, c.n2, w.up, C, F, l, 'up', c));
+    const dmid = add_forward(dx, rmsnorm_backward(dn2, c.mid, w.postNorm, c.rstd2, T, C));
+    const datt = projBack(dmid, c.att, w.o, H * D, C, l, 'o', c);
+    const { dq, dk, dv } = attention_backward(datt, c.q, c.k, c.v, c.att, c.lse, b.seqStart, T, H, KV, D);
+    const dqPre = rope_backward(dq, b.pos, invFreq, T, H, D);
+    const dkPre = rope_backward(dk, b.pos, invFreq, T, KV, D);
+    let dn1 = projBack(dqPre, c.n1, w.q, C, H * D, l, 'q', c);
+    dn1 = add_forward(dn1, projBack(dkPre, c.n1, w.k, C, KV * D, l, 'k', c));
+    dn1 = add_forward(dn1, projBack(dv, c.n1, w.v, C, KV * D, l, 'v', c));
+    dx = add_forward(dmid, rmsnorm_backward(dn1, c.x, w.inNorm, c.rstd1, T, C));
+  }
+  return grads;
+}
