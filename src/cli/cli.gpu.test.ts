@@ -1,19 +1,13 @@
 // The genpi command as a user runs it (node bin/genpi.mjs): make-tiny then info for every architecture and dtype,
 // info on a folder another tool wrote, and one-line errors with a non-zero exit.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { genpi } from './testing';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-cli-'));
-
-function genpi(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/genpi.mjs', ...args], { encoding: 'utf8' });
-  // Dawn prints its own warnings on stderr; our errors are the lines that start with "genpi:".
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('genpi:'));
-  return { code: r.status, stdout: r.stdout, errors, stderr: r.stderr };
-}
 
 /** Parameter count from the architecture's formula, independent of the weights reader. */
 function expectedParams(c: Record<string, number | boolean>, bias: boolean): number {

@@ -8,6 +8,14 @@ Usage:
       Write a tiny random model (untrained) in the Hugging Face layout.
   genpi info --model DIR
       Print one JSON object: architecture, dimensions, parameter count, dtype, and the GPU adapter.
+  genpi logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE
+      Write float32 little-endian logits [T x V] for every position (adapter: a PEFT folder).
+  genpi grads --model DIR --adapter DIR --batch FILE.json --out FILE.safetensors
+      Write the LoRA gradients of the joint loss on a batch
+      ({"groups":[{"weight":w,"sequences":[{"input_ids":[...],"labels":[...]}]}]}, labels as in
+      Hugging Face, -100 ignored) under PEFT's key names; print {"loss":..,"groups":[..]} last.
+
+Set GENPI_F16=0 to keep f32 weights on a device that has shader-f16.
 
 Options for every command:
   --debug    show the stack trace of an error
@@ -19,6 +27,8 @@ type Command = (argv: string[]) => Promise<void>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   'make-tiny': async () => (await import('./make-tiny')).makeTiny,
   info: async () => (await import('./info')).info,
+  logits: async () => (await import('./logits')).logits,
+  grads: async () => (await import('./grads')).grads,
 };
 
 async function main(argv: string[]): Promise<void> {

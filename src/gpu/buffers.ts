@@ -7,7 +7,16 @@ export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, spell
 export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number, label: string): GPUBuffer {
   const bytes = typeof data === 'number' ? data : data.byteLength;
   const buffer = device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: STORAGE });
-  if (typeof data !== 'number') device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data !== 'number') {
+    // writeBuffer takes whole 4-byte words: an odd count of f16 values is padded with a zero half.
+    let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.byteLength % 4) {
+      const padded = new Uint8Array(buffer.size);
+      padded.set(bytes);
+      bytes = padded;
+    }
+    device.queue.writeBuffer(buffer, 0, bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  }
   return buffer;
 }
 

@@ -86,3 +86,12 @@ describe('add_forward vs reference', () => {
     expect(compare('x', [4, 6.5], ref).maxAbs).toBeCloseTo(0.5);
   });
 });
+
+it('uploads an odd number of f16 values (not a whole number of 4-byte words)', async () => {
+  const { storageBuffer, readBuffer } = await import('./buffers');
+  const halves = new Uint16Array([0x3c00, 0x4000, 0x4200]); // 1, 2, 3 in f16
+  const buf = storageBuffer(ctx.device, halves, 'odd f16');
+  expect(buf.size).toBe(8);
+  expect([...new Uint16Array(await readBuffer(ctx.device, buf, 8))]).toEqual([0x3c00, 0x4000, 0x4200, 0]);
+  buf.destroy();
+});

@@ -1,0 +1,173 @@
+// The frozen base projections y = x·Wᵀ + b and their input gradient dx = dy·W: most of a training step's FLOPs,
+// so both are register-tiled (64x64 outputs per workgroup, 4x4 per invocation, K staged through workgroup memory).
+//
+// W is one ROW BLOCK [N,K] of a possibly larger weight (weights over maxStorageBufferBindingSize are split into
+// row blocks, each its own buffer): the forward writes columns n_off..n_off+N of y (row stride ldy), the backward
+// reads those columns of dy, and the engine sums the blocks' dx with accumulate = 1.
+
+struct MatmulParams {
+  T: u32,           // rows of x / y
+  K: u32,           // input width
+  N: u32,           // rows of this weight block (output columns it covers)
+  n_off: u32,       // first column of y / dy this block covers
+  ldy: u32,         // row stride of y / dy (the full output width)
+  accumulate: u32,  // 1: add into the output, 0: overwrite it
+  has_bias: u32,    // forward only: 1 adds bias[n]
+}
+
+// Tile sizes: BM rows x BN columns of output per workgroup, the reduction staged BK at a time. The 16x16
+// invocations each own a 4x4 block, so the shared tiles are read as vec4 (one load, four FMAs).
+const MM_BK = 16u;
+
+// Shared tiles, vec4-packed along the output dimension: sa[kk*16 + i] = A rows 4i..4i+3 at reduction index kk.
+var<workgroup> mm_sa: array<vec4<f32>, 256>; // [BK][BM/4]
+var<workgroup> mm_sb: array<vec4<f32>, 256>; // [BK][BN/4]
+
+// matmul_forward: x [T,K], w [N,K] (row block), bias [N] (bind any f32 buffer when has_bias = 0), y [T,ldy].
+@group(0) @binding(0) var<storage, read> mm_x: array<f32>;          // [T,K]
+@group(0) @binding(1) var<storage, read> mm_w: array<wt>;           // [N,K]
+@group(0) @binding(2) var<storage, read> mm_bias: array<f32>;       // [N]
+@group(0) @binding(3) var<storage, read_write> mm_y: array<f32>;    // [T,ldy], columns n_off..n_off+N
+@group(0) @binding(4) var<uniform> mm_p: MatmulParams;
+
+// matmul_backward: dy [T,ldy], w [N,K] (row block), dx [T,K]. Same module, so its own binding names.
+@group(0) @binding(0) var<storage, read> mmb_dy: array<f32>;        // [T,ldy], columns n_off..n_off+N
+@group(0) @binding(1) var<storage, read> mmb_w: array<wt>;          // [N,K]
+@group(0) @binding(2) var<storage, read_write> mmb_dx: array<f32>;  // [T,K]
+@group(0) @binding(3) var<uniform> mmb_p: MatmulParams;
+
+// One BK step of the 4x4 register block: acc[i] holds output row 4*ty+i, columns 4*tx..4*tx+3.
+fn matmul_fma(acc: ptr<function, array<vec4<f32>, 4>>, tx: u32, ty: u32) {
+  for (var kk = 0u; kk < MM_BK; kk++) {
+    let a = mm_sa[kk * 16u + ty];
+    let b = mm_sb[kk * 16u + tx];
+    (*acc)[0] += a.x * b;
+    (*acc)[1] += a.y * b;
+    (*acc)[2] += a.z * b;
+    (*acc)[3] += a.w * b;
+  }
+}
+
+// Forward operands, zero outside the matrix. Each invocation stages 4 values strided along the output
+// dimension (one vec4 slot) at one reduction index kk = lid % 16, so 16 neighbours read 16 consecutive k.
+fn matmul_x4(m: u32, k: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k < mm_p.K) {
+    for (var i = 0u; i < 4u; i++) {
+      if (m + i < mm_p.T) { v[i] = mm_x[(m + i) * mm_p.K + k]; }
+    }
+  }
+  return v;
+}
+
+fn matmul_w4(n: u32, k: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k < mm_p.K) {
+    for (var i = 0u; i < 4u; i++) {
+      if (n + i < mm_p.N) { v[i] = f32(mm_w[(n + i) * mm_p.K + k]); }
+    }
+  }
+  return v;
+}
+
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias). Grid: (ceil(N/64), ceil(T/64)).
+@compute @workgroup_size(16, 16)
+fn matmul_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let m0 = wg.y * 64u;
+  let n0 = wg.x * 64u;
+  // Staging slot of this invocation: reduction index kk, vec4 slot q (4 consecutive rows / columns).
+  let kk = lid % 16u;
+  let q = lid / 16u;
+  var acc = array<vec4<f32>, 4>();
+  // The next tile is fetched into registers before the current one is multiplied, hiding global latency.
+  var pa = matmul_x4(m0 + 4u * q, kk);
+  var pb = matmul_w4(n0 + 4u * q, kk);
+  for (var k0 = 0u; k0 < mm_p.K; k0 += MM_BK) {
+    mm_sa[kk * 16u + q] = pa;
+    mm_sb[kk * 16u + q] = pb;
+    workgroupBarrier();
+    if (k0 + MM_BK < mm_p.K) {
+      pa = matmul_x4(m0 + 4u * q, k0 + MM_BK + kk);
+      pb = matmul_w4(n0 + 4u * q, k0 + MM_BK + kk);
+    }
+    matmul_fma(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let t = m0 + 4u * ty + i;
+    if (t >= mm_p.T) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + 4u * tx + j;
+      if (n >= mm_p.N) { break; }
+      var v = acc[i][j];
+      if (mm_p.has_bias != 0u) { v += mm_bias[n]; }
+      let o = t * mm_p.ldy + mm_p.n_off + n;
+      if (mm_p.accumulate != 0u) { v += mm_y[o]; }
+      mm_y[o] = v;
+    }
+  }
+}
+
+// Backward operands: dy is read like x (reduction index n contiguous); w [N,K] is now indexed (n, k) with the
+// output index k contiguous, so each invocation stages 4 consecutive k of one row n.
+fn matmul_dy4(m: u32, n: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (n < mmb_p.N) {
+    for (var i = 0u; i < 4u; i++) {
+      if (m + i < mmb_p.T) { v[i] = mmb_dy[(m + i) * mmb_p.ldy + mmb_p.n_off + n]; }
+    }
+  }
+  return v;
+}
+
+fn matmul_wt4(n: u32, k: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (n < mmb_p.N) {
+    for (var i = 0u; i < 4u; i++) {
+      if (k + i < mmb_p.K) { v[i] = f32(mmb_w[n * mmb_p.K + k + i]); }
+    }
+  }
+  return v;
+}
+
+// dx (=|+=) dy[:, n_off:n_off+N]·w for one row block w [N,K]. Grid: (ceil(K/64), ceil(T/64)).
+@compute @workgroup_size(16, 16)
+fn matmul_backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let m0 = wg.y * 64u;
+  let k0 = wg.x * 64u;
+  // dy slot: reduction index lid % 16, rows 4*(lid/16)..; w slot: reduction index lid / 16, columns 4*(lid%16)...
+  let da = lid % 16u;
+  let qa = lid / 16u;
+  let db = lid / 16u;
+  let qb = lid % 16u;
+  var acc = array<vec4<f32>, 4>();
+  var pa = matmul_dy4(m0 + 4u * qa, da);
+  var pb = matmul_wt4(db, k0 + 4u * qb);
+  for (var n0 = 0u; n0 < mmb_p.N; n0 += MM_BK) {
+    mm_sa[da * 16u + qa] = pa;
+    mm_sb[db * 16u + qb] = pb;
+    workgroupBarrier();
+    if (n0 + MM_BK < mmb_p.N) {
+      pa = matmul_dy4(m0 + 4u * qa, n0 + MM_BK + da);
+      pb = matmul_wt4(n0 + MM_BK + db, k0 + 4u * qb);
+    }
+    matmul_fma(&acc, tx, ty);
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let t = m0 + 4u * ty + i;
+    if (t >= mmb_p.T) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let k = k0 + 4u * tx + j;
+      if (k >= mmb_p.K) { break; }
+      let o = t * mmb_p.K + k;
+      var v = acc[i][j];
+      if (mmb_p.accumulate != 0u) { v += mmb_dx[o]; }
+      mmb_dx[o] = v;
+    }
+  }
+}

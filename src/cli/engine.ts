@@ -1,0 +1,25 @@
+// What the engine commands share: a WebGPU device in Node, the model on it, and an optional PEFT adapter.
+import { createKernels } from '../gpu/kernel';
+import { acquireNodeGpu } from '../gpu/node';
+import { loadShaderSources } from '../gpu/shaders-node';
+import { LlamaEngine } from '../llama/engine';
+import { importPeft, type LoraAdapter } from '../llama/peft';
+import { openModel, type ModelFiles } from '../model/open';
+import { DirFileSet } from '../model/source-node';
+
+export interface CliEngine {
+  model: ModelFiles;
+  engine: LlamaEngine;
+  adapter: LoraAdapter | null;
+}
+
+/** Opens and checks the model and adapter files before the GPU is touched, so bad input fails fast. */
+export async function openCliEngine(modelDir: string, adapterDir?: string): Promise<CliEngine> {
+  const model = await openModel(new DirFileSet(modelDir));
+  const adapter = adapterDir ? await importPeft(new DirFileSet(adapterDir), model.config) : null;
+  const ctx = await acquireNodeGpu();
+  const k = createKernels(ctx, loadShaderSources(), { f16: process.env.GENPI_F16 !== '0' });
+  process.stderr.write(`loading ${modelDir} on ${ctx.info.name} (${k.f16 ? 'f16' : 'f32'} weights)\n`);
+  const engine = await LlamaEngine.load(k, model);
+  return { model, engine, adapter };
+}

@@ -1,0 +1,27 @@
+// genpi logits: float32 little-endian logits [T x V] for every position of a token sequence.
+import { writeFile } from 'node:fs/promises';
+import { parseFlags, required } from './args';
+import { openCliEngine } from './engine';
+import { UsageError } from './fail';
+
+export function parseTokens(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new UsageError('logits: --tokens is empty; give comma-separated token ids, e.g. --tokens 1,2,3');
+  return parts.map((p) => {
+    if (!/^\d+$/.test(p)) throw new UsageError(`logits: --tokens has "${p}", not a token id`);
+    return Number(p);
+  });
+}
+
+export async function logits(argv: string[]): Promise<void> {
+  const v = parseFlags('logits', argv, { model: { type: 'string' }, adapter: { type: 'string' }, tokens: { type: 'string' }, out: { type: 'string' } });
+  const modelDir = required('logits', v, 'model');
+  const out = required('logits', v, 'out');
+  const tokens = parseTokens(required('logits', v, 'tokens'));
+  const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
+  engine.checkTokens(tokens, '--tokens');
+  const values = await engine.logits(tokens, adapter);
+  await writeFile(out, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  const V = model.config.vocabSize;
+  process.stdout.write(`${JSON.stringify({ out, tokens: tokens.length, vocab: V, dtype: 'float32', shape: [tokens.length, V] })}\n`);
+}

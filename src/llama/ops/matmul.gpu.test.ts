@@ -1,0 +1,118 @@
+// matmul_forward / matmul_backward on Dawn against the float64 reference: awkward shapes (not multiples of the 64x64
+// tile or the 16-wide K stage), bias or not, row blocks assembled through nOffset/ldy, accumulate, f32 and f16 weights.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kernels } from '../../gpu/kernel';
+import { lcgInputs } from '../../gpu/selftest';
+import { read, roundF16, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
+import { compare, formatDiff } from '../../ref/compare';
+import * as ref from '../../ref/matmul';
+import { matmul_backward, matmul_forward } from './matmul';
+
+// f32 accumulation over K (or N) <= ~1.5k products of inputs in [-1, 1): rounding grows like sqrt(terms)·2^-24·|sum|,
+// a few 1e-6 relative to the output's scale (~sqrt(K)/3); 1e-5 of that scale leaves margin without hiding a wrong
+// index (which gives errors of order the scale itself).
+const TOL = 1e-5;
+function scaleOf(v: ArrayLike<number>): number {
+  let m = 1;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}
+
+function check(name: string, gpu: Float32Array, want: Float64Array): void {
+  const d = compare(name, gpu, want, scaleOf(want));
+  console.log(formatDiff(d));
+  expect(d.maxRel).toBeLessThanOrEqual(TOL);
+}
+
+for (const f16 of [false, true]) {
+  describe(`matmul (${f16 ? 'f16' : 'f32'} weights)`, () => {
+    let k: Kernels;
+    const buffers: GPUBuffer[] = [];
+    const buf = (b: GPUBuffer) => (buffers.push(b), b);
+    // The weight as the GPU sees it: rounded through f16 on the f16 path, so only accumulation error remains.
+    const weight = (n: number, seed: number) => {
+      const raw = lcgInputs(n, seed);
+      // Padded to an even count: storageBuffer's writeBuffer needs whole 4-byte words (an odd f16 count is not).
+      const padded = Float32Array.from({ length: n + (n % 2) }, (_, i) => raw[i] ?? 0);
+      return { gpu: buf(uploadWeight(k, padded, f16)), ref: f16 ? roundF16(raw) : Float64Array.from(raw) };
+    };
+
+    beforeAll(async () => {
+      k = await testKernels(f16);
+    });
+    afterAll(() => {
+      for (const b of buffers) b.destroy();
+      k?.device.destroy();
+    });
+
+    for (const [T, K, N, bias] of [
+      [1, 64, 96, true],
+      [37, 70, 130, false],
+      [37, 70, 130, true],
+      [64, 576, 1536, true],
+      [65, 17, 3, false],
+    ] as const) {
+      const shape = `${T}x${K}x${N}${bias ? '+bias' : ''}`;
+      it(`forward and backward ${shape}`, async () => {
+        const x = lcgInputs(T * K, 1);
+        const w = weight(N * K, 2);
+        const b = bias ? lcgInputs(N, 3) : null;
+        const dy = lcgInputs(T * N, 4);
+        const y = buf(zeros(k, T * N));
+        const dx = buf(zeros(k, T * K));
+        const xb = buf(upload(k, x));
+        const dyb = buf(upload(k, dy));
+        await k.run('matmul test', async (pass) => {
+          await matmul_forward(k, pass, { x: xb, w: w.gpu, bias: b && buf(upload(k, b)), y, T, K, N });
+          await matmul_backward(k, pass, { dy: dyb, w: w.gpu, dx, T, K, N });
+        });
+        check(`matmul_forward.y ${shape}`, await read(k, y, T * N), ref.matmul_forward(x, w.ref, b, T, K, N));
+        check(`matmul_backward.dx ${shape}`, await read(k, dx, T * K), ref.matmul_backward(dy, w.ref, T, K, N));
+      });
+    }
+
+    it('assembles y from two row blocks (nOffset, ldy) and accumulates into y and dx', async () => {
+      const [T, K, N1, N2] = [37, 70, 50, 80];
+      const N = N1 + N2;
+      const x = lcgInputs(T * K, 5);
+      const w1 = weight(N1 * K, 6);
+      const w2 = weight(N2 * K, 7);
+      const bias = lcgInputs(N, 8);
+      const y0 = lcgInputs(T * N, 9); // what y held before: accumulate adds to it
+      const dy = lcgInputs(T * N, 10);
+      const dx0 = lcgInputs(T * K, 11);
+      const yAcc = buf(upload(k, y0));
+      const yNew = buf(upload(k, y0)); // overwritten, so y0 must not survive
+      const dxb = buf(upload(k, dx0));
+      const [xb, dyb] = [buf(upload(k, x)), buf(upload(k, dy))];
+      const b1 = buf(upload(k, bias.subarray(0, N1)));
+      const b2 = buf(upload(k, bias.subarray(N1)));
+      await k.run('matmul blocks', async (pass) => {
+        for (const [w, b, n, off] of [[w1, b1, N1, 0], [w2, b2, N2, N1]] as const) {
+          const block = { w: w.gpu, T, K, N: n, nOffset: off, ldy: N };
+          await matmul_forward(k, pass, { ...block, x: xb, bias: b, y: yNew });
+          await matmul_forward(k, pass, { ...block, x: xb, bias: b, y: yAcc, accumulate: true });
+          await matmul_backward(k, pass, { ...block, dy: dyb, dx: dxb, accumulate: true });
+        }
+      });
+      const wFull = Float64Array.from([...w1.ref, ...w2.ref]);
+      const want = ref.matmul_forward(x, wFull, bias, T, K, N);
+      check('matmul_forward.y two blocks', await read(k, yNew, T * N), want);
+      check('matmul_forward.y two blocks +=', await read(k, yAcc, T * N), want.map((v, i) => v + y0[i]));
+      const dxWant = ref.matmul_backward(dy, wFull, T, K, N).map((v, i) => v + dx0[i]);
+      check('matmul_backward.dx two blocks +=', await read(k, dxb, T * K), dxWant);
+    });
+
+    it('detects a wrong result (the comparison can fail)', async () => {
+      const [T, K, N] = [5, 20, 9];
+      const x = lcgInputs(T * K, 12);
+      const w = weight(N * K, 13);
+      const y = buf(zeros(k, T * N));
+      await k.run('matmul fail', (pass) => matmul_forward(k, pass, { x: buf(upload(k, x)), w: w.gpu, y, T, K, N }));
+      const perturbed = Float64Array.from(x);
+      perturbed[K + 3] += 0.5; // one input of row 1 changes every output of that row
+      const want = ref.matmul_forward(perturbed, w.ref, null, T, K, N);
+      expect(compare('perturbed', await read(k, y, T * N), want, scaleOf(want)).maxRel).toBeGreaterThan(1e-2);
+    });
+  });
+}
