@@ -78,7 +78,7 @@ export function loraLayout(cfg: ModelConfig, spec: LoraSpec): LoraLayout {
     }
   }
   const scale = spec.useRslora ? spec.alpha / Math.sqrt(R) : spec.alpha / R;
-  return { spec: { ...spec, targets }, slots, size, scale };
+  return { spec: { ...spec, targets, useRslora: Boolean(spec.useRslora) }, slots, size, scale };
 }
 
 export function findSlot(layout: LoraLayout, layer: number, target: LoraTarget): LoraSlot | undefined {
