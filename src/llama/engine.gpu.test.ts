@@ -140,3 +140,36 @@ it('100 steps on one fixed batch drive the loss close to zero', async () => {
   trainer.destroy();
   engine.destroy();
 });
+
+it('two micro-batches accumulate the same gradients and loss as one batch; the plan equals the allocation', async () => {
+  const k = await getKernels(false);
+  const model = await openModel(memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 6 })));
+  const engine = await LlamaEngine.load(k, model);
+  const layout = loraLayout(model.config, { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'v', 'down'] });
+  const groups = testGroups(model.config.vocabSize, 13, [[9, 4], [13, 6]]);
+  const { groupTokenCounts, packBatch } = await import('../train/batch');
+  const counts = groupTokenCounts(groups);
+  const parts = groups.flatMap((g, group) => g.sequences.map((seq) => ({ seq, group })));
+  const whole = packBatch(parts, groups, counts);
+  const micro = [packBatch(parts.slice(0, 2), groups, counts), packBatch(parts.slice(2), groups, counts)];
+  const params = randomLora(layout.size, 3);
+  const run = async (batches: typeof micro) => {
+    const t = new LoraTrainer(engine, layout, { maxT: whole.T, groups: 2 });
+    t.setParams(params);
+    t.zeroGrads();
+    for (const [i, b] of batches.entries()) await t.forwardBackward(b, { first: i === 0 });
+    const r = { loss: await t.readLoss(), grads: await t.readGrads(), plan: t.plan.total, bytes: t.allocatedBytes };
+    t.destroy();
+    return r;
+  };
+  const one = await run([whole]);
+  const two = await run(micro);
+  const dg = compare('grads, 2 micro-batches vs 1', two.grads, one.grads);
+  const dl = compare('loss, 2 micro-batches vs 1', two.loss, one.loss);
+  console.log(`${formatDiff(dg)}\n${formatDiff(dl)}`);
+  expect(dg.scaled).toBeLessThan(1e-5);
+  expect(dl.scaled).toBeLessThan(1e-6);
+  // The planner's figure is what the trainer and engine allocate (buffers round up to 4 bytes, f16 rows pad).
+  expect(Math.abs(one.plan - (one.bytes + engine.weights.bytes)) / one.plan).toBeLessThan(0.01);
+  engine.destroy();
+});

@@ -1,0 +1,77 @@
+// Kernel rates on the adapter the bench runs on: matmul (the training step's bulk) at SmolLM2-135M's shapes and a
+// square one, attention, RMSNorm and AdamW. The best matmul rate is the yardstick for the whole training step.
+import { storageBuffer } from '../gpu/buffers';
+import type { Kernels } from '../gpu/kernel';
+import { adamwUpdate, gradNorm } from '../llama/ops/adamw';
+import { attentionForward } from '../llama/ops/attention';
+import { matmul_backward, matmul_forward } from '../llama/ops/matmul';
+import { rmsnormForward } from '../llama/ops/rmsnorm';
+import { fromFloat32 } from '../model/dtype';
+import { gbps, gflops, timeGpu } from './timing';
+
+export interface KernelResult {
+  kernel: string;
+  shape: string;
+  seconds: number;
+  gflops?: number;
+  gbps?: number;
+}
+
+function randomF32(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.sin(i * 12.9898) * 0.5;
+  return a;
+}
+
+export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]> {
+  const out: KernelResult[] = [];
+  const bufs: GPUBuffer[] = [];
+  const buf = (n: number, weight = false) => {
+    const data = randomF32(n);
+    const b = storageBuffer(k.device, weight && k.f16 ? fromFloat32(data, 'F16') : data, 'bench');
+    bufs.push(b);
+    return b;
+  };
+  for (const [T, K, N] of [[256, 576, 576], [256, 576, 1536], [256, 1536, 576], [1024, 1024, 1024]]) {
+    const x = buf(T * K);
+    const w = buf(N * K, true);
+    const y = buf(T * N);
+    const s = await timeGpu(k, 'matmul_forward', (pass) => matmul_forward(k, pass, { x, w, y, T, K, N }), reps);
+    out.push({ kernel: 'matmul_forward', shape: `T${T} K${K} N${N}`, seconds: s, gflops: gflops(2 * T * K * N, s) });
+    const sb = await timeGpu(k, 'matmul_backward', (pass) => matmul_backward(k, pass, { dy: y, w, dx: x, T, K, N }), reps);
+    out.push({ kernel: 'matmul_backward', shape: `T${T} K${K} N${N}`, seconds: sb, gflops: gflops(2 * T * K * N, sb) });
+  }
+  {
+    const [T, H, KV, D] = [256, 9, 3, 64];
+    const q = buf(T * H * D);
+    const kk = buf(T * KV * D);
+    const v = buf(T * KV * D);
+    const seqStart = storageBuffer(k.device, new Uint32Array(T), 'seqStart');
+    const o = buf(T * H * D);
+    const lse = buf(H * T);
+    bufs.push(seqStart);
+    const s = await timeGpu(k, 'attention_forward', (pass) => attentionForward(k, pass, { q, k: kk, v, seqStart, out: o, lse, T, H, KV, D }), reps);
+    // causal: half of the T x T scores, two products (QKᵀ and PV) of 2·D flops each
+    out.push({ kernel: 'attention_forward', shape: `T${T} H${H} KV${KV} D${D}`, seconds: s, gflops: gflops(2 * T * T * H * D, s) });
+  }
+  {
+    const [T, C] = [256, 576];
+    const x = buf(T * C);
+    const w = buf(C, true);
+    const y = buf(T * C);
+    const rstd = buf(T);
+    const s = await timeGpu(k, 'rmsnorm_forward', (pass) => rmsnormForward(k, pass, { x, w, y, rstd, T, C, eps: 1e-5 }), reps);
+    out.push({ kernel: 'rmsnorm_forward', shape: `T${T} C${C}`, seconds: s, gbps: gbps(2 * T * C * 4, s) });
+  }
+  {
+    const P = 4_884_480; // SmolLM2-135M, rank 16 on all seven projections
+    const [params, grads, m, v, partials, norm] = [buf(P), buf(P), buf(P), buf(P), buf(1024), buf(1)];
+    const s = await timeGpu(k, 'adamw_update', async (pass) => {
+      await gradNorm(k, pass, { grads, P, partials, norm });
+      await adamwUpdate(k, pass, { params, grads, m, v, norm, P, step: 1, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
+    }, reps);
+    out.push({ kernel: 'grad_norm + adamw_update', shape: `P${P}`, seconds: s, gbps: gbps(P * 4 * 8, s) });
+  }
+  for (const b of bufs) b.destroy();
+  return out;
+}
