@@ -2,20 +2,15 @@
 // reference. The worker's info() page and `genpi info` use it to prove the adapter works, not just exists.
 import { add_forward } from '../ref/add';
 import { compare, type Diff } from '../ref/compare';
+import { lcg } from '../ref/random';
 import { readF32, storageBuffer, uniformBuffer } from './buffers';
 import type { GpuContext } from './device';
 import { grid1d } from './dispatch';
 import type { KernelRegistry } from './registry';
 
-/** Deterministic inputs in [-1, 1) from a 32-bit LCG, so every run checks the same numbers. */
+/** Deterministic inputs in [-1, 1), so every run checks the same numbers. */
 export function lcgInputs(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
+  return Float32Array.from(lcg(n, seed));
 }
 
 /** out = a + b on the GPU; a, b: [n]. */

@@ -66,13 +66,18 @@ export class LlamaEngine {
   }
 
   /** Refuses token ids the model cannot embed, before any GPU work. */
-  checkTokens(ids: ArrayLike<number>, what = 'token ids'): void {
+  checkVocab(ids: ArrayLike<number>, what: string): void {
     if (ids.length === 0) throw new ModelError(what, 'is empty: give at least one token');
     const V = this.cfg.vocabSize;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (!Number.isInteger(id) || id < 0 || id >= V) throw new ModelError(what, `token ${id} at position ${i} is outside the vocabulary (0..${V - 1})`);
     }
+  }
+
+  /** Refuses one sequence the model cannot embed or that is longer than its context. */
+  checkTokens(ids: ArrayLike<number>, what = 'token ids'): void {
+    this.checkVocab(ids, what);
     if (ids.length > this.cfg.maxPositionEmbeddings) {
       throw new ModelError(what, `${ids.length} tokens exceed the model's context of ${this.cfg.maxPositionEmbeddings}`);
     }

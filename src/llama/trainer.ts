@@ -129,9 +129,12 @@ export class LoraTrainer {
   checkBatch(b: PackedBatch): void {
     if (b.T === 0) throw new ModelError('batch', 'has no tokens');
     if (b.T > this.opts.maxT) throw new ModelError('batch', `has ${b.T} tokens; this trainer was sized for ${this.opts.maxT}`);
-    this.engine.checkTokens(b.ids, 'batch input_ids');
+    this.engine.checkVocab(b.ids, 'batch input_ids');
     const V = this.cfg.vocabSize;
+    const context = this.cfg.maxPositionEmbeddings;
     for (let t = 0; t < b.T; t++) {
+      // Packed sequences may add up past the context; each one alone may not.
+      if (b.pos[t] >= context) throw new ModelError('batch', `a sequence is longer than the model's context of ${context} tokens`);
       const y = b.targets[t];
       if (y !== -100 && !(y >= 0 && y < V)) throw new ModelError('batch labels', `label ${y} is outside the vocabulary (0..${V - 1})`);
       if (b.group[t] >= this.headPass.G) throw new ModelError('batch', `group ${b.group[t]} but the trainer reports ${this.headPass.G} groups`);

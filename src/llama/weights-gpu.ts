@@ -6,6 +6,7 @@ import { AdapterTooSmallError } from '../gpu/errors';
 import type { ModelConfig } from '../model/config';
 import { fromFloat32 } from '../model/dtype';
 import type { ModelFiles } from '../model/open';
+import { isBias, mapLayers } from '../model/weights-layout';
 
 export interface WeightBlock {
   buffer: GPUBuffer;
@@ -74,27 +75,8 @@ export async function uploadModel(device: GPUDevice, model: ModelFiles, opts: Up
     opts.onProgress?.(++done, total);
     return w;
   };
-  const maybe = async (name: string) => (weights.tensors.has(name) ? load(name, true) : null);
   const embed = await load('model.embed_tokens.weight');
-  const layers: LayerWeights[] = [];
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const p = `model.layers.${i}.`;
-    layers.push({
-      inNorm: await load(`${p}input_layernorm.weight`),
-      postNorm: await load(`${p}post_attention_layernorm.weight`),
-      q: await load(`${p}self_attn.q_proj.weight`),
-      k: await load(`${p}self_attn.k_proj.weight`),
-      v: await load(`${p}self_attn.v_proj.weight`),
-      o: await load(`${p}self_attn.o_proj.weight`),
-      qBias: await maybe(`${p}self_attn.q_proj.bias`),
-      kBias: await maybe(`${p}self_attn.k_proj.bias`),
-      vBias: await maybe(`${p}self_attn.v_proj.bias`),
-      oBias: await maybe(`${p}self_attn.o_proj.bias`),
-      gate: await load(`${p}mlp.gate_proj.weight`),
-      up: await load(`${p}mlp.up_proj.weight`),
-      down: await load(`${p}mlp.down_proj.weight`),
-    });
-  }
+  const layers = (await mapLayers(cfg, (n) => weights.tensors.has(n), (n, field) => load(n, isBias(field)))) as LayerWeights[];
   const norm = await load('model.norm.weight');
   const lmHead = cfg.tieWordEmbeddings ? embed : await load('lm_head.weight');
   const bytes = all.reduce((n, w) => n + w.blocks.reduce((m, b) => m + b.buffer.size, 0), 0);

@@ -15,6 +15,44 @@ export const MAX_LISTED = 8;
 
 const LM_HEAD = 'lm_head.weight';
 
+/** One decoder layer's tensors: the engine's field name -> the Hugging Face name after `model.layers.{i}.`. */
+export const LAYER_TENSORS = {
+  inNorm: 'input_layernorm.weight',
+  postNorm: 'post_attention_layernorm.weight',
+  q: 'self_attn.q_proj.weight',
+  k: 'self_attn.k_proj.weight',
+  v: 'self_attn.v_proj.weight',
+  o: 'self_attn.o_proj.weight',
+  qBias: 'self_attn.q_proj.bias',
+  kBias: 'self_attn.k_proj.bias',
+  vBias: 'self_attn.v_proj.bias',
+  oBias: 'self_attn.o_proj.bias',
+  gate: 'mlp.gate_proj.weight',
+  up: 'mlp.up_proj.weight',
+  down: 'mlp.down_proj.weight',
+} as const;
+export type LayerField = keyof typeof LAYER_TENSORS;
+
+/** Biases exist only in some architectures (Qwen2's q/k/v, Llama's attention_bias). */
+export const isBias = (f: LayerField) => f.endsWith('Bias');
+
+/**
+ * Reads every layer's tensors through `get`, in layer order; a bias the files do not have is null. Both the GPU
+ * upload and the float64 reference load through this, so they cannot disagree on names.
+ */
+export async function mapLayers<T>(cfg: ModelConfig, has: (name: string) => boolean, get: (name: string, field: LayerField) => Promise<T>): Promise<Record<LayerField, T | null>[]> {
+  const layers: Record<LayerField, T | null>[] = [];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const layer = {} as Record<LayerField, T | null>;
+    for (const [field, suffix] of Object.entries(LAYER_TENSORS) as [LayerField, string][]) {
+      const name = `model.layers.${i}.${suffix}`;
+      layer[field] = isBias(field) && !has(name) ? null : await get(name, field);
+    }
+    layers.push(layer);
+  }
+  return layers;
+}
+
 /** HF name -> shape, in the dimension letters of ModelConfig (C, F, H, KV, D, V). */
 export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
   const C = cfg.hiddenSize;

@@ -1,17 +1,8 @@
 // Checks the AdamW reference against a line-by-line transcription of torch.optim.AdamW (_single_tensor_adamw) and
 // torch.nn.utils.clip_grad_norm_, and a few cases worked by hand. AdamW has no backward, so no finite differences.
 import { describe, expect, it } from 'vitest';
+import { lcg as rand } from './random';
 import { adamw_update, clip_scale, global_norm, type AdamWOptions } from './adamw';
-
-function rand(n: number, seed: number, scale = 1): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
 
 /** torch's order of operations, in place: clip, decay, moments, then addcdiv with the bias corrections split. */
 function torchStyle(p: Float64Array, g0: ArrayLike<number>, m: Float64Array, v: Float64Array, o: AdamWOptions): void {

@@ -1,17 +1,8 @@
 // Checks the attention reference: its backward against central finite differences of its forward, a few cases
 // worked by hand, and that packed sequences never see each other.
 import { describe, expect, it } from 'vitest';
+import { lcg as rand } from './random';
 import { attention_backward, attention_forward, packedSeqStart } from './attention';
-
-function rand(n: number, seed: number): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i], 0);
 

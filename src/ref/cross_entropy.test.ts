@@ -1,6 +1,7 @@
 // Checks the cross-entropy reference: its backward against central finite differences of its forward, tiny cases
 // worked by hand, and that the chunked online log-sum-exp path equals the full-vocabulary one.
 import { describe, expect, it } from 'vitest';
+import { lcg as rand } from './random';
 import {
   IGNORE_INDEX,
   cross_entropy_backward,
@@ -10,16 +11,6 @@ import {
   cross_entropy_init,
   cross_entropy_stats,
 } from './cross_entropy';
-
-function rand(n: number, seed: number, scale = 1): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
 
 describe('cross_entropy_backward vs finite differences', () => {
   it('T=4, V=6 with an ignored token and varying weights', () => {

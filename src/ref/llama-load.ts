@@ -3,6 +3,7 @@
 import type { ModelConfig } from '../model/config';
 import { fromFloat32, toFloat32 } from '../model/dtype';
 import type { WeightIndex } from '../model/weights';
+import { mapLayers } from '../model/weights-layout';
 import type { RefLayer, RefModel } from './llama';
 
 export async function loadRefModel(weights: WeightIndex, cfg: ModelConfig, f16: boolean): Promise<RefModel> {
@@ -10,27 +11,8 @@ export async function loadRefModel(weights: WeightIndex, cfg: ModelConfig, f16: 
     const data = (await weights.readF32(name)).data;
     return Float64Array.from(f16 ? toFloat32(fromFloat32(data, 'F16'), 'F16') : data);
   };
-  const maybe = async (name: string) => (weights.tensors.has(name) ? get(name) : null);
   const embed = await get('model.embed_tokens.weight');
-  const layers: RefLayer[] = [];
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const p = `model.layers.${i}.`;
-    layers.push({
-      inNorm: await get(`${p}input_layernorm.weight`),
-      postNorm: await get(`${p}post_attention_layernorm.weight`),
-      q: await get(`${p}self_attn.q_proj.weight`),
-      k: await get(`${p}self_attn.k_proj.weight`),
-      v: await get(`${p}self_attn.v_proj.weight`),
-      o: await get(`${p}self_attn.o_proj.weight`),
-      qBias: await maybe(`${p}self_attn.q_proj.bias`),
-      kBias: await maybe(`${p}self_attn.k_proj.bias`),
-      vBias: await maybe(`${p}self_attn.v_proj.bias`),
-      oBias: await maybe(`${p}self_attn.o_proj.bias`),
-      gate: await get(`${p}mlp.gate_proj.weight`),
-      up: await get(`${p}mlp.up_proj.weight`),
-      down: await get(`${p}mlp.down_proj.weight`),
-    });
-  }
+  const layers = (await mapLayers(cfg, (n) => weights.tensors.has(n), get)) as RefLayer[];
   const norm = await get('model.norm.weight');
   const lmHead = cfg.tieWordEmbeddings ? embed : await get('lm_head.weight');
   return { cfg, embed, lmHead, norm, layers };

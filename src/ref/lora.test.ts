@@ -1,16 +1,9 @@
 // Checks the LoRA reference: a hand-computed tiny case, the dropout scaling, and lora_backward's dx, dA, dB
 // against central finite differences of lora_forward (with a fixed dropout mask, the delta is bilinear).
 import { describe, expect, it } from 'vitest';
+import { lcg as rand } from './random';
 import { dropout_keep } from './dropout';
 import { lora_backward, lora_down_forward, lora_dropout, lora_forward } from './lora';
-
-function rand(n: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  return Float64Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);
 

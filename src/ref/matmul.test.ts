@@ -1,15 +1,8 @@
 // Checks the matmul reference: hand-computed cases, and matmul_backward against central finite differences of
 // matmul_forward (the GPU kernels are only as right as this reference).
 import { describe, expect, it } from 'vitest';
+import { lcg as rand } from './random';
 import { matmul_backward, matmul_forward } from './matmul';
-
-function rand(n: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  return Float64Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);
 

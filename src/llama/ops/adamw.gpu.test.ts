@@ -6,6 +6,7 @@ import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { adamw_update, global_norm } from '../../ref/adamw';
 import { compare, formatDiff } from '../../ref/compare';
 import { GRAD_NORM_MAX_GROUPS, adamwUpdate, gradNorm, gradZero } from './adamw';
+import { lcg as lcgF64 } from '../../ref/random';
 
 let k: Kernels;
 const buffers: GPUBuffer[] = [];
@@ -20,15 +21,7 @@ afterAll(() => {
 });
 
 /** f32 values in [-scale, scale), so the reference starts from exactly what the GPU holds. */
-function lcg(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
+const lcg = (n: number, seed: number, scale = 1) => Float32Array.from(lcgF64(n, seed, scale));
 
 const maxAbsOf = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
