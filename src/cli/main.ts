@@ -10,6 +10,11 @@ Usage:
       Print one JSON object: architecture, dimensions, parameter count, dtype, and the GPU adapter.
   genpi logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE
       Write float32 little-endian logits [T x V] for every position (adapter: a PEFT folder).
+  genpi generate --model DIR [--adapter DIR] [--prompt FILE] (--input TEXT | --tokens 1,2,3)
+         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--json]
+      Generate: text mode applies the chat template (the prompt file, plain text or a JSON list of
+      messages, as system text and example turns) and streams text; --json prints
+      {"tokens": [prompt and generated ids], "text": "..."} as its last line.
   genpi grads --model DIR --adapter DIR --batch FILE.json --out FILE.safetensors
       Write the LoRA gradients of the joint loss on a batch
       ({"groups":[{"weight":w,"sequences":[{"input_ids":[...],"labels":[...]}]}]}, labels as in
@@ -29,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./info')).info,
   logits: async () => (await import('./logits')).logits,
   grads: async () => (await import('./grads')).grads,
+  generate: async () => (await import('./generate')).generate,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -5,13 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import { openModel } from '../model/open';
-import { BytesSource, type FileSet } from '../model/source';
 import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
 import { Rng } from '../model/tiny/random';
 import { compare, formatDiff } from '../ref/compare';
 import { llama_backward, llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
-import { packGroups, type Group } from '../train/batch';
+import { packGroups } from '../train/batch';
+import { memoryFiles, testGroups } from './testing';
 import { LlamaEngine } from './engine';
 import { loraLayout, type LoraTarget } from './lora';
 import { LoraTrainer } from './trainer';
@@ -24,25 +24,6 @@ const getKernels = (f16: boolean) => {
 afterAll(async () => {
   for (const k of kernels.values()) (await k).device.destroy();
 });
-
-export function memoryFiles(files: Map<string, Uint8Array>, name = 'tiny'): FileSet {
-  return { name, open: async (f) => (files.has(f) ? new BytesSource(`${name}/${f}`, files.get(f)!) : null) };
-}
-
-/** Two groups (weights 0.7 and 0.3, as SFT and PG) of packed sequences with some masked labels. */
-export function testGroups(V: number, seed: number, lengths = [[9, 4], [13]]): Group[] {
-  const rng = new Rng(seed);
-  const tok = () => Math.floor(rng.next() * V);
-  return lengths.map((ls, g) => ({
-    weight: g === 0 ? 0.7 : 0.3,
-    sequences: ls.map((L) => {
-      const input_ids = Array.from({ length: L }, tok);
-      // Mask the first third of each sequence, as a prompt would be.
-      const labels = input_ids.map((id, i) => (i < Math.floor(L / 3) ? -100 : id));
-      return { input_ids, labels };
-    }),
-  }));
-}
 
 /** LoRA params with non-zero B, so every gradient (A's included) is non-zero. */
 function randomLora(size: number, seed: number): Float32Array {

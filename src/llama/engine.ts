@@ -9,7 +9,7 @@ import { rope_inv_freq } from '../ref/rope';
 import { Allocator } from './alloc';
 import { headLogits } from './head';
 import { layerForward, type LayerActs, type LoraFor, type Scratch } from './layer';
-import { findSlot, type LoraLayout } from './lora';
+import { findSlot, type LoraLayout, type LoraTarget } from './lora';
 import { embeddingForward } from './ops/embedding';
 import type { LoraAdapter } from './peft';
 import { backwardScratch, layerActivations } from './planner';
@@ -21,12 +21,12 @@ export interface EngineOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export function allocLayerActs(a: Allocator, cfg: ModelConfig, T: number, layout: LoraLayout | null, label: string): LayerActs {
-  const R = layout?.spec.rank ?? 0;
-  const table = a.table(layerActivations(cfg, T, R, layout?.spec.targets ?? []), label) as Record<string, GPUBuffer>;
-  const lora: LayerActs['lora'] = {};
-  for (const t of layout?.spec.targets ?? []) lora[t] = table[`lora_${t}`];
-  return { ...(table as unknown as Omit<LayerActs, 'lora'>), lora };
+/** A layer's activations for T tokens, with [T,rank] LoRA buffers for the given targets (an adapter's, or the union). */
+export function allocLayerActs(a: Allocator, cfg: ModelConfig, T: number, lora: { rank: number; targets: readonly LoraTarget[] } | null, label: string): LayerActs {
+  const table = a.table(layerActivations(cfg, T, lora?.rank ?? 0, lora?.targets ?? []), label) as Record<string, GPUBuffer>;
+  const u: LayerActs['lora'] = {};
+  for (const t of lora?.targets ?? []) u[t] = table[`lora_${t}`];
+  return { ...(table as unknown as Omit<LayerActs, 'lora'>), lora: u };
 }
 
 export function allocScratch(a: Allocator, cfg: ModelConfig, T: number, rank: number): Scratch {
@@ -100,7 +100,7 @@ export class LlamaEngine {
     const a = new Allocator(this.k.device);
     try {
       const layout = lora?.layout ?? null;
-      const acts = allocLayerActs(a, cfg, T, layout, 'acts');
+      const acts = allocLayerActs(a, cfg, T, layout?.spec ?? null, 'acts');
       const scratch = allocScratch(a, cfg, T, layout?.spec.rank ?? 0);
       const xs = [a.floats(T * C, 'x0'), a.floats(T * C, 'x1')];
       const idsBuf = a.floats(T, 'ids');

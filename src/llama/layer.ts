@@ -35,8 +35,14 @@ export interface BatchBuffers {
 /** The adapter for a layer's targets, or null for the base model. */
 export type LoraFor = (layer: number, target: LoraTarget, u: GPUBuffer | undefined) => LoraUse | null;
 
+/**
+ * Attention of layer l over its rotated q, k and v into a.att: packed causal self-attention when training; over
+ * the KV cache (after writing k and v into it) when generating.
+ */
+export type Attend = (pass: GPUComputePassEncoder, l: number, a: LayerActs) => Promise<void>;
+
 export async function layerForward(k: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
-  x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor): Promise<void> {
+  x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor, attend?: Attend): Promise<void> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = cfg;
   const T = b.T;
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
@@ -46,7 +52,8 @@ export async function layerForward(k: Kernels, pass: GPUComputePassEncoder, cfg:
   await projectForward(k, pass, a.n1, w.v, w.vBias, a.v, T, lf('v'));
   await ropeForward(k, pass, { x: a.q, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
   await ropeForward(k, pass, { x: a.k, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
-  await attentionForward(k, pass, { q: a.q, k: a.k, v: a.v, seqStart: b.seqStart, out: a.att, lse: a.lse, T, H, KV, D });
+  if (attend) await attend(pass, l, a);
+  else await attentionForward(k, pass, { q: a.q, k: a.k, v: a.v, seqStart: b.seqStart, out: a.att, lse: a.lse, T, H, KV, D });
   await projectForward(k, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
   await add_forward(k, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
   await rmsnormForward(k, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });

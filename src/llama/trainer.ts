@@ -76,7 +76,7 @@ export class LoraTrainer {
     this.partials = a.floats(1024, 'lora.normPartials');
     this.norm = a.floats(1, 'lora.norm');
     const sets = opts.recompute ? 1 : cfg.numLayers;
-    this.acts = Array.from({ length: sets }, (_, l) => allocLayerActs(a, cfg, maxT, layout, `acts${l}`));
+    this.acts = Array.from({ length: sets }, (_, l) => allocLayerActs(a, cfg, maxT, layout.spec, `acts${l}`));
     this.xs = Array.from({ length: cfg.numLayers + 1 }, (_, l) => a.floats(maxT * cfg.hiddenSize, `x${l}`));
     this.scratch = allocScratch(a, cfg, maxT, R);
     this.head = a.table(headBuffers(cfg, maxT, vocabChunk, G), 'head');

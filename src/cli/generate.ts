@@ -1,0 +1,81 @@
+// genpi generate: text in, streamed text out (the prompt file as system text and example turns, prefilled once as
+// a cached prefix), or raw token ids in; --json ends with {"tokens": [prompt and generated ids], "text"}.
+import { readFile } from 'node:fs/promises';
+import { Generator } from '../llama/generator';
+import { ModelError } from '../model/errors';
+import { DirFileSet } from '../model/source-node';
+import { loadTokenizer, type ChatMessage } from '../model/tokenizer';
+import { intFlag, parseFlags, required } from './args';
+import { openCliEngine } from './engine';
+import { UsageError } from './fail';
+import { parseTokens } from './logits';
+
+/** A prompt file: a JSON array of chat messages, or plain text used as the system message. */
+export async function readPromptMessages(file: string): Promise<ChatMessage[]> {
+  const text = await readFile(file, 'utf8');
+  if (!text.trim()) throw new ModelError(file, 'is empty');
+  if (text.trimStart().startsWith('[')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new ModelError(file, `starts like a JSON list of messages but is not valid JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(json) || !json.every((m) => typeof m?.role === 'string' && typeof m?.content === 'string')) {
+      throw new ModelError(file, 'must be a list of {"role", "content"} messages');
+    }
+    return json as ChatMessage[];
+  }
+  return [{ role: 'system', content: text }];
+}
+
+function floatFlag(v: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  if (v[name] === undefined) return def;
+  const x = Number(v[name]);
+  if (!Number.isFinite(x) || x < min || x > max) throw new UsageError(`generate: --${name} must be a number in [${min}, ${max}], got "${v[name]}"`);
+  return x;
+}
+
+export async function generate(argv: string[]): Promise<void> {
+  const v = parseFlags('generate', argv, {
+    model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, input: { type: 'string' },
+    tokens: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
+    'top-p': { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
+  });
+  const modelDir = required('generate', v, 'model');
+  if ((v.input === undefined) === (v.tokens === undefined)) throw new UsageError('generate: give exactly one of --input TEXT or --tokens 1,2,3');
+  const maxNew = intFlag('generate', v, 'max-new-tokens', 256, 1);
+  const temperature = floatFlag(v, 'temperature', 0, 0, 100);
+  const topP = floatFlag(v, 'top-p', 1, 0, 1);
+  const topK = intFlag('generate', v, 'top-k', 0, 0);
+  const seed = intFlag('generate', v, 'seed', 0, 0);
+  const messages = v.prompt ? await readPromptMessages(v.prompt as string) : [];
+  const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
+  const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
+
+  let prefix: number[] = [];
+  let prompt: number[];
+  if (v.tokens !== undefined) {
+    prompt = parseTokens(v.tokens as string);
+  } else {
+    const full = tokenizer.applyChatTemplate([...messages, { role: 'user', content: v.input as string }], { addGenerationPrompt: true }).ids;
+    const pre = messages.length ? tokenizer.applyChatTemplate(messages, { addGenerationPrompt: false }).ids : [];
+    // P's tokens are a cacheable prefix only if the full conversation really starts with them.
+    const isPrefix = pre.length > 0 && pre.length < full.length && pre.every((t, i) => full[i] === t);
+    prefix = isPrefix ? pre : [];
+    prompt = full.slice(prefix.length);
+  }
+  const context = model.config.maxPositionEmbeddings;
+  const generator = new Generator(engine, { tokenizer, slots: 1, prefixSlots: 1, slotLength: Math.min(context, Math.max(prefix.length, prompt.length + maxNew)) });
+  if (adapter) generator.addAdapter('adapter', adapter);
+  const ctl = new AbortController();
+  process.once('SIGINT', () => ctl.abort());
+  const [r] = await generator.generate([{
+    prompt, prefix, adapter: adapter ? 'adapter' : null, maxNewTokens: maxNew, temperature, topK, topP, seed, signal: ctl.signal,
+    onToken: v.json ? undefined : (_t, text) => process.stdout.write(text),
+  }]);
+  if (v.json) process.stdout.write(`${JSON.stringify({ tokens: [...prefix, ...prompt, ...r.tokens], text: r.text, prompt_tokens: prefix.length + prompt.length, finish_reason: r.finishReason })}\n`);
+  else process.stdout.write('\n');
+  process.stderr.write(`${r.tokens.length} tokens, stopped: ${r.finishReason}\n`);
+  generator.destroy();
+}

@@ -1,0 +1,127 @@
+// One inference forward over the KV cache: any mix of prefill chunks and decode tokens (each segment of tokens
+// belongs to one slot, continues at its own position, and may see a shared prefix slot), then logits for the last
+// token of each segment that asks for a sample, sampling on the GPU, and only the sampled ids read back.
+import { readBuffer, writeArray } from '../gpu/buffers';
+import type { ModelConfig } from '../model/config';
+import { Allocator } from './alloc';
+import { allocLayerActs, type LlamaEngine } from './engine';
+import { headLogits } from './head';
+import type { KvCache } from './kv-cache';
+import { layerForward, type Attend, type LayerActs, type LoraFor, type Scratch } from './layer';
+import type { LoraTarget } from './lora';
+import { gather_rows } from './ops/gather';
+import { attentionCached, kvCacheWrite } from './ops/kv_cache';
+import { packSamplingSettings, sampleTokens } from './ops/sampling';
+
+export interface SampleSettings {
+  temperature: number; // 0 = greedy
+  topK: number; // 0 = off
+  topP: number; // 1 = off
+  seed: number;
+  step: number; // tokens generated so far, so each step draws afresh
+}
+
+export interface Segment {
+  tokens: number[];
+  slot: number;
+  startPos: number; // position in its own slot of tokens[0]
+  prefixSlot: number;
+  prefixLen: number; // 0: no prefix
+  sample: SampleSettings | null; // sample a next token after the last one
+}
+
+export class InferencePass {
+  private readonly a: Allocator;
+  private readonly acts: LayerActs;
+  private readonly scratch: Pick<Scratch, 'tmp'>;
+  private readonly xs: GPUBuffer[];
+  private readonly buf: Record<'ids' | 'pos' | 'meta' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits' | 'settings' | 'sampled' | 'aux', GPUBuffer>;
+  readonly maxB: number;
+
+  constructor(readonly engine: LlamaEngine, readonly cache: KvCache, readonly maxT: number, lora: { rank: number; targets: readonly LoraTarget[] } | null) {
+    const cfg = engine.cfg;
+    const C = cfg.hiddenSize;
+    this.maxB = Math.min(maxT, cache.sequenceSlots + cache.prefixSlots);
+    const B = this.maxB;
+    this.a = new Allocator(engine.k.device);
+    this.acts = allocLayerActs(this.a, cfg, maxT, lora, 'infer.acts');
+    this.scratch = { tmp: this.a.floats(maxT * C, 'infer.tmp') };
+    this.xs = [this.a.floats(maxT * C, 'infer.x0'), this.a.floats(maxT * C, 'infer.x1')];
+    this.buf = this.a.table({
+      ids: maxT, pos: maxT, meta: 4 * maxT, seqStart: maxT, gatherIdx: B, gathered: B * C, nf: B * C, rstdf: B,
+      logits: B * cfg.vocabSize, settings: 5 * B, sampled: B, aux: 2 * B,
+    }, 'infer');
+  }
+
+  get cfg(): ModelConfig {
+    return this.engine.cfg;
+  }
+
+  get bytes(): number {
+    return this.a.bytes;
+  }
+
+  /** Runs the segments (at most maxT tokens in all) with one adapter; returns the sampled ids in segment order. */
+  async run(segments: Segment[], lora: LoraFor): Promise<Uint32Array> {
+    const { k } = this.engine;
+    const cfg = this.cfg;
+    const T = segments.reduce((n, s) => n + s.tokens.length, 0);
+    if (T === 0 || T > this.maxT) throw new Error(`inference pass: ${T} tokens, capacity ${this.maxT}`);
+    const ids = new Uint32Array(T);
+    const pos = new Uint32Array(T);
+    const meta = new Uint32Array(4 * T);
+    const gather: number[] = [];
+    const settings: SampleSettings[] = [];
+    let t = 0;
+    for (const s of segments) {
+      s.tokens.forEach((id, i) => {
+        ids[t] = id;
+        pos[t] = s.prefixLen + s.startPos + i; // RoPE position: after the prefix
+        meta.set([s.slot, s.startPos + i, s.prefixSlot, s.prefixLen], 4 * t);
+        t++;
+      });
+      if (s.sample) {
+        gather.push(t - 1);
+        settings.push(s.sample);
+      }
+    }
+    const B = gather.length;
+    if (B > this.maxB) throw new Error(`inference pass: ${B} samples, capacity ${this.maxB}`);
+    const d = k.device;
+    writeArray(d, this.buf.ids, ids);
+    writeArray(d, this.buf.pos, pos);
+    writeArray(d, this.buf.meta, meta);
+    if (B) {
+      writeArray(d, this.buf.gatherIdx, Uint32Array.from(gather));
+      d.queue.writeBuffer(this.buf.settings, 0, packSamplingSettings(settings));
+    }
+    const { S, L } = this.cache.shape;
+    const { numHeads: H, numKvHeads: KV, headDim: D, hiddenSize: C } = cfg;
+    const attend: Attend = async (pass, l, a) => {
+      await kvCacheWrite(k, pass, { k: a.k, v: a.v, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, T, S, L, KV, D });
+      await attentionCached(k, pass, { q: a.q, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, out: a.att, T, H, KV, S, L, D });
+    };
+    const bb = { T, pos: this.buf.pos, seqStart: this.buf.seqStart, invFreq: this.engine.invFreq };
+    await k.run('infer', async (pass) => {
+      await this.engine.embed(pass, this.buf.ids, this.xs[0], T);
+      for (let l = 0; l < cfg.numLayers; l++) {
+        await layerForward(k, pass, cfg, this.engine.weights.layers[l], l, this.xs[l % 2], this.xs[(l + 1) % 2], this.acts,
+          this.scratch as Scratch, bb, lora, attend);
+      }
+      if (!B) return;
+      await gather_rows(k, pass, { x: this.xs[cfg.numLayers % 2], idx: this.buf.gatherIdx, out: this.buf.gathered, B, C });
+      await headLogits(k, pass, { cfg, weights: this.engine.weights, T: B }, this.buf.gathered, this.buf.nf, this.buf.rstdf, this.buf.logits);
+      await sampleTokens(k, pass, { logits: this.buf.logits, settings: this.buf.settings, ids: this.buf.sampled, aux: this.buf.aux, B, V: cfg.vocabSize });
+    });
+    return B ? new Uint32Array(await readBuffer(d, this.buf.sampled, 4 * B)) : new Uint32Array(0);
+  }
+
+  /** The logits of the last run's sampled rows [B,V] (tests and evaluation; not on the generation hot path). */
+  async lastLogits(B: number): Promise<Float32Array> {
+    return new Float32Array(await readBuffer(this.engine.k.device, this.buf.logits, 4 * B * this.cfg.vocabSize));
+  }
+
+  destroy(): void {
+    this.a.destroy();
+  }
+}

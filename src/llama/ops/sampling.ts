@@ -1,0 +1,60 @@
+// Records shaders/sampling.wgsl: one token per row of logits chosen on the GPU (temperature, top-k, top-p, a seeded
+// draw), so a decode step reads back B u32 ids instead of B x V logits.
+import { grid1d } from '../../gpu/dispatch';
+import type { Bind, Kernels } from '../../gpu/kernel';
+import type { SamplingSettings } from '../../ref/sampling';
+
+export type { SamplingSettings };
+
+/** Bytes per row of the settings buffer: WGSL `SamplingRow` is 5 four-byte fields, array stride 20. */
+export const SAMPLING_ROW_BYTES = 20;
+
+/**
+ * The settings buffer's contents, row b at byte 20*b, little-endian:
+ *   +0 temperature f32 (<= 0: greedy)   +4 top_k u32 (0: off)   +8 top_p f32 (>= 1: off)   +12 seed u32   +16 step u32
+ */
+export function packSamplingSettings(rows: readonly SamplingSettings[]): ArrayBuffer {
+  const buf = new ArrayBuffer(Math.max(1, rows.length) * SAMPLING_ROW_BYTES);
+  const view = new DataView(buf);
+  rows.forEach((r, b) => {
+    const o = b * SAMPLING_ROW_BYTES;
+    for (const [name, v] of [['topK', r.topK], ['seed', r.seed], ['step', r.step]] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`sampling row ${b}: ${name} ${v} is not a u32`);
+    }
+    view.setFloat32(o, r.temperature, true);
+    view.setUint32(o + 4, r.topK, true);
+    view.setFloat32(o + 8, r.topP, true);
+    view.setUint32(o + 12, r.seed, true);
+    view.setUint32(o + 16, r.step, true);
+  });
+  return buf;
+}
+
+export interface SampleTokensArgs {
+  logits: Bind; // [B, V] f32, row stride V; -inf (or any non-finite value) masks a token. Read only.
+  settings: Bind; // [B] SamplingRow (packSamplingSettings)
+  ids: Bind; // [B] u32, written: the sampled token of each row
+  /**
+   * [B, 2] u32, written: (threshold, kept). Token v of row b was eligible iff sampling_key(logits[b, v] / temperature)
+   * >= threshold (0 = every token), and kept counts them. Greedy rows: threshold = the key of the max logit, kept = 1.
+   */
+  aux: Bind;
+  B: number;
+  V: number;
+}
+
+/**
+ * Records one `sample_tokens` dispatch, one workgroup (256 invocations) per row. Cost per row: up to 66 passes over
+ * the V logits with top-k and top-p both on (32 counts, 1 + 32 mass sums, a final count, the draw), 3 with both off.
+ */
+export async function sampleTokens(k: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
+  if (a.B === 0) return;
+  if (!Number.isInteger(a.V) || a.V < 1) throw new Error(`sample_tokens: vocabulary of ${a.V}`);
+  const bytes = a.B * a.V * 4;
+  const limit = k.ctx.limits.maxStorageBufferBindingSize;
+  if (bytes > limit) {
+    throw new Error(`sample_tokens: ${a.B} rows of ${a.V} logits (${bytes} bytes) exceed one binding (${limit}); sample fewer rows per dispatch`);
+  }
+  const g = grid1d(a.B, 1, k.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await k.dispatch(pass, 'sample_tokens', [a.logits, a.settings, a.ids, a.aux], [a.B, a.V, g.x], [g.x, g.y]);
+}

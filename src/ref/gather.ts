@@ -1,0 +1,8 @@
+// float64 reference for shaders/gather.wgsl.
+
+/** out [B,C] = x [T,C] rows idx [B]. */
+export function gather_rows(x: ArrayLike<number>, idx: ArrayLike<number>, B: number, C: number): Float64Array {
+  const out = new Float64Array(B * C);
+  for (let i = 0; i < B; i++) for (let c = 0; c < C; c++) out[i * C + c] = x[idx[i] * C + c];
+  return out;
+}
