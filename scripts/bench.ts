@@ -1,9 +1,11 @@
 // npm run bench: kernel rates, training throughput and memory on the adapter this machine has, as a table on
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
-// Flags: --quick skips the SmolLM2-135M-shaped training step (minutes on a software adapter).
+// Flags: --quick uses the tiny model only (seconds); --only kernels,train,generate picks sections (comma-separated). The real-shaped
+// models take many minutes on a software adapter.
 import { writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
+import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchTraining, type TrainResult } from '../src/bench/train';
 import { summarize } from '../src/gpu/device';
 import { createKernels } from '../src/gpu/kernel';
@@ -17,6 +19,8 @@ import { BytesSource } from '../src/model/source';
 import { makeTinyModel } from '../src/model/tiny/make';
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const sections = new Set((onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : 'kernels,train,generate').split(','));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -26,18 +30,42 @@ const gpu = { ...summarize(ctx), weights: k.f16 ? 'f16' : 'f32' };
 log(`adapter: ${gpu.name} (${gpu.weights} weights)`);
 
 log('kernels…');
-const kernels = await benchKernels(k);
-const bestMatmul = Math.max(...kernels.filter((r) => r.kernel.startsWith('matmul')).map((r) => r.gflops!));
+const kernels = sections.has('kernels') || sections.has('train') ? await benchKernels(k) : [];
+const bestMatmul = Math.max(0, ...kernels.filter((r) => r.kernel.startsWith('matmul')).map((r) => r.gflops!));
 
-const training: TrainResult[] = [];
-log('training: tiny model…');
 const tinyFiles = makeTinyModel({ arch: 'llama' });
 const tiny = await openModel({ name: 'tiny', open: async (f) => (tinyFiles.has(f) ? new BytesSource(f, tinyFiles.get(f)!) : null) });
-training.push(await benchTraining(k, 'tiny (llama, C64, 2 layers)', tiny, 256, 10));
-if (!quick) {
-  log('training: SmolLM2-135M-shaped random model, T=256 (slow on a software adapter)…');
-  training.push(await benchTraining(k, 'SmolLM2-135M-shaped', await randomModel(SMOLLM2_135M), 256, 1));
+const m135 = quick ? null : await randomModel(SMOLLM2_135M);
+
+const training: TrainResult[] = [];
+if (sections.has('train')) {
+  log('training: tiny model…');
+  training.push(await benchTraining(k, 'tiny (llama, C64, 2 layers)', tiny, 256, 10));
+  if (m135) {
+    log('training: SmolLM2-135M-shaped random model, T=256 (slow on a software adapter)…');
+    training.push(await benchTraining(k, 'SmolLM2-135M-shaped', m135, 256, 1));
+  }
 }
+
+const generation: GenerationBench[] = [];
+const ttft: TtftResult[] = [];
+if (sections.has('generate')) {
+  log('generation: tiny model…');
+  generation.push(await benchGeneration(k, 'tiny', tiny, [1, 4, 16, 64], 8, 256));
+  ttft.push(await benchTtft(k, 'tiny', tiny, 1000));
+  if (m135) {
+    log('generation: SmolLM2-135M-shaped (slow on a software adapter)…');
+    generation.push(await benchGeneration(k, 'SmolLM2-135M-shaped', m135, [1, 4, 16, 64], 2, 128));
+    log('generation: SmolLM2-360M-shaped…');
+    generation.push(await benchGeneration(k, 'SmolLM2-360M-shaped', await randomModel(SMOLLM2_360M), [1, 4, 16, 64], 1, 64));
+    log('time to first token with a 1,000-token P, SmolLM2-135M-shaped…');
+    ttft.push(await benchTtft(k, 'SmolLM2-135M-shaped', m135, 1000));
+  }
+}
+const decodeScaling = generation.map((g) => {
+  const at = (b: number) => g.decode.find((d) => d.batch === b)!.tokensPerSecond;
+  return { model: g.prefill.model, batch16OverBatch1: at(16) / at(1) };
+});
 
 const cfg360 = parseModelConfig(SMOLLM2_360M);
 const layout360 = loraLayout(cfg360, { rank: 16, alpha: 32, dropout: 0.05, targets: [...LORA_TARGETS] });
@@ -47,11 +75,12 @@ const plan = (recompute: boolean) => planTraining({
 const planner = { model: 'SmolLM2-360M-shaped', T: 1024, weights: 'f16', saved: plan(false), recompute: plan(true) };
 
 const results = {
-  date: new Date().toISOString(), gpu, kernels, bestMatmulGflops: bestMatmul, training,
+  date: new Date().toISOString(), gpu, kernels, bestMatmulGflops: bestMatmul, training, generation, ttft, decodeScaling,
   trainingShareOfBestMatmul: training.map((t) => ({ model: t.model, share: t.modelGflops / bestMatmul })),
   planner,
   targets: {
     'training step model FLOP/s >= 40% of best matmul': training.map((t) => `${t.model}: ${((100 * t.modelGflops) / bestMatmul).toFixed(0)}%`),
+    'batch-16 aggregate decode >= 8x batch-1': decodeScaling.map((d) => `${d.model}: ${d.batch16OverBatch1.toFixed(1)}x`),
     'planner, SmolLM2-360M T=1024 f16 < 2 GB': `${mib(plan(true).total)} with recompute (${mib(plan(false).total)} saving all activations)`,
   },
 };
@@ -66,6 +95,16 @@ for (const r of kernels) {
 console.log('\ntraining (rank 16, all 7 targets)  T     tokens/s   model GFLOP/s  share of best matmul  weights     trainer     planned');
 for (const t of training) {
   console.log(`${t.model.padEnd(34)} ${String(t.T).padEnd(5)} ${t.tokensPerSecond.toFixed(1).padStart(9)}  ${t.modelGflops.toFixed(2).padStart(13)}  ${`${((100 * t.modelGflops) / bestMatmul).toFixed(0)}%`.padStart(20)}  ${mib(t.weightsBytes).padStart(10)}  ${mib(t.trainerBytes).padStart(10)}  ${mib(t.weightsBytes + t.trainerBytes).padStart(10)} / ${mib(t.plannedBytes)}`);
+}
+if (generation.length) {
+  console.log('\ngeneration                     prefill tok/s   decode tok/s at batch 1 / 4 / 16 / 64        16 vs 1   KV cache');
+  for (const g of generation) {
+    const d = g.decode.map((x) => x.tokensPerSecond.toFixed(1)).join(' / ');
+    const s = decodeScaling.find((x) => x.model === g.prefill.model)!.batch16OverBatch1;
+    console.log(`${g.prefill.model.padEnd(30)} ${g.prefill.tokensPerSecond.toFixed(1).padStart(13)}   ${d.padEnd(42)} ${`${s.toFixed(1)}x`.padStart(7)}   ${mib(g.kvCacheBytes)}`);
+  }
+  console.log('\ntime to first token, 20-token input   no P      P uncached   P prefix-cached');
+  for (const t of ttft) console.log(`${`${t.model}, P=${t.promptTokens}`.padEnd(38)} ${t.noPrompt.toFixed(2).padStart(6)} s ${t.uncached.toFixed(2).padStart(9)} s ${t.prefixCached.toFixed(2).padStart(12)} s`);
 }
 console.log(`\nplanner, ${planner.model} T=1024 f16: ${mib(plan(false).total)} saving activations, ${mib(plan(true).total)} with recompute (target < 2 GB)`);
 console.log('results: bench-results.json');

@@ -138,6 +138,16 @@ describe('sampling, stopping, streaming', () => {
     expect(byToken.tokens).toEqual(free.tokens.slice(0, free.tokens.indexOf(stopToken) + 1));
   });
 
+  it('frees the slot of a request that finishes in its prefill (one new token), call after call', async () => {
+    const g = new Generator(engine, { slots: 1, prefixSlots: 1 });
+    const one = (seed: number, prefix?: number[]) => ({ prompt: prompt(6, seed), prefix, maxNewTokens: 1, stopTokenIds: [] });
+    for (let i = 0; i < 3; i++) expect((await g.generate([one(i)]))[0].tokens).toHaveLength(1);
+    const three = await g.generate([one(5, prompt(9, 1)), one(6, prompt(9, 1)), one(7)]);
+    expect(three.map((r) => r.finishReason)).toEqual(['length', 'length', 'length']);
+    expect(g.cache.freeSlots).toBe(1);
+    g.destroy();
+  });
+
   it('cancels a request mid-stream and frees its slot for the next one', async () => {
     const ctl = new AbortController();
     let n = 0;

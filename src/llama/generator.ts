@@ -143,10 +143,11 @@ export class Generator {
           if (st.req.signal?.aborted) this.finish(st, 'cancelled');
           else admitted.push(this.admit(st, fresh));
         }
+        if (!admitted.length && !active.length && queue.length) throw new Error('generator: no free slot and nothing running');
         await this.prefill(admitted, [...fresh]);
-        const stepping = active.filter((s) => !s.done);
-        await this.decode(stepping);
-        for (const st of [...admitted, ...stepping]) if (!st.done) active.includes(st) || active.push(st);
+        await this.decode(active.filter((s) => !s.done));
+        // Admitted requests join the running ones, even those done in prefill, so every slot is released below.
+        active.push(...admitted);
         for (let i = active.length - 1; i >= 0; i--) {
           const st = active[i];
           if (!st.done && st.req.signal?.aborted) this.finish(st, 'cancelled');
