@@ -27,3 +27,12 @@ export function intFlag(command: string, values: Record<string, unknown>, name: 
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be a whole number >= ${min}, got "${v}"`);
   return n;
 }
+
+/** A number flag within [min, max], or its default. */
+export function floatFlag(command: string, values: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const v = values[name];
+  if (v === undefined) return def;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < min || x > max) throw new UsageError(`${command}: --${name} must be a number in [${min}, ${max}], got "${v}"`);
+  return x;
+}

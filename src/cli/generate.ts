@@ -5,7 +5,7 @@ import { Generator } from '../llama/generator';
 import { ModelError } from '../model/errors';
 import { DirFileSet } from '../model/source-node';
 import { loadTokenizer, type ChatMessage } from '../model/tokenizer';
-import { intFlag, parseFlags, required } from './args';
+import { floatFlag, intFlag, parseFlags, required } from './args';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { parseTokens } from './logits';
@@ -29,13 +29,6 @@ export async function readPromptMessages(file: string): Promise<ChatMessage[]> {
   return [{ role: 'system', content: text }];
 }
 
-function floatFlag(v: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
-  if (v[name] === undefined) return def;
-  const x = Number(v[name]);
-  if (!Number.isFinite(x) || x < min || x > max) throw new UsageError(`generate: --${name} must be a number in [${min}, ${max}], got "${v[name]}"`);
-  return x;
-}
-
 export async function generate(argv: string[]): Promise<void> {
   const v = parseFlags('generate', argv, {
     model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, input: { type: 'string' },
@@ -45,8 +38,8 @@ export async function generate(argv: string[]): Promise<void> {
   const modelDir = required('generate', v, 'model');
   if ((v.input === undefined) === (v.tokens === undefined)) throw new UsageError('generate: give exactly one of --input TEXT or --tokens 1,2,3');
   const maxNew = intFlag('generate', v, 'max-new-tokens', 256, 1);
-  const temperature = floatFlag(v, 'temperature', 0, 0, 100);
-  const topP = floatFlag(v, 'top-p', 1, 0, 1);
+  const temperature = floatFlag('generate', v, 'temperature', 0, 0, 100);
+  const topP = floatFlag('generate', v, 'top-p', 1, 0, 1);
   const topK = intFlag('generate', v, 'top-k', 0, 0);
   const seed = intFlag('generate', v, 'seed', 0, 0);
   const messages = v.prompt ? await readPromptMessages(v.prompt as string) : [];

@@ -20,6 +20,21 @@ Usage:
       ({"groups":[{"weight":w,"sequences":[{"input_ids":[...],"labels":[...]}]}]}, labels as in
       Hugging Face, -100 ignored) under PEFT's key names; print {"loss":..,"groups":[..]} last.
 
+  genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
+         [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
+         [--action-pattern REGEX] [--max-new-tokens N]
+      Synthesize training data from the prompt alone (pseudo inputs, AS-IS/TO-BE, reasons, role-play);
+      prints the quality figures as JSON last.
+  genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
+         [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume]
+         [--variant joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0] [--batch-size N]
+         [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE]
+      Train a LoRA adapter with the joint SFT + PG loss; writes the PEFT folder, genpi_adapter.json and
+      checkpoints; prints {steps, first_loss, last_loss, last_sft_loss, last_pg_loss} last.
+  genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX]
+      Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
+      KL(teacher||base), prompt tokens and prefill timings.
+
 Set GENPI_F16=0 to keep f32 weights on a device that has shader-f16.
 
 Options for every command:
@@ -35,6 +50,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   logits: async () => (await import('./logits')).logits,
   grads: async () => (await import('./grads')).grads,
   generate: async () => (await import('./generate')).generate,
+  synthesize: async () => (await import('./synthesize')).synthesizeCommand,
+  train: async () => (await import('./train')).trainCommand,
+  eval: async () => (await import('./eval')).evalCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -2,7 +2,7 @@
 // loaders, kernels and training loop are tested on real-shaped files without downloading weights.
 import { fromFloat32, type DType } from '../dtype';
 import { writeSafetensors, type TensorToWrite } from '../safetensors-write';
-import { buildBpeTokenizer, SPECIAL_TOKENS } from './bpe';
+import { buildBpeTokenizer, bytesToUnicode, SPECIAL_TOKENS } from './bpe';
 import { Rng } from './random';
 import { CHATML_TEMPLATE } from './template';
 
@@ -76,7 +76,7 @@ const SAFETENSORS_DTYPE: Record<TinyDType, DType> = { f32: 'F32', f16: 'F16', bf
 const TORCH_DTYPE: Record<TinyDType, string> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
 
 /** How each kind of tensor is drawn: scaled so activations keep unit size and the logits are far from uniform. */
-type Init = { kind: 'embed' } | { kind: 'linear'; fanIn: number } | { kind: 'norm' } | { kind: 'bias' };
+type Init = { kind: 'embed' } | { kind: 'linear'; fanIn: number } | { kind: 'norm' } | { kind: 'bias' } | { kind: 'head' };
 
 function draw(rng: Rng, n: number, init: Init): Float32Array {
   switch (init.kind) {
@@ -88,6 +88,9 @@ function draw(rng: Rng, n: number, init: Init): Float32Array {
       return rng.normals(n, 0.1, 1);
     case 'bias':
       return rng.normals(n, 0.1);
+    case 'head':
+      // Logits with a std of about 4, as confident as a trained model's, not the near-uniform 1 of 1/sqrt(C).
+      return rng.normals(n, 0.5);
   }
 }
 
@@ -116,8 +119,19 @@ export function tinyTensorSpecs(o: ResolvedTinyOptions, vocabSize: number): [str
     specs.push([`${p}mlp.down_proj.weight`, [C, F], { kind: 'linear', fanIn: F }]);
   }
   specs.push(['model.norm.weight', [C], { kind: 'norm' }]);
-  if (!o.tieWordEmbeddings) specs.push(['lm_head.weight', [vocabSize, C], { kind: 'linear', fanIn: C }]);
+  if (!o.tieWordEmbeddings) specs.push(['lm_head.weight', [vocabSize, C], { kind: 'head' }]);
   return specs;
+}
+
+/** Byte tokens that are not printable text alone (bytes >= 0x80, controls other than tab and newline), plus `extra`. */
+function quietTokenIds(vocab: Record<string, number>, extra: number[]): number[] {
+  const chars = bytesToUnicode();
+  const ids = [...extra];
+  for (let b = 0; b < 256; b++) {
+    const text = b >= 0x20 && b < 0x7f;
+    if (!text && b !== 0x0a && b !== 0x09) ids.push(vocab[chars[b]]);
+  }
+  return ids;
 }
 
 function json(value: unknown): Uint8Array {
@@ -168,9 +182,14 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
   const root = new Rng(o.seed);
   const dtype = SAFETENSORS_DTYPE[o.dtype];
   const tensors: Record<string, TensorToWrite> = {};
+  const quiet = quietTokenIds(tokenizer.model.vocab, [endoftext, imStart]);
   for (const [name, shape, init] of tinyTensorSpecs(o, vocabSize)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    tensors[name] = { dtype, shape, data: fromFloat32(draw(root.fork(name), n, init), dtype) };
+    const values = draw(root.fork(name), n, init);
+    // An untied head can make the model write text that survives decoding: rows of tokens that are not text on
+    // their own (lone UTF-8 continuation bytes, control bytes, start tokens) shrink, so they are rarely chosen.
+    if (name === 'lm_head.weight') for (const id of quiet) values.subarray(id * shape[1], (id + 1) * shape[1]).forEach((x, i, row) => (row[i] = x * 0.05));
+    tensors[name] = { dtype, shape, data: fromFloat32(values, dtype) };
   }
 
   const added = (content: string) => ({

@@ -1,0 +1,52 @@
+// genpi eval: base, teacher and student on the dataset's held-out inputs; agreement with the teacher, KL with the
+// teacher's tokens forced, and what dropping P saves. --json prints one object; otherwise a table.
+import { readFile } from 'node:fs/promises';
+import { readDataset } from '../genpi/dataset';
+import { evaluate } from '../genpi/evaluate';
+import { ModelError } from '../model/errors';
+import { intFlag, parseFlags, required } from './args';
+import { UsageError } from './fail';
+import { openPipeline, progress, readPrompt } from './pipeline';
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const v = parseFlags('eval', argv, {
+    model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, data: { type: 'string' },
+    json: { type: 'boolean' }, 'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, limit: { type: 'string' },
+  });
+  const modelDir = required('eval', v, 'model');
+  const adapterDir = required('eval', v, 'adapter');
+  const dataFile = required('eval', v, 'data');
+  const prompt = await readPrompt(required('eval', v, 'prompt'));
+  let actionPattern: RegExp | undefined;
+  if (v['action-pattern']) {
+    try {
+      actionPattern = new RegExp(v['action-pattern'] as string, 'm');
+    } catch (e) {
+      throw new UsageError(`eval: --action-pattern is not a regular expression (${(e as Error).message})`);
+    }
+  }
+  const { records, errors } = readDataset(await readFile(dataFile, 'utf8'), dataFile);
+  for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
+  const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));
+  if (!inputs.length) throw new ModelError(dataFile, 'has no held-out records to evaluate on; synthesize with --heldout above 0');
+  const maxNew = intFlag('eval', v, 'max-new-tokens', 256, 1);
+  const { engine, adapter, generator, tokenizer } = await openPipeline(modelDir, { adapterDir, prompt, turnTokens: maxNew + 512 });
+  generator.addAdapter('student', adapter!);
+  const figures = await evaluate(engine, generator, tokenizer, prompt, inputs, { name: 'student', adapter: adapter! }, {
+    maxNewTokens: maxNew, actionPattern, onProgress: (s) => progress(`eval: ${s}`),
+  });
+  process.stderr.write('\n');
+  if (v.json) {
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    return;
+  }
+  const f = (x: number | null) => (x === null ? '-' : x.toFixed(4));
+  process.stdout.write(
+    `held-out inputs: ${figures.inputs}\n` +
+      `                 exact match  token F1  ROUGE-L   KL(teacher || ·)\n` +
+      `student (no P)   ${f(figures.exact_match).padStart(11)}  ${f(figures.token_f1).padStart(8)}  ${f(figures.rouge_l).padStart(7)}   ${f(figures.kl_teacher_student)}\n` +
+      `base (no P)      ${f(figures.base.exact_match).padStart(11)}  ${f(figures.base.token_f1).padStart(8)}  ${f(figures.base.rouge_l).padStart(7)}   ${f(figures.kl_teacher_base)}\n` +
+      `P: ${figures.prompt_tokens} tokens (${figures.tokens_saved_per_turn} fewer per request); time to first token ${figures.prefill_ms_with_prompt.toFixed(0)} ms with P, ` +
+      `${figures.prefill_ms_without_prompt.toFixed(0)} ms without\n`,
+  );
+}

@@ -1,0 +1,53 @@
+// genpi synthesize: the training data from the prompt alone, as JSONL; the quality figures as the last stdout line.
+import { readFile, writeFile } from 'node:fs/promises';
+import { toJsonl } from '../genpi/dataset';
+import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
+import { synthesize } from '../genpi/synthesize';
+import { ModelError } from '../model/errors';
+import { intFlag, parseFlags, required } from './args';
+import { UsageError } from './fail';
+import { openPipeline, progress, readPrompt } from './pipeline';
+
+export async function synthesizeCommand(argv: string[]): Promise<void> {
+  const v = parseFlags('synthesize', argv, {
+    model: { type: 'string' }, prompt: { type: 'string' }, samples: { type: 'string' }, out: { type: 'string' },
+    'max-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
+    'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
+    'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' },
+  });
+  const modelDir = required('synthesize', v, 'model');
+  const out = required('synthesize', v, 'out');
+  const samples = intFlag('synthesize', v, 'samples', 64, 1);
+  const heldout = v.heldout === undefined ? 0.1 : Number(v.heldout);
+  if (!(heldout >= 0 && heldout < 1)) throw new UsageError(`synthesize: --heldout must be in [0, 1), got "${v.heldout}"`);
+  const prompt = await readPrompt(required('synthesize', v, 'prompt'));
+  let actionPattern: RegExp | undefined;
+  if (v['action-pattern']) {
+    try {
+      actionPattern = new RegExp(v['action-pattern'] as string, 'm');
+    } catch (e) {
+      throw new UsageError(`synthesize: --action-pattern is not a regular expression (${(e as Error).message})`);
+    }
+  }
+  const seedInputs = v['seed-inputs'] ? (await readFile(v['seed-inputs'] as string, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  process.stderr.write(`prompt: ${prompt.report}\n`);
+  const maxNew = intFlag('synthesize', v, 'max-new-tokens', 256, 1);
+  const maxTurns = intFlag('synthesize', v, 'max-turns', 1, 1);
+  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, turnTokens: (maxTurns * 2 + 4) * maxNew + 512 + 256 });
+  process.stderr.write(`prompt tokens: ${pTokens}\n`);
+  const { records, figures } = await synthesize(generator, tokenizer, prompt, {
+    samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew,
+    environment: {
+      name: (v['env-name'] as string) ?? DEFAULT_ENVIRONMENT.name,
+      description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,
+      endMarker: (v['end-marker'] as string) ?? DEFAULT_ENVIRONMENT.endMarker,
+    },
+    onProgress: (p) => progress(`synthesize: ${p.stage} ${p.done}/${p.total}`),
+  });
+  // P travels with the data, so training can build the PG target without being told P again.
+  for (const r of records) r.settings = { ...r.settings, prompt: prompt.text };
+  await writeFile(out, toJsonl(records));
+  if (!records.length) throw new ModelError(out, 'no records were synthesized');
+  process.stderr.write(`\nwrote ${records.length} records to ${out}\n`);
+  process.stdout.write(`${JSON.stringify({ out, ...figures })}\n`);
+}

@@ -1,0 +1,87 @@
+// genpi train: a LoRA adapter from a synthesized dataset, with the joint SFT + PG loss; checkpoints in the adapter
+// folder every N steps (--resume continues from the last); progress on stderr; a JSON summary as the last line.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { adapterFiles, sha256Hex, SECRET_WARNING, weightHash } from '../genpi/adapter-meta';
+import { readDataset } from '../genpi/dataset';
+import { parsePrompt } from '../genpi/prompt';
+import { DEFAULT_TRAINING, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
+import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
+import { ModelError } from '../model/errors';
+import { DirFileSet } from '../model/source-node';
+import { loadTokenizer } from '../model/tokenizer';
+import type { TrainingVariant } from '../train/sequences';
+import { floatFlag, intFlag, parseFlags, required } from './args';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint-files';
+import { openCliEngine } from './engine';
+import { UsageError } from './fail';
+import { progress, readPrompt } from './pipeline';
+
+const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0'];
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const v = parseFlags('train', argv, {
+    model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, prompt: { type: 'string' },
+    epochs: { type: 'string' }, rank: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' },
+    dropout: { type: 'string' }, 'sft-weight': { type: 'string' }, 'pg-weight': { type: 'string' }, targets: { type: 'string' },
+    variant: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+    'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' },
+  });
+  const modelDir = required('train', v, 'model');
+  const dataFile = required('train', v, 'data');
+  const out = required('train', v, 'out');
+  const d = DEFAULT_TRAINING;
+  const targets = (v.targets ? (v.targets as string).split(',').map((t) => t.trim().replace(/_proj$/, '')) : d.lora.targets) as LoraTarget[];
+  for (const t of targets) if (!LORA_TARGETS.includes(t)) throw new UsageError(`train: unknown target "${t}" (choose from ${LORA_TARGETS.join(',')})`);
+  const variant = (v.variant ?? 'joint') as TrainingVariant;
+  if (!VARIANTS.includes(variant)) throw new UsageError(`train: --variant must be one of ${VARIANTS.join(', ')}`);
+  const rank = intFlag('train', v, 'rank', d.lora.rank, 1);
+  const settings: TrainAdapterSettings = {
+    lora: { rank, alpha: floatFlag('train', v, 'alpha', 2 * rank, 1e-6, 1e6), dropout: floatFlag('train', v, 'dropout', d.lora.dropout, 0, 0.99), targets },
+    loss: {
+      variant,
+      sftWeight: floatFlag('train', v, 'sft-weight', d.loss.sftWeight, 0, 1e3),
+      pgWeight: variant === 'sft_only' ? 0 : floatFlag('train', v, 'pg-weight', d.loss.pgWeight, 0, 1e3),
+    },
+    loop: {
+      ...d.loop,
+      epochs: intFlag('train', v, 'epochs', d.loop.epochs, 1),
+      lr: floatFlag('train', v, 'lr', d.loop.lr, 0, 1),
+      seed: intFlag('train', v, 'seed', 0),
+      batchSize: intFlag('train', v, 'batch-size', d.loop.batchSize, 1),
+      checkpointEvery: intFlag('train', v, 'checkpoint-every', d.loop.checkpointEvery, 0),
+      optimizer: { ...d.loop.optimizer, maxNorm: floatFlag('train', v, 'max-norm', d.loop.optimizer.maxNorm, 0, 1e6) },
+    },
+    maxTokensPerMicroBatch: intFlag('train', v, 'max-tokens', d.maxTokensPerMicroBatch, 16),
+    memoryBudget: floatFlag('train', v, 'memory-gb', d.memoryBudget / 2 ** 30, 0.01, 1e4) * 2 ** 30,
+  };
+
+  const { records, errors } = readDataset(await readFile(dataFile, 'utf8'), dataFile);
+  for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
+  const promptText = v.prompt ? (await readPrompt(v.prompt as string)).text : records.find((r) => typeof r.settings?.prompt === 'string')?.settings.prompt as string | undefined;
+  if (!promptText) throw new ModelError(dataFile, 'does not carry the prompt (settings.prompt); pass it with --prompt FILE');
+  const prompt = parsePrompt(promptText);
+
+  const { model, engine } = await openCliEngine(modelDir);
+  const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
+  const resume = v.resume ? await loadCheckpoint(out, settings) : undefined;
+  if (resume) process.stderr.write(`resuming after step ${resume.step}\n`);
+  await mkdir(out, { recursive: true });
+  const r = await trainAdapter(engine, tokenizer, records, prompt, settings, {
+    onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
+    saveCheckpoint: (c) => saveCheckpoint(out, c, settings),
+  }, resume, modelDir);
+  process.stderr.write(`\nGPU memory planned: ${(r.plan.total / 2 ** 20).toFixed(1)} MiB${r.plan.recompute ? ' (activation recompute)' : ''}\n`);
+  const meta = {
+    format: 'genpi-adapter' as const, version: 1 as const, created: new Date().toISOString(),
+    base_model: { id: modelDir, architecture: model.config.architecture, weight_hash: await weightHash(model.weights), parameters: model.weights.parameterCount },
+    prompt: { sha256: await sha256Hex(prompt.text), chars: prompt.text.length, tokens: prompt.messages.length ? tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: false }).ids.length : 0 },
+    lora: { ...settings.lora, targets: settings.lora.targets.map((t) => `${t}_proj`) },
+    training: { ...settings.loss, ...settings.loop, max_tokens_per_micro_batch: settings.maxTokensPerMicroBatch, recompute: r.plan.recompute },
+    dataset: { file: dataFile, records: records.length, train: records.filter((x) => x.split === 'train').length, skipped_lines: errors.length },
+    loss_curve: r.curve, evaluation: null, warning: SECRET_WARNING,
+  };
+  for (const [name, bytes] of adapterFiles(r.adapter, meta)) await writeFile(join(out, name), bytes);
+  const last = r.curve.at(-1);
+  process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null })}\n`);
+}

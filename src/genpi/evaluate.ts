@@ -1,0 +1,104 @@
+// Evaluation on held-out inputs (the reference code had none): base (no P, no adapter), teacher (P) and student
+// (adapter, no P) answers; agreement with the teacher (exact match, token F1, ROUGE-L); mean per-token
+// KL(teacher || student) and KL(teacher || base) with the teacher's tokens forced; valid final actions; and what
+// dropping P saves (its tokens, time to first token with and without it, FLOPs over a 5-turn conversation).
+import type { LlamaEngine } from '../llama/engine';
+import type { Generator } from '../llama/generator';
+import type { LoraAdapter } from '../llama/peft';
+import type { Tokenizer } from '../model/tokenizer';
+import { GREEDY, runChatReplies, type ChatReply } from './chat';
+import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare } from './metrics';
+import type { ParsedPrompt } from './prompt';
+
+export interface EvalOptions {
+  maxNewTokens: number;
+  actionPattern?: RegExp;
+  signal?: AbortSignal;
+  onProgress?: (stage: string) => void;
+}
+
+export interface EvalFigures {
+  inputs: number;
+  exact_match: number | null; // student vs teacher
+  token_f1: number | null;
+  rouge_l: number | null;
+  base: { exact_match: number | null; token_f1: number | null; rouge_l: number | null };
+  kl_teacher_student: number | null;
+  kl_teacher_base: number | null;
+  valid_action: { teacher: number | null; student: number | null; base: number | null } | null;
+  prompt_tokens: number;
+  tokens_saved_per_turn: number;
+  prefill_ms_with_prompt: number; // time to first token of an input with P in front (uncached)
+  prefill_ms_without_prompt: number;
+  flops_saved_5_turns: number;
+  samples: { input: string; teacher: string; student: string; base: string }[];
+}
+
+/** Mean KL over the teacher's answer tokens: teacher logits after P+input, the other's after input alone. */
+async function forcedKl(engine: LlamaEngine, teacher: ChatReply, otherContext: number[], lora: LoraAdapter | null): Promise<number> {
+  const y = teacher.tokens;
+  if (!y.length) return 0;
+  const V = engine.cfg.vocabSize;
+  const rows = (logits: Float32Array, ctx: number) => logits.subarray((ctx - 1) * V, (ctx - 1 + y.length) * V);
+  const p = await engine.logits([...teacher.context, ...y], null);
+  const q = await engine.logits([...otherContext, ...y], lora);
+  return klDivergence(rows(p, teacher.context.length), rows(q, otherContext.length), V, y.length);
+}
+
+export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokenizer, p: ParsedPrompt, inputs: string[],
+  student: { name: string; adapter: LoraAdapter }, o: EvalOptions): Promise<EvalFigures> {
+  const user = (input: string) => [{ role: 'user', content: input }];
+  const s = GREEDY(o.maxNewTokens);
+  o.onProgress?.('teacher answers');
+  const teacher = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: [...p.messages, ...user(x)], prefixMessages: p.messages.length, sampling: s })), o.signal);
+  o.onProgress?.('student answers');
+  const studentOut = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: user(x), sampling: s, adapter: student.name })), o.signal);
+  o.onProgress?.('base answers');
+  const base = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: user(x), sampling: s })), o.signal);
+
+  o.onProgress?.('KL with the teacher tokens forced');
+  const klStudent: number[] = [];
+  const klBase: number[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    klStudent.push(await forcedKl(engine, teacher[i], studentOut[i].context, student.adapter));
+    klBase.push(await forcedKl(engine, teacher[i], base[i].context, null));
+  }
+  const agree = (xs: ChatReply[]) => {
+    const rows = xs.map((x, i) => agreement(x.text, teacher[i].text));
+    return { exact_match: meanOf(rows.map((r) => r.exactMatch)), token_f1: meanOf(rows.map((r) => r.tokenF1)), rouge_l: meanOf(rows.map((r) => r.rougeL)) };
+  };
+  const valid = (xs: ChatReply[]) => validActionShare(xs.map((x) => finalAssistantTurn([{ role: 'assistant', content: x.text }])), o.actionPattern!);
+
+  // Efficiency: time to first token for one input with P (nothing cached) and without it.
+  o.onProgress?.('timing prefill with and without P');
+  const ttft = async (messages: { role: string; content: string }[]) => {
+    const t0 = performance.now();
+    await runChatReplies(gen, tok, [{ messages, sampling: GREEDY(1) }]);
+    return performance.now() - t0;
+  };
+  const x = inputs[0] ?? 'Hello';
+  await ttft(user(x)); // warm pipelines
+  const withP = await ttft([...p.messages, ...user(x)]);
+  const withoutP = await ttft(user(x));
+  const promptTokens = p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids.length : 0;
+  // What a request really saves: with P gone the template may add its default system message instead.
+  const savedPerTurn = teacher[0] ? teacher[0].context.length - studentOut[0].context.length : 0;
+  const params = engine.weights.bytes / (engine.k.f16 ? 2 : 4);
+
+  const st = agree(studentOut);
+  return {
+    inputs: inputs.length,
+    ...st,
+    base: agree(base),
+    kl_teacher_student: meanOf(klStudent),
+    kl_teacher_base: meanOf(klBase),
+    valid_action: o.actionPattern ? { teacher: valid(teacher), student: valid(studentOut), base: valid(base) } : null,
+    prompt_tokens: promptTokens,
+    tokens_saved_per_turn: savedPerTurn,
+    prefill_ms_with_prompt: withP,
+    prefill_ms_without_prompt: withoutP,
+    // A stateless API re-sends P every turn: 2 FLOPs per parameter per token of P, five times.
+    flops_saved_5_turns: 5 * 2 * params * savedPerTurn,
+    samples: inputs.slice(0, 5).map((input, i) => ({ input, teacher: teacher[i].text, student: studentOut[i].text, base: base[i].text })),
+  };
+}

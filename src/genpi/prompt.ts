@@ -1,0 +1,176 @@
+// Reads the prompt P the way users have it at hand (plain text, role-marked turns, or a JSON message list) into
+// one shape: the system text and the example turns the teacher sees before every input.
+import type { ChatMessage } from '../model/tokenizer';
+
+export interface ParsedPrompt {
+  format: 'text' | 'turns' | 'json';
+  /** Text before the first turn marker plus every system turn, joined by blank lines. */
+  system: string;
+  /** Example turns, roles mapped to 'user' (user, human, environment) and 'assistant' (assistant, ai, agent). */
+  examples: ChatMessage[];
+  /** Whether the examples start with a user turn and then alternate; reported, not required. */
+  alternates: boolean;
+  /** What the teacher sees before the input: a system message (when there is system text), then the examples. */
+  messages: ChatMessage[];
+  /** The prompt exactly as given, untruncated: the prompt-generation target is P itself, not our reading of it. */
+  text: string;
+  /** One line for the user, e.g. "system text (1,234 chars) and 6 example turns (3 user, 3 assistant)". */
+  report: string;
+}
+
+/** A prompt we cannot read; the message says what to change. */
+export class PromptError extends Error {
+  override name = 'PromptError';
+  /** `index` is the position of the offending message in a JSON prompt. */
+  constructor(
+    message: string,
+    readonly index?: number,
+  ) {
+    super(message);
+  }
+}
+
+type Role = 'system' | 'user' | 'assistant';
+
+const ROLE_NAMES: Record<string, Role> = {
+  system: 'system',
+  developer: 'system', // OpenAI's newer name for the system role
+  user: 'user',
+  human: 'user',
+  environment: 'user',
+  env: 'user',
+  assistant: 'assistant',
+  ai: 'assistant',
+  agent: 'assistant',
+};
+
+const NAMES = 'system|user|human|environment|env|assistant|ai|agent';
+/**
+ * A turn marker at the start of a line: `user:`, `<USER>:`, `**Assistant:**`, `**Agent**:`. Only at line start, so
+ * "the user: ..." inside a content line stays content. `developer` is a JSON-only role: as a text marker it would
+ * catch too many ordinary lines.
+ */
+const MARKER = new RegExp(`^[ \\t]*(?:\\*\\*)?[ \\t]*(?:<(${NAMES})>|(${NAMES}))[ \\t]*(?:\\*\\*)?[ \\t]*:(?:\\*\\*)?[ \\t]*(.*)$`, 'i');
+
+/** Drops blank lines at both ends and trailing spaces, keeping indentation inside (code, lists). */
+function tidy(s: string): string {
+  return s.replace(/^(?:[ \t]*\r?\n)+/, '').trimEnd();
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function parsePrompt(text: string): ParsedPrompt {
+  if (text.trim() === '') throw new PromptError('The prompt is empty: paste the prompt your application sends.');
+  const json = tryJsonMessages(text);
+  if (json) return assemble('json', text, json);
+  const turns = markedTurns(text);
+  if (turns) return assemble('turns', text, turns);
+  return assemble('text', text, [{ role: 'system', content: text.trim() }]);
+}
+
+/** Splits role-marked text into turns; null when no line starts with a marker. */
+function markedTurns(text: string): { role: Role; content: string }[] | null {
+  const out: { role: Role; lines: string[] }[] = [{ role: 'system', lines: [] }]; // the preamble
+  let found = false;
+  for (const line of text.split(/\r?\n/)) {
+    const m = MARKER.exec(line);
+    if (m) {
+      found = true;
+      out.push({ role: ROLE_NAMES[(m[1] ?? m[2]).toLowerCase()], lines: [m[3]] });
+    } else {
+      out[out.length - 1].lines.push(line);
+    }
+  }
+  if (!found) return null;
+  return out.map((t) => ({ role: t.role, content: tidy(t.lines.join('\n')) }));
+}
+
+/**
+ * A JSON array of {role, content}, or an API request body {messages: [...]}. Text that merely starts with "[" (a
+ * "[Task]" heading) and is not JSON is left to the text readers; JSON that is a message list but has a bad item
+ * is an error naming the item.
+ */
+function tryJsonMessages(text: string): { role: Role; content: string }[] | null {
+  const t = text.trim();
+  if (!t.startsWith('[') && !t.startsWith('{')) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(t);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value)) {
+    const msgs = typeof value === 'object' && value !== null ? (value as { messages?: unknown }).messages : undefined;
+    if (!Array.isArray(msgs)) return null;
+    value = msgs;
+  }
+  const list = value as unknown[];
+  if (list.length === 0) throw new PromptError('The prompt is an empty JSON list: add at least one {"role", "content"} message.');
+  return list.map((item, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new PromptError(`Message ${i} of the JSON prompt is not a {"role", "content"} object.`, i);
+    }
+    const { role, content } = item as { role?: unknown; content?: unknown };
+    const mapped = typeof role === 'string' ? ROLE_NAMES[role.toLowerCase()] : undefined;
+    if (!mapped) {
+      throw new PromptError(
+        `Message ${i} of the JSON prompt has role ${JSON.stringify(role ?? null)}; use "system", "user" or "assistant".`,
+        i,
+      );
+    }
+    return { role: mapped, content: contentText(content, i) };
+  });
+}
+
+/** A message's content: a string, or OpenAI-style parts of which only text parts can be internalized. */
+function contentText(content: unknown, i: number): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    const parts = content.map((p) => (typeof p === 'object' && p !== null ? (p as { text?: unknown }).text : undefined));
+    if (parts.every((p): p is string => typeof p === 'string')) return parts.join('\n');
+  }
+  throw new PromptError(`Message ${i} of the JSON prompt has no text content: "content" must be a string.`, i);
+}
+
+function assemble(format: ParsedPrompt['format'], text: string, turns: { role: Role; content: string }[]): ParsedPrompt {
+  const system = turns
+    .filter((t) => t.role === 'system')
+    .map((t) => t.content.trim())
+    .filter((s) => s !== '')
+    .join('\n\n');
+  const examples: ChatMessage[] = turns.filter((t) => t.role !== 'system').map((t) => ({ role: t.role, content: t.content }));
+  if (system === '' && examples.every((m) => m.content.trim() === '')) {
+    throw new PromptError('The prompt has turn markers but no text: write the instructions or the turns after the markers.');
+  }
+  const alternates = examples.every((m, i) => m.role === (i % 2 === 0 ? 'user' : 'assistant'));
+  const messages = [...(system ? [{ role: 'system', content: system }] : []), ...examples];
+  return { format, system, examples, alternates, messages, text, report: describe(system, examples, alternates) };
+}
+
+function describe(system: string, examples: ChatMessage[], alternates: boolean): string {
+  const sys = system ? `system text (${fmt(system.length)} chars)` : 'no system text';
+  if (examples.length === 0) return `${sys} and no example turns`;
+  const users = examples.filter((m) => m.role === 'user').length;
+  const turns = `${examples.length} example turn${examples.length === 1 ? '' : 's'} (${users} user, ${examples.length - users} assistant)`;
+  return `${sys} and ${turns}` + (alternates ? '' : `; ${alternationProblem(examples)}`);
+}
+
+/** Names the first place where the examples break user/assistant alternation, so the user can find it. */
+function alternationProblem(examples: ChatMessage[]): string {
+  if (examples[0].role !== 'user') return 'the example turns start with an assistant turn, not a user turn';
+  const i = examples.findIndex((m, k) => k > 0 && m.role === examples[k - 1].role);
+  return `example turns ${i} and ${i + 1} are both ${examples[i].role} turns (they do not alternate)`;
+}
+
+/** The user-turn contents of P's examples: demonstrations of what the application's users send. */
+export function demonstrationInputs(p: ParsedPrompt): string[] {
+  return p.examples.filter((m) => m.role === 'user' && m.content.trim() !== '').map((m) => m.content.trim());
+}
+
+/** P rendered as one readable text (system text, then labelled example turns), for showing it inside a request. */
+export function promptAsText(p: ParsedPrompt): string {
+  const turns = p.examples.map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}:\n${m.content}`);
+  return [p.system, ...turns].filter((s) => s !== '').join('\n\n');
+}

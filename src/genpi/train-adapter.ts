@@ -1,0 +1,75 @@
+// From a synthesized dataset to a trained LoRA adapter: SFT and PG sequences with their masks, a check that every
+// one fits the context before anything runs, a memory plan (recompute when saved activations would not fit), then
+// the training loop with checkpoints.
+import type { LlamaEngine } from '../llama/engine';
+import { DEFAULT_LORA, initLora, loraLayout, type LoraSpec } from '../llama/lora';
+import type { LoraAdapter } from '../llama/peft';
+import { choosePlan, type MemoryPlan } from '../llama/planner';
+import { LoraTrainer } from '../llama/trainer';
+import { Rng } from '../model/tiny/random';
+import type { Tokenizer } from '../model/tokenizer';
+import { runTraining, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
+import { buildTrainingGroups, checkFitsContext, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord } from '../train/sequences';
+
+export interface TrainAdapterSettings {
+  lora: LoraSpec;
+  loss: JointLossSettings;
+  loop: LoopSettings;
+  /** Tokens per micro-batch (raised to the longest sequence). */
+  maxTokensPerMicroBatch: number;
+  /** GPU memory the run may use, in bytes (the planner chooses recompute to stay under it). */
+  memoryBudget: number;
+}
+
+export const DEFAULT_TRAINING: TrainAdapterSettings = {
+  lora: DEFAULT_LORA,
+  loss: DEFAULT_JOINT_LOSS,
+  loop: {
+    epochs: 10, batchSize: 32, lr: 1e-4, warmupFraction: 0.03, seed: 0, checkpointEvery: 10,
+    optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 },
+  },
+  maxTokensPerMicroBatch: 2048,
+  memoryBudget: 4 * 2 ** 30,
+};
+
+export interface TrainedAdapter {
+  adapter: LoraAdapter;
+  curve: CurvePoint[];
+  plan: MemoryPlan;
+  steps: number;
+  cancelled: boolean;
+}
+
+/** Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. */
+export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText, s: TrainAdapterSettings) {
+  const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'));
+  if (!set.sft.length) throw new Error('the dataset has no training records (all are held out): synthesize more samples or lower --heldout');
+  checkFitsContext(set.named, engine.cfg.maxPositionEmbeddings);
+  const longest = Math.max(...set.named.map((n) => n.seq.input_ids.length));
+  const maxT = Math.max(s.maxTokensPerMicroBatch, longest);
+  const layout = loraLayout(engine.cfg, s.lora);
+  const plan = choosePlan({
+    cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.k.f16,
+    vocabChunk: 2048, groups: set.groups.length,
+  }, s.memoryBudget);
+  return { set, maxT, layout, plan };
+}
+
+export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText,
+  s: TrainAdapterSettings, cb: LoopCallbacks = {}, resume?: Checkpoint, baseModel = ''): Promise<TrainedAdapter> {
+  const { set, maxT, layout, plan } = planRun(engine, tok, records, prompt, s);
+  const trainer = new LoraTrainer(engine, layout, { maxT, groups: set.groups.length, recompute: plan.recompute, vocabChunk: 2048 });
+  try {
+    if (resume) {
+      trainer.setParams(resume.params);
+      trainer.setMoments(resume.m, resume.v, resume.step);
+    } else {
+      trainer.setParams(initLora(layout, s.loop.seed));
+    }
+    const examples = set.sft.map((sft, i) => [sft, set.pg[i] ?? null]);
+    const r = await runTraining(trainer, examples, set.groups, s.loop, cb, resume);
+    return { adapter: { layout, params: await trainer.readParams(), baseModel }, curve: r.curve, plan, steps: r.steps, cancelled: r.cancelled };
+  } finally {
+    trainer.destroy();
+  }
+}

@@ -1,0 +1,113 @@
+// The GenPI training loop: each optimizer step takes an effective batch of examples (their SFT and PG sequences),
+// packs them into micro-batches that fit the trainer, accumulates gradients, and applies the scheduled AdamW step.
+// Data order and dropout come from the seed and the step alone, so a run resumed from a checkpoint ends with the
+// same adapter as an uninterrupted one.
+import type { LoraTrainer, OptimizerSettings } from '../llama/trainer';
+import { Rng } from '../model/tiny/random';
+import { groupTokenCounts, packBatch, type Group, type Sequence } from './batch';
+import { learningRate } from './schedule';
+
+export interface LoopSettings {
+  epochs: number;
+  batchSize: number; // examples per optimizer step (effective batch) [32]
+  lr: number;
+  warmupFraction: number; // [0.03]
+  optimizer: Omit<OptimizerSettings, 'lr'>;
+  seed: number;
+  checkpointEvery: number; // optimizer steps; 0 = never
+}
+
+export interface CurvePoint {
+  step: number;
+  loss: number; // the joint loss: Σ weight x mean CE
+  sft: number | null; // mean CE of the SFT tokens
+  pg: number | null; // mean CE of the PG tokens
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+}
+
+export interface Checkpoint {
+  step: number; // optimizer steps done
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  curve: CurvePoint[];
+}
+
+export interface LoopCallbacks {
+  onStep?: (p: CurvePoint & { totalSteps: number; seconds: number }) => void;
+  saveCheckpoint?: (c: Checkpoint) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** The examples of every step of the run: a seeded shuffle per epoch, cut into batches. */
+export function stepPlan(examples: number, s: Pick<LoopSettings, 'epochs' | 'batchSize' | 'seed'>): number[][] {
+  const steps: number[][] = [];
+  for (let e = 0; e < s.epochs; e++) {
+    const rng = new Rng(s.seed).fork(`epoch${e}`);
+    const order = Array.from({ length: examples }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (let i = 0; i < order.length; i += s.batchSize) steps.push(order.slice(i, i + s.batchSize));
+  }
+  return steps;
+}
+
+/** Greedy packing of a step's sequences into micro-batches of at most maxT tokens, in order. */
+export function microBatches(parts: { seq: Sequence; group: number }[], maxT: number): { seq: Sequence; group: number }[][] {
+  const out: { seq: Sequence; group: number }[][] = [];
+  let cur: { seq: Sequence; group: number }[] = [];
+  let n = 0;
+  for (const p of parts) {
+    const len = p.seq.input_ids.length;
+    if (len > maxT) throw new Error(`a training sequence of ${len} tokens exceeds the micro-batch of ${maxT}`);
+    if (n + len > maxT && cur.length) {
+      out.push(cur);
+      cur = [];
+      n = 0;
+    }
+    cur.push(p);
+    n += len;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/**
+ * Trains `trainer` on examples (each: one sequence per group, e.g. [SFT, PG], a missing one skipped). `groups` gives
+ * the group weights. Starts after `resume.step` steps when resuming (its params and moments must be loaded).
+ */
+export async function runTraining(trainer: LoraTrainer, examples: (Sequence | null)[][], groups: Group[], s: LoopSettings,
+  cb: LoopCallbacks = {}, resume?: Checkpoint): Promise<{ curve: CurvePoint[]; steps: number; cancelled: boolean }> {
+  const plan = stepPlan(examples.length, s);
+  const curve = resume ? [...resume.curve] : [];
+  const t0 = performance.now();
+  for (let step = resume?.step ?? 0; step < plan.length; step++) {
+    if (cb.signal?.aborted) return { curve, steps: step, cancelled: true };
+    const parts = plan[step].flatMap((ex) => examples[ex].flatMap((seq, group) => (seq ? [{ seq, group }] : [])));
+    // Each group's mean is over its tokens in the whole step, across micro-batches.
+    const stepGroups = groups.map((g, gi) => ({ ...g, sequences: parts.filter((p) => p.group === gi).map((p) => p.seq) }));
+    const counts = groupTokenCounts(stepGroups);
+    trainer.zeroGrads();
+    const micro = microBatches(parts, trainer.opts.maxT);
+    for (const [i, mb] of micro.entries()) {
+      const dropoutSeed = (Math.imul(s.seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ (i + 1)) >>> 0;
+      await trainer.forwardBackward(packBatch(mb, groups, counts), { first: i === 0, dropoutSeed });
+    }
+    const [loss, ...perGroup] = await trainer.readLoss();
+    const lr = learningRate(step, plan.length, { lr: s.lr, warmupFraction: s.warmupFraction });
+    const gradNorm = await trainer.update({ ...s.optimizer, lr });
+    const mean = (g: number) => (groups[g] && groups[g].weight > 0 && counts[g] > 0 ? perGroup[g] / groups[g].weight : null);
+    const point: CurvePoint = { step: step + 1, loss, sft: mean(0), pg: mean(1), lr, gradNorm, tokens: parts.reduce((n, p) => n + p.seq.input_ids.length, 0) };
+    curve.push(point);
+    cb.onStep?.({ ...point, totalSteps: plan.length, seconds: (performance.now() - t0) / 1000 });
+    if (cb.saveCheckpoint && s.checkpointEvery > 0 && ((step + 1) % s.checkpointEvery === 0 || step + 1 === plan.length)) {
+      const { m, v } = await trainer.readMoments();
+      await cb.saveCheckpoint({ step: step + 1, params: await trainer.readParams(), m, v, curve: [...curve] });
+    }
+  }
+  return { curve, steps: plan.length, cancelled: false };
+}

@@ -1,0 +1,72 @@
+// Checks the schedule against transformers' cosine-with-warm-up formula worked out by hand, and the step plan's
+// token budget and coverage.
+import { describe, expect, it } from 'vitest';
+import { accumulationPlan, learningRate, packMicroBatches, stepsFor, warmupSteps } from './schedule';
+
+describe('learningRate', () => {
+  const lr = 1e-4;
+  const total = 100; // warm-up: ceil(0.03 * 100) = 3 steps
+
+  it('ramps linearly from 0 over the warm-up, as HF (lr_lambda(0) = 0)', () => {
+    expect(warmupSteps(total)).toBe(3);
+    expect(learningRate(0, total, { lr })).toBe(0);
+    expect(learningRate(1, total, { lr })).toBeCloseTo(lr / 3, 15);
+    expect(learningRate(2, total, { lr })).toBeCloseTo((2 * lr) / 3, 15);
+  });
+
+  it('peaks at the end of the warm-up and decays by a half cosine to about 0', () => {
+    expect(learningRate(3, total, { lr })).toBe(lr);
+    const all = Array.from({ length: total }, (_, s) => learningRate(s, total, { lr }));
+    expect(Math.max(...all)).toBe(lr);
+    for (let s = 4; s < total; s++) expect(all[s]).toBeLessThan(all[s - 1]);
+    // step 99: progress (99 - 3) / 97; 0.5 * (1 + cos(pi * 96/97)) = 2.6221e-4 (worked out separately)
+    expect(all[99] / lr).toBeCloseTo(2.6221e-4, 7);
+    expect(learningRate(total, total, { lr })).toBe(0);
+  });
+
+  it('matches hand-computed values mid-way', () => {
+    // total 103: warm-up ceil(3.09) = 4, decay over 99 steps; step 37 is a third of the way: 0.5 * (1 + cos(pi/3)).
+    expect(warmupSteps(103)).toBe(4);
+    expect(learningRate(37, 103, { lr: 1 })).toBeCloseTo(0.75, 12);
+    expect(learningRate(53, 103, { lr: 2 })).toBeCloseTo(2 * 0.5 * (1 + Math.cos((Math.PI * 49) / 99)), 12);
+    expect(learningRate(10, 50, { lr: 1, warmupFraction: 0.1 })).toBeCloseTo(0.5 * (1 + Math.cos((Math.PI * 5) / 45)), 12);
+  });
+
+  it('without warm-up, starts at the peak', () => {
+    expect(learningRate(0, 10, { lr, warmupFraction: 0 })).toBe(lr);
+  });
+});
+
+describe('stepsFor', () => {
+  it('counts a smaller last batch per epoch', () => {
+    expect(stepsFor(64, 32, 10)).toBe(20);
+    expect(stepsFor(100, 32, 10)).toBe(40);
+    expect(stepsFor(100)).toBe(4);
+    expect(() => stepsFor(10, 0)).toThrow();
+  });
+});
+
+describe('accumulationPlan', () => {
+  const lengths = [120, 30, 500, 260, 70, 410, 90, 15, 333, 256, 480, 12, 77, 199];
+
+  it('respects the token budget and covers every sequence once, effectiveBatch per step', () => {
+    const plan = accumulationPlan(lengths, 5, 512);
+    expect(plan).toHaveLength(3);
+    const seen: number[] = [];
+    plan.forEach((step, k) => {
+      const inStep = step.flat().sort((a, b) => a - b);
+      expect(inStep).toEqual(Array.from({ length: Math.min(5, lengths.length - 5 * k) }, (_, i) => 5 * k + i));
+      for (const micro of step) expect(micro.reduce((n, i) => n + lengths[i], 0)).toBeLessThanOrEqual(512);
+      seen.push(...inStep);
+    });
+    expect(seen).toEqual(lengths.map((_, i) => i));
+  });
+
+  it('packs tightly: first-fit decreasing', () => {
+    expect(packMicroBatches([300, 200, 250, 250], 500).map((m) => m.sort())).toEqual([[0, 1], [2, 3]]);
+  });
+
+  it('refuses a sequence longer than the budget (the caller checks lengths first)', () => {
+    expect(() => accumulationPlan([10, 600], 2, 512)).toThrow(/sequence 1 has 600 tokens/);
+  });
+});

@@ -1,0 +1,286 @@
+// Turns synthesized records into the SFT and PG (prompt generation) training sequences of GenPI's joint loss, with
+// the ablation and baseline switches, and checks before training that every sequence fits the model's context.
+import { ModelError } from '../model/errors';
+import type { ChatMessage, Tokenizer } from '../model/tokenizer';
+import { IGNORE, type Group, type Sequence } from './batch';
+
+/** What this file reads of a dataset record (the dataset module owns the full type). */
+export interface TrainingRecord {
+  id?: string;
+  input: string;
+  as_is: string;
+  to_be: string;
+  reason: string;
+  /** The input turn, then teacher ('assistant') and environment ('user') turns alternating. */
+  conversation: readonly ChatMessage[]; // 'user' (input, environment) and 'assistant' (teacher) turns
+  /** Missing means 'train'. */
+  split?: string;
+}
+
+/** The prompt P: its verbatim text (the PG target) and the messages the teacher sees (system + example turns). */
+export interface PromptText {
+  text: string;
+  messages: ChatMessage[];
+}
+
+export class TrainingDataError extends Error {
+  override name = 'TrainingDataError';
+}
+
+/** The chat template renders a conversation's prefix differently from the conversation itself. */
+export class ChatTemplateError extends ModelError {
+  override name = 'ChatTemplateError';
+  constructor(problem: string) {
+    super('tokenizer_config.json', problem, 'chat_template');
+  }
+}
+
+/** Some sequences are longer than the context; P is never cut, so the user must change something. */
+export class ContextTooShortError extends TrainingDataError {
+  override name = 'ContextTooShortError';
+  constructor(
+    readonly context: number,
+    readonly offenders: { name: string; length: number }[],
+  ) {
+    const shown = offenders.slice(0, 5).map((o) => `${o.name} (${o.length} tokens)`);
+    const more = offenders.length > 5 ? `, and ${offenders.length - 5} more` : '';
+    super(
+      `${offenders.length} training sequence${offenders.length === 1 ? '' : 's'} do not fit the model's context of ` +
+        `${context} tokens: ${shown.join(', ')}${more}. The prompt is never truncated, so use a longer-context model, ` +
+        'or a shorter prompt or a lower conversation turn limit.',
+    );
+  }
+}
+
+/**
+ * The whole conversation through the chat template, labelled on each assistant turn from index `trainFrom` on:
+ * its content and its end-of-turn token, nothing else (not the template's default system message, role headers,
+ * nor the newline after the end-of-turn token). Spans come from rendering prefixes: template(messages[:i], with a
+ * generation prompt) must be a prefix of the whole text and ends where turn i starts; template(messages[:i+1])
+ * ends where it stops. A template that rewrites earlier turns (e.g. strips reasoning) fails this check, and we
+ * throw rather than train on boundaries we cannot trust.
+ */
+export function labelAssistantTurns(tok: Tokenizer, messages: readonly ChatMessage[], trainFrom = 0): Sequence {
+  const full = tok.applyChatTemplate(messages).text;
+  const spans: [number, number][] = []; // character [start, end) of each trained turn
+  let last = 0;
+  for (let i = trainFrom; i < messages.length; i++) {
+    if (messages[i].role !== 'assistant') continue;
+    const startText = tok.applyChatTemplate(messages.slice(0, i), { addGenerationPrompt: true }).text;
+    const endText = tok.applyChatTemplate(messages.slice(0, i + 1)).text;
+    const start = startText.length;
+    if (!full.startsWith(endText) || !endText.startsWith(startText) || start < last) {
+      throw new ChatTemplateError(
+        `renders the conversation up to assistant turn ${i} differently from the whole conversation, so the ` +
+          'turn boundaries for the training labels are unknown; use a model whose template renders each turn once',
+      );
+    }
+    spans.push([start, endText.length]);
+    last = endText.length;
+  }
+  const seams = [...new Set(spans.flat())];
+  const { ids, at } = encodeWithSeams(tok, full, seams);
+  const labels: number[] = new Array(ids.length).fill(IGNORE);
+  const endOfTurn = new Set(tok.endOfTurnIds);
+  for (const [s, e] of spans) {
+    const from = at.get(s)!;
+    const to = at.get(e)!;
+    let stop = from;
+    while (stop < to && !endOfTurn.has(ids[stop])) stop++;
+    if (stop === to) {
+      throw new ChatTemplateError(
+        'ends an assistant turn without an end-of-turn token the tokenizer knows, so the model would never learn ' +
+          'to stop; use a chat model whose template closes turns (e.g. <|im_end|>, <|eot_id|>)',
+      );
+    }
+    for (let t = from; t <= stop; t++) labels[t] = ids[t];
+  }
+  return { input_ids: ids, labels };
+}
+
+/**
+ * Token ids of `text` and the token index of each character seam. The text is encoded whole, so it matches what
+ * inference sees, except where a seam is not a token boundary (byte-level BPE merges "assistant\n" with a turn
+ * that starts "\n\n"): there the text is split and each side encoded alone, which also gives the tokens the model
+ * produces when it generates that turn after the generation prompt.
+ */
+function encodeWithSeams(tok: Tokenizer, text: string, seams: number[]): { ids: number[]; at: Map<number, number> } {
+  const enc = (a: number, b: number) => (b > a ? tok.encode(text.slice(a, b), { addSpecialTokens: false }) : []);
+  const ids: number[] = []; // tokens of the runs already closed
+  const at = new Map<number, number>();
+  let runStart = 0;
+  let prevSeam = 0;
+  let prev: number[] = []; // encoding of text[runStart : prevSeam]
+  for (const s of [...[...seams].sort((a, b) => a - b), text.length]) {
+    let cur = enc(runStart, s);
+    if (!prev.every((id, k) => cur[k] === id)) {
+      // prevSeam falls inside a token of the whole encoding: close the run there.
+      ids.push(...prev);
+      runStart = prevSeam;
+      cur = enc(runStart, s);
+    }
+    at.set(s, ids.length + cur.length);
+    prev = cur;
+    prevSeam = s;
+  }
+  ids.push(...prev);
+  return { ids, at };
+}
+
+export interface SftOptions {
+  /** The prompt-prepending baseline: P's messages go before the input as masked history. */
+  prependPrompt?: boolean;
+  /** P; needed only with prependPrompt. */
+  prompt?: PromptText;
+}
+
+/** The turns trained on: the conversation without trailing environment turns (the end marker's turn among them). */
+export function sftMessages(record: TrainingRecord): ChatMessage[] {
+  const turns = record.conversation.map((m) => ({ role: m.role, content: m.content }));
+  // Nothing after the last teacher turn carries loss; the environment's end marker ("[END]") is only a
+  // synthesis signal, and training on it would teach the student a turn it never sees.
+  while (turns.length && turns[turns.length - 1].role !== 'assistant') turns.pop();
+  if (turns.length === 0) {
+    // No role-play (e.g. an imported single-turn dataset): TO-BE is the teacher's answer to the input.
+    if (!record.to_be) throw new TrainingDataError(`record ${record.id ?? `"${record.input.slice(0, 40)}"`} has neither a conversation nor a TO-BE answer to train on`);
+    return [{ role: 'user', content: record.input }, { role: 'assistant', content: record.to_be }];
+  }
+  if (turns[0].role !== 'user') {
+    throw new TrainingDataError(`record ${record.id ?? `"${record.input.slice(0, 40)}"`}: the conversation must start with the user's input`);
+  }
+  return turns;
+}
+
+/**
+ * The SFT sequence: the input as the user turn (no system message of ours: the template does what it does, as in
+ * synthesis and chat), then teacher turns as assistant turns and environment turns as user turns; loss on the
+ * assistant turns only.
+ */
+export function sftSequence(tok: Tokenizer, record: TrainingRecord, opts: SftOptions = {}): Sequence {
+  const turns = sftMessages(record);
+  if (!opts.prependPrompt) return labelAssistantTurns(tok, turns);
+  if (!opts.prompt) throw new TypeError('sftSequence: prependPrompt needs the prompt');
+  return labelAssistantTurns(tok, [...opts.prompt.messages, ...turns], opts.prompt.messages.length);
+}
+
+export interface PgOptions {
+  /** false: PG without the reason (ablation). */
+  withReason: boolean;
+  /** false: PG without P (ablation). */
+  withPrompt: boolean;
+}
+
+const PG_FULL: PgOptions = { withReason: true, withPrompt: true };
+
+function pgParts(opts: PgOptions): void {
+  if (!opts.withReason && !opts.withPrompt) throw new TypeError('a PG target needs the prompt, the reason or both');
+}
+
+/** The PG user turn: what to do, then the input, AS-IS and TO-BE under their own headings. */
+export function pgUserText(record: TrainingRecord, opts: PgOptions = PG_FULL): string {
+  pgParts(opts);
+  const task = !opts.withReason
+    ? 'Write that context.'
+    : !opts.withPrompt
+      ? 'Explain why that context changes the answer.'
+      : 'Write that context and explain why it changes the answer.';
+  return (
+    `The answer below changed from AS-IS to TO-BE once some context was given to the assistant. ${task}\n\n` +
+    `## Input\n${record.input}\n\n## AS-IS\n${record.as_is}\n\n## TO-BE\n${record.to_be}`
+  );
+}
+
+/** The PG assistant turn: all of P (never truncated: the reference code cut it at 512 tokens, a bug), then the reason. */
+export function pgAssistantText(record: TrainingRecord, p: PromptText, opts: PgOptions = PG_FULL): string {
+  pgParts(opts);
+  const sections: string[] = [];
+  if (opts.withPrompt) sections.push(`## Context\n${p.text}`);
+  if (opts.withReason) sections.push(`## Reason\n${record.reason}`);
+  return sections.join('\n\n');
+}
+
+/** The PG sequence: one user turn and one assistant turn, loss on the assistant turn only. */
+export function pgSequence(tok: Tokenizer, record: TrainingRecord, p: PromptText, opts: PgOptions = PG_FULL): Sequence {
+  return labelAssistantTurns(tok, [
+    { role: 'user', content: pgUserText(record, opts) },
+    { role: 'assistant', content: pgAssistantText(record, p, opts) },
+  ]);
+}
+
+/**
+ * 'joint' is GenPI. The others are one switch each: SFT only (w_pg = 0); PG without the reason; PG without P;
+ * prompt prepending with probability 0.5 or 1.0, which is the paper's baseline "based on SFT loss" (section 6.2),
+ * so it has no PG group either.
+ */
+export type TrainingVariant = 'joint' | 'sft_only' | 'pg_no_reason' | 'pg_no_prompt' | 'prepend_0.5' | 'prepend_1.0';
+
+export interface JointLossSettings {
+  /** w_sft [0.7] */
+  sftWeight: number;
+  /** w_pg [0.3; 0.7 for web browsing] */
+  pgWeight: number;
+  variant: TrainingVariant;
+}
+
+export const DEFAULT_JOINT_LOSS: JointLossSettings = { sftWeight: 0.7, pgWeight: 0.3, variant: 'joint' };
+
+const PREPEND_PROBABILITY: Partial<Record<TrainingVariant, number>> = { 'prepend_0.5': 0.5, 'prepend_1.0': 1 };
+
+const PG_OPTIONS: Partial<Record<TrainingVariant, PgOptions>> = {
+  joint: PG_FULL,
+  pg_no_reason: { withReason: false, withPrompt: true },
+  pg_no_prompt: { withReason: true, withPrompt: false },
+};
+
+export interface TrainingSet {
+  sft: Sequence[];
+  /** Empty when the variant has no PG loss. */
+  pg: Sequence[];
+  /** [SFT group (w_sft), PG group (w_pg)]; the PG group is absent when the variant has no PG loss. */
+  groups: Group[];
+  /** Every sequence with a name for messages ("sft[id]", "pg[id]"), ready for checkFitsContext. */
+  named: { name: string; seq: Sequence }[];
+}
+
+/**
+ * The joint loss's groups from the 'train' records (a record without a split counts as train). `rng` (seeded)
+ * decides which SFT sequences get P prepended in the prepending baselines, so a run can be repeated exactly.
+ */
+export function buildTrainingGroups(
+  tok: Tokenizer,
+  records: readonly TrainingRecord[],
+  p: PromptText,
+  settings: JointLossSettings,
+  rng: { next(): number },
+): TrainingSet {
+  const train = records.filter((r) => (r.split ?? 'train') === 'train');
+  const prob = PREPEND_PROBABILITY[settings.variant];
+  const pgOpts = PG_OPTIONS[settings.variant];
+  const named: TrainingSet['named'] = [];
+  const name = (r: TrainingRecord, i: number) => r.id ?? String(i);
+  const sft = train.map((r, i) => {
+    const prependPrompt = prob !== undefined && rng.next() < prob;
+    const seq = sftSequence(tok, r, { prependPrompt, prompt: p });
+    named.push({ name: `sft[${name(r, i)}]`, seq });
+    return seq;
+  });
+  const pg = !pgOpts
+    ? []
+    : train.map((r, i) => {
+        const seq = pgSequence(tok, r, p, pgOpts);
+        named.push({ name: `pg[${name(r, i)}]`, seq });
+        return seq;
+      });
+  const groups: Group[] = [{ weight: settings.sftWeight, sequences: sft }];
+  if (pgOpts) groups.push({ weight: settings.pgWeight, sequences: pg });
+  return { sft, pg, groups, named };
+}
+
+/** Throws one ContextTooShortError naming the longest sequences over `context` tokens, so it comes before training. */
+export function checkFitsContext(sequences: readonly { name: string; seq: Sequence }[], context: number): void {
+  const offenders = sequences
+    .filter((s) => s.seq.input_ids.length > context)
+    .map((s) => ({ name: s.name, length: s.seq.input_ids.length }))
+    .sort((a, b) => b.length - a.length);
+  if (offenders.length) throw new ContextTooShortError(context, offenders);
+}
