@@ -2,7 +2,8 @@
 // error, and the TRL export's shape (SFT conversations and PG pairs, held-out records left out).
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../model/errors';
-import { parseJsonl, readDataset, sftMessages, toJsonl, toTrlJsonl, type GenpiRecord } from './dataset';
+import { sftMessages } from '../train/sequences';
+import { parseJsonl, readDataset, toJsonl, toTrlJsonl, type GenpiRecord } from './dataset';
 
 function record(id: string, split: GenpiRecord['split'] = 'train'): GenpiRecord {
   return {
@@ -82,9 +83,9 @@ describe('sftMessages', () => {
     expect(sftMessages(r)).toEqual(r.conversation.slice(0, 4));
   });
 
-  it('prepends the input when the conversation starts with the teacher', () => {
+  it('refuses a conversation that does not start with the input (training and the TRL export share this)', () => {
     const r = { ...record('a'), conversation: [{ role: 'assistant', content: 'hi' }] };
-    expect(sftMessages(r)).toEqual([{ role: 'user', content: r.input }, { role: 'assistant', content: 'hi' }]);
+    expect(() => sftMessages(r)).toThrow(/must start with the user's input/);
   });
 });
 

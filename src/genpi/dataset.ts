@@ -2,6 +2,8 @@
 // the chat-messages JSONL that Hugging Face TRL's SFTTrainer trains on, so a dataset made here also trains in Python.
 import { ModelError } from '../model/errors';
 import type { ChatMessage } from '../model/tokenizer';
+// What the TRL export writes must be exactly what training uses, so the SFT turns come from one place.
+import { sftMessages } from '../train/sequences';
 
 export interface GenpiRecord {
   id: string;
@@ -37,20 +39,25 @@ export interface DatasetFigures {
   share_invalid_action: number | null;
 }
 
-/** One record per line, fields in a fixed order so exports diff cleanly. */
+/** A record with exactly its fields, in a fixed order (so exports diff cleanly and imports drop stray fields). */
+function canonical(r: GenpiRecord): GenpiRecord {
+  return {
+    id: r.id,
+    input: r.input,
+    as_is: r.as_is,
+    to_be: r.to_be,
+    reason: r.reason,
+    conversation: r.conversation.map((m) => ({ role: m.role, content: m.content })),
+    split: r.split,
+    settings: r.settings,
+  };
+}
+
+/** One record per line. */
 export function toJsonl(records: readonly GenpiRecord[]): string {
   return records
     .map((r) =>
-      JSON.stringify({
-        id: r.id,
-        input: r.input,
-        as_is: r.as_is,
-        to_be: r.to_be,
-        reason: r.reason,
-        conversation: r.conversation.map((m) => ({ role: m.role, content: m.content })),
-        split: r.split,
-        settings: r.settings,
-      }) + '\n',
+      JSON.stringify(canonical(r)) + '\n',
     )
     .join('');
 }
@@ -124,16 +131,7 @@ export function parseJsonl(text: string, file = 'dataset.jsonl'): { records: Gen
       return;
     }
     firstLineOfId.set(r.id, line);
-    records.push({
-      id: r.id,
-      input: r.input,
-      as_is: r.as_is,
-      to_be: r.to_be,
-      reason: r.reason,
-      conversation: r.conversation.map((m) => ({ role: m.role, content: m.content })),
-      split: r.split,
-      settings: r.settings,
-    });
+    records.push(canonical(r));
   });
   return { records, errors, file };
 }
@@ -146,19 +144,6 @@ export function readDataset(text: string, file = 'dataset.jsonl'): { records: Ge
   const shown = errors.slice(0, 3).map((e) => `line ${e.line}: ${e.message}`);
   const more = errors.length > 3 ? `; and ${errors.length - 3} more bad lines` : '';
   throw new ModelError(file, `has no valid record (${shown.join('; ')}${more}); is this a genpi dataset (JSONL)?`);
-}
-
-/**
- * The messages an SFT sequence trains on: the input as the user turn, then the conversation. Trailing environment
- * turns are dropped: nothing follows them to learn from, and the last one holds the end marker, which is a
- * synthesis signal only. A conversation that does not start with the input's user turn gets it prepended.
- */
-export function sftMessages(r: GenpiRecord): ChatMessage[] {
-  const conv = r.conversation.map((m) => ({ role: m.role, content: m.content }));
-  const msgs = conv[0]?.role === 'user' ? conv : [{ role: 'user', content: r.input }, ...conv];
-  let end = msgs.length;
-  while (end > 1 && msgs[end - 1].role === 'user') end--;
-  return msgs.slice(0, end);
 }
 
 export interface TrlExportOptions {
