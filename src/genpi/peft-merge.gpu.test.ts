@@ -1,0 +1,60 @@
+// An adapter written in the PEFT layout, read back and applied the way PEFT does (merged into the base weights:
+// W + (alpha/r)·B·A), gives the logits the engine computes with the adapter on top of the frozen weights.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Kernels } from '../gpu/kernel';
+import { testKernels } from '../gpu/testing';
+import { LlamaEngine } from '../llama/engine';
+import { loraLayout, LORA_TARGETS } from '../llama/lora';
+import { exportPeft, importPeft } from '../llama/peft';
+import { memoryFiles } from '../llama/testing';
+import { openModel, type ModelFiles } from '../model/open';
+import { makeTinyModel } from '../model/tiny/make';
+import { Rng } from '../model/tiny/random';
+import { compare, formatDiff } from '../ref/compare';
+import { llama_forward, type RefModel } from '../ref/llama';
+import { loadRefModel } from '../ref/llama-load';
+import { packGroups } from '../train/batch';
+
+let k: Kernels;
+let model: ModelFiles;
+let engine: LlamaEngine;
+beforeAll(async () => {
+  k = await testKernels(false);
+  model = await openModel(memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 2 })));
+  engine = await LlamaEngine.load(k, model);
+});
+afterAll(() => {
+  engine?.destroy();
+  k?.device.destroy();
+});
+
+it('the exported adapter merged into the weights as PEFT merges it gives the engine logits', async () => {
+  const layout = loraLayout(model.config, { rank: 4, alpha: 12, dropout: 0.05, targets: [...LORA_TARGETS] });
+  const rng = new Rng(4);
+  const params = Float32Array.from({ length: layout.size }, () => 0.3 * rng.normal());
+  // Through the files, as a user's Python would receive them.
+  const files = exportPeft({ layout, params, baseModel: 'tiny' });
+  const adapter = await importPeft(memoryFiles(files, 'adapter'), model.config);
+
+  // PEFT's merge: W [N,K] += (alpha / r) · B [N,R] · A [R,K], reading A and B from the adapter's tensors.
+  const ref: RefModel = await loadRefModel(model.weights, model.config, false);
+  const R = layout.spec.rank;
+  const scale = layout.spec.alpha / R;
+  for (const s of adapter.layout.slots) {
+    const W = ref.layers[s.layer][s.target];
+    const A = adapter.params.subarray(s.aOffset, s.aOffset + R * s.K);
+    const B = adapter.params.subarray(s.bOffset, s.bOffset + s.N * R);
+    for (let n = 0; n < s.N; n++) for (let kk = 0; kk < s.K; kk++) {
+      let d = 0;
+      for (let r = 0; r < R; r++) d += B[n * R + r] * A[r * s.K + kk];
+      W[n * s.K + kk] += scale * d;
+    }
+  }
+  const ids = [1, 40, 41, 42, 300, 7, 9, 2];
+  const merged = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }])).logits;
+  const d = compare('logits: engine + adapter vs PEFT-merged weights', await engine.logits(ids, adapter), merged);
+  console.log(formatDiff(d));
+  expect(d.scaled).toBeLessThan(1e-5);
+  // And the adapter matters: without it the logits are far from the merged model's.
+  expect(compare('no adapter', await engine.logits(ids, null), merged).scaled).toBeGreaterThan(1e-2);
+});
