@@ -1,9 +1,18 @@
-// The one typed contract between the page and the engine worker (comlink). Every call the UI makes is here;
-// later issues grow it (models, synthesis, training, generation).
+// The one typed contract between the page and the engine worker (comlink). Every call the UI makes is here.
+// Long calls take a job id (cancel(jobId) stops them at the next step) and report through proxied callbacks;
+// large arrays (adapter params, checkpoints) cross as transferred Float32Arrays.
 import type { GpuSummary } from '../gpu/device';
+import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
+import type { EvalFigures } from '../genpi/evaluate';
+import type { Environment } from '../genpi/roleplay';
+import type { LoraSpec } from '../llama/lora';
+import type { MemoryPlan } from '../llama/planner';
 import type { DownloadProgress } from '../model/hub';
 import type { describeModel } from '../model/open';
+import type { ChatMessage } from '../model/tokenizer';
 import type { Diff } from '../ref/compare';
+import type { Checkpoint, CurvePoint } from '../train/loop';
+import type { JointLossSettings } from '../train/sequences';
 
 /** Errors cross the worker boundary as plain data: the name picks the UI's message, the text is shown as is. */
 export interface ErrorInfo {
@@ -18,13 +27,18 @@ export interface GpuReport {
   selfTest: { kernel: string; diff: Diff; ms: number } | null;
 }
 
-/** Where a model comes from: the hub (downloaded into the browser's private storage) or a folder the user picked. */
+/** Where a model comes from: the hub (downloaded into the browser's private storage), a picked folder, or made here. */
 export type ModelSource =
   | { kind: 'hub'; id: string; baseUrl?: string; revision?: string }
-  | { kind: 'folder'; name: string; files: { path: string; file: File }[] };
+  | { kind: 'folder'; name: string; files: { path: string; file: File }[] }
+  | { kind: 'tiny'; arch: 'llama' | 'qwen2'; seed: number };
 
 export interface ModelSummary extends ReturnType<typeof describeModel> {
   source: string;
+  /** True for the built-in tiny random model: it runs the whole flow but its text is noise. */
+  untrained: boolean;
+  /** A hash of the weights: adapters record it and refuse another model. */
+  weightHash: string;
   tokenizer: {
     vocabSize: number;
     eosTokenIds: number[];
@@ -35,11 +49,130 @@ export interface ModelSummary extends ReturnType<typeof describeModel> {
   };
 }
 
+/** How P was read, with its size in the loaded model's tokens. */
+export interface PromptReport {
+  format: 'text' | 'turns' | 'json';
+  system: string;
+  examples: ChatMessage[];
+  report: string;
+  /** P through the chat template (system message and example turns). */
+  tokens: number;
+}
+
+export interface SynthesisSettings {
+  samples: number;
+  heldout: number;
+  maxTurns: number;
+  seed: number;
+  maxNewTokens: number;
+  seedInputs: string[];
+  environment: Environment;
+  /** A regular expression source (multiline) for a valid final action; '' for none. */
+  actionPattern: string;
+}
+
+export interface SynthesisProgress {
+  stage: 'inputs' | 'answers' | 'reasons' | 'roleplay';
+  done: number;
+  total: number;
+}
+
+export interface TrainSettings {
+  lora: LoraSpec;
+  loss: JointLossSettings;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  warmupFraction: number;
+  seed: number;
+  /** Optimizer steps between checkpoints (a reload loses at most this many). */
+  checkpointEvery: number;
+  maxTokensPerMicroBatch: number;
+}
+
+/** What a run will need, computed before it starts (no GPU work). */
+export interface TrainPlanReport {
+  examples: number;
+  sequences: number;
+  longestSequence: number;
+  steps: number;
+  memory: MemoryPlan;
+  /** Bytes the device allows; the plan must fit under it. */
+  deviceLimit: number;
+}
+
+export interface TrainStep extends CurvePoint {
+  totalSteps: number;
+  seconds: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+/** An adapter as the worker needs it: the spec (the layout follows from the loaded model) and its params. */
+export interface AdapterData {
+  spec: LoraSpec;
+  params: Float32Array;
+}
+
+export interface TrainResult {
+  adapter: AdapterData;
+  curve: CurvePoint[];
+  steps: number;
+  /** True when cancel() or pause stopped it; the last checkpoint was sent through onCheckpoint first. */
+  stopped: boolean;
+  memory: MemoryPlan;
+}
+
+export interface TrainCallbacks {
+  onStep?: (s: TrainStep) => void;
+  /** Every checkpointEvery steps and when stopped; the arrays are transferred. Awaited before training goes on. */
+  onCheckpoint?: (c: Checkpoint) => Promise<void> | void;
+}
+
+export interface EvalRequest {
+  prompt: string;
+  inputs: string[];
+  adapter: AdapterData;
+  maxNewTokens: number;
+  actionPattern: string;
+}
+
+export type ChatSide = 'teacher' | 'student' | 'base';
+
+export interface ChatRequest {
+  /** teacher: P in front, no adapter; student: the adapter, no P; base: neither. */
+  side: ChatSide;
+  prompt: string;
+  messages: ChatMessage[];
+  adapter: AdapterData | null;
+  maxNewTokens: number;
+  temperature: number;
+  seed: number;
+}
+
 export interface WorkerApi {
   /** Opens the WebGPU device (once) and proves it computes; never throws, errors come back in the report. */
   info(): Promise<GpuReport>;
-  /** Downloads (or finds in the cache) and checks a model; throws typed errors (ModelError and kin). */
+  /** Downloads (or finds in the cache), makes or reads a model, checks it and puts it on the GPU. Typed errors. */
   loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void): Promise<ModelSummary>;
+  /** Hub models complete in the browser's cache: id and bytes. */
+  cachedModels(): Promise<{ id: string; bytes: number }[]>;
+  deleteCachedModel(id: string): Promise<void>;
+
+  /** Parses P (PromptError when it cannot) and counts its tokens with the loaded model's template. */
+  inspectPrompt(text: string): Promise<PromptReport>;
+  synthesize(jobId: string, prompt: string, settings: SynthesisSettings,
+    onProgress?: (p: SynthesisProgress) => void): Promise<{ records: GenpiRecord[]; figures: DatasetFigures }>;
+  /** Sequences, steps and memory for a run, or the typed error that says why it cannot run (too long, no room). */
+  planTraining(prompt: string, records: GenpiRecord[], settings: TrainSettings): Promise<TrainPlanReport>;
+  /** Trains from scratch, or from `resume` (a checkpoint of the same run settings); stops early on cancel(jobId). */
+  train(jobId: string, prompt: string, records: GenpiRecord[], settings: TrainSettings, callbacks: TrainCallbacks,
+    resume?: Checkpoint): Promise<TrainResult>;
+  evaluate(jobId: string, request: EvalRequest, onProgress?: (stage: string) => void): Promise<EvalFigures>;
+  /** One reply, streamed through onText (the text so far). */
+  chat(jobId: string, request: ChatRequest, onText?: (text: string) => void): Promise<string>;
+  /** Stops a running job at its next step; unknown or finished ids are ignored. */
+  cancel(jobId: string): void;
 }
 
 export function toErrorInfo(e: unknown): ErrorInfo {
