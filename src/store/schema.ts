@@ -1,5 +1,5 @@
 // What the app keeps in IndexedDB, one typed schema (idb's DBSchema) for every store. The version and the
-// migrations that reach it live in db.ts; a change here needs a new version there.
+// migrations that reach it live in migrations.ts; a change here needs a new step there.
 import type { DBSchema } from 'idb';
 import type { AdapterMetadata } from '../genpi/adapter-meta';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
