@@ -67,7 +67,17 @@ export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records:
       trainer.setParams(initLora(layout, s.loop.seed));
     }
     const examples = set.sft.map((sft, i) => [sft, set.pg[i] ?? null]);
-    const r = await runTraining(trainer, examples, set.groups, s.loop, cb, resume);
+    // A stopped run ends with a checkpoint of where it stopped (unless one was just saved there), so pausing loses nothing.
+    let savedStep = resume?.step ?? -1;
+    const save = cb.saveCheckpoint && (async (c: Checkpoint) => {
+      savedStep = c.step;
+      await cb.saveCheckpoint!(c);
+    });
+    const r = await runTraining(trainer, examples, set.groups, s.loop, { ...cb, saveCheckpoint: save }, resume);
+    if (r.cancelled && save && savedStep !== r.steps) {
+      const { m, v } = await trainer.readMoments();
+      await save({ step: r.steps, params: await trainer.readParams(), m, v, curve: [...r.curve] });
+    }
     return { adapter: { layout, params: await trainer.readParams(), baseModel }, curve: r.curve, plan, steps: r.steps, cancelled: r.cancelled };
   } finally {
     trainer.destroy();

@@ -1,9 +1,13 @@
-// Model loading inside the worker: hub downloads go to OPFS (resumable, offline afterwards), picked folders are
-// read straight from the user's files; both end as a checked ModelFiles plus its tokenizer.
-import { OpfsModelCache } from '../model/cache-opfs';
+// Model loading inside the worker: hub downloads go to the model cache (OPFS in the browser: resumable, offline
+// afterwards), picked folders are read straight from the user's files, and the tiny random model is made in memory
+// so the whole flow runs without a download. All three end as a checked ModelFiles plus its tokenizer.
+import { weightHash } from '../genpi/adapter-meta';
+import type { ModelCache } from '../model/cache';
+import { ModelError } from '../model/errors';
 import { downloadModel, type DownloadProgress } from '../model/hub';
 import { describeModel, openModel, type ModelFiles } from '../model/open';
-import { BlobFileSet, type FileSet } from '../model/source';
+import { BlobFileSet, BytesSource, type FileSet } from '../model/source';
+import { makeTinyModel } from '../model/tiny/make';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import type { ModelSource, ModelSummary } from './api';
 
@@ -13,24 +17,45 @@ export interface LoadedModel {
   summary: ModelSummary;
 }
 
-const cache = new OpfsModelCache();
-
-async function filesOf(source: ModelSource, onProgress?: (p: DownloadProgress) => void): Promise<FileSet> {
-  if (source.kind === 'hub') {
-    return downloadModel(source.id, { cache, baseUrl: source.baseUrl, revision: source.revision, onProgress });
-  }
-  // A picked folder's paths start with the folder's own name ("SmolLM2/config.json"); the loaders want "config.json".
-  const blobs = new Map(source.files.map(({ path, file }) => [path.replace(/^[^/]*\//, ''), file as Blob]));
-  return new BlobFileSet(source.name, blobs);
+interface Found {
+  files: FileSet;
+  label: string;
+  untrained: boolean;
 }
 
-export async function loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel> {
-  const files = await filesOf(source, onProgress);
-  const model = await openModel(files);
-  const tokenizer = await loadTokenizer(files);
+function memoryFileSet(name: string, files: Map<string, Uint8Array>): FileSet {
+  return { name, open: async (f) => (files.has(f) ? new BytesSource(`${name}/${f}`, files.get(f)!) : null) };
+}
+
+async function filesOf(source: ModelSource, cache: ModelCache | undefined, onProgress?: (p: DownloadProgress) => void): Promise<Found> {
+  switch (source.kind) {
+    case 'hub': {
+      if (!cache) throw new ModelError(source.id, 'hub models need a model cache, and this engine was started without one');
+      const files = await downloadModel(source.id, { cache, baseUrl: source.baseUrl, revision: source.revision, onProgress });
+      return { files, label: source.id, untrained: false };
+    }
+    case 'folder': {
+      // A picked folder's paths start with the folder's own name ("SmolLM2/config.json"); the loaders want "config.json".
+      const blobs = new Map(source.files.map(({ path, file }) => [path.replace(/^[^/]*\//, ''), file as Blob]));
+      return { files: new BlobFileSet(source.name, blobs), label: source.name, untrained: false };
+    }
+    case 'tiny': {
+      const label = `tiny-random-${source.arch} (untrained)`;
+      return { files: memoryFileSet(label, makeTinyModel({ arch: source.arch, seed: source.seed })), label, untrained: true };
+    }
+  }
+}
+
+/** Finds, reads and checks a model's files and tokenizer (no GPU work), with the summary the page shows. */
+export async function loadModelFiles(source: ModelSource, cache: ModelCache | undefined, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel> {
+  const found = await filesOf(source, cache, onProgress);
+  const model = await openModel(found.files);
+  const tokenizer = await loadTokenizer(found.files);
   const chat = tokenizer.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { addGenerationPrompt: true });
   const summary: ModelSummary = {
-    source: source.kind === 'hub' ? source.id : source.name,
+    source: found.label,
+    untrained: found.untrained,
+    weightHash: await weightHash(model.weights),
     ...describeModel(model),
     tokenizer: {
       vocabSize: tokenizer.vocabSize,
@@ -41,4 +66,25 @@ export async function loadModel(source: ModelSource, onProgress?: (p: DownloadPr
     },
   };
   return { model, tokenizer, summary };
+}
+
+/**
+ * Whether a cached revision has every file a load needs: the config and tokenizer files and the weights, one file
+ * or every shard its names count ("model-00001-of-00003.safetensors"). A partial download is not listed.
+ */
+function complete(files: string[]): boolean {
+  const have = new Set(files);
+  if (!['config.json', 'tokenizer.json', 'tokenizer_config.json'].every((f) => have.has(f))) return false;
+  if (have.has('model.safetensors')) return true;
+  const shards = files.map((f) => /^model-\d+-of-(\d+)\.safetensors$/.exec(f)).filter((m) => m !== null);
+  return have.has('model.safetensors.index.json') && shards.length > 0 && shards.length === Number(shards[0][1]);
+}
+
+/** Complete hub models in the cache, one row per model id (revisions summed: deleting the id frees them all). */
+export async function cachedModels(cache: ModelCache): Promise<{ id: string; bytes: number }[]> {
+  const list = await cache.list();
+  const ids = new Set(list.filter((m) => complete(m.files)).map((m) => m.id));
+  const bytes = new Map<string, number>();
+  for (const m of list) if (ids.has(m.id)) bytes.set(m.id, (bytes.get(m.id) ?? 0) + m.bytes);
+  return [...bytes].map(([id, n]) => ({ id, bytes: n })).sort((a, b) => a.id.localeCompare(b.id));
 }

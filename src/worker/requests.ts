@@ -1,0 +1,49 @@
+// The page's request objects turned into the engine's settings, refusing what cannot work with a message that
+// says what to change (the page checks its forms too, but the worker is the last line before the GPU).
+import { DEFAULT_TRAINING, type TrainAdapterSettings } from '../genpi/train-adapter';
+import type { Checkpoint } from '../train/loop';
+import type { TrainSettings } from './api';
+import { RequestError } from './errors';
+
+/** '' means no pattern; otherwise a multiline regular expression, as `genpi synthesize --action-pattern`. */
+export function actionPattern(source: string): RegExp | undefined {
+  if (!source) return undefined;
+  try {
+    return new RegExp(source, 'm');
+  } catch (e) {
+    throw new RequestError(`the action pattern is not a regular expression (${(e as Error).message}): fix it or leave it empty`);
+  }
+}
+
+/** The run settings with the optimizer's defaults (betas, eps, decay, clipping) and the device's memory budget. */
+export function trainAdapterSettings(s: TrainSettings, memoryBudget: number): TrainAdapterSettings {
+  const d = DEFAULT_TRAINING;
+  return {
+    lora: s.lora,
+    loss: s.loss,
+    loop: {
+      ...d.loop,
+      epochs: s.epochs,
+      batchSize: s.batchSize,
+      lr: s.lr,
+      warmupFraction: s.warmupFraction,
+      seed: s.seed,
+      checkpointEvery: s.checkpointEvery,
+    },
+    maxTokensPerMicroBatch: s.maxTokensPerMicroBatch,
+    memoryBudget,
+  };
+}
+
+/** A checkpoint must come from a run with the same adapter shape and must not be past the run's end. */
+export function checkResume(resume: Checkpoint, loraSize: number, totalSteps: number): void {
+  const sizes = [resume.params.length, resume.m.length, resume.v.length];
+  if (sizes.some((n) => n !== loraSize)) {
+    throw new RequestError(`the checkpoint holds ${resume.params.length} LoRA values but these settings need ${loraSize}: ` +
+      'resume with the settings the run started with, or start a new run');
+  }
+  if (!(Number.isInteger(resume.step) && resume.step >= 0 && resume.step <= totalSteps)) {
+    throw new RequestError(`the checkpoint is at step ${resume.step}, outside this run's ${totalSteps} steps: ` +
+      'resume with the settings the run started with, or start a new run');
+  }
+}

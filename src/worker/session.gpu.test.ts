@@ -1,0 +1,158 @@
+// The worker's engine session on Dawn with the tiny random model, call by call as the page makes them: load,
+// inspect P, synthesize, plan, train (stopped by cancel and resumed to the same adapter as an unbroken run),
+// evaluate, chat on each side, cancel a chat, and a device lost mid-job.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DeviceLostError } from '../gpu/errors';
+import { Kernels } from '../gpu/kernel';
+import { testKernels } from '../gpu/testing';
+import type { GenpiRecord } from '../genpi/dataset';
+import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
+import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import type { Checkpoint } from '../train/loop';
+import type { SynthesisProgress, TrainSettings, TrainStep } from './api';
+import { EngineSession } from './session';
+
+const PROMPT = 'You are a shell agent. Answer with one command.\n<USER>: list files\n<AGENT>: Act: bash ls\n<USER>: show the date\n<AGENT>: Act: bash date';
+const TRAIN: TrainSettings = {
+  lora: { rank: 4, alpha: 8, dropout: 0.05, targets: ['q', 'v'] }, loss: DEFAULT_JOINT_LOSS,
+  epochs: 2, batchSize: 2, lr: 1e-3, warmupFraction: 0, seed: 5, checkpointEvery: 1, maxTokensPerMicroBatch: 512,
+};
+
+let k: Kernels;
+let session: EngineSession;
+// Short hand-made records keep training fast; synthesized ones carry 512-token reasons.
+const record = (i: number, split: GenpiRecord['split'] = 'train'): GenpiRecord => ({
+  id: `r${i}`, input: `input number ${i}`, as_is: 'no idea', to_be: `Act: bash ls ${i}`, reason: 'the prompt asks for one command',
+  conversation: [{ role: 'user', content: `input number ${i}` }, { role: 'assistant', content: `Act: bash ls ${i}` }], split, settings: {},
+});
+const records = [record(0), record(1), record(2), record(3, 'heldout')];
+let trained: Float32Array;
+
+beforeAll(async () => {
+  k = await testKernels(false);
+  session = new EngineSession(k);
+});
+afterAll(() => {
+  session?.unload();
+  k?.device.destroy();
+});
+
+it('asks for a model before anything that needs one', async () => {
+  await expect(session.inspectPrompt(PROMPT)).rejects.toMatchObject({ name: 'NoModelError', message: expect.stringMatching(/load a model first/) });
+  await expect(session.chat('c0', { side: 'base', prompt: '', messages: [{ role: 'user', content: 'hi' }], adapter: null, maxNewTokens: 4, temperature: 0, seed: 0 }))
+    .rejects.toMatchObject({ name: 'NoModelError' });
+});
+
+it('loads the tiny model, marked untrained, with its weight hash', async () => {
+  const summary = await session.loadModel({ kind: 'tiny', arch: 'qwen2', seed: 3 });
+  expect(summary).toMatchObject({ source: 'tiny-random-qwen2 (untrained)', untrained: true, architecture: 'qwen2' });
+  expect(summary.weightHash).toMatch(/^fnv1a64:[0-9a-f]{16}$/);
+  expect(summary.tokenizer.chatSampleTokens).toBeGreaterThan(0);
+});
+
+it('reads P and counts its tokens with the chat template', async () => {
+  const r = await session.inspectPrompt(PROMPT);
+  expect(r).toMatchObject({ format: 'turns', system: 'You are a shell agent. Answer with one command.' });
+  expect(r.examples).toHaveLength(4);
+  expect(r.tokens).toBeGreaterThan(20);
+  await expect(session.inspectPrompt('  ')).rejects.toMatchObject({ name: 'PromptError' });
+});
+
+it('synthesizes records from P with progress', async () => {
+  const events: SynthesisProgress[] = [];
+  const out = await session.synthesize('s1', PROMPT, {
+    samples: 4, heldout: 0.25, maxTurns: 1, seed: 1, maxNewTokens: 16, seedInputs: ['list my files', 'what time is it'],
+    environment: DEFAULT_ENVIRONMENT, actionPattern: '^Act:',
+  }, (p) => events.push(p));
+  expect(out.records).toHaveLength(4);
+  expect(out.records.filter((r) => r.split === 'heldout')).toHaveLength(1);
+  expect(out.records[0].settings.prompt).toBe(PROMPT);
+  expect(out.figures.records).toBe(4);
+  // With one turn there is no role-play turn to report.
+  expect(events.map((e) => e.stage)).toEqual(expect.arrayContaining(['inputs', 'answers', 'reasons']));
+  expect(events.at(-1)).toMatchObject({ stage: 'reasons', done: 4, total: 4 });
+});
+
+it('plans a run without training, and refuses a prompt past the context', async () => {
+  const plan = await session.planTraining(PROMPT, records, TRAIN);
+  expect(plan).toMatchObject({ examples: 3, steps: 4 }); // 3 training records, batches of 2, 2 epochs
+  expect(plan.sequences).toBe(6); // SFT and PG for each
+  expect(plan.memory.total).toBeLessThan(plan.deviceLimit);
+  const huge = `You are an agent. ${'Follow every rule of the handbook carefully. '.repeat(400)}`;
+  await expect(session.planTraining(huge, records, TRAIN)).rejects.toMatchObject({ name: 'ContextTooShortError' });
+});
+
+it('stops training on cancel with a checkpoint, and resumes to the same adapter as an unbroken run', async () => {
+  const whole = await session.train('t-whole', PROMPT, records, TRAIN, {});
+  expect(whole).toMatchObject({ steps: 4, stopped: false });
+  trained = whole.adapter.params;
+
+  const saved: Checkpoint[] = [];
+  const steps: TrainStep[] = [];
+  const stopped = await session.train('t-part', PROMPT, records, TRAIN, {
+    onStep: (s) => {
+      steps.push(s);
+      if (s.step === 2) session.cancel('t-part');
+    },
+    onCheckpoint: (c) => void saved.push(c),
+  });
+  expect(stopped).toMatchObject({ steps: 2, stopped: true });
+  expect(saved.map((c) => c.step)).toEqual([1, 2]); // the stop did not write step 2 twice
+  expect(steps.map((s) => s.totalSteps)).toEqual([4, 4]);
+  expect(steps[1].tokensPerSecond).toBeGreaterThan(0);
+  expect(steps[1].etaSeconds).toBeGreaterThan(0);
+  expect(stopped.adapter.params).toEqual(saved[1].params);
+
+  const resumed = await session.train('t-resume', PROMPT, records, TRAIN, {}, saved[1]);
+  expect(resumed).toMatchObject({ steps: 4, stopped: false });
+  expect(resumed.curve.map((p) => p.loss)).toEqual(whole.curve.map((p) => p.loss));
+  expect(resumed.adapter.params).toEqual(whole.adapter.params);
+});
+
+it('evaluates the trained adapter on two inputs', async () => {
+  const stages: string[] = [];
+  const f = await session.evaluate('e1', {
+    prompt: PROMPT, inputs: records.slice(0, 2).map((r) => r.input), adapter: { spec: TRAIN.lora, params: trained },
+    maxNewTokens: 6, actionPattern: '^Act:',
+  }, (s) => stages.push(s));
+  expect(f.inputs).toBe(2);
+  expect(Number.isFinite(f.kl_teacher_student)).toBe(true);
+  expect(Number.isFinite(f.kl_teacher_base)).toBe(true);
+  expect(stages).toContain('teacher answers');
+});
+
+it('chats as teacher, student and base, streaming the reply', async () => {
+  for (const side of ['teacher', 'student', 'base'] as const) {
+    const shown: string[] = [];
+    const reply = await session.chat(`c-${side}`, {
+      side, prompt: PROMPT, messages: [{ role: 'user', content: 'list files please' }], adapter: side === 'student' ? { spec: TRAIN.lora, params: trained } : null,
+      maxNewTokens: 12, temperature: 1, seed: 7,
+    }, (t) => shown.push(t));
+    expect(shown.length, side).toBeGreaterThan(0);
+    expect(shown.at(-1)!.trim()).toBe(reply);
+  }
+  await expect(session.chat('c-x', { side: 'student', prompt: PROMPT, messages: [{ role: 'user', content: 'x' }], adapter: null, maxNewTokens: 4, temperature: 0, seed: 0 }))
+    .rejects.toMatchObject({ name: 'RequestError' });
+});
+
+it('cancels a chat mid-reply', async () => {
+  let shown = 0;
+  const chat = session.chat('c-cancel', {
+    side: 'base', prompt: '', messages: [{ role: 'user', content: 'tell me a long story' }], adapter: null, maxNewTokens: 400, temperature: 1, seed: 3,
+  }, () => {
+    if (++shown === 2) session.cancel('c-cancel');
+  });
+  await expect(chat).rejects.toMatchObject({ name: 'CancelledError' });
+  expect(shown).toBeLessThan(10);
+});
+
+it('fails a job with advice to reload when the device is lost, and refuses the next', async () => {
+  let lose!: (e: DeviceLostError) => void;
+  const lost = new Promise<DeviceLostError | null>((resolve) => (lose = resolve));
+  const s = new EngineSession(new Kernels({ ...k.ctx, lost }, k.registry, k.f16));
+  await s.loadModel({ kind: 'tiny', arch: 'llama', seed: 1 });
+  const chat = s.chat('lost', { side: 'base', prompt: '', messages: [{ role: 'user', content: 'hello' }], adapter: null, maxNewTokens: 400, temperature: 1, seed: 1 },
+    () => lose(new DeviceLostError('unknown', 'test')));
+  await expect(chat).rejects.toMatchObject({ name: 'DeviceLostError', message: expect.stringMatching(/Load the model again.*checkpoints are kept/) });
+  await expect(s.inspectPrompt(PROMPT)).rejects.toMatchObject({ name: 'DeviceLostError' });
+});

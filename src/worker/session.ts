@@ -1,0 +1,253 @@
+// The engine behind WorkerApi, free of comlink and browser globals so Node tests drive it exactly as the worker
+// does: the loaded model on the GPU, one generator sized for the longest job so far, the adapters the page sends,
+// and the jobs (one at a time, each cancellable). A lost device fails the running job with advice to reload.
+import type { DeviceLostError } from '../gpu/errors';
+import type { Kernels } from '../gpu/kernel';
+import { chatTokens } from '../genpi/chat';
+import type { GenpiRecord } from '../genpi/dataset';
+import { evaluate } from '../genpi/evaluate';
+import { parsePrompt, type ParsedPrompt } from '../genpi/prompt';
+import { synthesize } from '../genpi/synthesize';
+import { planRun, trainAdapter } from '../genpi/train-adapter';
+import { LlamaEngine } from '../llama/engine';
+import { Generator } from '../llama/generator';
+import { loraLayout } from '../llama/lora';
+import type { ModelCache } from '../model/cache';
+import type { DownloadProgress } from '../model/hub';
+import type { Tokenizer } from '../model/tokenizer';
+import { stepPlan, type Checkpoint } from '../train/loop';
+import { AdapterCache } from './adapters';
+import type {
+  ChatRequest, EvalRequest, ModelSource, ModelSummary, PromptReport, SynthesisProgress, SynthesisSettings,
+  TrainCallbacks, TrainPlanReport, TrainResult, TrainSettings,
+} from './api';
+import { deviceLostInJob, NoModelError, RequestError } from './errors';
+import { Jobs, notifier } from './jobs';
+import { loadModelFiles, type LoadedModel } from './models';
+import { actionPattern, checkResume, trainAdapterSettings } from './requests';
+import { generatorSize, slotLengthFor, trainingBudget, type GeneratorSize } from './sizing';
+
+export interface SessionOptions {
+  /** Where hub downloads go (OPFS in the browser); without one, hub models are refused. */
+  modelCache?: ModelCache;
+}
+
+interface Loaded extends LoadedModel {
+  engine: LlamaEngine;
+}
+
+interface Gen {
+  generator: Generator;
+  size: GeneratorSize;
+  adapters: AdapterCache;
+}
+
+/** Chat-template tokens of P's messages (system text and example turns), as the CLI counts them. */
+function promptTokens(tok: Tokenizer, p: ParsedPrompt): number {
+  return p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids.length : 0;
+}
+
+/** Slot lengths grow in steps, so a conversation that grows by a few tokens a turn does not rebuild every turn. */
+const SLOT_STEP = 512;
+
+export class EngineSession {
+  private loaded: Loaded | undefined;
+  private gen: Gen | undefined;
+  private readonly jobs = new Jobs();
+  private lost: DeviceLostError | undefined;
+  /** The rejecters of the guarded work in flight, called when the device is lost. */
+  private readonly onLost = new Set<(e: Error) => void>();
+
+  constructor(readonly k: Kernels, private readonly opts: SessionOptions = {}) {
+    void k.ctx.lost.then((e) => {
+      if (!e) return; // destroy(): the owner is done with the device
+      this.lost = deviceLostInJob(e);
+      this.jobs.abortAll(this.lost);
+      // The device took every buffer with it: drop the references, nothing is left to destroy.
+      this.loaded = undefined;
+      this.gen = undefined;
+      for (const fail of this.onLost) fail(this.lost);
+    });
+  }
+
+  /** Fails with the device-lost error as soon as the device is lost, whatever the work was waiting on. */
+  private guard<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // After a loss, the work's own failure (if it ever comes) is not news: the loss is the error.
+      const settle = work.then(resolve, (e) => reject(this.lost ?? e));
+      if (this.lost) return reject(this.lost);
+      this.onLost.add(reject);
+      void settle.finally(() => this.onLost.delete(reject));
+    });
+  }
+
+  private job<T>(jobId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.jobs.run(jobId, (signal) => this.guard(fn(signal)));
+  }
+
+  private model(what: string): Loaded {
+    if (this.lost) throw this.lost;
+    if (!this.loaded) throw new NoModelError(what);
+    return this.loaded;
+  }
+
+  cancel(jobId: string): void {
+    this.jobs.cancel(jobId);
+  }
+
+  async loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void): Promise<ModelSummary> {
+    return this.jobs.exclusive(() => this.guard((async () => {
+      if (this.lost) throw this.lost;
+      const files = await loadModelFiles(source, this.opts.modelCache, notifier(onProgress));
+      // The old model goes first: two models may not fit on the GPU together.
+      this.unload();
+      const engine = await LlamaEngine.load(this.k, files.model);
+      this.loaded = { ...files, engine };
+      return files.summary;
+    })()));
+  }
+
+  /** Frees the model and the generator (the session stays usable: load another model). */
+  unload(): void {
+    this.dropGenerator();
+    this.loaded?.engine.destroy();
+    this.loaded = undefined;
+  }
+
+  private dropGenerator(): void {
+    this.gen?.generator.destroy();
+    this.gen = undefined;
+  }
+
+  /** A generator whose slots hold `slotLength` tokens: the current one if long enough, else a longer one. */
+  private generator(m: Loaded, slotLength: number): Gen {
+    const cfg = m.engine.cfg;
+    const want = Math.min(cfg.maxPositionEmbeddings, Math.ceil(slotLength / SLOT_STEP) * SLOT_STEP);
+    if (this.gen && this.gen.size.slotLength >= Math.min(slotLength, cfg.maxPositionEmbeddings)) return this.gen;
+    this.dropGenerator();
+    const size = generatorSize(cfg, this.k.ctx.limits, want);
+    const generator = new Generator(m.engine, { tokenizer: m.tokenizer, ...size });
+    this.gen = { generator, size, adapters: new AdapterCache(generator) };
+    return this.gen;
+  }
+
+  async inspectPrompt(text: string): Promise<PromptReport> {
+    const m = this.model("Counting the prompt's tokens");
+    const p = parsePrompt(text);
+    return { format: p.format, system: p.system, examples: p.examples, report: p.report, tokens: promptTokens(m.tokenizer, p) };
+  }
+
+  synthesize(jobId: string, prompt: string, settings: SynthesisSettings, onProgress?: (p: SynthesisProgress) => void) {
+    return this.job(jobId, async (signal) => {
+      signal.throwIfAborted();
+      const m = this.model('Synthesis');
+      const p = parsePrompt(prompt);
+      const maxNew = settings.maxNewTokens;
+      // The CLI's sizing: every turn of the role-play, the environment's framing, and the reasons' 512 tokens.
+      const turnTokens = (settings.maxTurns * 2 + 4) * maxNew + 512 + 256;
+      const { generator } = this.generator(m, slotLengthFor(m.engine.cfg, promptTokens(m.tokenizer, p), turnTokens));
+      const out = await synthesize(generator, m.tokenizer, p, {
+        samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
+        seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
+        maxNewTokens: maxNew, signal, onProgress: notifier(onProgress),
+      });
+      // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it.
+      for (const r of out.records) r.settings = { ...r.settings, prompt: p.text };
+      return out;
+    });
+  }
+
+  /** The run's sequences, steps and memory, from the tokenizer and the planner alone (no GPU work). */
+  async planTraining(prompt: string, records: GenpiRecord[], settings: TrainSettings): Promise<TrainPlanReport> {
+    const m = this.model('Planning a training run');
+    return this.plan(m, parsePrompt(prompt), records, settings).report;
+  }
+
+  private plan(m: Loaded, p: ParsedPrompt, records: GenpiRecord[], settings: TrainSettings) {
+    const budget = trainingBudget(m.engine.cfg, this.k.f16, this.k.ctx.limits);
+    const s = trainAdapterSettings(settings, budget);
+    const { set, plan, layout } = planRun(m.engine, m.tokenizer, records, p, s);
+    const report: TrainPlanReport = {
+      examples: set.sft.length,
+      sequences: set.named.length,
+      longestSequence: Math.max(...set.named.map((n) => n.seq.input_ids.length)),
+      steps: stepPlan(set.sft.length, s.loop).length,
+      memory: plan,
+      deviceLimit: budget,
+    };
+    return { s, report, loraSize: layout.size };
+  }
+
+  train(jobId: string, prompt: string, records: GenpiRecord[], settings: TrainSettings, callbacks: TrainCallbacks = {},
+    resume?: Checkpoint): Promise<TrainResult> {
+    return this.job(jobId, async (signal) => {
+      const m = this.model('Training');
+      const p = parsePrompt(prompt);
+      // Planning first: a run that cannot start says so before the generator is thrown away.
+      const { s, report, loraSize } = this.plan(m, p, records, settings);
+      if (resume) checkResume(resume, loraSize, report.steps);
+      // The trainer's activations need the room the KV cache holds; the next generation job builds a new one.
+      this.dropGenerator();
+      const onStep = notifier(callbacks.onStep);
+      const firstStep = resume?.step ?? 0;
+      let tokens = 0;
+      const r = await trainAdapter(m.engine, m.tokenizer, records, p, s, {
+        signal,
+        onStep: (point) => {
+          tokens += point.tokens;
+          const perStep = point.seconds / Math.max(1, point.step - firstStep);
+          onStep({ ...point, tokensPerSecond: tokens / Math.max(point.seconds, 1e-9), etaSeconds: (point.totalSteps - point.step) * perStep });
+        },
+        saveCheckpoint: async (c) => {
+          // After a loss the arrays were read from a dead device: they must not replace the page's last good checkpoint.
+          if (this.lost) return;
+          await callbacks.onCheckpoint?.(c);
+        },
+      }, resume, m.summary.source);
+      return { adapter: { spec: r.adapter.layout.spec, params: r.adapter.params }, curve: r.curve, steps: r.steps, stopped: r.cancelled, memory: r.plan };
+    });
+  }
+
+  evaluate(jobId: string, req: EvalRequest, onProgress?: (stage: string) => void) {
+    return this.job(jobId, async (signal) => {
+      signal.throwIfAborted();
+      const m = this.model('Evaluation');
+      if (!req.inputs.length) throw new RequestError('evaluation needs at least one input: keep some records held out when synthesizing');
+      const p = parsePrompt(req.prompt);
+      // The longest request is the teacher's: P's messages, then the input.
+      const longest = Math.max(...req.inputs.map((x) => chatTokens(m.tokenizer, [...p.messages, { role: 'user', content: x }]).prompt.length));
+      const gen = this.generator(m, longest + req.maxNewTokens + 1);
+      const student = gen.adapters.use(req.adapter, m.summary.source);
+      return evaluate(m.engine, gen.generator, m.tokenizer, p, req.inputs, student, {
+        maxNewTokens: req.maxNewTokens, actionPattern: actionPattern(req.actionPattern), signal, onProgress: notifier(onProgress),
+      });
+    });
+  }
+
+  chat(jobId: string, req: ChatRequest, onText?: (text: string) => void): Promise<string> {
+    return this.job(jobId, async (signal) => {
+      signal.throwIfAborted();
+      const m = this.model('Chat');
+      if (!req.messages.length) throw new RequestError('a chat needs at least one message');
+      if (req.side === 'student' && !req.adapter) throw new RequestError('the student side needs an adapter: train one or open a saved one');
+      const p = req.side === 'teacher' ? parsePrompt(req.prompt) : null;
+      const messages = p ? [...p.messages, ...req.messages] : req.messages;
+      // P goes in as a shared prefix: prefilled once, reused by the next turns of the conversation.
+      const { prefix, prompt } = chatTokens(m.tokenizer, messages, p?.messages.length ?? 0);
+      const gen = this.generator(m, prefix.length + prompt.length + req.maxNewTokens + 1);
+      const adapter = req.side === 'student' ? gen.adapters.use(req.adapter!, m.summary.source).name : null;
+      const show = notifier(onText);
+      let text = '';
+      const [reply] = await gen.generator.generate([{
+        prompt, prefix, adapter, maxNewTokens: req.maxNewTokens, temperature: req.temperature, topP: 0.9, seed: req.seed >>> 0, signal,
+        onToken: (_token, piece) => {
+          if (!piece) return;
+          text += piece;
+          show(text.trimStart());
+        },
+      }]);
+      signal.throwIfAborted();
+      return reply.text.trim();
+    });
+  }
+}
