@@ -12,6 +12,12 @@ export class GpuState {
     return this.report?.gpu != null && this.report.selfTest != null;
   }
 
+  /** No WebGPU at all (or no adapter): nothing on the page can run, so the page says how to get it instead. */
+  get blocking(): boolean {
+    const name = this.report?.error?.name;
+    return name === 'NoWebGpuError' || name === 'NoAdapterError';
+  }
+
   async refresh(): Promise<void> {
     this.loading = true;
     try {

@@ -1,0 +1,141 @@
+// An adapter between the library and the outside: the metadata written beside it (built as the CLI's `genpi train`
+// builds it), export as a PEFT .zip, and import from one, refusing an adapter made for another model. The LoRA
+// layout follows from the base model's shape, so export needs that shape (kept per model) and import the loaded one.
+import { adapterFiles, METADATA_FILE, SECRET_WARNING, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
+import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
+import { loraLayout, type LoraSpec } from '../llama/lora';
+import { importPeft } from '../llama/peft';
+import type { MemoryPlan } from '../llama/planner';
+import type { ModelConfig } from '../model/config';
+import { BlobFileSet } from '../model/source';
+import type { ModelRef, StoredAdapter } from '../store/schema';
+import type { CurvePoint } from '../train/loop';
+import type { ModelSummary, TrainSettings } from '../worker/api';
+import { formatDate } from './format';
+
+/** What of a model's summary fixes the LoRA layout and identifies the model; saved per model for later exports. */
+export type ModelShape = Pick<ModelSummary, 'source' | 'weightHash' | 'architecture' | 'hidden_size' | 'intermediate_size' |
+  'num_hidden_layers' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'vocab_size' |
+  'max_position_embeddings' | 'tie_word_embeddings' | 'parameters'>;
+
+export function shapeOf(s: ModelSummary): ModelShape {
+  const { source, weightHash, architecture, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+    num_key_value_heads, head_dim, vocab_size, max_position_embeddings, tie_word_embeddings, parameters } = s;
+  return { source, weightHash, architecture, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+    num_key_value_heads, head_dim, vocab_size, max_position_embeddings, tie_word_embeddings, parameters };
+}
+
+export function refOf(s: Pick<ModelSummary, 'source' | 'weightHash'>): ModelRef {
+  return { id: s.source, weightHash: s.weightHash };
+}
+
+/** A ModelConfig with the shape fields the LoRA layout reads; the rest are placeholders no layout code reads. */
+export function configOf(s: ModelShape): ModelConfig {
+  return {
+    architecture: s.architecture, hiddenSize: s.hidden_size, intermediateSize: s.intermediate_size, numLayers: s.num_hidden_layers,
+    numHeads: s.num_attention_heads, numKvHeads: s.num_key_value_heads, headDim: s.head_dim, vocabSize: s.vocab_size,
+    maxPositionEmbeddings: s.max_position_embeddings, tieWordEmbeddings: s.tie_word_embeddings,
+    rmsNormEps: 1e-6, ropeTheta: 10000, ropeScaling: null, bosTokenId: null, eosTokenIds: [], attentionBias: false, oProjBias: false,
+  };
+}
+
+/** "<preset or 'adapter'> 2025-03-04 09:05". */
+export function defaultAdapterName(label: string | null, when: number): string {
+  return `${label?.trim() || 'adapter'} ${formatDate(when)}`;
+}
+
+export interface MetaInput {
+  model: ModelShape;
+  prompt: { text: string; tokens: number };
+  settings: TrainSettings;
+  memory: MemoryPlan | null;
+  dataset: { name: string; records: readonly GenpiRecord[]; figures: DatasetFigures | null };
+  curve: CurvePoint[];
+  created: number;
+}
+
+export async function buildAdapterMeta(m: MetaInput): Promise<AdapterMetadata> {
+  const { lora, loss, maxTokensPerMicroBatch, ...loop } = m.settings;
+  return {
+    format: 'genpi-adapter', version: 1, created: new Date(m.created).toISOString(),
+    base_model: { id: m.model.source, architecture: m.model.architecture, weight_hash: m.model.weightHash, parameters: m.model.parameters },
+    prompt: { sha256: await sha256Hex(m.prompt.text), chars: m.prompt.text.length, tokens: m.prompt.tokens },
+    lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.map((t) => `${t}_proj`) },
+    training: { ...loss, ...loop, max_tokens_per_micro_batch: maxTokensPerMicroBatch, recompute: m.memory?.recompute ?? null },
+    dataset: {
+      name: m.dataset.name,
+      records: m.dataset.records.length,
+      train: m.dataset.records.filter((r) => r.split === 'train').length,
+      heldout: m.dataset.records.filter((r) => r.split === 'heldout').length,
+      figures: m.dataset.figures,
+    },
+    loss_curve: m.curve, evaluation: null, warning: SECRET_WARNING,
+  };
+}
+
+/** The PEFT files plus genpi_adapter.json (with the adapter's current name and evaluation). */
+export function exportFiles(a: StoredAdapter, shape: ModelShape): Map<string, Uint8Array> {
+  const layout = loraLayout(configOf(shape), a.spec);
+  if (layout.size !== a.params.length) {
+    throw new WrongModelError(`adapter "${a.name}" has ${a.params.length} parameters but its layout on ${shape.source} needs ${layout.size}`);
+  }
+  const meta = { ...a.meta, evaluation: (a.evaluation as unknown as Record<string, unknown>) ?? a.meta.evaluation };
+  return adapterFiles({ layout, params: a.params, baseModel: a.model.id }, meta);
+}
+
+export class WrongModelError extends Error {
+  override name = 'WrongModelError';
+}
+
+export interface ImportedAdapter {
+  spec: LoraSpec;
+  params: Float32Array;
+  meta: AdapterMetadata | null;
+}
+
+/** Reads the files of an adapter .zip for the loaded model; refuses one whose metadata names other weights. */
+export async function importFiles(files: Map<string, Uint8Array>, loaded: ModelShape, fileName: string): Promise<ImportedAdapter> {
+  // Files may sit in a folder inside the zip ("my-adapter/adapter_config.json").
+  const flat = new Map([...files].map(([path, bytes]) => [path.split('/').at(-1) ?? path, bytes]));
+  const metaBytes = flat.get(METADATA_FILE);
+  let meta: AdapterMetadata | null = null;
+  if (metaBytes) {
+    try {
+      meta = JSON.parse(new TextDecoder().decode(metaBytes)) as AdapterMetadata;
+    } catch (e) {
+      throw new WrongModelError(`${fileName}: ${METADATA_FILE} is not JSON (${(e as Error).message})`);
+    }
+    const base = meta.base_model;
+    if (base?.weight_hash && base.weight_hash !== loaded.weightHash) {
+      throw new WrongModelError(
+        `${fileName} was trained on ${base.id} (weights ${base.weight_hash}), but the loaded model is ${loaded.source} ` +
+          `(weights ${loaded.weightHash}). Load ${base.id} in the Model section, then import it again.`,
+      );
+    }
+  }
+  const blobs = new Map([...flat].map(([name, bytes]) => [name, new Blob([bytes as BlobPart])]));
+  const adapter = await importPeft(new BlobFileSet(fileName, blobs), configOf(loaded));
+  return { spec: adapter.layout.spec, params: adapter.params, meta };
+}
+
+/** Metadata for an adapter imported without genpi_adapter.json (e.g. trained with Python's PEFT). */
+export function importedMeta(loaded: ModelShape, spec: LoraSpec, created: number): AdapterMetadata {
+  return {
+    format: 'genpi-adapter', version: 1, created: new Date(created).toISOString(),
+    base_model: { id: loaded.source, architecture: loaded.architecture, weight_hash: loaded.weightHash, parameters: loaded.parameters },
+    prompt: { sha256: '', chars: 0, tokens: 0 },
+    lora: { rank: spec.rank, alpha: spec.alpha, dropout: spec.dropout, targets: spec.targets.map((t) => `${t}_proj`) },
+    training: { imported: true }, dataset: null, loss_curve: [], evaluation: null, warning: SECRET_WARNING,
+  };
+}
+
+/**
+ * The prompt an adapter was trained on, among texts at hand (the dataset's, the prompt box's): the adapter keeps
+ * only P's hash. An imported adapter without one takes the first text given. Null when none matches.
+ */
+export async function promptForAdapter(meta: AdapterMetadata, candidates: readonly (string | null | undefined)[]): Promise<string | null> {
+  const texts = candidates.filter((t): t is string => typeof t === 'string' && t.trim() !== '');
+  if (!meta.prompt.sha256) return texts[0] ?? null;
+  for (const t of texts) if ((await sha256Hex(t)) === meta.prompt.sha256) return t;
+  return null;
+}

@@ -1,0 +1,19 @@
+// The models the app suggests: small instruction-tuned Llama-family models that train in a browser tab. Sizes are
+// the hub's safetensors downloads (bf16), so the user knows what a click costs before it starts.
+export interface CuratedModel {
+  id: string;
+  parameters: string;
+  /** Download size in bytes (approximate). */
+  bytes: number;
+  note: string;
+}
+
+export const CURATED_MODELS: readonly CuratedModel[] = [
+  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', parameters: '135M', bytes: 269e6, note: 'fastest; a good first run' },
+  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', parameters: '360M', bytes: 724e6, note: 'better text, still quick' },
+  { id: 'Qwen/Qwen2.5-0.5B-Instruct', parameters: '494M', bytes: 988e6, note: 'strong for its size; 150k-token vocabulary' },
+  { id: 'meta-llama/Llama-3.2-1B-Instruct', parameters: '1.24B', bytes: 2.47e9, note: 'gated: accept the license on the hub first; needs a discrete GPU' },
+];
+
+/** The built-in model: random weights in the Qwen2 layout, made in the worker; runs the whole flow in seconds. */
+export const TINY_SOURCE = { kind: 'tiny', arch: 'qwen2', seed: 0 } as const;

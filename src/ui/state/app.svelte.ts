@@ -1,0 +1,63 @@
+// The whole page's state, wired once: the engine worker, the store, and one state class per step of the flow
+// (model, prompt, dataset, training, evaluation, library, chat). On start it restores what the last visit left:
+// the prompt draft, the latest dataset, the adapters, and a run a reload interrupted.
+import { createEngineClient, type EngineClient } from '../../worker/client';
+import { ChatState } from './chat.svelte';
+import { DatasetState } from './dataset.svelte';
+import { EvaluationState } from './evaluation.svelte';
+import { GpuState } from './gpu.svelte';
+import { JobGate } from './jobs.svelte';
+import { LibraryState } from './library.svelte';
+import { ModelState } from './model.svelte';
+import { PromptState } from './prompt.svelte';
+import { rememberModel, StoreState } from './store.svelte';
+import { TrainingState } from './training.svelte';
+
+export class AppState {
+  readonly gate = new JobGate();
+  readonly store = new StoreState();
+  readonly gpu: GpuState;
+  readonly model: ModelState;
+  readonly prompt: PromptState;
+  readonly dataset: DatasetState;
+  readonly library: LibraryState;
+  readonly training: TrainingState;
+  readonly evaluation: EvaluationState;
+  readonly chat: ChatState;
+
+  constructor(engine: EngineClient = createEngineClient()) {
+    this.gpu = new GpuState(engine);
+    this.model = new ModelState(engine, this.gate);
+    this.prompt = new PromptState(engine, this.model, this.store);
+    this.dataset = new DatasetState(engine, this.store, this.model, this.prompt, this.gate);
+    this.library = new LibraryState(this.store, this.model);
+    this.training = new TrainingState(engine, this.store, this.model, this.prompt, this.dataset, this.library, this.gate);
+    this.evaluation = new EvaluationState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
+    this.chat = new ChatState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
+
+    this.model.onLoaded = (summary, source) => {
+      void this.prompt.inspect();
+      void rememberModel(this.store, summary, source);
+      // A device lost earlier is replaced by this load: show the fresh one.
+      if (this.gpu.report?.error) void this.gpu.refresh();
+    };
+    this.prompt.onPreset = (p) => (this.dataset.form.maxTurns = p.maxTurns);
+    this.training.onFinished = (a) => {
+      this.evaluation.adapterId = a.id;
+      this.chat.adapterId ??= a.id;
+    };
+  }
+
+  async start(): Promise<void> {
+    void this.gpu.refresh();
+    void this.model.refreshCached();
+    await this.store.open();
+    const hadDraft = await this.prompt.restoreDraft();
+    const dataset = await this.dataset.restoreLatest();
+    if (!hadDraft && dataset && !this.prompt.text) this.prompt.adopt(dataset.prompt);
+    await this.library.refresh();
+    this.evaluation.adapterId ??= this.library.adapters[0]?.id ?? null;
+    this.chat.adapterId ??= this.library.adapters[0]?.id ?? null;
+    await this.training.findResumable();
+  }
+}

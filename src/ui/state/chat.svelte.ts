@@ -1,0 +1,107 @@
+// Chatting with an adapter: the student (adapter, no P) by default, or the teacher (P, no adapter) or the base model
+// (neither) for comparison; each reply streams in and is labelled with the side that wrote it.
+import * as Comlink from 'comlink';
+import type { ChatMessage } from '../../model/tokenizer';
+import type { ChatSide, ErrorInfo } from '../../worker/api';
+import type { EngineClient } from '../../worker/client';
+import { WrongModelError } from '../adapter-io';
+import { errorInfo } from '../errors';
+import { newId } from '../format';
+import type { DatasetState } from './dataset.svelte';
+import { modelMismatch, teacherPrompt } from './evaluation.svelte';
+import type { JobGate } from './jobs.svelte';
+import type { LibraryState } from './library.svelte';
+import type { ModelState } from './model.svelte';
+import type { PromptState } from './prompt.svelte';
+
+export interface ChatTurn extends ChatMessage {
+  /** Who wrote an assistant turn. */
+  side?: ChatSide;
+}
+
+export const SIDES: readonly { value: ChatSide; label: string }[] = [
+  { value: 'student', label: 'Student: adapter, no prompt' },
+  { value: 'teacher', label: 'Teacher: prompt, no adapter' },
+  { value: 'base', label: 'Base: neither' },
+];
+
+export class ChatState {
+  adapterId = $state<string | null>(null);
+  side = $state<ChatSide>('student');
+  turns = $state.raw<ChatTurn[]>([]);
+  input = $state('');
+  streaming = $state('');
+  running = $state(false);
+  error = $state<ErrorInfo | null>(null);
+  temperature = $state(0.7);
+  maxNewTokens = $state(256);
+  private seed = 0;
+  private jobId: string | null = null;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly models: ModelState,
+    private readonly prompt: PromptState,
+    private readonly dataset: DatasetState,
+    private readonly library: LibraryState,
+    private readonly gate: JobGate,
+  ) {}
+
+  open(adapterId: string): void {
+    if (this.adapterId !== adapterId) this.turns = [];
+    this.adapterId = adapterId;
+    this.side = 'student';
+    this.error = null;
+  }
+
+  clear(): void {
+    this.turns = [];
+    this.error = null;
+  }
+
+  async send(): Promise<void> {
+    const text = this.input.trim();
+    if (!text || this.running) return;
+    this.error = null;
+    try {
+      const a = this.library.get(this.adapterId);
+      if (!a) throw new Error('Pick an adapter in the library (section 6) and press Chat.');
+      const mismatch = modelMismatch(a, this.models);
+      if (mismatch) throw new WrongModelError(mismatch);
+      const side = this.side;
+      const prompt = side === 'teacher' ? await teacherPrompt(a, this.dataset, this.prompt) : '';
+      const before = this.turns;
+      this.turns = [...before, { role: 'user', content: text }];
+      this.input = '';
+      const messages = this.turns.map(({ role, content }) => ({ role, content }));
+      const jobId = newId('chat');
+      this.jobId = jobId;
+      this.running = true;
+      this.streaming = '';
+      try {
+        const reply = await this.gate.run('chat', () =>
+          this.engine.chat(jobId, {
+            side, prompt, messages, adapter: side === 'student' ? { spec: a.spec, params: a.params } : null,
+            maxNewTokens: this.maxNewTokens, temperature: this.temperature, seed: this.seed++,
+          }, Comlink.proxy((t: string) => (this.streaming = t))),
+        );
+        this.turns = [...this.turns, { role: 'assistant', content: reply, side }];
+      } catch (e) {
+        // Nothing came back: give the message back to the box so it can be sent again.
+        this.turns = before;
+        this.input = text;
+        throw e;
+      }
+    } catch (e) {
+      this.error = errorInfo(e);
+    } finally {
+      this.running = false;
+      this.streaming = '';
+      this.jobId = null;
+    }
+  }
+
+  stop(): void {
+    if (this.jobId) void this.engine.cancel(this.jobId);
+  }
+}

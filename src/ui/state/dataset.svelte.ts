@@ -1,0 +1,197 @@
+// The synthesized dataset: settings, the synthesis job and its progress, the records the user edits or deletes,
+// JSONL import (bad lines reported by number, good ones kept) and export. Saved after synthesis, import and every
+// edit; the latest is restored on start, so a reload loses nothing.
+import * as Comlink from 'comlink';
+import { readDataset, type DatasetFigures, type GenpiRecord, type JsonlLineError } from '../../genpi/dataset';
+import type { StoredDataset, StoredPrompt, ModelRef } from '../../store/schema';
+import type { ErrorInfo, SynthesisProgress, SynthesisSettings } from '../../worker/api';
+import type { EngineClient } from '../../worker/client';
+import { download, safeFileName } from '../download';
+import { errorInfo } from '../errors';
+import { formatDate, newId } from '../format';
+import { datasetJsonl, datasetTrlJsonl, editRecord, lines, type RecordPatch } from '../records';
+import type { JobGate } from './jobs.svelte';
+import type { ModelState } from './model.svelte';
+import type { PromptState } from './prompt.svelte';
+import type { StoreState } from './store.svelte';
+
+export interface SynthForm {
+  samples: number;
+  heldout: number;
+  maxTurns: number;
+  seed: number;
+  maxNewTokens: number;
+  seedInputs: string;
+}
+
+export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, seedInputs: '' };
+
+export class DatasetState {
+  form = $state<SynthForm>({ ...DEFAULT_SYNTH });
+  records = $state.raw<GenpiRecord[]>([]);
+  figures = $state.raw<DatasetFigures | null>(null);
+  /** Identity and provenance of the dataset on screen (null before the first synthesis or import). */
+  id = $state<string | null>(null);
+  name = $state('');
+  created = 0;
+  /** The model it was synthesized with (or loaded when imported). */
+  madeWith = $state.raw<ModelRef>({ id: '', weightHash: '' });
+  prompt = $state.raw<StoredPrompt | null>(null);
+  settings = $state.raw<SynthesisSettings | null>(null);
+
+  running = $state(false);
+  progress = $state.raw<SynthesisProgress | null>(null);
+  error = $state<ErrorInfo | null>(null);
+  importErrors = $state.raw<JsonlLineError[]>([]);
+  importedFrom = $state('');
+  private jobId: string | null = null;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly store: StoreState,
+    private readonly models: ModelState,
+    private readonly promptState: PromptState,
+    private readonly gate: JobGate,
+  ) {}
+
+  get heldoutInputs(): string[] {
+    return this.records.filter((r) => r.split === 'heldout').map((r) => r.input);
+  }
+
+  get trainCount(): number {
+    return this.records.filter((r) => r.split === 'train').length;
+  }
+
+  async synthesize(): Promise<void> {
+    this.error = null;
+    const p = this.promptState;
+    try {
+      if (!this.models.summary) throw new Error('Load a model first (section 1).');
+      if (p.parsed.error) throw new Error(`The prompt does not parse: ${p.parsed.error.message}`);
+      if (!p.text.trim()) throw new Error('Write or pick a prompt first (section 2).');
+      if (p.patternError) throw new Error(`The action pattern is not a valid regular expression: ${p.patternError}`);
+      const f = $state.snapshot(this.form);
+      const settings: SynthesisSettings = {
+        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens,
+        seedInputs: lines(f.seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern,
+      };
+      const prompt = p.stored;
+      const model = this.models.ref!;
+      const jobId = newId('synth');
+      this.jobId = jobId;
+      this.running = true;
+      this.progress = null;
+      const out = await this.gate.run('synthesis', () =>
+        this.engine.synthesize(jobId, prompt.text, settings, Comlink.proxy((pr: SynthesisProgress) => (this.progress = pr))),
+      );
+      const now = Date.now();
+      this.id = newId('dataset');
+      this.created = now;
+      this.name = `${p.presetTitle ?? 'dataset'} ${formatDate(now)}`;
+      this.records = out.records;
+      this.figures = out.figures;
+      this.madeWith = model;
+      this.prompt = prompt;
+      this.settings = settings;
+      this.importErrors = [];
+      this.importedFrom = '';
+      await this.save();
+    } catch (e) {
+      this.error = errorInfo(e);
+    } finally {
+      this.running = false;
+      this.jobId = null;
+    }
+  }
+
+  cancel(): void {
+    if (this.jobId) void this.engine.cancel(this.jobId);
+  }
+
+  async update(id: string, patch: RecordPatch): Promise<void> {
+    this.records = this.records.map((r) => (r.id === id ? editRecord(r, patch) : r));
+    await this.save();
+  }
+
+  async remove(id: string): Promise<void> {
+    this.records = this.records.filter((r) => r.id !== id);
+    await this.save();
+  }
+
+  /** Reads a JSONL file: every good record kept, every bad line listed by number. */
+  async importFile(file: File): Promise<void> {
+    this.error = null;
+    try {
+      const { records, errors } = readDataset(await file.text(), file.name);
+      const now = Date.now();
+      this.id = newId('dataset');
+      this.created = now;
+      this.name = file.name.replace(/\.jsonl?$/i, '');
+      this.records = records;
+      this.figures = null;
+      this.importErrors = errors;
+      this.importedFrom = file.name;
+      this.madeWith = this.models.ref ?? { id: '', weightHash: '' };
+      this.prompt = this.promptState.stored;
+      this.settings = null;
+      await this.save();
+    } catch (e) {
+      this.error = errorInfo(e);
+    }
+  }
+
+  exportJsonl(): void {
+    download(safeFileName(this.name || 'dataset', 'jsonl'), datasetJsonl(this.records), 'application/x-ndjson');
+  }
+
+  exportTrl(): void {
+    const prompt = this.prompt?.text || this.promptState.text;
+    download(safeFileName(`${this.name || 'dataset'}-trl`, 'jsonl'), datasetTrlJsonl(this.records, prompt), 'application/x-ndjson');
+  }
+
+  toStored(): StoredDataset | null {
+    if (!this.id) return null;
+    const f = $state.snapshot(this.form);
+    return {
+      id: this.id, name: this.name, created: this.created, updated: Date.now(), model: this.madeWith,
+      prompt: this.prompt ?? this.promptState.stored,
+      settings: this.settings ?? {
+        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens,
+        seedInputs: lines(f.seedInputs), environment: $state.snapshot(this.promptState.environment), actionPattern: this.promptState.actionPattern,
+      },
+      records: this.records, figures: this.figures,
+    };
+  }
+
+  /** Saves the dataset on screen; a refusal is shown by the store banner and the records stay here. */
+  save(): Promise<boolean> {
+    const d = this.toStored();
+    return d ? this.store.save(`dataset "${d.name}"`, (s) => s.putDataset(d)) : Promise.resolve(false);
+  }
+
+  restore(d: StoredDataset): void {
+    this.id = d.id;
+    this.name = d.name;
+    this.created = d.created;
+    this.madeWith = d.model;
+    this.prompt = d.prompt;
+    this.settings = d.settings;
+    this.records = d.records;
+    this.figures = d.figures;
+    this.importErrors = [];
+    this.form.samples = d.settings.samples;
+    this.form.heldout = d.settings.heldout;
+    this.form.maxTurns = d.settings.maxTurns;
+    this.form.seed = d.settings.seed;
+    this.form.maxNewTokens = d.settings.maxNewTokens;
+    this.form.seedInputs = d.settings.seedInputs.join('\n');
+  }
+
+  /** The most recently updated saved dataset, if any. */
+  async restoreLatest(): Promise<StoredDataset | null> {
+    const all = await this.store.read((s) => s.listDatasets());
+    const latest = all?.slice().sort((a, b) => b.updated - a.updated)[0];
+    if (latest) this.restore(latest);
+    return latest ?? null;
+  }
+}

@@ -1,0 +1,257 @@
+// A training run: the settings form, the plan (memory, steps) before starting, the live curve, pause (a cancel that
+// keeps the last checkpoint), resume and cancel. Every checkpoint goes to IndexedDB with the run's curve, so a run
+// that a reload interrupted is offered again from its last checkpoint; a finished run becomes a library adapter.
+import * as Comlink from 'comlink';
+import type { StoredAdapter, StoredDataset, StoredRun } from '../../store/schema';
+import type { Checkpoint, CurvePoint } from '../../train/loop';
+import type { ErrorInfo, ModelSource, TrainPlanReport, TrainResult, TrainSettings, TrainStep } from '../../worker/api';
+import type { EngineClient } from '../../worker/client';
+import { buildAdapterMeta, defaultAdapterName, shapeOf, WrongModelError } from '../adapter-io';
+import { errorInfo, isDeviceLost } from '../errors';
+import { newId } from '../format';
+import { defaultTrainSettings, effectiveSettings, settingsProblems } from '../train-settings';
+import type { DatasetState } from './dataset.svelte';
+import type { JobGate } from './jobs.svelte';
+import type { LibraryState } from './library.svelte';
+import type { ModelState } from './model.svelte';
+import type { PromptState } from './prompt.svelte';
+import { knownModel, type StoreState } from './store.svelte';
+
+/** A run that can go on: interrupted by a reload (status still 'running') or paused; step null = no checkpoint. */
+export interface Resumable {
+  run: StoredRun;
+  step: number | null;
+  /** How to load the run's model again, when it was a hub or tiny model. */
+  source: ModelSource | null;
+}
+
+export class TrainingState {
+  settings = $state<TrainSettings>(defaultTrainSettings());
+  plan = $state.raw<TrainPlanReport | null>(null);
+  planError = $state<ErrorInfo | null>(null);
+  planning = $state(false);
+
+  run = $state.raw<StoredRun | null>(null);
+  curve = $state.raw<CurvePoint[]>([]);
+  step = $state.raw<TrainStep | null>(null);
+  running = $state(false);
+  /** 'pause' or 'cancel' was pressed and the worker has not stopped yet. */
+  stopping = $state<'pause' | 'cancel' | null>(null);
+  error = $state<ErrorInfo | null>(null);
+  resumable = $state.raw<Resumable | null>(null);
+  lastAdapterId = $state<string | null>(null);
+  /** The latest checkpoint, kept here as well: resuming works even when the store refused to save it. */
+  private checkpoint: { runId: string; c: Checkpoint } | null = null;
+  private jobId: string | null = null;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly store: StoreState,
+    private readonly models: ModelState,
+    private readonly prompt: PromptState,
+    private readonly dataset: DatasetState,
+    private readonly library: LibraryState,
+    private readonly gate: JobGate,
+  ) {}
+
+  problems = $derived(settingsProblems(this.settings));
+
+  /** One line for the status: what the run on screen is doing or how it ended. */
+  get statusText(): string {
+    if (this.running) return this.stopping === 'pause' ? 'Pausing at the next step…' : this.stopping === 'cancel' ? 'Cancelling…' : 'Training';
+    const run = this.run;
+    if (!run) return '';
+    if (this.resumable?.run.id === run.id) return run.status === 'running' ? 'Interrupted' : 'Paused';
+    return { running: 'Running', paused: 'Paused', done: 'Done', cancelled: 'Cancelled', failed: 'Failed' }[run.status];
+  }
+
+  /** Why the resumable run cannot resume with the model loaded now, or null. */
+  get resumeBlocker(): string | null {
+    const r = this.resumable;
+    if (!r) return null;
+    const s = this.models.summary;
+    if (s?.weightHash === r.run.model.weightHash) return null;
+    const now = s ? `${s.source} is loaded` : 'no model is loaded';
+    return `This run trains on ${r.run.model.id}, but ${now}. Load ${r.run.model.id} to resume.`;
+  }
+
+  /** The run's dataset and prompt: the one on screen, or the saved one the run was started with. */
+  private async datasetOf(id: string): Promise<StoredDataset> {
+    if (this.dataset.id === id) return this.dataset.toStored()!;
+    const d = await this.store.read((s) => s.getDataset(id));
+    if (!d) throw new Error(`The dataset this run trains on (${id}) is no longer saved; start a new run.`);
+    this.dataset.restore(d);
+    if (!this.prompt.text) this.prompt.adopt(d.prompt);
+    return d;
+  }
+
+  async checkPlan(): Promise<TrainPlanReport | null> {
+    this.planError = null;
+    this.planning = true;
+    try {
+      const ds = this.dataset.toStored();
+      if (!this.models.summary) throw new Error('Load a model first (section 1).');
+      if (!ds || !ds.records.length) throw new Error('Synthesize or import a dataset first (section 3).');
+      if (this.problems.length) throw new Error(`Fix the settings: ${this.problems.join('; ')}.`);
+      this.plan = await this.engine.planTraining(ds.prompt.text, ds.records, effectiveSettings($state.snapshot(this.settings)));
+      return this.plan;
+    } catch (e) {
+      this.plan = null;
+      this.planError = errorInfo(e);
+      return null;
+    } finally {
+      this.planning = false;
+    }
+  }
+
+  async start(): Promise<void> {
+    this.error = null;
+    const plan = await this.checkPlan();
+    const ds = this.dataset.toStored();
+    if (!plan || !ds) return;
+    await this.dataset.save(); // a run must find its dataset after a reload
+    const now = Date.now();
+    const run: StoredRun = {
+      id: newId('run'), datasetId: ds.id, created: now, updated: now, model: this.models.ref!,
+      settings: effectiveSettings($state.snapshot(this.settings)), status: 'running', curve: [], totalSteps: plan.steps,
+      adapterId: null, error: null,
+    };
+    await this.saveRun(run);
+    await this.execute(run, ds);
+  }
+
+  pause(): void {
+    this.stop('pause');
+  }
+
+  cancel(): void {
+    this.stop('cancel');
+  }
+
+  private stop(how: 'pause' | 'cancel'): void {
+    if (!this.jobId) return;
+    this.stopping = how;
+    void this.engine.cancel(this.jobId);
+  }
+
+  /** Forgets the resumable run (marks it cancelled; its checkpoint may then be deleted to make room). */
+  async discard(): Promise<void> {
+    const r = this.resumable;
+    if (!r) return;
+    this.resumable = null;
+    await this.saveRun({ ...r.run, status: 'cancelled', updated: Date.now() });
+  }
+
+  async resume(): Promise<void> {
+    const r = this.resumable;
+    if (!r || this.running) return;
+    this.error = null;
+    try {
+      if (this.resumeBlocker) throw new WrongModelError(this.resumeBlocker);
+      const c = this.checkpoint?.runId === r.run.id ? this.checkpoint.c : await this.store.read((s) => s.latestCheckpoint(r.run.id));
+      const ds = await this.datasetOf(r.run.datasetId);
+      const run: StoredRun = { ...r.run, status: 'running', updated: Date.now(), error: null };
+      this.resumable = null;
+      await this.saveRun(run);
+      await this.execute(run, ds, c ? { step: c.step, params: c.params, m: c.m, v: c.v, curve: c.curve } : undefined);
+    } catch (e) {
+      this.error = errorInfo(e);
+    }
+  }
+
+  private async execute(run: StoredRun, ds: StoredDataset, resume?: Checkpoint): Promise<void> {
+    this.run = run;
+    this.curve = resume?.curve ?? [];
+    this.step = null;
+    this.stopping = null;
+    const jobId = newId('train');
+    this.jobId = jobId;
+    this.running = true;
+    const callbacks = {
+      onStep: (s: TrainStep) => {
+        this.step = s;
+        this.curve = [...this.curve, s];
+      },
+      onCheckpoint: async (c: Checkpoint) => {
+        this.checkpoint = { runId: run.id, c };
+        run = { ...run, curve: c.curve, updated: Date.now() };
+        this.run = run;
+        await this.store.save(`the checkpoint of run ${run.id}`, (s) => s.saveCheckpoint(run.id, c));
+        await this.saveRun(run);
+      },
+    };
+    try {
+      const result = await this.gate.run('training', () =>
+        this.engine.train(jobId, ds.prompt.text, ds.records, run.settings, Comlink.proxy(callbacks), resume),
+      );
+      run = { ...run, curve: result.curve, totalSteps: Math.max(run.totalSteps, result.steps) };
+      if (result.stopped) await this.stopped(run, this.stopping === 'pause' ? 'paused' : 'cancelled', null);
+      else await this.finish(run, ds, result);
+    } catch (e) {
+      this.error = errorInfo(e);
+      // A lost device is no fault of the run: keep it resumable from its last checkpoint once the model is back.
+      await this.stopped(run, isDeviceLost(this.error) ? 'paused' : 'failed', `${this.error.name}: ${this.error.message}`);
+    } finally {
+      this.running = false;
+      this.stopping = null;
+      this.jobId = null;
+    }
+  }
+
+  private async stopped(run: StoredRun, status: 'paused' | 'cancelled' | 'failed', error: string | null): Promise<void> {
+    run = { ...run, status, error, updated: Date.now() };
+    this.run = run;
+    await this.saveRun(run);
+    if (status === 'paused') {
+      const step = this.checkpoint?.runId === run.id ? this.checkpoint.c.step : null;
+      this.resumable = { run, step, source: this.models.lastSource };
+    }
+  }
+
+  private async finish(run: StoredRun, ds: StoredDataset, result: TrainResult): Promise<void> {
+    const model = this.models.summary!;
+    const created = Date.now();
+    let tokens = 0;
+    try {
+      tokens = (await this.engine.inspectPrompt(ds.prompt.text)).tokens;
+    } catch {
+      // The count is for the record only; an adapter without it is still whole.
+    }
+    const meta = await buildAdapterMeta({
+      model: shapeOf(model), prompt: { text: ds.prompt.text, tokens }, settings: run.settings, memory: result.memory,
+      dataset: { name: ds.name, records: ds.records, figures: ds.figures }, curve: result.curve, created,
+    });
+    const label = this.prompt.text === ds.prompt.text ? this.prompt.presetTitle : null;
+    const adapter: StoredAdapter = {
+      id: newId('adapter'), name: defaultAdapterName(label, created), created, model: run.model,
+      spec: result.adapter.spec, params: result.adapter.params, meta, runId: run.id, evaluation: null,
+    };
+    await this.library.put(adapter);
+    this.lastAdapterId = adapter.id;
+    run = { ...run, status: 'done', adapterId: adapter.id, updated: Date.now() };
+    this.run = run;
+    await this.saveRun(run);
+    this.onFinished?.(adapter);
+  }
+
+  /** Told when an adapter is ready (evaluation and chat pick it). */
+  onFinished: ((a: StoredAdapter) => void) | null = null;
+
+  private saveRun(run: StoredRun): Promise<boolean> {
+    return this.store.save(`run ${run.id}`, (s) => s.putRun(run));
+  }
+
+  /** At start: the newest run a reload interrupted or the user paused, with its checkpoint's step. */
+  async findResumable(): Promise<void> {
+    const runs = await this.store.read((s) => s.interrupted());
+    const run = runs?.[0];
+    if (!run) return;
+    const c = await this.store.read((s) => s.latestCheckpoint(run.id));
+    const known = await knownModel(this.store, run.model.weightHash);
+    this.resumable = { run, step: c?.step ?? null, source: known?.source ?? null };
+    this.run = run;
+    this.curve = run.curve;
+    // The form shows what the run trains with (resuming uses the run's own settings either way).
+    this.settings = structuredClone(run.settings);
+  }
+}

@@ -1,0 +1,31 @@
+// The training form's defaults match the method's, the SFT-only switch zeroes w_pg, and bad values are named.
+import { describe, expect, it } from 'vitest';
+import { LORA_TARGETS } from '../llama/lora';
+import { defaultTrainSettings, effectiveSettings, settingsProblems, VARIANTS } from './train-settings';
+
+describe('training settings', () => {
+  it('defaults to rank 16, alpha 32, dropout 0.05 on every target, lr 1e-4 and weights 0.7/0.3', () => {
+    const s = defaultTrainSettings();
+    expect(s.lora).toMatchObject({ rank: 16, alpha: 32, dropout: 0.05 });
+    expect(s.lora.targets).toEqual([...LORA_TARGETS]);
+    expect(s.lr).toBe(1e-4);
+    expect(s.loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'joint' });
+    expect(settingsProblems(s)).toEqual([]);
+    expect(VARIANTS.map((v) => v.value)).toEqual(['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0']);
+  });
+
+  it('sends w_pg = 0 for SFT only, without touching the form', () => {
+    const s = defaultTrainSettings();
+    s.loss.variant = 'sft_only';
+    expect(effectiveSettings(s).loss.pgWeight).toBe(0);
+    expect(s.loss.pgWeight).toBe(0.3);
+  });
+
+  it('names each bad value', () => {
+    const s = defaultTrainSettings();
+    s.lora.rank = 0;
+    s.lora.targets = [];
+    s.lr = 0;
+    expect(settingsProblems(s)).toEqual(['rank must be a whole number of at least 1', 'pick at least one target module', 'learning rate must be between 0 and 1']);
+  });
+});
