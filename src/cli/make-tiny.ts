@@ -1,6 +1,6 @@
 // genpi make-tiny: writes a tiny random (untrained) model in the Hugging Face layout.
 import { writeTinyModel } from '../model/tiny/write-node';
-import { intFlag, parseFlags, required } from './args';
+import { floatFlag, intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
 
 export async function makeTiny(argv: string[]): Promise<void> {
@@ -9,12 +9,14 @@ export async function makeTiny(argv: string[]): Promise<void> {
     arch: { type: 'string', default: 'llama' },
     seed: { type: 'string' },
     dtype: { type: 'string', default: 'f32' },
+    'qk-scale': { type: 'string' }, 'head-std': { type: 'string' },
   });
   const out = required('make-tiny', v, 'out');
   if (v.arch !== 'llama' && v.arch !== 'qwen2') throw new UsageError(`make-tiny: --arch must be llama or qwen2, got "${v.arch}"`);
   if (v.dtype !== 'f32' && v.dtype !== 'f16' && v.dtype !== 'bf16') {
     throw new UsageError(`make-tiny: --dtype must be f32, f16 or bf16, got "${v.dtype}"`);
   }
-  const files = await writeTinyModel(out, { arch: v.arch, dtype: v.dtype, seed: intFlag('make-tiny', v, 'seed', 0) });
+  const files = await writeTinyModel(out, { arch: v.arch, dtype: v.dtype, seed: intFlag('make-tiny', v, 'seed', 0), qkScale: floatFlag('make-tiny', v, 'qk-scale', 1, 0, 100),
+    headStd: floatFlag('make-tiny', v, 'head-std', 0.5, 0, 100) });
   process.stderr.write(`wrote a tiny random ${v.arch} model (${v.dtype}, untrained) to ${out}: ${files.join(', ')}\n`);
 }

@@ -13,7 +13,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     model: { type: 'string' }, prompt: { type: 'string' }, samples: { type: 'string' }, out: { type: 'string' },
     'max-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
     'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
-    'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' },
+    'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'reason-tokens': { type: 'string' },
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
@@ -33,10 +33,11 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   process.stderr.write(`prompt: ${prompt.report}\n`);
   const maxNew = intFlag('synthesize', v, 'max-new-tokens', 256, 1);
   const maxTurns = intFlag('synthesize', v, 'max-turns', 1, 1);
-  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, turnTokens: (maxTurns * 2 + 4) * maxNew + 512 + 256 });
+  const reasonTokens = intFlag('synthesize', v, 'reason-tokens', 512, 1);
+  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, turnTokens: (maxTurns * 2 + 4) * maxNew + reasonTokens + 256 });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
-    samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew,
+    samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens,
     environment: {
       name: (v['env-name'] as string) ?? DEFAULT_ENVIRONMENT.name,
       description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,

@@ -19,6 +19,7 @@ export interface SynthesisOptions {
   environment?: Environment;
   actionPattern?: RegExp;
   maxNewTokens?: number; // per answer [256]
+  reasonTokens?: number; // per reason [512]
   maxInputChars?: number; // longer pseudo inputs are dropped [1000]
   inputsPerRequest?: number; // [8]
   maxRounds?: number; // retry budget for pseudo inputs [max(4, 2·N/inputsPerRequest)]
@@ -83,6 +84,7 @@ async function pseudoInputs(gen: Generator, tok: Tokenizer, p: ParsedPrompt, o: 
 export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt, o: SynthesisOptions): Promise<{ records: GenpiRecord[]; figures: DatasetFigures }> {
   const env = o.environment ?? DEFAULT_ENVIRONMENT;
   const maxNew = o.maxNewTokens ?? 256;
+  const reasonTokens = o.reasonTokens ?? 512;
   const { inputs, dropped } = await pseudoInputs(gen, tok, p, o);
   const n = inputs.length;
 
@@ -96,7 +98,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
 
   // Step 3: reasons, sampled.
   const reasons = await runChats(gen, tok, inputs.map((input, i) => ({
-    messages: reasonRequest(p, input, asIs[i], toBe[i]), sampling: { temperature: 0.7, topP: 0.9, maxNewTokens: 512, seed: o.seed + i },
+    messages: reasonRequest(p, input, asIs[i], toBe[i]), sampling: { temperature: 0.7, topP: 0.9, maxNewTokens: reasonTokens, seed: o.seed + i },
   })), o.signal);
   o.onProgress?.({ stage: 'reasons', done: n, total: n });
 
@@ -108,7 +110,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
 
   const { heldout } = splitHeldOut(inputs.map((_, i) => i), o.heldout, new Rng(o.seed).fork('split'));
   const held = new Set(heldout);
-  const settings = { seed: o.seed, max_turns: o.maxTurns, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: 512 } };
+  const settings = { seed: o.seed, max_turns: o.maxTurns, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
   const records: GenpiRecord[] = inputs.map((input, i) => ({
     id: `r${String(i).padStart(5, '0')}`, input, as_is: asIs[i], to_be: toBe[i], reason: reasons[i],
     conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train', settings,

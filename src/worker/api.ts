@@ -65,6 +65,8 @@ export interface SynthesisSettings {
   maxTurns: number;
   seed: number;
   maxNewTokens: number;
+  /** Tokens per reason (GENPI.md: at most 512). */
+  reasonTokens: number;
   seedInputs: string[];
   environment: Environment;
   /** A regular expression source (multiline) for a valid final action; '' for none. */

@@ -61,7 +61,7 @@ it('reads P and counts its tokens with the chat template', async () => {
 it('synthesizes records from P with progress', async () => {
   const events: SynthesisProgress[] = [];
   const out = await session.synthesize('s1', PROMPT, {
-    samples: 4, heldout: 0.25, maxTurns: 1, seed: 1, maxNewTokens: 16, seedInputs: ['list my files', 'what time is it'],
+    samples: 4, heldout: 0.25, maxTurns: 1, seed: 1, maxNewTokens: 16, reasonTokens: 24, seedInputs: ['list my files', 'what time is it'],
     environment: DEFAULT_ENVIRONMENT, actionPattern: '^Act:',
   }, (p) => events.push(p));
   expect(out.records).toHaveLength(4);

@@ -143,13 +143,13 @@ export class EngineSession {
       const m = this.model('Synthesis');
       const p = parsePrompt(prompt);
       const maxNew = settings.maxNewTokens;
-      // The CLI's sizing: every turn of the role-play, the environment's framing, and the reasons' 512 tokens.
-      const turnTokens = (settings.maxTurns * 2 + 4) * maxNew + 512 + 256;
+      // The CLI's sizing: every turn of the role-play, the environment's framing, and the reasons.
+      const turnTokens = (settings.maxTurns * 2 + 4) * maxNew + settings.reasonTokens + 256;
       const { generator } = this.generator(m, slotLengthFor(m.engine.cfg, promptTokens(m.tokenizer, p), turnTokens));
       const out = await synthesize(generator, m.tokenizer, p, {
         samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
-        maxNewTokens: maxNew, signal, onProgress: notifier(onProgress),
+        maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, signal, onProgress: notifier(onProgress),
       });
       // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it.
       for (const r of out.records) r.settings = { ...r.settings, prompt: p.text };

@@ -181,6 +181,19 @@ describe('makeTinyModel', () => {
     expect(stats(st.tensor('lm_head.weight')).std).toBeGreaterThan(0.1);
   });
 
+  it('scales queries and keys (qkScale) and the head (headStd) and leaves every other tensor alone', () => {
+    const base = parse(makeTinyModel({ arch: 'qwen2', seed: 2 }).get('model.safetensors')!);
+    const flat = parse(makeTinyModel({ arch: 'qwen2', seed: 2, qkScale: 0.1, headStd: 1.5 }).get('model.safetensors')!);
+    for (const name of Object.keys(base.header)) {
+      if (name === '__metadata__') continue;
+      const a = base.tensor(name);
+      const b = flat.tensor(name);
+      const factor = /\.(q|k)_proj\./.test(name) ? 0.1 : name === 'lm_head.weight' ? 3 : 1;
+      // The head's quiet rows are scaled after drawing, so the ratio holds for them too.
+      for (let i = 0; i < a.length; i += 7) expect(b[i], name).toBeCloseTo(a[i] * factor, 5);
+    }
+  });
+
   it('honours the size knobs', () => {
     const files = makeTinyModel({ hiddenSize: 48, numHeads: 6, numKvHeads: 3, numLayers: 3, intermediateSize: 80, headDim: 12 });
     const { header } = parse(files.get('model.safetensors')!);

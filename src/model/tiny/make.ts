@@ -36,6 +36,14 @@ export interface TinyModelOptions {
   maxPositionEmbeddings?: number;
   /** BPE merges in the tokenizer; the vocabulary is 3 specials + 256 bytes + these. */
   numMerges?: number;
+  /**
+   * Multiplies the query and key projections (and their biases) [1]. Near 0, attention is close to uniform, so a
+   * long prompt P acts on later tokens as a shift of the averaged context: an effect an adapter can learn from a
+   * few dozen inputs. At 1, P's effect is a random function of the input that no method generalizes from so few.
+   */
+  qkScale?: number;
+  /** Std of the untied LM head [0.5]: logits of std ~8x this; larger makes greedy answers near-certain, as a trained model's often are. */
+  headStd?: number;
 }
 
 /** The options with every default filled in. */
@@ -69,6 +77,8 @@ export function resolveTinyOptions(opts: TinyModelOptions = {}): ResolvedTinyOpt
         : rs,
     maxPositionEmbeddings: opts.maxPositionEmbeddings ?? 2048,
     numMerges: opts.numMerges ?? 128,
+    qkScale: opts.qkScale ?? 1,
+    headStd: opts.headStd ?? 0.5,
   };
 }
 
@@ -78,7 +88,7 @@ const TORCH_DTYPE: Record<TinyDType, string> = { f32: 'float32', f16: 'float16',
 /** How each kind of tensor is drawn: scaled so activations keep unit size and the logits are far from uniform. */
 type Init = { kind: 'embed' } | { kind: 'linear'; fanIn: number } | { kind: 'norm' } | { kind: 'bias' } | { kind: 'head' };
 
-function draw(rng: Rng, n: number, init: Init): Float32Array {
+function draw(rng: Rng, n: number, init: Init, headStd: number): Float32Array {
   switch (init.kind) {
     case 'embed':
       return rng.normals(n, 1);
@@ -90,7 +100,7 @@ function draw(rng: Rng, n: number, init: Init): Float32Array {
       return rng.normals(n, 0.1);
     case 'head':
       // Logits with a std of about 4, as confident as a trained model's, not the near-uniform 1 of 1/sqrt(C).
-      return rng.normals(n, 0.5);
+      return rng.normals(n, headStd);
   }
 }
 
@@ -185,7 +195,8 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
   const quiet = quietTokenIds(tokenizer.model.vocab, [endoftext, imStart]);
   for (const [name, shape, init] of tinyTensorSpecs(o, vocabSize)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const values = draw(root.fork(name), n, init);
+    const values = draw(root.fork(name), n, init, o.headStd);
+    if (o.qkScale !== 1 && /\.(q|k)_proj\./.test(name)) values.forEach((x, i, a) => (a[i] = x * o.qkScale));
     // An untied head can make the model write text that survives decoding: rows of tokens that are not text on
     // their own (lone UTF-8 continuation bytes, control bytes, start tokens) shrink, so they are rarely chosen.
     if (name === 'lm_head.weight') for (const id of quiet) values.subarray(id * shape[1], (id + 1) * shape[1]).forEach((x, i, row) => (row[i] = x * 0.05));

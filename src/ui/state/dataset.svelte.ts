@@ -21,10 +21,11 @@ export interface SynthForm {
   maxTurns: number;
   seed: number;
   maxNewTokens: number;
+  reasonTokens: number;
   seedInputs: string;
 }
 
-export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, seedInputs: '' };
+export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, reasonTokens: 512, seedInputs: '' };
 
 export class DatasetState {
   form = $state<SynthForm>({ ...DEFAULT_SYNTH });
@@ -72,7 +73,7 @@ export class DatasetState {
       if (p.patternError) throw new Error(`The action pattern is not a valid regular expression: ${p.patternError}`);
       const f = $state.snapshot(this.form);
       const settings: SynthesisSettings = {
-        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens,
+        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens, reasonTokens: f.reasonTokens,
         seedInputs: lines(f.seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern,
       };
       const prompt = p.stored;
@@ -156,7 +157,7 @@ export class DatasetState {
       id: this.id, name: this.name, created: this.created, updated: Date.now(), model: this.madeWith,
       prompt: this.prompt ?? this.promptState.stored,
       settings: this.settings ?? {
-        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens,
+        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens, reasonTokens: f.reasonTokens,
         seedInputs: lines(f.seedInputs), environment: $state.snapshot(this.promptState.environment), actionPattern: this.promptState.actionPattern,
       },
       records: this.records, figures: this.figures,
@@ -184,6 +185,7 @@ export class DatasetState {
     this.form.maxTurns = d.settings.maxTurns;
     this.form.seed = d.settings.seed;
     this.form.maxNewTokens = d.settings.maxNewTokens;
+    this.form.reasonTokens = d.settings.reasonTokens ?? DEFAULT_SYNTH.reasonTokens;
     this.form.seedInputs = d.settings.seedInputs.join('\n');
   }
 
