@@ -28,18 +28,40 @@ async function withEnv<T>(vars: Record<string, string>, run: () => Promise<T>): 
   }
 }
 
-export async function startApp(opts: AppOptions = {}): Promise<{ url: string; server: ViteDevServer }> {
+/** A request the dev server received, for the privacy checks. */
+export interface ServerRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export async function startApp(
+  opts: AppOptions = {},
+): Promise<{ url: string; server: ViteDevServer; requests: ServerRequest[] }> {
+  const requests: ServerRequest[] = [];
   const server = await withEnv({ GENPI_HUB_ORIGIN: opts.hubOrigin ?? ANY_LOOPBACK_HUB }, () =>
     createServer({
       configFile: 'vite.config.ts',
       logLevel: 'warn',
       server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+      plugins: [
+        {
+          name: 'e2e:request-log',
+          // Registered before Vite's own middlewares, so it sees every request.
+          configureServer(s) {
+            s.middlewares.use((req, _res, next) => {
+              requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers } });
+              next();
+            });
+          },
+        },
+      ],
     }),
   );
   await server.listen();
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite did not report a local URL');
-  return { url, server };
+  return { url, server, requests };
 }
 
 /** A production build (service worker included) into `outDir`, as `npm start` makes it. */

@@ -6,15 +6,20 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.GENPI_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = 'test-results/e2e';
 
-export async function launchChromium(): Promise<Browser> {
+export interface LaunchOptions {
+  /** false: Chromium as it starts by default on Linux, without WebGPU (and with no GPU at all). Default true. */
+  webgpu?: boolean;
+}
+
+export async function launchChromium(opts: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: run \`sudo bash scripts/setup-system.sh\` (installs Debian's chromium)`);
   }
+  const gpu = opts.webgpu === false ? ['--disable-gpu', '--disable-features=Vulkan'] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan'];
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      '--enable-unsafe-webgpu',
-      '--enable-features=Vulkan',
+      ...gpu,
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

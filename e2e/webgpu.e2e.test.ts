@@ -45,8 +45,15 @@ it('shows a clear page when WebGPU is absent', async () => {
     await route.fulfill({ response: res, body });
   });
   await page.goto(app.url);
-  const error = page.getByTestId('gpu-error');
-  await expect.poll(() => error.count(), { timeout: 60_000 }).toBe(1);
+  const blocked = page.getByTestId('no-webgpu');
+  await blocked.waitFor({ timeout: 60_000 });
   await screenshot(page, 'webgpu-absent');
-  expect(await error.textContent()).toMatch(/NoWebGpuError.*enable-unsafe-webgpu/s);
+  // The full-page message instead of the app: what is missing, and how to get WebGPU in each browser.
+  expect(await blocked.getByRole('heading').textContent()).toBe('This browser cannot run GenPI: WebGPU is missing');
+  expect(await page.getByTestId('gpu-error').textContent()).toMatch(/\S/);
+  const text = (await blocked.textContent()) ?? '';
+  expect(text).toMatch(/Chrome or Chromium on Linux.*start it with\s*--enable-unsafe-webgpu.*chrome:\/\/flags\/#enable-unsafe-webgpu/s);
+  expect(text).toContain('chrome://gpu');
+  expect(await page.getByTestId('model-summary').count()).toBe(0);
+  expect(await page.getByTestId('load-tiny').count()).toBe(0);
 });
