@@ -9,7 +9,7 @@ export async function makeTiny(argv: string[]): Promise<void> {
     arch: { type: 'string', default: 'llama' },
     seed: { type: 'string' },
     dtype: { type: 'string', default: 'f32' },
-    'qk-scale': { type: 'string' }, 'head-std': { type: 'string' },
+    'qk-scale': { type: 'string' }, 'head-std': { type: 'string' }, merges: { type: 'string' },
   });
   const out = required('make-tiny', v, 'out');
   if (v.arch !== 'llama' && v.arch !== 'qwen2') throw new UsageError(`make-tiny: --arch must be llama or qwen2, got "${v.arch}"`);
@@ -17,6 +17,6 @@ export async function makeTiny(argv: string[]): Promise<void> {
     throw new UsageError(`make-tiny: --dtype must be f32, f16 or bf16, got "${v.dtype}"`);
   }
   const files = await writeTinyModel(out, { arch: v.arch, dtype: v.dtype, seed: intFlag('make-tiny', v, 'seed', 0), qkScale: floatFlag('make-tiny', v, 'qk-scale', 1, 0, 100),
-    headStd: floatFlag('make-tiny', v, 'head-std', 0.5, 0, 100) });
+    headStd: floatFlag('make-tiny', v, 'head-std', 0.5, 0, 100), numMerges: intFlag('make-tiny', v, 'merges', 128, 0) });
   process.stderr.write(`wrote a tiny random ${v.arch} model (${v.dtype}, untrained) to ${out}: ${files.join(', ')}\n`);
 }

@@ -44,6 +44,8 @@ export interface ChatReply {
   text: string;
   tokens: number[]; // generated ids (a stop token included)
   context: number[]; // the prompt's ids, prefix included
+  /** The token limit stopped it mid-answer (no end of turn written). */
+  cut: boolean;
 }
 
 /** Runs the jobs together; returns each reply with its ids and its context's ids. */
@@ -60,7 +62,7 @@ export async function runChatReplies(gen: Generator, tok: Tokenizer, jobs: ChatJ
   });
   const out = await gen.generate(reqs);
   if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
-  return out.map((r, i) => ({ text: r.text.trim(), tokens: r.tokens, context: contexts[i] }));
+  return out.map((r, i) => ({ text: r.text.trim(), tokens: r.tokens, context: contexts[i], cut: r.finishReason === 'length' }));
 }
 
 /** Runs the jobs together; returns each reply's text. */

@@ -13,6 +13,7 @@ import { Rng } from '../model/tiny/random';
 import { compare, formatDiff } from '../ref/compare';
 import { llama_forward, type RefModel } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
+import { peft_merge } from '../ref/peft_merge';
 import { packGroups } from '../train/batch';
 
 let k: Kernels;
@@ -36,20 +37,8 @@ it('the exported adapter merged into the weights as PEFT merges it gives the eng
   const files = exportPeft({ layout, params, baseModel: 'tiny' });
   const adapter = await importPeft(memoryFiles(files, 'adapter'), model.config);
 
-  // PEFT's merge: W [N,K] += (alpha / r) · B [N,R] · A [R,K], reading A and B from the adapter's tensors.
   const ref: RefModel = await loadRefModel(model.weights, model.config, false);
-  const R = layout.spec.rank;
-  const scale = layout.spec.alpha / R;
-  for (const s of adapter.layout.slots) {
-    const W = ref.layers[s.layer][s.target];
-    const A = adapter.params.subarray(s.aOffset, s.aOffset + R * s.K);
-    const B = adapter.params.subarray(s.bOffset, s.bOffset + s.N * R);
-    for (let n = 0; n < s.N; n++) for (let kk = 0; kk < s.K; kk++) {
-      let d = 0;
-      for (let r = 0; r < R; r++) d += B[n * R + r] * A[r * s.K + kk];
-      W[n * s.K + kk] += scale * d;
-    }
-  }
+  peft_merge(ref, adapter);
   const ids = [1, 40, 41, 42, 300, 7, 9, 2];
   const merged = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }])).logits;
   const d = compare('logits: engine + adapter vs PEFT-merged weights', await engine.logits(ids, adapter), merged);

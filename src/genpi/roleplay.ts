@@ -4,7 +4,7 @@
 // per turn.
 import type { Generator } from '../llama/generator';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
-import { GREEDY, runChats } from './chat';
+import { GREEDY, runChatReplies, runChats } from './chat';
 import type { ParsedPrompt } from './prompt';
 
 export interface Environment {
@@ -23,6 +23,8 @@ export interface RoleplayResult {
   conversation: ChatMessage[]; // user input, then teacher (assistant) and environment (user) turns
   stoppedByLimit: boolean;
   endMarker: boolean;
+  /** Conversation indices of teacher turns the token limit cut short: their end of turn is not trained. */
+  cutTurns: number[];
 }
 
 /** The environment's view: what it simulates, then P's examples with user and assistant swapped. */
@@ -36,12 +38,13 @@ export function environmentMessages(p: ParsedPrompt, env: Environment): ChatMess
 }
 
 /** Plays every input's conversation to its end; `firstReplies` are the teacher's TO-BE answers, reused as turn 1. */
-export async function rolePlay(gen: Generator, tok: Tokenizer, p: ParsedPrompt, inputs: string[], firstReplies: string[],
+export async function rolePlay(gen: Generator, tok: Tokenizer, p: ParsedPrompt, inputs: string[], firstReplies: { text: string; cut: boolean }[],
   o: { env: Environment; maxTurns: number; maxNewTokens: number; signal?: AbortSignal; onTurn?: (turn: number) => void }): Promise<RoleplayResult[]> {
   const convs: RoleplayResult[] = inputs.map((input, i) => ({
-    conversation: [{ role: 'user', content: input }, { role: 'assistant', content: firstReplies[i] }],
+    conversation: [{ role: 'user', content: input }, { role: 'assistant', content: firstReplies[i].text }],
     stoppedByLimit: false,
     endMarker: false,
+    cutTurns: firstReplies[i].cut ? [1] : [],
   }));
   const envBase = environmentMessages(p, o.env);
   const open = () => convs.filter((c) => !c.endMarker && !c.stoppedByLimit);
@@ -63,12 +66,15 @@ export async function rolePlay(gen: Generator, tok: Tokenizer, p: ParsedPrompt, 
     });
     const teacherNext = going.filter((c) => !c.endMarker);
     if (teacherNext.length) {
-      const replies = await runChats(gen, tok, teacherNext.map((c) => ({
+      const replies = await runChatReplies(gen, tok, teacherNext.map((c) => ({
         messages: [...p.messages, ...c.conversation],
         prefixMessages: p.messages.length,
         sampling: GREEDY(o.maxNewTokens),
       })), o.signal);
-      teacherNext.forEach((c, i) => c.conversation.push({ role: 'assistant', content: replies[i] }));
+      teacherNext.forEach((c, i) => {
+        if (replies[i].cut) c.cutTurns.push(c.conversation.length);
+        c.conversation.push({ role: 'assistant', content: replies[i].text });
+      });
     }
     o.onTurn?.(turn);
   }

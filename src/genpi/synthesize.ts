@@ -3,7 +3,7 @@
 import type { Generator } from '../llama/generator';
 import { Rng } from '../model/tiny/random';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
-import { GREEDY, runChats } from './chat';
+import { GREEDY, runChatReplies, runChats } from './chat';
 import type { DatasetFigures, GenpiRecord } from './dataset';
 import { finalAssistantTurn, validActionShare } from './metrics';
 import { acceptInputs, buildPseudoInputRequest, parseGeneratedInputs, splitHeldOut } from './pseudo-inputs';
@@ -91,9 +91,10 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   // Step 2: AS-IS without P, TO-BE with P, greedy.
   o.onProgress?.({ stage: 'answers', done: 0, total: n });
   const asIs = await runChats(gen, tok, inputs.map((input) => ({ messages: [{ role: 'user', content: input }], sampling: GREEDY(maxNew) })), o.signal);
-  const toBe = await runChats(gen, tok, inputs.map((input) => ({
+  const toBeReplies = await runChatReplies(gen, tok, inputs.map((input) => ({
     messages: [...p.messages, { role: 'user', content: input }], prefixMessages: p.messages.length, sampling: GREEDY(maxNew),
   })), o.signal);
+  const toBe = toBeReplies.map((r) => r.text);
   o.onProgress?.({ stage: 'answers', done: n, total: n });
 
   // Step 3: reasons, sampled.
@@ -103,7 +104,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   o.onProgress?.({ stage: 'reasons', done: n, total: n });
 
   // Step 4: role-play from the TO-BE answer on.
-  const convs = await rolePlay(gen, tok, p, inputs, toBe, {
+  const convs = await rolePlay(gen, tok, p, inputs, toBeReplies, {
     env, maxTurns: o.maxTurns, maxNewTokens: maxNew, signal: o.signal,
     onTurn: (turn) => o.onProgress?.({ stage: 'roleplay', done: turn, total: o.maxTurns }),
   });
@@ -113,7 +114,9 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   const settings = { seed: o.seed, max_turns: o.maxTurns, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
   const records: GenpiRecord[] = inputs.map((input, i) => ({
     id: `r${String(i).padStart(5, '0')}`, input, as_is: asIs[i], to_be: toBe[i], reason: reasons[i],
-    conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train', settings,
+    conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train',
+    // Which teacher turns the token limit cut: training must not teach the student to stop where they were cut.
+    settings: { ...settings, cut_turns: convs[i].cutTurns },
   }));
   const turns = convs.map((c) => c.conversation.filter((m) => m.role === 'assistant').length);
   const share = (k: number) => (n ? k / n : 0);

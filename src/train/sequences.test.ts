@@ -192,6 +192,20 @@ describe('sftSequence', () => {
     expect(sftSequence(tok, record({ conversation: [] }))).toEqual(sftSequence(tok, record()));
   });
 
+  it('a teacher turn the token limit cut keeps its text labelled but not an end of turn it never wrote', () => {
+    const cut = { ...multiTurn, settings: { cut_turns: [3] } };
+    const seq = sftSequence(tok, cut);
+    expect(labelledSpans(seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt']);
+    // Same tokens as the uncut record: only the label of the closing <|im_end|> changes.
+    expect(seq.input_ids).toEqual(sftSequence(tok, multiTurn).input_ids);
+    expect(labelledSpans(sftSequence(tok, { ...cut, settings: { cut_turns: [1, 3] } }))).toEqual(['ls', 'wc -l a.txt']);
+    // Indices shift with P prepended, and malformed lists are ignored rather than trusted.
+    expect(labelledSpans(sftSequence(tok, cut, { prependPrompt: true, prompt: P }))).toEqual(['ls<|im_end|>', 'wc -l a.txt']);
+    expect(labelledSpans(sftSequence(tok, { ...multiTurn, settings: { cut_turns: 'all' } }))).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
+    // Single-turn records: TO-BE is turn 1.
+    expect(labelledSpans(sftSequence(tok, record({ conversation: [], settings: { cut_turns: [1] } })))).toEqual(['wc -l a.txt']);
+  });
+
   it('prompt prepending keeps P as masked history', () => {
     const seq = sftSequence(tok, multiTurn, { prependPrompt: true, prompt: P });
     expect(labelledSpans(seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);

@@ -15,6 +15,8 @@ export interface TrainingRecord {
   conversation: readonly ChatMessage[]; // 'user' (input, environment) and 'assistant' (teacher) turns
   /** Missing means 'train'. */
   split?: string;
+  /** Synthesis settings; `cut_turns` lists the conversation indices of teacher turns the token limit cut short. */
+  settings?: Record<string, unknown>;
 }
 
 /** The prompt P: its verbatim text (the PG target) and the messages the teacher sees (system + example turns). */
@@ -60,9 +62,9 @@ export class ContextTooShortError extends TrainingDataError {
  * ends where it stops. A template that rewrites earlier turns (e.g. strips reasoning) fails this check, and we
  * throw rather than train on boundaries we cannot trust.
  */
-export function labelAssistantTurns(tok: Tokenizer, messages: readonly ChatMessage[], trainFrom = 0): Sequence {
+export function labelAssistantTurns(tok: Tokenizer, messages: readonly ChatMessage[], trainFrom = 0, cut: ReadonlySet<number> = new Set()): Sequence {
   const full = tok.applyChatTemplate(messages).text;
-  const spans: [number, number][] = []; // character [start, end) of each trained turn
+  const spans: [number, number, boolean][] = []; // character [start, end) of each trained turn, and whether it was cut
   let last = 0;
   for (let i = trainFrom; i < messages.length; i++) {
     if (messages[i].role !== 'assistant') continue;
@@ -75,14 +77,14 @@ export function labelAssistantTurns(tok: Tokenizer, messages: readonly ChatMessa
           'turn boundaries for the training labels are unknown; use a model whose template renders each turn once',
       );
     }
-    spans.push([start, endText.length]);
+    spans.push([start, endText.length, cut.has(i)]);
     last = endText.length;
   }
-  const seams = [...new Set(spans.flat())];
+  const seams = [...new Set(spans.flatMap(([s, e]) => [s, e]))];
   const { ids, at } = encodeWithSeams(tok, full, seams);
   const labels: number[] = new Array(ids.length).fill(IGNORE);
   const endOfTurn = new Set(tok.endOfTurnIds);
-  for (const [s, e] of spans) {
+  for (const [s, e, wasCut] of spans) {
     const from = at.get(s)!;
     const to = at.get(e)!;
     let stop = from;
@@ -93,7 +95,8 @@ export function labelAssistantTurns(tok: Tokenizer, messages: readonly ChatMessa
           'to stop; use a chat model whose template closes turns (e.g. <|im_end|>, <|eot_id|>)',
       );
     }
-    for (let t = from; t <= stop; t++) labels[t] = ids[t];
+    // A turn the token limit cut still closes in the template, but the teacher never chose to stop there.
+    for (let t = from; t <= (wasCut ? stop - 1 : stop); t++) labels[t] = ids[t];
   }
   return { input_ids: ids, labels };
 }
@@ -158,9 +161,17 @@ export function sftMessages(record: TrainingRecord): ChatMessage[] {
  */
 export function sftSequence(tok: Tokenizer, record: TrainingRecord, opts: SftOptions = {}): Sequence {
   const turns = sftMessages(record);
-  if (!opts.prependPrompt) return labelAssistantTurns(tok, turns);
+  const cut = cutTurns(record);
+  if (!opts.prependPrompt) return labelAssistantTurns(tok, turns, 0, cut);
   if (!opts.prompt) throw new TypeError('sftSequence: prependPrompt needs the prompt');
-  return labelAssistantTurns(tok, [...opts.prompt.messages, ...turns], opts.prompt.messages.length);
+  const shift = opts.prompt.messages.length;
+  return labelAssistantTurns(tok, [...opts.prompt.messages, ...turns], shift, new Set([...cut].map((i) => i + shift)));
+}
+
+/** The record's cut teacher turns (settings.cut_turns), ignoring anything that is not a list of indices. */
+export function cutTurns(record: TrainingRecord): Set<number> {
+  const list = record.settings?.cut_turns;
+  return new Set(Array.isArray(list) ? list.filter((i): i is number => Number.isInteger(i)) : []);
 }
 
 export interface PgOptions {

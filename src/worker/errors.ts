@@ -35,3 +35,11 @@ export function deviceLostInJob(lost: DeviceLostError): DeviceLostError {
     'training resumes from its last checkpoint.';
   return e;
 }
+
+/** The model would not fit the GPU memory the app may use; refused before any weight is uploaded. */
+export class ModelTooLargeError extends Error {
+  override name = 'ModelTooLargeError';
+  constructor(what: string, needed: string, available: string) {
+    super(`${what} needs ${needed}, but ${available}; pick a smaller model (nothing was loaded).`);
+  }
+}

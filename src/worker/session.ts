@@ -25,7 +25,7 @@ import { deviceLostInJob, NoModelError, RequestError } from './errors';
 import { Jobs, notifier } from './jobs';
 import { loadModelFiles, type LoadedModel } from './models';
 import { actionPattern, checkResume, trainAdapterSettings } from './requests';
-import { generatorSize, slotLengthFor, trainingBudget, type GeneratorSize } from './sizing';
+import { checkModelFits, generatorSize, slotLengthFor, trainingBudget, type GeneratorSize } from './sizing';
 
 export interface SessionOptions {
   /** Where hub downloads go (OPFS in the browser); without one, hub models are refused. */
@@ -99,6 +99,7 @@ export class EngineSession {
     return this.jobs.exclusive(() => this.guard((async () => {
       if (this.lost) throw this.lost;
       const files = await loadModelFiles(source, this.opts.modelCache, notifier(onProgress));
+      checkModelFits(files.model.config, this.k.f16, this.k.ctx.limits);
       // The old model goes first: two models may not fit on the GPU together.
       this.unload();
       const engine = await LlamaEngine.load(this.k, files.model);

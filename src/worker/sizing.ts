@@ -1,7 +1,9 @@
 // How much GPU memory the worker's generator (its KV cache) and a training run may take. WebGPU never says how
 // much memory the GPU has, so the figures come from the device's buffer limits and fixed caps, chosen here once.
 import { AdapterTooSmallError } from '../gpu/errors';
-import { weightBytes } from '../llama/planner';
+import { ModelTooLargeError } from './errors';
+import { loraLayout, LORA_TARGETS } from '../llama/lora';
+import { planTraining, weightBytes } from '../llama/planner';
 import type { ModelConfig } from '../model/config';
 
 const GiB = 2 ** 30;
@@ -50,4 +52,28 @@ export function generatorSize(cfg: ModelConfig, limits: GPUSupportedLimits, slot
  */
 export function trainingBudget(cfg: ModelConfig, f16: boolean, limits: GPUSupportedLimits): number {
   return weightBytes(cfg, f16) + memoryShare(limits);
+}
+
+/**
+ * Weights past this are refused before loading: a browser's GPU process is commonly killed around 4 GiB, and an
+ * out-of-memory device loss mid-upload tells the user nothing. Llama-3.2-1B in f16 is 2.5 GB.
+ */
+export const WEIGHT_CEILING = 4 * GiB;
+
+/**
+ * Before any weight is uploaded: the model's weights fit the ceiling, and the smallest useful run (512-token
+ * micro-batches, rank 16 on every target, recompute) fits the memory share besides them.
+ */
+export function checkModelFits(cfg: ModelConfig, f16: boolean, limits: GPUSupportedLimits): void {
+  const gib = (n: number) => `${(n / GiB).toFixed(2)} GiB`;
+  const weights = weightBytes(cfg, f16);
+  if (weights > WEIGHT_CEILING) {
+    throw new ModelTooLargeError(`This model's weights (${f16 ? 'f16' : 'f32'})`, gib(weights), `a browser tab's GPU memory is about ${gib(WEIGHT_CEILING)}`);
+  }
+  const layout = loraLayout(cfg, { rank: 16, alpha: 32, dropout: 0, targets: [...LORA_TARGETS] });
+  const plan = planTraining({ cfg, T: 512, rank: 16, targets: layout.spec.targets, loraParams: layout.size, f16, recompute: true, vocabChunk: 2048, groups: 2 });
+  const share = memoryShare(limits);
+  if (plan.total - plan.weights > share) {
+    throw new ModelTooLargeError('Training this model (512-token batches, rank 16, recompute)', `${gib(plan.total - plan.weights)} besides its weights`, `this GPU adapter allows about ${gib(share)}`);
+  }
 }

@@ -1,0 +1,42 @@
+// The fit check that runs before a model's weights are uploaded, on the real models' shapes and two devices.
+import { describe, expect, it } from 'vitest';
+import { SMOLLM2_135M } from '../bench/random-model';
+import { parseModelConfig } from '../model/config';
+import { checkModelFits, generatorSize } from './sizing';
+
+const MiB = 2 ** 20;
+const limits = (maxBufferSize: number) => ({ maxBufferSize, maxStorageBufferBindingSize: Math.min(maxBufferSize, 2 ** 31 - 4) }) as GPUSupportedLimits;
+const LLAMA_1B = {
+  architectures: ['LlamaForCausalLM'], hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32,
+  num_key_value_heads: 8, rms_norm_eps: 1e-5, rope_theta: 500000, vocab_size: 128256, max_position_embeddings: 131072,
+  tie_word_embeddings: true, bos_token_id: 128000, eos_token_id: 128009,
+};
+const LLAMA_8B = { ...LLAMA_1B, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, tie_word_embeddings: false };
+
+describe('checkModelFits', () => {
+  it('accepts the curated models on a GPU with 1 GiB buffers', () => {
+    expect(() => checkModelFits(parseModelConfig(SMOLLM2_135M), true, limits(1024 * MiB))).not.toThrow();
+    expect(() => checkModelFits(parseModelConfig(LLAMA_1B), true, limits(1024 * MiB))).not.toThrow();
+  });
+
+  it('refuses weights past the browser ceiling, saying how much they need', () => {
+    expect(() => checkModelFits(parseModelConfig(LLAMA_8B), true, limits(1024 * MiB)))
+      .toThrow(expect.objectContaining({ name: 'ModelTooLargeError', message: expect.stringMatching(/weights \(f16\) needs 1[45]\.\d\d GiB.*smaller model/) }));
+  });
+
+  it('refuses a model whose smallest training run does not fit a small adapter', () => {
+    expect(() => checkModelFits(parseModelConfig(LLAMA_1B), true, limits(128 * MiB)))
+      .toThrow(expect.objectContaining({ name: 'ModelTooLargeError', message: expect.stringMatching(/Training this model .* besides its weights, but this GPU adapter allows about 0\.25 GiB/) }));
+  });
+});
+
+describe('generatorSize', () => {
+  it('gives fewer slots to long conversations and refuses when not one fits', () => {
+    const cfg = parseModelConfig(SMOLLM2_135M);
+    const short = generatorSize(cfg, limits(1024 * MiB), 1024);
+    const long = generatorSize(cfg, limits(1024 * MiB), 8192);
+    expect(short.slots).toBe(16);
+    expect(long.slots).toBeLessThan(short.slots);
+    expect(() => generatorSize(cfg, limits(4 * MiB), 8192)).toThrow(/too small/);
+  });
+});
