@@ -133,7 +133,12 @@ export function tinyTensorSpecs(o: ResolvedTinyOptions, vocabSize: number): [str
   return specs;
 }
 
-/** Byte tokens that are not printable text alone (bytes >= 0x80, controls other than tab and newline), plus `extra`. */
+/**
+ * Tokens a random model should rarely write: bytes that are not printable text alone (>= 0x80, controls other
+ * than tab and newline), merged runs of whitespace ("\n\t", "  "), which the byte-level pre-tokenizer only keeps
+ * whole before more whitespace, so text that has them elsewhere re-encodes to other tokens than were generated,
+ * and `extra`.
+ */
 function quietTokenIds(vocab: Record<string, number>, extra: number[]): number[] {
   const chars = bytesToUnicode();
   const ids = [...extra];
@@ -141,6 +146,8 @@ function quietTokenIds(vocab: Record<string, number>, extra: number[]): number[]
     const text = b >= 0x20 && b < 0x7f;
     if (!text && b !== 0x0a && b !== 0x09) ids.push(vocab[chars[b]]);
   }
+  const space = new Set([0x20, 0x0a, 0x09, 0x0d].map((b) => chars[b]));
+  for (const [token, id] of Object.entries(vocab)) if (token.length > 1 && [...token].every((c) => space.has(c))) ids.push(id);
   return ids;
 }
 
@@ -197,8 +204,8 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
     const n = shape.reduce((a, b) => a * b, 1);
     const values = draw(root.fork(name), n, init, o.headStd);
     if (o.qkScale !== 1 && /\.(q|k)_proj\./.test(name)) values.forEach((x, i, a) => (a[i] = x * o.qkScale));
-    // An untied head can make the model write text that survives decoding: rows of tokens that are not text on
-    // their own (lone UTF-8 continuation bytes, control bytes, start tokens) shrink, so they are rarely chosen.
+    // An untied head can make the model write text that survives decoding and re-encoding: the rows of the quiet
+    // tokens shrink, so they are rarely chosen.
     if (name === 'lm_head.weight') for (const id of quiet) values.subarray(id * shape[1], (id + 1) * shape[1]).forEach((x, i, row) => (row[i] = x * 0.05));
     tensors[name] = { dtype, shape, data: fromFloat32(values, dtype) };
   }
