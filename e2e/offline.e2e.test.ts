@@ -1,8 +1,10 @@
 // The production build works offline after one visit: the service worker serves the app shell from its cache and
 // the model comes from OPFS. Also checks the Content-Security-Policy and that the page talks to itself and the hub only.
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openModel } from '../src/model/open';
@@ -130,5 +132,45 @@ it('keeps the engine worker to the hub the build allows: another origin is refus
     await context.close();
   } finally {
     await other.close();
+  }
+});
+
+/** The build served as plain files with no headers at all, as a static host that knows nothing of our CSP. */
+async function serveStatic(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const file = join(dir, path === '/' ? 'index.html' : decodeURIComponent(path));
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+it('binds the engine worker by the page policy even where the host sends no CSP header (first visit)', async () => {
+  const site = await serveStatic(outDir);
+  const other = await serveHub({ [ID]: modelDir });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const response = await page.goto(site.url);
+    expect(response?.headers()['content-security-policy']).toBeUndefined();
+    // The engine worker runs (it answers with its self-test)...
+    await expect.poll(() => page.getByTestId('gpu-selftest').textContent(), { timeout: 60_000 }).toMatch(/max difference/);
+    // ...and, with the page's meta policy inherited, a hub outside it is refused before any request reaches it.
+    expect(await loadFromHub(page, other.url)).toBe('error');
+    expect(await page.getByTestId('model-error').textContent()).toContain(`${other.url}: Failed to fetch`);
+    expect(other.requests).toEqual([]);
+    await context.close();
+  } finally {
+    await other.close();
+    await site.close();
   }
 });
