@@ -5,7 +5,9 @@ const HELP = `genpi — Generative Prompt Internalization on WebGPU
 
 Usage:
   genpi make-tiny --out DIR [--arch llama|qwen2] [--seed N] [--dtype f32|f16|bf16]
-      Write a tiny random model (untrained) in the Hugging Face layout.
+         [--qk-scale S] [--head-std S] [--merges N]
+      Write a tiny random model (untrained) in the Hugging Face layout; --qk-scale near 0 makes attention
+      near-uniform, --head-std sets how confident its answers are, --merges the tokenizer's BPE merges.
   genpi info --model DIR
       Print one JSON object: architecture, dimensions, parameter count, dtype, and the GPU adapter.
   genpi logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE
@@ -22,7 +24,7 @@ Usage:
 
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
-         [--action-pattern REGEX] [--max-new-tokens N]
+         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N]
       Synthesize training data from the prompt alone (pseudo inputs, AS-IS/TO-BE, reasons, role-play);
       prints the quality figures as JSON last.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
