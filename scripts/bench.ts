@@ -123,8 +123,8 @@ if (generation.length) {
   for (const t of ttft) console.log(`${`${t.model}, P=${t.promptTokens}`.padEnd(38)} ${t.noPrompt.toFixed(2).padStart(6)} s ${t.uncached.toFixed(2).padStart(9)} s ${t.prefixCached.toFixed(2).padStart(12)} s`);
 }
 if (pipeline.length) {
-  console.log('\nsynthesize + train       samples  answer/reason tokens  epochs  steps  train tokens  synthesize     train     total');
-  for (const p of pipeline) console.log(`${p.model.slice(0, 24).padEnd(24)} ${String(p.samples).padStart(7)}  ${`${p.maxNewTokens}/${p.reasonTokens}`.padStart(20)}  ${String(p.epochs).padStart(6)}  ${String(p.steps).padStart(5)}  ${String(p.trainTokens).padStart(12)}  ${p.synthesizeSeconds.toFixed(0).padStart(8)} s ${p.trainSeconds.toFixed(0).padStart(7)} s ${p.totalSeconds.toFixed(0).padStart(7)} s`);
+  console.log('\nsynthesize + train                   samples  answer/reason tokens  epochs  steps  train tokens  synthesize     train     total');
+  for (const p of pipeline) console.log(`${p.model.slice(0, 36).padEnd(36)} ${String(p.samples).padStart(7)}  ${`${p.maxNewTokens}/${p.reasonTokens}`.padStart(20)}  ${String(p.epochs).padStart(6)}  ${String(p.steps).padStart(5)}  ${String(p.trainTokens).padStart(12)}  ${p.synthesizeSeconds.toFixed(0).padStart(8)} s ${p.trainSeconds.toFixed(0).padStart(7)} s ${p.totalSeconds.toFixed(0).padStart(7)} s`);
 }
 console.log(`\nplanner, ${planner.model} T=1024 f16: ${mib(plan(false).total)} saving activations, ${mib(plan(true).total)} with recompute (target < 2 GB)`);
 console.log('results: bench-results.json');
