@@ -3,9 +3,10 @@
 import type { BrowserContext, Page, Request } from 'playwright-core';
 
 /** Loads `id` from the hub at `url` through the model card's fields; waits for the summary or an error. */
+/** Loads a model by hub id from the hub at `url` through the model card; says which of summary or error showed. */
 export async function loadFromHub(page: Page, id: string, url: string): Promise<'summary' | 'error'> {
   await page.getByTestId('hub-id').fill(id);
-  await page.locator('details').evaluate((d) => ((d as HTMLDetailsElement).open = true));
+  await page.locator('details:has([data-testid=hub-url])').evaluate((d) => ((d as HTMLDetailsElement).open = true));
   await page.getByTestId('hub-url').fill(url);
   await page.getByTestId('load-hub').click();
   await page.locator('[data-testid=model-summary], [data-testid=model-error]').first().waitFor({ timeout: 180_000 });

@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openModel } from '../src/model/open';
@@ -12,6 +12,7 @@ import { serveHub, type HubServer } from '../src/model/testing/hub-server';
 import { writeTinyModel } from '../src/model/tiny/write-node';
 import { startApp } from './app-server';
 import { launchChromium, screenshot, watchConsole } from './browser';
+import { loadFromHub } from './flow';
 
 const ID = 'genpi-test/tiny-qwen2';
 let browser: Browser;
@@ -33,16 +34,6 @@ afterAll(async () => {
   await hub?.close().catch(() => {});
 });
 
-async function loadFromHub(page: Page, url: string): Promise<'summary' | 'error'> {
-  await page.getByTestId('hub-id').fill(ID);
-  await page.locator('details').evaluate((d) => ((d as HTMLDetailsElement).open = true));
-  await page.getByTestId('hub-url').fill(url);
-  await page.getByTestId('load-hub').click();
-  const done = page.locator('[data-testid=model-summary], [data-testid=model-error]');
-  await done.first().waitFor({ timeout: 120_000 });
-  return (await page.getByTestId('model-summary').count()) ? 'summary' : 'error';
-}
-
 it('downloads into OPFS, resumes after a dropped connection, and works offline after a reload', async () => {
   const expected = await openModel(new DirFileSet(dir));
   const context = await browser.newContext();
@@ -51,12 +42,12 @@ it('downloads into OPFS, resumes after a dropped connection, and works offline a
   await page.goto(app.url);
 
   // 1. The connection drops mid-weights: a clear error, and the bytes received stay in OPFS.
-  expect(await loadFromHub(page, hub.url), log.join('\n')).toBe('error');
+  expect(await loadFromHub(page, ID, hub.url), log.join('\n')).toBe('error');
   await screenshot(page, 'hub-download-cut');
   expect(await page.getByTestId('model-error').textContent()).toMatch(/HubNetworkError.*model\.safetensors/s);
 
   // 2. Trying again resumes from where it stopped, with a Range request for the rest.
-  expect(await loadFromHub(page, hub.url), log.join('\n')).toBe('summary');
+  expect(await loadFromHub(page, ID, hub.url), log.join('\n')).toBe('summary');
   await screenshot(page, 'hub-download-done');
   const ranged = hub.requests.filter((r) => r.method === 'GET' && r.url.endsWith('/model.safetensors') && r.headers.range);
   expect(ranged.map((r) => r.headers.range)).toContain('bytes=20000-');
@@ -72,7 +63,7 @@ it('downloads into OPFS, resumes after a dropped connection, and works offline a
   await hub.close();
   const before = hub.requests.length;
   await page.reload();
-  expect(await loadFromHub(page, hub.url), log.join('\n')).toBe('summary');
+  expect(await loadFromHub(page, ID, hub.url), log.join('\n')).toBe('summary');
   await screenshot(page, 'hub-offline-reload');
   expect(hub.requests.length).toBe(before);
   expect(await page.getByTestId('model-params').textContent()).toBe(String(expected.weights.parameterCount));

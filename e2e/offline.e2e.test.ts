@@ -13,6 +13,7 @@ import { serveHub, type HubServer } from '../src/model/testing/hub-server';
 import { writeTinyModel } from '../src/model/tiny/write-node';
 import { buildApp, previewApp, type PreviewApp } from './app-server';
 import { launchChromium, screenshot, watchConsole } from './browser';
+import { loadFromHub } from './flow';
 
 const ID = 'genpi-test/tiny-qwen2';
 let browser: Browser;
@@ -39,14 +40,11 @@ afterAll(async () => {
   await hub?.close().catch(() => {});
 });
 
-async function loadFromHub(page: Page, url = hub.url): Promise<'summary' | 'error'> {
-  await page.getByTestId('hub-id').fill(ID);
-  await page.locator('details:has([data-testid=hub-url])').evaluate((d) => ((d as HTMLDetailsElement).open = true));
-  await page.getByTestId('hub-url').fill(url);
-  await page.getByTestId('load-hub').click();
-  const done = page.locator('[data-testid=model-summary], [data-testid=model-error]');
-  await done.first().waitFor({ timeout: 120_000 });
-  return (await page.getByTestId('model-summary').count()) ? 'summary' : 'error';
+/** A hub outside the build's policy: the engine worker's fetch fails and not one request reaches that server. */
+async function expectRefused(page: Page, other: HubServer): Promise<void> {
+  expect(await loadFromHub(page, ID, other.url)).toBe('error');
+  expect(await page.getByTestId('model-error').textContent()).toContain(`${other.url}: Failed to fetch`);
+  expect(other.requests).toEqual([]);
 }
 
 it('builds without onnxruntime and a service worker that lists every built file', () => {
@@ -88,7 +86,7 @@ it('opens offline after one visit: app shell from the service worker, model from
   });
   expect(state).toEqual({ active: 'activated', controlled: true });
 
-  expect(await loadFromHub(page), log.join('\n')).toBe('summary');
+  expect(await loadFromHub(page, ID, hub.url), log.join('\n')).toBe('summary');
   await screenshot(page, 'offline-first-visit');
   expect(hub.requests.some((r) => r.url.endsWith('/model.safetensors')), 'downloaded from the hub').toBe(true);
   // The tokenizer and chat template ran in the built worker, where onnxruntime is a stub.
@@ -103,7 +101,7 @@ it('opens offline after one visit: app shell from the service worker, model from
   expect(reloaded?.fromServiceWorker(), 'index.html from the service worker').toBe(true);
   // The service worker sends the policy as a header too: the engine's module worker takes its policy from headers only.
   expect(reloaded?.headers()['content-security-policy']).toBe(csp);
-  expect(await loadFromHub(page), log.join('\n')).toBe('summary');
+  expect(await loadFromHub(page, ID, hub.url), log.join('\n')).toBe('summary');
   await screenshot(page, 'offline-reload');
   expect(await page.getByTestId('model-params').textContent()).toBe(String(expected.weights.parameterCount));
   expect(hub.requests.length).toBe(hubBefore);
@@ -126,9 +124,7 @@ it('keeps the engine worker to the hub the build allows: another origin is refus
     await page.goto(app.url);
     // Chromium reports a worker's CSP refusals neither as console messages nor as failed requests to Playwright:
     // the evidence is a fetch error while the server is up and answers CORS, and not one request reaching it.
-    expect(await loadFromHub(page, other.url)).toBe('error');
-    expect(await page.getByTestId('model-error').textContent()).toContain(`${other.url}: Failed to fetch`);
-    expect(other.requests).toEqual([]);
+    await expectRefused(page, other);
     await context.close();
   } finally {
     await other.close();
@@ -165,9 +161,7 @@ it('binds the engine worker by the page policy even where the host sends no CSP 
     // The engine worker runs (it answers with its self-test)...
     await expect.poll(() => page.getByTestId('gpu-selftest').textContent(), { timeout: 60_000 }).toMatch(/max difference/);
     // ...and, with the page's meta policy inherited, a hub outside it is refused before any request reaches it.
-    expect(await loadFromHub(page, other.url)).toBe('error');
-    expect(await page.getByTestId('model-error').textContent()).toContain(`${other.url}: Failed to fetch`);
-    expect(other.requests).toEqual([]);
+    await expectRefused(page, other);
     await context.close();
   } finally {
     await other.close();

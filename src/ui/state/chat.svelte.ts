@@ -6,10 +6,9 @@ import type { ChatSide, ErrorInfo } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { WrongModelError } from '../adapter-io';
 import { errorInfo } from '../errors';
-import { newId } from '../format';
 import type { DatasetState } from './dataset.svelte';
 import { modelMismatch, teacherPrompt } from './evaluation.svelte';
-import type { JobGate } from './jobs.svelte';
+import { WorkerJob, type JobGate } from './jobs.svelte';
 import type { LibraryState } from './library.svelte';
 import type { ModelState } from './model.svelte';
 import type { PromptState } from './prompt.svelte';
@@ -31,12 +30,11 @@ export class ChatState {
   turns = $state.raw<ChatTurn[]>([]);
   input = $state('');
   streaming = $state('');
-  running = $state(false);
   error = $state<ErrorInfo | null>(null);
   temperature = $state(0.7);
   maxNewTokens = $state(256);
   private seed = 0;
-  private jobId: string | null = null;
+  private readonly job: WorkerJob;
 
   constructor(
     private readonly engine: EngineClient,
@@ -44,8 +42,14 @@ export class ChatState {
     private readonly prompt: PromptState,
     private readonly dataset: DatasetState,
     private readonly library: LibraryState,
-    private readonly gate: JobGate,
-  ) {}
+    gate: JobGate,
+  ) {
+    this.job = new WorkerJob(engine, gate, 'chat', 'chat');
+  }
+
+  get running(): boolean {
+    return this.job.running;
+  }
 
   open(adapterId: string): void {
     if (this.adapterId !== adapterId) this.turns = [];
@@ -74,12 +78,9 @@ export class ChatState {
       this.turns = [...before, { role: 'user', content: text }];
       this.input = '';
       const messages = this.turns.map(({ role, content }) => ({ role, content }));
-      const jobId = newId('chat');
-      this.jobId = jobId;
-      this.running = true;
       this.streaming = '';
       try {
-        const reply = await this.gate.run('chat', () =>
+        const reply = await this.job.run((jobId) =>
           this.engine.chat(jobId, {
             side, prompt, messages, adapter: side === 'student' ? { spec: a.spec, params: a.params } : null,
             maxNewTokens: this.maxNewTokens, temperature: this.temperature, seed: this.seed++,
@@ -95,13 +96,11 @@ export class ChatState {
     } catch (e) {
       this.error = errorInfo(e);
     } finally {
-      this.running = false;
       this.streaming = '';
-      this.jobId = null;
     }
   }
 
   stop(): void {
-    if (this.jobId) void this.engine.cancel(this.jobId);
+    this.job.cancel();
   }
 }

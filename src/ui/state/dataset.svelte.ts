@@ -10,20 +10,13 @@ import { download, safeFileName } from '../download';
 import { errorInfo } from '../errors';
 import { formatDate, newId } from '../format';
 import { datasetJsonl, datasetTrlJsonl, editRecord, lines, type RecordPatch } from '../records';
-import type { JobGate } from './jobs.svelte';
+import { WorkerJob, type JobGate } from './jobs.svelte';
 import type { ModelState } from './model.svelte';
 import type { PromptState } from './prompt.svelte';
 import type { StoreState } from './store.svelte';
 
-export interface SynthForm {
-  samples: number;
-  heldout: number;
-  maxTurns: number;
-  seed: number;
-  maxNewTokens: number;
-  reasonTokens: number;
-  seedInputs: string;
-}
+/** The synthesis settings as the form edits them: seed inputs as text; environment and pattern live with P. */
+export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern'> & { seedInputs: string };
 
 export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, reasonTokens: 512, seedInputs: '' };
 
@@ -40,20 +33,25 @@ export class DatasetState {
   prompt = $state.raw<StoredPrompt | null>(null);
   settings = $state.raw<SynthesisSettings | null>(null);
 
-  running = $state(false);
   progress = $state.raw<SynthesisProgress | null>(null);
   error = $state<ErrorInfo | null>(null);
   importErrors = $state.raw<JsonlLineError[]>([]);
   importedFrom = $state('');
-  private jobId: string | null = null;
+  private readonly job: WorkerJob;
 
   constructor(
     private readonly engine: EngineClient,
     private readonly store: StoreState,
     private readonly models: ModelState,
     private readonly promptState: PromptState,
-    private readonly gate: JobGate,
-  ) {}
+    gate: JobGate,
+  ) {
+    this.job = new WorkerJob(engine, gate, 'synth', 'synthesis');
+  }
+
+  get running(): boolean {
+    return this.job.running;
+  }
 
   get heldoutInputs(): string[] {
     return this.records.filter((r) => r.split === 'heldout').map((r) => r.input);
@@ -71,18 +69,11 @@ export class DatasetState {
       if (p.parsed.error) throw new Error(`The prompt does not parse: ${p.parsed.error.message}`);
       if (!p.text.trim()) throw new Error('Write or pick a prompt first (section 2).');
       if (p.patternError) throw new Error(`The action pattern is not a valid regular expression: ${p.patternError}`);
-      const f = $state.snapshot(this.form);
-      const settings: SynthesisSettings = {
-        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens, reasonTokens: f.reasonTokens,
-        seedInputs: lines(f.seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern,
-      };
+      const settings = this.formSettings();
       const prompt = p.stored;
       const model = this.models.ref!;
-      const jobId = newId('synth');
-      this.jobId = jobId;
-      this.running = true;
       this.progress = null;
-      const out = await this.gate.run('synthesis', () =>
+      const out = await this.job.run((jobId) =>
         this.engine.synthesize(jobId, prompt.text, settings, Comlink.proxy((pr: SynthesisProgress) => (this.progress = pr))),
       );
       const now = Date.now();
@@ -99,14 +90,18 @@ export class DatasetState {
       await this.save();
     } catch (e) {
       this.error = errorInfo(e);
-    } finally {
-      this.running = false;
-      this.jobId = null;
     }
   }
 
   cancel(): void {
-    if (this.jobId) void this.engine.cancel(this.jobId);
+    this.job.cancel();
+  }
+
+  /** The form as the worker's settings, with the prompt panel's environment and action pattern. */
+  private formSettings(): SynthesisSettings {
+    const { seedInputs, ...f } = $state.snapshot(this.form);
+    const p = this.promptState;
+    return { ...f, seedInputs: lines(seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern };
   }
 
   async update(id: string, patch: RecordPatch): Promise<void> {
@@ -152,14 +147,10 @@ export class DatasetState {
 
   toStored(): StoredDataset | null {
     if (!this.id) return null;
-    const f = $state.snapshot(this.form);
     return {
       id: this.id, name: this.name, created: this.created, updated: Date.now(), model: this.madeWith,
       prompt: this.prompt ?? this.promptState.stored,
-      settings: this.settings ?? {
-        samples: f.samples, heldout: f.heldout, maxTurns: f.maxTurns, seed: f.seed, maxNewTokens: f.maxNewTokens, reasonTokens: f.reasonTokens,
-        seedInputs: lines(f.seedInputs), environment: $state.snapshot(this.promptState.environment), actionPattern: this.promptState.actionPattern,
-      },
+      settings: this.settings ?? this.formSettings(),
       records: this.records, figures: this.figures,
     };
   }

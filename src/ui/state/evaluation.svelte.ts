@@ -7,10 +7,9 @@ import type { ErrorInfo } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { promptForAdapter, WrongModelError } from '../adapter-io';
 import { errorInfo } from '../errors';
-import { newId } from '../format';
 import { lines } from '../records';
 import type { DatasetState } from './dataset.svelte';
-import type { JobGate } from './jobs.svelte';
+import { WorkerJob, type JobGate } from './jobs.svelte';
 import type { LibraryState } from './library.svelte';
 import type { ModelState } from './model.svelte';
 import type { PromptState } from './prompt.svelte';
@@ -38,10 +37,9 @@ export class EvaluationState {
   maxNewTokens = $state(128);
   figures = $state.raw<EvalFigures | null>(null);
   stage = $state('');
-  running = $state(false);
   error = $state<ErrorInfo | null>(null);
   savedTo = $state('');
-  private jobId: string | null = null;
+  private readonly job: WorkerJob;
 
   constructor(
     private readonly engine: EngineClient,
@@ -49,8 +47,14 @@ export class EvaluationState {
     private readonly prompt: PromptState,
     private readonly dataset: DatasetState,
     private readonly library: LibraryState,
-    private readonly gate: JobGate,
-  ) {}
+    gate: JobGate,
+  ) {
+    this.job = new WorkerJob(engine, gate, 'eval', 'evaluation');
+  }
+
+  get running(): boolean {
+    return this.job.running;
+  }
 
   get inputs(): string[] {
     return this.source === 'heldout' ? this.dataset.heldoutInputs : lines(this.typed);
@@ -59,7 +63,6 @@ export class EvaluationState {
   async run(): Promise<void> {
     this.error = null;
     this.savedTo = '';
-    const jobId = newId('eval');
     try {
       const a = this.library.get(this.adapterId);
       if (!a) throw new Error('Pick an adapter to evaluate (train one in section 4 or import one in section 6).');
@@ -70,10 +73,8 @@ export class EvaluationState {
         throw new Error(this.source === 'heldout' ? 'The dataset has no held-out records: type inputs instead, one per line.' : 'Type at least one input, one per line.');
       }
       const prompt = await teacherPrompt(a, this.dataset, this.prompt);
-      this.jobId = jobId;
-      this.running = true;
       this.stage = 'starting';
-      this.figures = await this.gate.run('evaluation', () =>
+      this.figures = await this.job.run((jobId) =>
         this.engine.evaluate(jobId, {
           prompt, inputs, adapter: { spec: a.spec, params: a.params }, maxNewTokens: this.maxNewTokens,
           actionPattern: this.prompt.text === prompt ? this.prompt.actionPattern : (this.dataset.prompt?.actionPattern ?? ''),
@@ -83,13 +84,11 @@ export class EvaluationState {
     } catch (e) {
       this.error = errorInfo(e);
     } finally {
-      this.running = false;
       this.stage = '';
-      this.jobId = null;
     }
   }
 
   cancel(): void {
-    if (this.jobId) void this.engine.cancel(this.jobId);
+    this.job.cancel();
   }
 }
