@@ -10,14 +10,14 @@ import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
 import { DirFileSet } from '../model/source-node';
 import { loadTokenizer } from '../model/tokenizer';
-import type { TrainingVariant } from '../train/sequences';
+import { distills, type TrainingVariant } from '../train/sequences';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-files';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { progress, readPrompt } from './pipeline';
 
-const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0'];
+const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only'];
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const v = parseFlags('train', argv, {
@@ -26,6 +26,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dropout: { type: 'string' }, 'sft-weight': { type: 'string' }, 'pg-weight': { type: 'string' }, targets: { type: 'string' },
     variant: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, 'checkpoint-every': { type: 'string' },
     'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' },
+    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' },
   });
   const modelDir = required('train', v, 'model');
   const dataFile = required('train', v, 'data');
@@ -42,6 +43,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
       variant,
       sftWeight: floatFlag('train', v, 'sft-weight', d.loss.sftWeight, 0, 1e3),
       pgWeight: variant === 'sft_only' ? 0 : floatFlag('train', v, 'pg-weight', d.loss.pgWeight, 0, 1e3),
+      // Only distilling runs record the KL settings, so other runs' checkpoints still match their settings.
+      ...(distills(variant) ? {
+        klWeight: floatFlag('train', v, 'kl-weight', d.loss.klWeight ?? 1, 0, 1e3),
+        klTopK: intFlag('train', v, 'kl-top-k', d.loss.klTopK ?? 32, 1),
+      } : {}),
     },
     loop: {
       ...d.loop,
@@ -68,7 +74,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (resume) process.stderr.write(`resuming after step ${resume.step}\n`);
   await mkdir(out, { recursive: true });
   const r = await trainAdapter(engine, tokenizer, records, prompt, settings, {
-    onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
+    onTeacher: (done, total) => progress(`train: teacher targets ${done}/${total}`),
+    onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}${p.kl != null ? `, kl ${p.kl.toFixed(4)}` : ''}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
     saveCheckpoint: (c) => saveCheckpoint(out, c, settings),
   }, resume, modelDir);
   process.stderr.write(`\nGPU memory planned: ${(r.plan.total / 2 ** 20).toFixed(1)} MiB${r.plan.recompute ? ' (activation recompute)' : ''}\n`);
@@ -83,5 +90,5 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   for (const [name, bytes] of adapterFiles(r.adapter, meta)) await writeFile(join(out, name), bytes);
   const last = r.curve.at(-1);
-  process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null })}\n`);
+  process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null, last_kl_loss: last?.kl ?? null })}\n`);
 }

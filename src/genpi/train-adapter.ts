@@ -8,8 +8,9 @@ import { choosePlan, type MemoryPlan } from '../llama/planner';
 import { LoraTrainer } from '../llama/trainer';
 import { Rng } from '../model/tiny/random';
 import type { Tokenizer } from '../model/tokenizer';
+import { attachTeacherTargets, teacherViews } from '../train/distill';
 import { runTraining, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
-import { buildTrainingGroups, checkFitsContext, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord } from '../train/sequences';
+import { buildTrainingGroups, checkFitsContext, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
 
 export interface TrainAdapterSettings {
   lora: LoraSpec;
@@ -40,25 +41,35 @@ export interface TrainedAdapter {
   cancelled: boolean;
 }
 
+/** Cross-entropy groups (SFT, PG); the distillation group is not one. */
+const ceGroups = (set: TrainingSet) => set.groups.filter((g) => g.kind !== 'kl').length;
+
 /** Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. */
 export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText, s: TrainAdapterSettings) {
   const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'));
   if (!set.sft.length) throw new Error('the dataset has no training records (all are held out): synthesize more samples or lower --heldout');
   checkFitsContext(set.named, engine.cfg.maxPositionEmbeddings);
+  // Distillation: the teacher's views (P + conversation), checked to line up with the SFT sequences and to fit.
+  const teachers = set.distill ? teacherViews(tok, set, prompt, engine.cfg.vocabSize) : [];
+  checkFitsContext(teachers, engine.cfg.maxPositionEmbeddings);
   const longest = Math.max(...set.named.map((n) => n.seq.input_ids.length));
   const maxT = Math.max(s.maxTokensPerMicroBatch, longest);
   const layout = loraLayout(engine.cfg, s.lora);
   const plan = choosePlan({
     cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.k.f16,
-    vocabChunk: 2048, groups: set.groups.length,
+    vocabChunk: 2048, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0,
   }, s.memoryBudget);
-  return { set, maxT, layout, plan };
+  return { set, maxT, layout, plan, teachers };
 }
 
 export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText,
   s: TrainAdapterSettings, cb: LoopCallbacks = {}, resume?: Checkpoint, baseModel = ''): Promise<TrainedAdapter> {
-  const { set, maxT, layout, plan } = planRun(engine, tok, records, prompt, s);
-  const trainer = new LoraTrainer(engine, layout, { maxT, groups: set.groups.length, recompute: plan.recompute, vocabChunk: 2048 });
+  const { set, maxT, layout, plan, teachers } = planRun(engine, tok, records, prompt, s);
+  // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own).
+  if (set.distill) await attachTeacherTargets(engine, teachers, set.sft, set.distill.topK, { signal: cb.signal, onProgress: cb.onTeacher });
+  const trainer = new LoraTrainer(engine, layout, {
+    maxT, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0, recompute: plan.recompute, vocabChunk: 2048,
+  });
   try {
     if (resume) {
       trainer.setParams(resume.params);

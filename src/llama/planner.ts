@@ -24,12 +24,20 @@ export function backwardScratch(cfg: ModelConfig, T: number, rank: number) {
   };
 }
 
-/** Floats of the loss head (one vocabulary chunk of logits) and of the batch's per-token inputs. */
-export function headBuffers(cfg: ModelConfig, T: number, vocabChunk: number, groups: number) {
+/**
+ * Floats of the loss head (one vocabulary chunk of logits) and of the batch's per-token inputs. The loss holds the
+ * total, each cross-entropy group, then the distillation group when there is one (klTopK > 0).
+ */
+export function headBuffers(cfg: ModelConfig, T: number, vocabChunk: number, groups: number, klTopK = 0) {
   return {
     nf: T * cfg.hiddenSize, rstdf: T, logits: T * vocabChunk, stats: 2 * T, targetLogit: T, lse: T, losses: T,
-    loss: 1 + groups, targets: T, weights: T, group: T,
+    loss: 1 + groups + (klTopK > 0 ? 1 : 0), targets: T, weights: T, group: T,
   };
+}
+
+/** Floats of logit distillation's per-token buffers: the teacher's top-K, and what the loss keeps for the backward. */
+export function klBuffers(T: number, K: number) {
+  return { ids: T * K, logp: T * K, weights: T, z: T * K, tok: 2 * T, sparse: T * K };
 }
 
 export function batchBuffers(T: number) {
@@ -58,7 +66,10 @@ export interface PlanInput {
   f16: boolean;
   recompute: boolean;
   vocabChunk: number;
+  /** Cross-entropy loss groups. */
   groups: number;
+  /** Teacher top-K of logit distillation; 0 or absent: no distillation. */
+  klTopK?: number;
 }
 
 export interface MemoryPlan {
@@ -78,7 +89,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const layerSets = p.recompute ? 1 : cfg.numLayers;
   const activations = 4 * (layerSets * sum(layerActivations(cfg, T, p.rank, p.targets)) + (cfg.numLayers + 1) * T * cfg.hiddenSize);
   const backward = 4 * sum(backwardScratch(cfg, T, p.rank));
-  const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups)) + sum(batchBuffers(T)));
+  const K = p.klTopK ?? 0;
+  const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups, K)) + sum(batchBuffers(T)) + (K > 0 ? sum(klBuffers(T, K)) : 0));
   const lora = 4 * loraStateFloats(p.loraParams);
   const weights = weightBytes(cfg, p.f16);
   return { weights, activations, backward, head, lora, total: weights + activations + backward + head + lora, recompute: p.recompute };

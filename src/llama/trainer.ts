@@ -1,6 +1,7 @@
 // LoRA training on the GPU: the adapter's params, grads and Adam moments as flat buffers; per micro-batch one
-// command buffer runs the forward (saving activations, or only layer inputs in recompute mode), the chunked loss,
-// and the backward; the optimizer step clips by global norm and applies AdamW. Only scalars come back.
+// command buffer runs the forward (saving activations, or only layer inputs in recompute mode), the chunked loss
+// (cross-entropy per group, and logit distillation when asked), and the backward; the optimizer step clips by
+// global norm and applies AdamW. Only scalars come back.
 import { readF32, writeArray } from '../gpu/buffers';
 import type { ModelConfig } from '../model/config';
 import { ModelError } from '../model/errors';
@@ -12,7 +13,8 @@ import { layerBackward, layerForward, type LayerActs, type Scratch } from './lay
 import { loraSeed, type LoraLayout } from './lora';
 import { adamwUpdate, gradNorm } from './ops/adamw';
 import { MAX_LOSS_GROUPS } from './ops/cross_entropy';
-import { batchBuffers, headBuffers, planTraining, type MemoryPlan } from './planner';
+import { MAX_KL_TOP_K } from './ops/kl_topk';
+import { batchBuffers, headBuffers, klBuffers, planTraining, type MemoryPlan } from './planner';
 
 export interface TrainerOptions {
   /** Most tokens in one micro-batch (all its sequences packed). */
@@ -20,8 +22,10 @@ export interface TrainerOptions {
   recompute?: boolean;
   /** Vocabulary rows per loss chunk; a multiple of 64 (binding alignment). */
   vocabChunk?: number;
-  /** Loss groups reported separately (e.g. SFT and PG), at most 8. */
+  /** Cross-entropy loss groups reported separately (e.g. SFT and PG), at most 8 with the distillation group. */
   groups?: number;
+  /** Logit distillation against the teacher's top-K (batches carry `kl`); its loss is reported after the groups. */
+  klTopK?: number;
 }
 
 export interface OptimizerSettings {
@@ -61,11 +65,14 @@ export class LoraTrainer {
     const { maxT } = opts;
     const G = opts.groups ?? 1;
     const vocabChunk = opts.vocabChunk ?? 2048;
-    if (G < 1 || G > MAX_LOSS_GROUPS) throw new Error(`loss groups must be 1..${MAX_LOSS_GROUPS}, got ${G}`);
+    const K = opts.klTopK ?? 0;
+    if (!Number.isInteger(K) || K < 0 || K > MAX_KL_TOP_K) throw new Error(`teacher top-K must be 0..${MAX_KL_TOP_K}, got ${K}`);
+    const slots = G + (K > 0 ? 1 : 0);
+    if (G < 1 || slots > MAX_LOSS_GROUPS) throw new Error(`loss groups must be 1..${MAX_LOSS_GROUPS}, distillation included; got ${slots}`);
     const R = layout.spec.rank;
     this.plan = planTraining({
       cfg, T: maxT, rank: R, targets: layout.spec.targets, loraParams: layout.size, f16: engine.k.f16,
-      recompute: Boolean(opts.recompute), vocabChunk, groups: G,
+      recompute: Boolean(opts.recompute), vocabChunk, groups: G, klTopK: K,
     });
     const a = (this.a = new Allocator(engine.k.device));
     const P = layout.size;
@@ -79,10 +86,11 @@ export class LoraTrainer {
     this.acts = Array.from({ length: sets }, (_, l) => allocLayerActs(a, cfg, maxT, layout.spec, `acts${l}`));
     this.xs = Array.from({ length: cfg.numLayers + 1 }, (_, l) => a.floats(maxT * cfg.hiddenSize, `x${l}`));
     this.scratch = allocScratch(a, cfg, maxT, R);
-    this.head = a.table(headBuffers(cfg, maxT, vocabChunk, G), 'head');
+    this.head = a.table(headBuffers(cfg, maxT, vocabChunk, G, K), 'head');
+    if (K > 0) this.head.kl = a.table(klBuffers(maxT, K), 'kl');
     this.batch = a.table(batchBuffers(maxT), 'batch');
     const align = engine.k.ctx.limits.minStorageBufferOffsetAlignment;
-    this.headPass = { cfg, weights: engine.weights, chunks: headChunks(engine.weights, vocabChunk, align), vocabChunk, G };
+    this.headPass = { cfg, weights: engine.weights, chunks: headChunks(engine.weights, vocabChunk, align), vocabChunk, G, K };
   }
 
   get cfg(): ModelConfig {
@@ -139,6 +147,21 @@ export class LoraTrainer {
       if (y !== -100 && !(y >= 0 && y < V)) throw new ModelError('batch labels', `label ${y} is outside the vocabulary (0..${V - 1})`);
       if (b.group[t] >= this.headPass.G) throw new ModelError('batch', `group ${b.group[t]} but the trainer reports ${this.headPass.G} groups`);
     }
+    if (b.kl) this.checkTeacher(b.kl, b.T);
+  }
+
+  private checkTeacher(kl: NonNullable<PackedBatch['kl']>, T: number): void {
+    const K = this.headPass.K;
+    if (K === 0) throw new ModelError('batch', 'carries teacher targets but this trainer was made without distillation (klTopK)');
+    if (kl.K !== K) throw new ModelError('batch', `carries the teacher's top-${kl.K}; this trainer distills a top-${K}`);
+    const V = this.cfg.vocabSize;
+    for (let t = 0; t < T; t++) {
+      if (kl.weights[t] === 0) continue;
+      // kl_topk_backward adds each id's share without atomics: a repeated id would lose one of them.
+      const row = new Set(kl.ids.subarray(t * K, (t + 1) * K));
+      if (row.size !== K) throw new ModelError('batch teacher targets', `token ${t} repeats an id in its top-${K}`);
+      for (const id of row) if (id >= V) throw new ModelError('batch teacher targets', `id ${id} is outside the vocabulary (0..${V - 1})`);
+    }
   }
 
   /**
@@ -157,6 +180,14 @@ export class LoraTrainer {
     writeArray(this.engine.k.device, this.head.targets, b.targets);
     writeArray(this.engine.k.device, this.head.weights, b.weights);
     writeArray(this.engine.k.device, this.head.group, b.group);
+    if (this.head.kl) {
+      // A batch without targets (e.g. PG only) is distilled nowhere: zero weights, stale ids never read into the loss.
+      writeArray(this.engine.k.device, this.head.kl.weights, b.kl?.weights ?? new Float32Array(T));
+      if (b.kl) {
+        writeArray(this.engine.k.device, this.head.kl.ids, b.kl.ids);
+        writeArray(this.engine.k.device, this.head.kl.logp, b.kl.logp);
+      }
+    }
     const p = this.layout.spec.dropout;
     const dropout = o.dropoutSeed === undefined || p === 0 ? undefined
       : (i: number) => ({ p, seed: loraSeed(o.dropoutSeed!, this.layout.slots[i]) });
@@ -180,9 +211,9 @@ export class LoraTrainer {
     });
   }
 
-  /** [total, group 0, group 1, ...] of Σ weight·CE accumulated since the last `first` micro-batch. */
+  /** [total, group 0, group 1, ..., then the distillation group's Σ weight·KL] accumulated since the last `first` micro-batch. */
   async readLoss(): Promise<Float32Array> {
-    return readF32(this.engine.k.device, this.head.loss, 1 + this.headPass.G);
+    return readF32(this.engine.k.device, this.head.loss, 1 + this.headPass.G + (this.headPass.K > 0 ? 1 : 0));
   }
 
   /** Clips by global norm and applies AdamW; returns the gradient norm (before clipping). */

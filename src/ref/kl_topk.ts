@@ -42,8 +42,10 @@ export function kl_topk_token(lq: ArrayLike<number>, logp: ArrayLike<number>): {
   return { kl: kl + r * (Math.log(r) - Math.log(qr)), a: ps + r, b: ps + r - r / qr };
 }
 
-function checkIds(ids: ArrayLike<number>, T: number, V: number, K: number): void {
+/** Rows of distilled tokens (weight ≠ 0) hold K distinct ids of the vocabulary; other rows are never read. */
+function checkIds(ids: ArrayLike<number>, weights: ArrayLike<number>, T: number, V: number, K: number): void {
   for (let t = 0; t < T; t++) {
+    if (weights[t] === 0) continue;
     const row = new Set<number>();
     for (let k = 0; k < K; k++) {
       const id = ids[t * K + k];
@@ -64,7 +66,7 @@ export function kl_topk_forward(
   V: number,
   K: number,
 ): KlTopkForward {
-  checkIds(ids, T, V, K);
+  checkIds(ids, weights, T, V, K);
   const losses = new Float64Array(T);
   const lse = new Float64Array(T);
   const coef = new Float64Array(T * 2);

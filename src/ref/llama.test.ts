@@ -1,11 +1,12 @@
 // The whole-model reference checked by finite differences: d(loss)/d(LoRA params) from llama_backward equals the
 // central difference of llama_forward's loss, on a micro model with every feature on (Qwen2 biases, GQA, llama3
-// rope scaling, packed sequences, two loss groups, dropout with a fixed mask).
+// rope scaling, packed sequences, two loss groups, dropout with a fixed mask), and with the top-K distillation term.
 import { describe, expect, it } from 'vitest';
 import { loraLayout } from '../llama/lora';
 import { parseModelConfig } from '../model/config';
 import { Rng } from '../model/tiny/random';
-import { packGroups } from '../train/batch';
+import { labelledCount, packGroups, type Sequence } from '../train/batch';
+import { top_log_probs } from './kl_topk';
 import { llama_backward, llama_forward, type RefModel } from './llama';
 
 function microModel(arch: 'llama' | 'qwen2', seed: number): RefModel {
@@ -58,5 +59,52 @@ describe.each(['llama', 'qwen2'] as const)('%s', (arch) => {
     console.log(`${arch}: ${layout.size} LoRA gradients, worst relative difference from finite differences ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-5);
     expect(Math.max(...grads.map(Math.abs))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('with the top-K distillation term', () => {
+  it('llama_backward equals finite differences of llama_forward (CE groups + KL on the SFT tokens)', () => {
+    const m = microModel('qwen2', 5);
+    const layout = loraLayout(m.cfg, { rank: 2, alpha: 4, dropout: 0, targets: ['q', 'v', 'o', 'down'] });
+    const rng = new Rng(9);
+    const params = Float64Array.from({ length: layout.size }, () => 0.3 * rng.normal());
+    const K = 3;
+    const V = m.cfg.vocabSize;
+    // Teacher targets: the top-K of random teacher logits, one row per labelled prediction.
+    const withTeacher = (s: Sequence): Sequence => {
+      const n = labelledCount(s);
+      const ids = new Uint32Array(n * K);
+      const logp = new Float32Array(n * K);
+      for (let r = 0; r < n; r++) {
+        const top = top_log_probs(Array.from({ length: V }, () => 2 * rng.normal()), K);
+        ids.set(top.ids, r * K);
+        logp.set(top.logp, r * K);
+      }
+      return { ...s, teacher: { K, ids, logp } };
+    };
+    const sft = [withTeacher({ input_ids: [1, 4, 9, 2], labels: [-100, 4, 9, 2] }), withTeacher({ input_ids: [3, 3, 7], labels: [-100, 3, 7] })];
+    const batch = packGroups([
+      { weight: 0.7, sequences: sft },
+      { weight: 0.3, sequences: [{ input_ids: [5, 6, 7, 8, 10], labels: [-100, -100, 7, 8, 10] }] },
+      { weight: 1.5, sequences: sft, kind: 'kl' },
+    ]);
+    const lora = { layout, params };
+    const fwd = llama_forward(m, lora, batch);
+    expect(fwd.klLoss).toBeGreaterThan(0.05);
+    const grads = llama_backward(m, lora, batch, fwd);
+    const h = 1e-6;
+    let worst = 0;
+    for (let i = 0; i < layout.size; i++) {
+      const save = params[i];
+      params[i] = save + h;
+      const up = llama_forward(m, lora, batch).loss;
+      params[i] = save - h;
+      const down = llama_forward(m, lora, batch).loss;
+      params[i] = save;
+      const fd = (up - down) / (2 * h);
+      worst = Math.max(worst, Math.abs(fd - grads[i]) / Math.max(1e-3, Math.abs(fd)));
+    }
+    console.log(`with KL: ${layout.size} LoRA gradients, worst relative difference from finite differences ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
   });
 });

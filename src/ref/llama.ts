@@ -1,5 +1,6 @@
-// The whole decoder in float64, composed from the per-kernel references: logits, the weighted loss and every
-// LoRA gradient, for comparing the GPU engine end to end on tiny models. Slow and simple on purpose.
+// The whole decoder in float64, composed from the per-kernel references: logits, the weighted loss (cross-entropy,
+// plus top-K distillation when the batch carries teacher targets) and every LoRA gradient, for comparing the GPU
+// engine end to end on tiny models. Slow and simple on purpose.
 import type { ModelConfig } from '../model/config';
 import { loraSeed, type LoraLayout, type LoraSlot, type LoraTarget } from '../llama/lora';
 import type { PackedBatch } from '../train/batch';
@@ -7,6 +8,7 @@ import { add_forward } from './add';
 import { attention_backward, attention_forward } from './attention';
 import { cross_entropy_backward, cross_entropy_forward } from './cross_entropy';
 import { embedding_forward } from './embedding';
+import { kl_topk_backward, kl_topk_forward } from './kl_topk';
 import { lora_backward, lora_forward } from './lora';
 import { matmul_backward, matmul_forward } from './matmul';
 import { rmsnorm_backward, rmsnorm_forward } from './rmsnorm';
@@ -47,6 +49,9 @@ export interface RefForward {
   logits: F64; // [T,V]
   loss: number;
   losses: F64; // [T] per-token cross-entropy (0 where ignored)
+  /** Σ weight·KL over the batch's distilled tokens; 0 without teacher targets. Included in `loss`. */
+  klLoss: number;
+  klLosses: F64; // [T] per-token KL (0 where not distilled)
   lse: F64;
   final: F64; // [T,C] the last residual stream, before the final norm
   nf: F64;
@@ -106,7 +111,8 @@ export function llama_forward(m: RefModel, lora: RefLora | null, b: PackedBatch)
   const { y: nf, rstd: rstdf } = rmsnorm_forward(x, m.norm, m.cfg.rmsNormEps, T, C);
   const logits = matmul_forward(nf, m.lmHead, null, T, C, V);
   const ce = cross_entropy_forward(logits, b.targets, b.weights, T, V);
-  return { logits, loss: ce.loss, losses: ce.losses, lse: ce.lse, final: x, nf, rstdf, layers };
+  const kl = b.kl ? kl_topk_forward(logits, b.kl.ids, b.kl.logp, b.kl.weights, T, V, b.kl.K) : { loss: 0, losses: new Float64Array(T) };
+  return { logits, loss: ce.loss + kl.loss, losses: ce.losses, klLoss: kl.loss, klLosses: kl.losses, lse: ce.lse, final: x, nf, rstdf, layers };
 }
 
 /** d(loss)/d(LoRA params), [P] in the layout's order. */
@@ -131,6 +137,10 @@ export function llama_backward(m: RefModel, lora: RefLora, b: PackedBatch, fwd: 
   };
 
   const dlogits = cross_entropy_backward(fwd.logits, b.targets, b.weights, fwd.lse, T, V);
+  if (b.kl) {
+    const dkl = kl_topk_backward(fwd.logits, b.kl.ids, b.kl.logp, b.kl.weights, T, V, b.kl.K);
+    for (let i = 0; i < dlogits.length; i++) dlogits[i] += dkl[i];
+  }
   const dnf = matmul_backward(dlogits, m.lmHead, T, C, V);
   let dx = rmsnorm_backward(dnf, fwd.final, m.norm, fwd.rstdf, T, C);
   for (let l = m.layers.length - 1; l >= 0; l--) {

@@ -45,7 +45,7 @@ describe('GenpiStore', () => {
   it('keeps one checkpoint per run, the latest, with its Float32Arrays intact', async () => {
     await store.putRun(testRun({ status: 'running' }));
     expect(await store.latestCheckpoint('r1')).toBeUndefined();
-    const curve = [{ step: 1, loss: 2.5, sft: 2, pg: null, lr: 1e-4, gradNorm: 0.7, tokens: 64 }];
+    const curve = [{ step: 1, loss: 2.5, sft: 2, pg: null, kl: null, lr: 1e-4, gradNorm: 0.7, tokens: 64 }];
     await store.saveCheckpoint('r1', { step: 1, params: ramp(6), m: ramp(6, 1), v: ramp(6, 2), curve });
     await store.saveCheckpoint('r1', { step: 2, params: ramp(6, 10), m: ramp(6, 11), v: ramp(6, 12), curve });
 

@@ -1,10 +1,11 @@
 // The GenPI training loop: each optimizer step takes an effective batch of examples (their SFT and PG sequences),
 // packs them into micro-batches that fit the trainer, accumulates gradients, and applies the scheduled AdamW step.
+// A distillation group rides on the sequences that carry teacher targets, in the same micro-batches.
 // Data order and dropout come from the seed and the step alone, so a run resumed from a checkpoint ends with the
 // same adapter as an uninterrupted one.
 import type { LoraTrainer, OptimizerSettings } from '../llama/trainer';
 import { Rng } from '../model/tiny/random';
-import { groupTokenCounts, packBatch, type Group, type Sequence } from './batch';
+import { groupTokenCounts, klGroupIndex, packBatch, type Group, type Sequence } from './batch';
 import { learningRate } from './schedule';
 
 export interface LoopSettings {
@@ -19,9 +20,11 @@ export interface LoopSettings {
 
 export interface CurvePoint {
   step: number;
-  loss: number; // the joint loss: Σ weight x mean CE
+  loss: number; // the joint loss: Σ weight x mean CE (+ w_kl x mean KL)
   sft: number | null; // mean CE of the SFT tokens
   pg: number | null; // mean CE of the PG tokens
+  /** Mean KL(teacher || student) over the distilled tokens; null without distillation (and in runs saved before it). */
+  kl: number | null;
   lr: number;
   gradNorm: number;
   tokens: number;
@@ -39,6 +42,8 @@ export interface LoopCallbacks {
   onStep?: (p: CurvePoint & { totalSteps: number; seconds: number }) => void;
   saveCheckpoint?: (c: Checkpoint) => Promise<void>;
   signal?: AbortSignal;
+  /** Teacher targets computed so far, before the first step of a distilling run. */
+  onTeacher?: (done: number, total: number) => void;
 }
 
 /** The examples of every step of the run: a seeded shuffle per epoch, cut into batches. */
@@ -77,20 +82,23 @@ export function microBatches(parts: { seq: Sequence; group: number }[], maxT: nu
 }
 
 /**
- * Trains `trainer` on examples (each: one sequence per group, e.g. [SFT, PG], a missing one skipped). `groups` gives
- * the group weights. Starts after `resume.step` steps when resuming (its params and moments must be loaded).
+ * Trains `trainer` on examples (each: one sequence per cross-entropy group, e.g. [SFT, PG], a missing one skipped).
+ * `groups` gives the group weights, then the distillation group if any (its sequences are those of the examples that
+ * carry teacher targets). Starts after `resume.step` steps when resuming (its params and moments must be loaded).
  */
 export async function runTraining(trainer: LoraTrainer, examples: (Sequence | null)[][], groups: Group[], s: LoopSettings,
   cb: LoopCallbacks = {}, resume?: Checkpoint): Promise<{ curve: CurvePoint[]; steps: number; cancelled: boolean }> {
   const plan = stepPlan(examples.length, s);
   const curve = resume ? [...resume.curve] : [];
+  const gk = klGroupIndex(groups);
   const t0 = performance.now();
   for (let step = resume?.step ?? 0; step < plan.length; step++) {
     if (cb.signal?.aborted) return { curve, steps: step, cancelled: true };
     const parts = plan[step].flatMap((ex) => examples[ex].flatMap((seq, group) => (seq ? [{ seq, group }] : [])));
     // Each group's mean is over its tokens in the whole step, across micro-batches.
-    const stepGroups = groups.map((g, gi) => ({ ...g, sequences: parts.filter((p) => p.group === gi).map((p) => p.seq) }));
+    const stepGroups = groups.map((g, gi) => ({ ...g, sequences: parts.filter((p) => (gi === gk ? p.seq.teacher : p.group === gi)).map((p) => p.seq) }));
     const counts = groupTokenCounts(stepGroups);
+    if (gk >= 0 && !stepGroups[gk].sequences.length) throw new Error(`training step ${step + 1} has no sequence with teacher targets to distill: attach them before training`);
     trainer.zeroGrads();
     const micro = microBatches(parts, trainer.opts.maxT);
     for (const [i, mb] of micro.entries()) {
@@ -101,7 +109,10 @@ export async function runTraining(trainer: LoraTrainer, examples: (Sequence | nu
     const lr = learningRate(step, plan.length, { lr: s.lr, warmupFraction: s.warmupFraction });
     const gradNorm = await trainer.update({ ...s.optimizer, lr });
     const mean = (g: number) => (groups[g] && groups[g].weight > 0 && counts[g] > 0 ? perGroup[g] / groups[g].weight : null);
-    const point: CurvePoint = { step: step + 1, loss, sft: mean(0), pg: mean(1), lr, gradNorm, tokens: parts.reduce((n, p) => n + p.seq.input_ids.length, 0) };
+    const point: CurvePoint = {
+      step: step + 1, loss, sft: mean(0), pg: gk === 1 ? null : mean(1), kl: gk >= 0 ? mean(gk) : null, lr, gradNorm,
+      tokens: parts.reduce((n, p) => n + p.seq.input_ids.length, 0),
+    };
     curve.push(point);
     cb.onStep?.({ ...point, totalSteps: plan.length, seconds: (performance.now() - t0) / 1000 });
     if (cb.saveCheckpoint && s.checkpointEvery > 0 && ((step + 1) % s.checkpointEvery === 0 || step + 1 === plan.length)) {

@@ -1,5 +1,6 @@
 // Turns synthesized records into the SFT and PG (prompt generation) training sequences of GenPI's joint loss, with
-// the ablation and baseline switches, and checks before training that every sequence fits the model's context.
+// the ablation and baseline switches and the distillation variants' KL group, and checks before training that every
+// sequence fits the model's context.
 import { ModelError } from '../model/errors';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { IGNORE, type Group, type Sequence } from './batch';
@@ -221,9 +222,10 @@ export function pgSequence(tok: Tokenizer, record: TrainingRecord, p: PromptText
 /**
  * 'joint' is GenPI. The others are one switch each: SFT only (w_pg = 0); PG without the reason; PG without P;
  * prompt prepending with probability 0.5 or 1.0, which is the paper's baseline "based on SFT loss" (section 6.2),
- * so it has no PG group either.
+ * so it has no PG group either. Beyond the paper, logit distillation (KL to the teacher's top-K on the SFT tokens):
+ * 'joint_kl' adds it to GenPI's joint loss, 'kl_only' trains on it alone (no SFT cross-entropy, no PG).
  */
-export type TrainingVariant = 'joint' | 'sft_only' | 'pg_no_reason' | 'pg_no_prompt' | 'prepend_0.5' | 'prepend_1.0';
+export type TrainingVariant = 'joint' | 'sft_only' | 'pg_no_reason' | 'pg_no_prompt' | 'prepend_0.5' | 'prepend_1.0' | 'joint_kl' | 'kl_only';
 
 export interface JointLossSettings {
   /** w_sft [0.7] */
@@ -231,24 +233,44 @@ export interface JointLossSettings {
   /** w_pg [0.3; 0.7 for web browsing] */
   pgWeight: number;
   variant: TrainingVariant;
+  /**
+   * w_kl, for the distillation variants only [1]: a per-token KL is on the scale of a per-token CE, so 1 beside
+   * 0.7 / 0.3 lets the teacher's distribution weigh about as much as its sampled tokens. Absent in runs saved before it.
+   */
+  klWeight?: number;
+  /** The teacher's top-K kept per token, the rest of its mass as one bin [32]. */
+  klTopK?: number;
 }
 
-export const DEFAULT_JOINT_LOSS: JointLossSettings = { sftWeight: 0.7, pgWeight: 0.3, variant: 'joint' };
+export const DEFAULT_JOINT_LOSS: JointLossSettings = { sftWeight: 0.7, pgWeight: 0.3, variant: 'joint', klWeight: 1, klTopK: 32 };
+
+/** Whether the variant has the distillation term. */
+export function distills(variant: TrainingVariant): boolean {
+  return variant === 'joint_kl' || variant === 'kl_only';
+}
 
 const PREPEND_PROBABILITY: Partial<Record<TrainingVariant, number>> = { 'prepend_0.5': 0.5, 'prepend_1.0': 1 };
 
 const PG_OPTIONS: Partial<Record<TrainingVariant, PgOptions>> = {
   joint: PG_FULL,
+  joint_kl: PG_FULL,
   pg_no_reason: { withReason: false, withPrompt: true },
   pg_no_prompt: { withReason: true, withPrompt: false },
 };
 
 export interface TrainingSet {
+  /** The 'train' records, in the order of `sft`. */
+  records: TrainingRecord[];
   sft: Sequence[];
   /** Empty when the variant has no PG loss. */
   pg: Sequence[];
-  /** [SFT group (w_sft), PG group (w_pg)]; the PG group is absent when the variant has no PG loss. */
+  /**
+   * [SFT group (w_sft; 0 for kl_only), PG group (w_pg), KL group (w_kl, kind 'kl', on the SFT sequences)]; the PG
+   * group is absent when the variant has no PG loss, the KL group when it does not distill.
+   */
   groups: Group[];
+  /** The teacher's top-K when the variant distills (its targets are attached to `sft` before training), else null. */
+  distill: { topK: number } | null;
   /** Every sequence with a name for messages ("sft[id]", "pg[id]"), ready for checkFitsContext. */
   named: { name: string; seq: Sequence }[];
 }
@@ -282,9 +304,12 @@ export function buildTrainingGroups(
         named.push({ name: `pg[${name(r, i)}]`, seq });
         return seq;
       });
-  const groups: Group[] = [{ weight: settings.sftWeight, sequences: sft }];
+  const kl = distills(settings.variant);
+  const groups: Group[] = [{ weight: settings.variant === 'kl_only' ? 0 : settings.sftWeight, sequences: sft }];
   if (pgOpts) groups.push({ weight: settings.pgWeight, sequences: pg });
-  return { sft, pg, groups, named };
+  if (kl) groups.push({ weight: settings.klWeight ?? DEFAULT_JOINT_LOSS.klWeight!, sequences: sft, kind: 'kl' });
+  const distill = kl ? { topK: settings.klTopK ?? DEFAULT_JOINT_LOSS.klTopK! } : null;
+  return { records: train, sft, pg, groups, named, distill };
 }
 
 /** Throws one ContextTooShortError naming the longest sequences over `context` tokens, so it comes before training. */

@@ -4,7 +4,7 @@ import type { CurvePoint } from '../train/loop';
 import { lossPlot, niceTicks, type PlotBox } from './loss-plot';
 
 const box: PlotBox = { width: 110, height: 110, left: 10, bottom: 10, top: 0, right: 0 };
-const point = (step: number, loss: number, sft: number | null, pg: number | null): CurvePoint => ({ step, loss, sft, pg, lr: 1e-4, gradNorm: 1, tokens: 100 });
+const point = (step: number, loss: number, sft: number | null, pg: number | null): CurvePoint => ({ step, loss, sft, pg, kl: null, lr: 1e-4, gradNorm: 1, tokens: 100 });
 
 describe('niceTicks', () => {
   it('steps by 1, 2 or 5 times a power of ten', () => {
@@ -17,7 +17,7 @@ describe('niceTicks', () => {
 
 describe('lossPlot', () => {
   it('is empty without points', () => {
-    expect(lossPlot([], box).paths).toEqual({ loss: '', sft: '', pg: '' });
+    expect(lossPlot([], box).paths).toEqual({ loss: '', sft: '', pg: '', kl: '' });
   });
 
   it('maps the first step to the left edge and the last to the right, higher loss higher up', () => {

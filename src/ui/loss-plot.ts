@@ -1,5 +1,5 @@
-// The loss plot's geometry, kept out of the component so it can be tested: SVG paths for the joint, SFT and PG
-// losses against the optimizer step, on one shared linear scale, with a few round tick values.
+// The loss plot's geometry, kept out of the component so it can be tested: SVG paths for the joint, SFT, PG and
+// distillation (KL) losses against the optimizer step, on one shared linear scale, with a few round tick values.
 import type { CurvePoint } from '../train/loop';
 
 export interface PlotBox {
@@ -14,10 +14,10 @@ export interface PlotBox {
 
 export const PLOT_BOX: PlotBox = { width: 560, height: 220, left: 44, bottom: 24, top: 8, right: 8 };
 
-export type Series = 'loss' | 'sft' | 'pg';
+export type Series = 'loss' | 'sft' | 'pg' | 'kl';
 
 export interface LossPlot {
-  /** One SVG path per series; '' when the series has no values (SFT only has no PG). */
+  /** One SVG path per series; '' when the series has no values (SFT only has no PG, most variants no KL). */
   paths: Record<Series, string>;
   yTicks: { y: number; label: string }[];
   xTicks: { x: number; label: string }[];
@@ -37,9 +37,9 @@ export function niceTicks(lo: number, hi: number, count = 4): number[] {
 }
 
 export function lossPlot(curve: readonly CurvePoint[], box: PlotBox = PLOT_BOX, total?: number): LossPlot {
-  const series: Series[] = ['loss', 'sft', 'pg'];
+  const series: Series[] = ['loss', 'sft', 'pg', 'kl'];
   const values = curve.flatMap((p) => series.map((s) => p[s]).filter((v): v is number => v != null && Number.isFinite(v)));
-  const empty = { paths: { loss: '', sft: '', pg: '' }, yTicks: [], xTicks: [], steps: [0, 0] as [number, number] };
+  const empty = { paths: { loss: '', sft: '', pg: '', kl: '' }, yTicks: [], xTicks: [], steps: [0, 0] as [number, number] };
   if (!curve.length || !values.length) return empty;
   let lo = Math.min(...values);
   let hi = Math.max(...values);
@@ -59,7 +59,7 @@ export function lossPlot(curve: readonly CurvePoint[], box: PlotBox = PLOT_BOX, 
   const y = (v: number) => box.top + (1 - (v - lo) / (hi - lo)) * h;
   const r = (n: number) => Math.round(n * 10) / 10;
 
-  const paths = { loss: '', sft: '', pg: '' };
+  const paths = { loss: '', sft: '', pg: '', kl: '' };
   for (const s of series) {
     let pen = 'M';
     const parts: string[] = [];

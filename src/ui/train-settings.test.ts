@@ -9,9 +9,9 @@ describe('training settings', () => {
     expect(s.lora).toMatchObject({ rank: 16, alpha: 32, dropout: 0.05 });
     expect(s.lora.targets).toEqual([...LORA_TARGETS]);
     expect(s.lr).toBe(1e-4);
-    expect(s.loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'joint' });
+    expect(s.loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'joint', klWeight: 1, klTopK: 32 });
     expect(settingsProblems(s)).toEqual([]);
-    expect(VARIANTS.map((v) => v.value)).toEqual(['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0']);
+    expect(VARIANTS.map((v) => v.value)).toEqual(['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only']);
   });
 
   it('sends w_pg = 0 for SFT only, without touching the form', () => {
@@ -19,6 +19,19 @@ describe('training settings', () => {
     s.loss.variant = 'sft_only';
     expect(effectiveSettings(s).loss.pgWeight).toBe(0);
     expect(s.loss.pgWeight).toBe(0.3);
+  });
+
+  it('keeps the KL settings only for the distilling variants; KL only sends w_sft = w_pg = 0', () => {
+    const s = defaultTrainSettings();
+    expect(effectiveSettings(s).loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'joint' });
+    s.loss.variant = 'joint_kl';
+    expect(effectiveSettings(s).loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'joint_kl', klWeight: 1, klTopK: 32 });
+    s.loss.variant = 'kl_only';
+    expect(effectiveSettings(s).loss).toEqual({ sftWeight: 0, pgWeight: 0, variant: 'kl_only', klWeight: 1, klTopK: 32 });
+    expect(settingsProblems(s)).toEqual([]);
+    s.loss.klWeight = 0;
+    s.loss.klTopK = 300;
+    expect(settingsProblems(s)).toEqual(['the KL weight must be above 0', "the teacher's top-K must be a whole number from 1 to 256"]);
   });
 
   it('names each bad value', () => {

@@ -1,7 +1,8 @@
 // Training settings as the form edits them: the defaults (GENPI.md's, from the CLI's DEFAULT_TRAINING), the
-// variants with the words the select shows, and the settings actually sent (SFT only means w_pg = 0).
+// variants with the words the select shows, and the settings actually sent (SFT only means w_pg = 0; KL only, w_sft = w_pg = 0).
 import { DEFAULT_TRAINING } from '../genpi/train-adapter';
-import type { TrainingVariant } from '../train/sequences';
+import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
+import { distills, type TrainingVariant } from '../train/sequences';
 import type { TrainSettings } from '../worker/api';
 
 export function defaultTrainSettings(): TrainSettings {
@@ -26,12 +27,20 @@ export const VARIANTS: readonly { value: TrainingVariant; label: string }[] = [
   { value: 'pg_no_prompt', label: 'Ablation: PG without P' },
   { value: 'prepend_0.5', label: 'Baseline: prompt prepending, p = 0.5' },
   { value: 'prepend_1.0', label: 'Baseline: prompt prepending, p = 1.0' },
+  { value: 'joint_kl', label: 'GenPI + distillation: SFT + PG + KL to the teacher' },
+  { value: 'kl_only', label: 'Distillation only: KL to the teacher (no SFT, no PG)' },
 ];
 
 /** A plain copy with the variant's switch applied, ready for the worker and the store. */
 export function effectiveSettings(s: TrainSettings): TrainSettings {
   const copy: TrainSettings = { ...s, lora: { ...s.lora, targets: [...s.lora.targets] }, loss: { ...s.loss } };
   if (copy.loss.variant === 'sft_only') copy.loss.pgWeight = 0;
+  if (copy.loss.variant === 'kl_only') copy.loss.sftWeight = copy.loss.pgWeight = 0;
+  // The KL settings are kept only where they apply, so a stored run says what it trained with.
+  if (!distills(copy.loss.variant)) {
+    delete copy.loss.klWeight;
+    delete copy.loss.klTopK;
+  }
   return copy;
 }
 
@@ -47,7 +56,16 @@ export function settingsProblems(s: TrainSettings): string[] {
   if (!whole(s.batchSize, 1)) out.push('batch size must be a whole number of at least 1');
   if (!(s.lr > 0 && s.lr < 1)) out.push('learning rate must be between 0 and 1');
   if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1)) out.push('warm-up must be a fraction between 0 and 1');
-  if (!(s.loss.sftWeight >= 0 && s.loss.pgWeight >= 0) || s.loss.sftWeight + s.loss.pgWeight === 0) out.push('loss weights must be at least 0, not both 0');
+  const kl = distills(s.loss.variant);
+  const klWeight = s.loss.klWeight ?? DEFAULT_TRAINING.loss.klWeight!;
+  if (s.loss.variant === 'kl_only') {
+    if (!(klWeight > 0)) out.push('the KL weight must be above 0');
+  } else if (!(s.loss.sftWeight >= 0 && s.loss.pgWeight >= 0 && (!kl || klWeight >= 0))
+    || s.loss.sftWeight + s.loss.pgWeight + (kl ? klWeight : 0) === 0) {
+    out.push(kl ? 'loss weights must be at least 0, not all 0' : 'loss weights must be at least 0, not both 0');
+  }
+  const topK = s.loss.klTopK ?? DEFAULT_TRAINING.loss.klTopK!;
+  if (kl && !(whole(topK, 1) && topK <= MAX_KL_TOP_K)) out.push(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}`);
   if (!whole(s.checkpointEvery, 0)) out.push('checkpoint interval must be a whole number (0 = never)');
   return out;
 }

@@ -81,6 +81,7 @@ export interface SynthesisProgress {
 
 export interface TrainSettings {
   lora: LoraSpec;
+  /** Weights and variant; the distilling variants (joint_kl, kl_only) also read klWeight and klTopK. */
   loss: JointLossSettings;
   epochs: number;
   batchSize: number;

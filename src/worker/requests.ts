@@ -1,7 +1,9 @@
 // The page's request objects turned into the engine's settings, refusing what cannot work with a message that
 // says what to change (the page checks its forms too, but the worker is the last line before the GPU).
 import { DEFAULT_TRAINING, type TrainAdapterSettings } from '../genpi/train-adapter';
+import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
 import type { Checkpoint } from '../train/loop';
+import { distills, type JointLossSettings } from '../train/sequences';
 import type { TrainSettings } from './api';
 import { RequestError } from './errors';
 
@@ -18,6 +20,7 @@ export function actionPattern(source: string): RegExp | undefined {
 /** The run settings with the optimizer's defaults (betas, eps, decay, clipping) and the device's memory budget. */
 export function trainAdapterSettings(s: TrainSettings, memoryBudget: number): TrainAdapterSettings {
   const d = DEFAULT_TRAINING;
+  checkDistill(s.loss);
   return {
     lora: s.lora,
     loss: s.loss,
@@ -33,6 +36,17 @@ export function trainAdapterSettings(s: TrainSettings, memoryBudget: number): Tr
     maxTokensPerMicroBatch: s.maxTokensPerMicroBatch,
     memoryBudget,
   };
+}
+
+/** A distilling variant's KL weight (at least 0) and teacher top-K (what the kernels take); absent means the default. */
+function checkDistill(loss: JointLossSettings): void {
+  if (!distills(loss.variant)) return;
+  const w = loss.klWeight ?? DEFAULT_TRAINING.loss.klWeight!;
+  if (!(Number.isFinite(w) && w >= 0)) throw new RequestError(`the KL weight must be a number of at least 0, got ${w}`);
+  const K = loss.klTopK ?? DEFAULT_TRAINING.loss.klTopK!;
+  if (!(Number.isInteger(K) && K >= 1 && K <= MAX_KL_TOP_K)) {
+    throw new RequestError(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}, got ${K}: ${DEFAULT_TRAINING.loss.klTopK} is the default`);
+  }
 }
 
 /** A checkpoint must come from a run with the same adapter shape and must not be past the run's end. */
