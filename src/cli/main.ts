@@ -31,11 +31,14 @@ Usage:
          [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume]
          [--variant joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl|kl_only]
          [--kl-weight W] [--kl-top-k K] [--batch-size N]
-         [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE]
+         [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE] [--dry-run]
       Train a LoRA adapter with the joint SFT + PG loss; writes the PEFT folder, genpi_adapter.json and
       checkpoints; prints {steps, first_loss, last_loss, last_sft_loss, last_pg_loss, last_kl_loss} last.
       joint_kl adds logit distillation, KL(teacher with P || student) on the SFT tokens against the
-      teacher's top-K (default 1.0 x, top 32); kl_only trains on that term alone.
+      teacher's top-K (default 1.0 x, top 32); kl_only trains on that term alone. Without
+      --batch-size or --epochs they are sized to the training records (at least 120 steps where it can);
+      the plan and its reason go on stderr before training. --dry-run prints the plan (and the memory it
+      needs) as JSON and stops there; it needs no --out.
   genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
       KL(teacher||base), prompt tokens and prefill timings.

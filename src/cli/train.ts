@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { adapterFiles, sha256Hex, SECRET_WARNING, weightHash } from '../genpi/adapter-meta';
 import { readDataset } from '../genpi/dataset';
 import { parsePrompt } from '../genpi/prompt';
-import { DEFAULT_TRAINING, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
+import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
 import { DirFileSet } from '../model/source-node';
 import { loadTokenizer } from '../model/tokenizer';
+import { CLI_WORDS } from '../train/run-size';
 import { distills, type TrainingVariant } from '../train/sequences';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-files';
@@ -26,17 +27,23 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dropout: { type: 'string' }, 'sft-weight': { type: 'string' }, 'pg-weight': { type: 'string' }, targets: { type: 'string' },
     variant: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, 'checkpoint-every': { type: 'string' },
     'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' },
-    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' },
+    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' }, 'dry-run': { type: 'boolean' },
   });
   const modelDir = required('train', v, 'model');
   const dataFile = required('train', v, 'data');
-  const out = required('train', v, 'out');
+  const dryRun = v['dry-run'] === true;
+  const out = dryRun ? '' : required('train', v, 'out');
   const d = DEFAULT_TRAINING;
   const targets = (v.targets ? (v.targets as string).split(',').map((t) => t.trim().replace(/_proj$/, '')) : d.lora.targets) as LoraTarget[];
   for (const t of targets) if (!LORA_TARGETS.includes(t)) throw new UsageError(`train: unknown target "${t}" (choose from ${LORA_TARGETS.join(',')})`);
   const variant = (v.variant ?? 'joint') as TrainingVariant;
   if (!VARIANTS.includes(variant)) throw new UsageError(`train: --variant must be one of ${VARIANTS.join(', ')}`);
   const rank = intFlag('train', v, 'rank', d.lora.rank, 1);
+  // Unset, batch and epochs are sized to the training records once the dataset is read (train/run-size.ts).
+  const overrides = {
+    batchSize: v['batch-size'] === undefined ? null : intFlag('train', v, 'batch-size', 0, 1),
+    epochs: v.epochs === undefined ? null : intFlag('train', v, 'epochs', 0, 1),
+  };
   const settings: TrainAdapterSettings = {
     lora: { rank, alpha: floatFlag('train', v, 'alpha', 2 * rank, 1e-6, 1e6), dropout: floatFlag('train', v, 'dropout', d.lora.dropout, 0, 0.99), targets },
     loss: {
@@ -51,10 +58,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     },
     loop: {
       ...d.loop,
-      epochs: intFlag('train', v, 'epochs', d.loop.epochs, 1),
       lr: floatFlag('train', v, 'lr', d.loop.lr, 0, 1),
       seed: intFlag('train', v, 'seed', 0),
-      batchSize: intFlag('train', v, 'batch-size', d.loop.batchSize, 1),
       checkpointEvery: intFlag('train', v, 'checkpoint-every', d.loop.checkpointEvery, 0),
       optimizer: { ...d.loop.optimizer, maxNorm: floatFlag('train', v, 'max-norm', d.loop.optimizer.maxNorm, 0, 1e6) },
     },
@@ -67,9 +72,23 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const promptText = v.prompt ? (await readPrompt(v.prompt as string)).text : records.find((r) => typeof r.settings?.prompt === 'string')?.settings.prompt as string | undefined;
   if (!promptText) throw new ModelError(dataFile, 'does not carry the prompt (settings.prompt); pass it with --prompt FILE');
   const prompt = parsePrompt(promptText);
+  const size = sizeTraining(records, overrides, CLI_WORDS);
+  settings.loop = { ...settings.loop, batchSize: size.batchSize, epochs: size.epochs };
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  process.stderr.write(`plan: ${plural(size.steps, 'step')}, ${plural(size.epochs, 'epoch')}, batch ${size.batchSize}, ` +
+    `${plural(size.records, 'training record')}. ${size.reason[0].toUpperCase()}${size.reason.slice(1)}.\n`);
+  if (size.warning) process.stderr.write(`warning: ${size.warning}\n`);
 
   const { model, engine } = await openCliEngine(modelDir);
   const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
+  const memoryLine = (p: { total: number; recompute: boolean }) => `GPU memory planned: ${(p.total / 2 ** 20).toFixed(1)} MiB${p.recompute ? ' (activation recompute)' : ''}\n`;
+  if (dryRun) {
+    // The plan alone, checked as a run checks it (every sequence fits the context, the memory fits the budget).
+    const { plan } = planRun(engine, tokenizer, records, prompt, settings);
+    process.stderr.write(memoryLine(plan));
+    process.stdout.write(`${JSON.stringify({ dry_run: true, steps: size.steps, epochs: size.epochs, batch_size: size.batchSize, records: size.records, reason: size.reason, warning: size.warning, memory_bytes: plan.total, recompute: plan.recompute })}\n`);
+    return;
+  }
   const resume = v.resume ? await loadCheckpoint(out, settings) : undefined;
   if (resume) process.stderr.write(`resuming after step ${resume.step}\n`);
   await mkdir(out, { recursive: true });
@@ -78,7 +97,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}${p.kl != null ? `, kl ${p.kl.toFixed(4)}` : ''}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
     saveCheckpoint: (c) => saveCheckpoint(out, c, settings),
   }, resume, modelDir);
-  process.stderr.write(`\nGPU memory planned: ${(r.plan.total / 2 ** 20).toFixed(1)} MiB${r.plan.recompute ? ' (activation recompute)' : ''}\n`);
+  process.stderr.write(`\n${memoryLine(r.plan)}`);
   const meta = {
     format: 'genpi-adapter' as const, version: 1 as const, created: new Date().toISOString(),
     base_model: { id: modelDir, architecture: model.config.architecture, weight_hash: await weightHash(model.weights), parameters: model.weights.parameterCount },

@@ -10,6 +10,7 @@ import { Rng } from '../model/tiny/random';
 import type { Tokenizer } from '../model/tokenizer';
 import { attachTeacherTargets, teacherViews } from '../train/distill';
 import { runTraining, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
+import { sizeRun, type RunSize, type RunSizeOverrides, type RunSizeWords } from '../train/run-size';
 import { buildTrainingGroups, checkFitsContext, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
 
 export interface TrainAdapterSettings {
@@ -22,6 +23,11 @@ export interface TrainAdapterSettings {
   memoryBudget: number;
 }
 
+/**
+ * The paper's settings. Its batch 32 and 10 epochs are what a caller that passes them gets; the CLI and the app
+ * leave batch and epochs to sizeTraining unless the user sets them, since on a few dozen records they give a
+ * handful of steps.
+ */
 export const DEFAULT_TRAINING: TrainAdapterSettings = {
   lora: DEFAULT_LORA,
   loss: DEFAULT_JOINT_LOSS,
@@ -41,13 +47,25 @@ export interface TrainedAdapter {
   cancelled: boolean;
 }
 
+const NO_TRAINING_RECORDS = 'the dataset has no training records (all are held out): synthesize more samples or lower --heldout';
+
+/**
+ * The run's effective batch and epochs for these records: the user's where set, the rest sized to the number of
+ * training records (the examples of each epoch, as buildTrainingGroups counts them).
+ */
+export function sizeTraining(records: readonly TrainingRecord[], overrides: RunSizeOverrides, words?: RunSizeWords): RunSize & { records: number } {
+  const n = records.filter((r) => (r.split ?? 'train') === 'train').length;
+  if (!n) throw new Error(NO_TRAINING_RECORDS);
+  return { ...sizeRun(n, overrides, words), records: n };
+}
+
 /** Cross-entropy groups (SFT, PG); the distillation group is not one. */
 const ceGroups = (set: TrainingSet) => set.groups.filter((g) => g.kind !== 'kl').length;
 
 /** Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. */
 export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText, s: TrainAdapterSettings) {
   const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'));
-  if (!set.sft.length) throw new Error('the dataset has no training records (all are held out): synthesize more samples or lower --heldout');
+  if (!set.sft.length) throw new Error(NO_TRAINING_RECORDS);
   checkFitsContext(set.named, engine.cfg.maxPositionEmbeddings);
   // Distillation: the teacher's views (P + conversation), checked to line up with the SFT sequences and to fit.
   const teachers = set.distill ? teacherViews(tok, set, prompt, engine.cfg.vocabSize) : [];

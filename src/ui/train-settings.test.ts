@@ -14,6 +14,16 @@ describe('training settings', () => {
     expect(VARIANTS.map((v) => v.value)).toEqual(['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only']);
   });
 
+  it('leaves batch and epochs on auto (empty) by default, and takes a number the user types', () => {
+    const s = defaultTrainSettings();
+    expect(s).toMatchObject({ epochs: null, batchSize: null });
+    s.epochs = 3;
+    s.batchSize = 1;
+    expect(settingsProblems(s)).toEqual([]);
+    s.batchSize = 0;
+    expect(settingsProblems(s)).toEqual(['batch size must be a whole number of at least 1 (or empty for auto)']);
+  });
+
   it('sends w_pg = 0 for SFT only, without touching the form', () => {
     const s = defaultTrainSettings();
     s.loss.variant = 'sft_only';

@@ -1,5 +1,6 @@
-// Training settings as the form edits them: the defaults (GENPI.md's, from the CLI's DEFAULT_TRAINING), the
-// variants with the words the select shows, and the settings actually sent (SFT only means w_pg = 0; KL only, w_sft = w_pg = 0).
+// Training settings as the form edits them: the defaults (GENPI.md's, from the CLI's DEFAULT_TRAINING, except batch
+// and epochs, which start on auto and are sized to the records), the variants with the words the select shows, and
+// the settings actually sent (SFT only means w_pg = 0; KL only, w_sft = w_pg = 0).
 import { DEFAULT_TRAINING } from '../genpi/train-adapter';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
 import { distills, type TrainingVariant } from '../train/sequences';
@@ -10,8 +11,9 @@ export function defaultTrainSettings(): TrainSettings {
   return {
     lora: { ...d.lora, targets: [...d.lora.targets] },
     loss: { ...d.loss },
-    epochs: d.loop.epochs,
-    batchSize: d.loop.batchSize,
+    // The paper's 32 and 10 give a few dozen records a handful of steps: the worker sizes them (train/run-size.ts).
+    epochs: null,
+    batchSize: null,
     lr: d.loop.lr,
     warmupFraction: d.loop.warmupFraction,
     seed: d.loop.seed,
@@ -52,8 +54,8 @@ export function settingsProblems(s: TrainSettings): string[] {
   if (!(s.lora.alpha > 0)) out.push('alpha must be above 0');
   if (!(s.lora.dropout >= 0 && s.lora.dropout < 1)) out.push('dropout must be at least 0 and below 1');
   if (s.lora.targets.length === 0) out.push('pick at least one target module');
-  if (!whole(s.epochs, 1)) out.push('epochs must be a whole number of at least 1');
-  if (!whole(s.batchSize, 1)) out.push('batch size must be a whole number of at least 1');
+  if (s.epochs !== null && !whole(s.epochs, 1)) out.push('epochs must be a whole number of at least 1 (or empty for auto)');
+  if (s.batchSize !== null && !whole(s.batchSize, 1)) out.push('batch size must be a whole number of at least 1 (or empty for auto)');
   if (!(s.lr > 0 && s.lr < 1)) out.push('learning rate must be between 0 and 1');
   if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1)) out.push('warm-up must be a fraction between 0 and 1');
   const kl = distills(s.loss.variant);

@@ -83,8 +83,13 @@ export interface TrainSettings {
   lora: LoraSpec;
   /** Weights and variant; the distilling variants (joint_kl, kl_only) also read klWeight and klTopK. */
   loss: JointLossSettings;
-  epochs: number;
-  batchSize: number;
+  /**
+   * null is "auto": sized to the training records (src/train/run-size.ts), the other one set or not. Runs saved
+   * before "auto" existed hold numbers and keep meaning exactly those.
+   */
+  epochs: number | null;
+  /** Examples per optimizer step (the effective batch); null is "auto", as for epochs. */
+  batchSize: number | null;
   lr: number;
   warmupFraction: number;
   seed: number;
@@ -99,6 +104,13 @@ export interface TrainPlanReport {
   sequences: number;
   longestSequence: number;
   steps: number;
+  /** The epochs and effective batch the run uses: the settings' own, or the ones sized to the records. */
+  epochs: number;
+  batchSize: number;
+  /** One sentence: which of the two the user set, which were chosen, and why. */
+  reason: string;
+  /** Set when the run has few optimizer steps, so the adapter may learn little. */
+  warning: string | null;
   memory: MemoryPlan;
   /** Bytes the device allows; the plan must fit under it. */
   deviceLimit: number;

@@ -1,9 +1,9 @@
 // The page's request objects turned into the engine's settings, refusing what cannot work with a message that
 // says what to change (the page checks its forms too, but the worker is the last line before the GPU).
-import { DEFAULT_TRAINING, type TrainAdapterSettings } from '../genpi/train-adapter';
+import { DEFAULT_TRAINING, sizeTraining, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
 import type { Checkpoint } from '../train/loop';
-import { distills, type JointLossSettings } from '../train/sequences';
+import { distills, type JointLossSettings, type TrainingRecord } from '../train/sequences';
 import type { TrainSettings } from './api';
 import { RequestError } from './errors';
 
@@ -17,17 +17,27 @@ export function actionPattern(source: string): RegExp | undefined {
   }
 }
 
-/** The run settings with the optimizer's defaults (betas, eps, decay, clipping) and the device's memory budget. */
-export function trainAdapterSettings(s: TrainSettings, memoryBudget: number): TrainAdapterSettings {
+/**
+ * The run settings with the optimizer's defaults (betas, eps, decay, clipping) and the device's memory budget;
+ * batch and epochs left on auto (null) are sized to the records, and `size` says what was chosen and why.
+ */
+export function trainAdapterSettings(s: TrainSettings, records: readonly TrainingRecord[], memoryBudget: number) {
   const d = DEFAULT_TRAINING;
+  let size: ReturnType<typeof sizeTraining>;
+  try {
+    size = sizeTraining(records, { batchSize: s.batchSize, epochs: s.epochs });
+  } catch (e) {
+    if (e instanceof RangeError) throw new RequestError(`${e.message}; leave it empty for auto`);
+    throw e;
+  }
   checkDistill(s.loss);
-  return {
+  const settings: TrainAdapterSettings = {
     lora: s.lora,
     loss: s.loss,
     loop: {
       ...d.loop,
-      epochs: s.epochs,
-      batchSize: s.batchSize,
+      epochs: size.epochs,
+      batchSize: size.batchSize,
       lr: s.lr,
       warmupFraction: s.warmupFraction,
       seed: s.seed,
@@ -36,6 +46,7 @@ export function trainAdapterSettings(s: TrainSettings, memoryBudget: number): Tr
     maxTokensPerMicroBatch: s.maxTokensPerMicroBatch,
     memoryBudget,
   };
+  return { settings, size };
 }
 
 /** A distilling variant's KL weight (at least 0) and teacher top-K (what the kernels take); absent means the default. */

@@ -75,9 +75,20 @@ it('synthesizes records from P with progress', async () => {
 
 it('plans a run without training, and refuses a prompt past the context', async () => {
   const plan = await session.planTraining(PROMPT, records, TRAIN);
-  expect(plan).toMatchObject({ examples: 3, steps: 4 }); // 3 training records, batches of 2, 2 epochs
+  expect(plan).toMatchObject({ examples: 3, steps: 4, epochs: 2, batchSize: 2 }); // 3 training records, batches of 2, 2 epochs
+  expect(plan.reason).toBe('batch 2 and epochs 2 set by you: 4 optimizer steps');
+  expect(plan.warning).toMatch(/^few steps \(4, under 120\): the adapter may learn little; lower the batch size or raise the epochs$/);
   expect(plan.sequences).toBe(6); // SFT and PG for each
   expect(plan.memory.total).toBeLessThan(plan.deviceLimit);
+  // On auto, 64 records get a batch of 8 and enough epochs for 120 steps, not the paper's 20.
+  const many = Array.from({ length: 64 }, (_, i) => record(i));
+  const auto = await session.planTraining(PROMPT, [...many, record(64, 'heldout')], { ...TRAIN, epochs: null, batchSize: null });
+  expect(auto).toMatchObject({ examples: 64, steps: 120, epochs: 15, batchSize: 8, warning: null });
+  expect(auto.reason).toBe('64 training records: batch 8 and 15 epochs give 120 optimizer steps (at least 120 are needed to learn from this few records)');
+  // One value set, the other sized; a bad value is refused with what to do.
+  expect(await session.planTraining(PROMPT, many, { ...TRAIN, epochs: null, batchSize: 4 })).toMatchObject({ steps: 160, epochs: 10, batchSize: 4 });
+  await expect(session.planTraining(PROMPT, many, { ...TRAIN, epochs: 0, batchSize: null }))
+    .rejects.toMatchObject({ name: 'RequestError', message: expect.stringMatching(/the epochs must be a whole number of at least 1, not 0; leave it empty for auto/) });
   const huge = `You are an agent. ${'Follow every rule of the handbook carefully. '.repeat(400)}`;
   await expect(session.planTraining(huge, records, TRAIN)).rejects.toMatchObject({ name: 'ContextTooShortError' });
 });

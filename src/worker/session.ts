@@ -166,13 +166,17 @@ export class EngineSession {
 
   private plan(m: Loaded, p: ParsedPrompt, records: GenpiRecord[], settings: TrainSettings) {
     const budget = trainingBudget(m.engine.cfg, this.k.f16, this.k.ctx.limits);
-    const s = trainAdapterSettings(settings, budget);
+    const { settings: s, size } = trainAdapterSettings(settings, records, budget);
     const { set, plan, layout } = planRun(m.engine, m.tokenizer, records, p, s);
     const report: TrainPlanReport = {
       examples: set.sft.length,
       sequences: set.named.length,
       longestSequence: Math.max(...set.named.map((n) => n.seq.input_ids.length)),
       steps: stepPlan(set.sft.length, s.loop).length,
+      epochs: size.epochs,
+      batchSize: size.batchSize,
+      reason: size.reason,
+      warning: size.warning,
       memory: plan,
       deviceLimit: budget,
     };

@@ -111,9 +111,12 @@ export class TrainingState {
     if (!plan || !ds) return;
     await this.dataset.save(); // a run must find its dataset after a reload
     const now = Date.now();
+    // The run keeps the batch and epochs "auto" chose, as numbers: a resume trains the same run even if the sizing
+    // policy changes in between, and the adapter's metadata records what it was trained with.
+    const settings = { ...effectiveSettings($state.snapshot(this.settings)), epochs: plan.epochs, batchSize: plan.batchSize };
     const run: StoredRun = {
       id: newId('run'), datasetId: ds.id, created: now, updated: now, model: this.models.ref!,
-      settings: effectiveSettings($state.snapshot(this.settings)), status: 'running', curve: [], totalSteps: plan.steps,
+      settings, status: 'running', curve: [], totalSteps: plan.steps,
       adapterId: null, error: null,
     };
     await this.saveRun(run);
