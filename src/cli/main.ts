@@ -24,9 +24,12 @@ Usage:
 
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
-         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N]
-      Synthesize training data from the prompt alone (pseudo inputs, AS-IS/TO-BE, reasons, role-play);
-      prints the quality figures as JSON last.
+         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N]
+      Synthesize training data from the prompt alone (pseudo inputs from the seed inputs, then sampled user
+      turns and list requests; AS-IS/TO-BE, reasons, role-play); prints the quality figures as JSON last.
+      --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). Fewer records than asked
+      is one "synthesize: wrote N of M" line on stderr; fewer than 8 training records (or than a smaller
+      request asks for) is an error, and no file is written.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
          [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume]
          [--variant joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl|kl_only]

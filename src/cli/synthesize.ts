@@ -1,9 +1,9 @@
 // genpi synthesize: the training data from the prompt alone, as JSONL; the quality figures as the last stdout line.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
+import { shortfallMessage } from '../genpi/shortfall';
 import { synthesize } from '../genpi/synthesize';
-import { ModelError } from '../model/errors';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
@@ -14,6 +14,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     'max-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
     'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
     'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'reason-tokens': { type: 'string' },
+    'max-rounds': { type: 'string' },
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
@@ -34,10 +35,11 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   const maxNew = intFlag('synthesize', v, 'max-new-tokens', 256, 1);
   const maxTurns = intFlag('synthesize', v, 'max-turns', 1, 1);
   const reasonTokens = intFlag('synthesize', v, 'reason-tokens', 512, 1);
+  const maxRounds = v['max-rounds'] === undefined ? undefined : intFlag('synthesize', v, 'max-rounds', 0, 0);
   const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, turnTokens: (maxTurns * 2 + 4) * maxNew + reasonTokens + 256 });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
-    samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens,
+    samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
     environment: {
       name: (v['env-name'] as string) ?? DEFAULT_ENVIRONMENT.name,
       description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,
@@ -47,8 +49,12 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   });
   // P travels with the data, so training can build the PG target without being told P again.
   for (const r of records) r.settings = { ...r.settings, prompt: prompt.text };
-  await writeFile(out, toJsonl(records));
-  if (!records.length) throw new ModelError(out, 'no records were synthesized');
+  // Written whole or not at all: a file at `out` is a finished dataset.
+  await writeFile(`${out}.partial`, toJsonl(records));
+  await rename(`${out}.partial`, out);
   process.stderr.write(`\nwrote ${records.length} records to ${out}\n`);
+  if (figures.user_turn_off) process.stderr.write(`synthesize: user-turn sampling was off: ${figures.user_turn_off}\n`);
+  const short = shortfallMessage(figures);
+  if (short) process.stderr.write(`synthesize: ${short}\n`);
   process.stdout.write(`${JSON.stringify({ out, ...figures })}\n`);
 }

@@ -2,6 +2,8 @@
 // the chat-messages JSONL that Hugging Face TRL's SFTTrainer trains on, so a dataset made here also trains in Python.
 import { ModelError } from '../model/errors';
 import type { ChatMessage } from '../model/tokenizer';
+import type { GeneratedSource, InputSource } from './input-mix';
+import type { Shortfall } from './shortfall';
 // What the TRL export writes must be exactly what training uses, so the SFT turns come from one place.
 import { sftMessages } from '../train/sequences';
 
@@ -37,6 +39,17 @@ export interface DatasetFigures {
   duplicates_dropped: number;
   /** Share whose final teacher turn has no valid action; null unless the user gave an action pattern. */
   share_invalid_action: number | null;
+  // The fields below are absent in figures saved before pseudo inputs were counted by source.
+  /** Records asked for (N). */
+  requested?: number;
+  /** Records per pseudo-input source: the user's seed inputs, user-turn sampling, the numbered-list request. */
+  sources?: Record<InputSource, number>;
+  /** Inputs asked of each source the model writes for (one list request asks for several). */
+  inputs_asked?: Record<GeneratedSource, number>;
+  /** Why user-turn sampling was off (the chat template cannot open a user turn); null when it ran. */
+  user_turn_off?: string | null;
+  /** Why fewer records than asked came back; null when none are missing. */
+  shortfall?: Shortfall | null;
 }
 
 /** A record with exactly its fields, in a fixed order (so exports diff cleanly and imports drop stray fields). */

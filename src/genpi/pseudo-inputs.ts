@@ -121,6 +121,11 @@ export function acceptInputs(candidates: string[], seen: Set<string>, opts: { ma
   return out;
 }
 
+/** How many of `n` items splitHeldOut holds out: the training part of a request is known before synthesis. */
+export function heldOutCount(n: number, fraction: number): number {
+  return fraction > 0 && n >= 2 ? Math.min(n - 1, Math.max(1, Math.round(n * fraction))) : 0;
+}
+
 /**
  * A seeded random held-out part of about `fraction` of the items (at least one when fraction > 0 and there are
  * two or more items; never all of them). Both parts keep the items' original order.
@@ -130,7 +135,7 @@ export function splitHeldOut<T>(items: T[], fraction: number, rng: Rng): { train
     throw new RangeError(`held-out fraction must be at least 0 and below 1 (e.g. 0.1), got ${fraction}`);
   }
   const n = items.length;
-  const count = fraction > 0 && n >= 2 ? Math.min(n - 1, Math.max(1, Math.round(n * fraction))) : 0;
+  const count = heldOutCount(n, fraction);
   const order = items.map((_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rng.next() * (i + 1));

@@ -5,10 +5,13 @@ import { Rng } from '../model/tiny/random';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { GREEDY, runChatReplies, runChats } from './chat';
 import type { DatasetFigures, GenpiRecord } from './dataset';
+import { gatherInputs } from './gather-inputs';
+import type { GeneratedSource, InputSource } from './input-mix';
 import { finalAssistantTurn, validActionShare } from './metrics';
-import { acceptInputs, buildPseudoInputRequest, parseGeneratedInputs, splitHeldOut } from './pseudo-inputs';
-import { demonstrationInputs, type ParsedPrompt } from './prompt';
+import { splitHeldOut } from './pseudo-inputs';
+import type { ParsedPrompt } from './prompt';
 import { DEFAULT_ENVIRONMENT, rolePlay, type Environment } from './roleplay';
+import { checkFloor, type Shortfall } from './shortfall';
 
 export interface SynthesisOptions {
   samples: number; // N unique pseudo inputs (held-out ones included)
@@ -22,13 +25,11 @@ export interface SynthesisOptions {
   reasonTokens?: number; // per reason [512]
   maxInputChars?: number; // longer pseudo inputs are dropped [1000]
   inputsPerRequest?: number; // [8]
-  maxRounds?: number; // retry budget for pseudo inputs [max(4, 2·N/inputsPerRequest)]
+  maxRounds?: number; // retry budget for pseudo inputs [max(4, 2·N/inputsPerRequest)]; 0: seed inputs only
+  sources?: readonly GeneratedSource[]; // what the model writes inputs by [user-turn sampling and the list request]
+  userTurnTokens?: number; // longest user turn sampled [256]
   signal?: AbortSignal;
   onProgress?: (p: { stage: 'inputs' | 'answers' | 'reasons' | 'roleplay'; done: number; total: number }) => void;
-}
-
-export class SynthesisError extends Error {
-  override name = 'SynthesisError';
 }
 
 export function reasonRequest(p: ParsedPrompt, input: string, asIs: string, toBe: string): ChatMessage[] {
@@ -40,53 +41,18 @@ export function reasonRequest(p: ParsedPrompt, input: string, asIs: string, toBe
   }];
 }
 
-/** Step 1: unique pseudo inputs, model-written with demonstrations, until N or the retry budget is spent. */
-async function pseudoInputs(gen: Generator, tok: Tokenizer, p: ParsedPrompt, o: SynthesisOptions) {
-  const seen = new Set<string>();
-  const inputs: string[] = [];
-  const dropped = { empty: 0, tooLong: 0, duplicate: 0 };
-  let emptyReplies = 0;
-  const take = (candidates: string[]) => {
-    const r = acceptInputs(candidates, seen, { maxChars: o.maxInputChars ?? 1000 });
-    for (const a of r.accepted) if (inputs.length < o.samples) inputs.push(a);
-    dropped.empty += r.dropped.empty;
-    dropped.tooLong += r.dropped.tooLong;
-    dropped.duplicate += r.dropped.duplicate;
-  };
-  take(o.seedInputs ?? []);
-  const perRequest = o.inputsPerRequest ?? 8;
-  const rounds = o.maxRounds ?? Math.max(4, Math.ceil((2 * o.samples) / perRequest));
-  const rng = new Rng(o.seed).fork('demos');
-  const pool = [...demonstrationInputs(p), ...(o.seedInputs ?? [])];
-  for (let round = 0; round < rounds && inputs.length < o.samples; round++) {
-    const parallel = Math.min(4, Math.ceil((o.samples - inputs.length) / perRequest));
-    const jobs = Array.from({ length: parallel }, (_, j) => {
-      // A few demonstrations, drawn afresh per request so the model does not copy one list.
-      const demos = pool.length ? Array.from({ length: Math.min(3, pool.length) }, () => pool[Math.floor(rng.next() * pool.length)]) : [];
-      return { messages: buildPseudoInputRequest(p, [...new Set(demos)], perRequest), sampling: { temperature: 1, topP: 0.9, maxNewTokens: 40 * perRequest, seed: o.seed + 1000 * round + j } };
-    });
-    for (const text of await runChats(gen, tok, jobs, o.signal)) {
-      if (!text.trim()) emptyReplies++;
-      take(parseGeneratedInputs(text));
-    }
-    o.onProgress?.({ stage: 'inputs', done: inputs.length, total: o.samples });
-  }
-  if (!inputs.length) {
-    throw new SynthesisError(
-      `the model wrote no usable inputs in ${rounds} rounds (${emptyReplies} replies were empty; of the inputs it did ` +
-        `write, ${dropped.empty} were empty, ${dropped.tooLong} too long, ${dropped.duplicate} duplicates): add example ` +
-        'turns to the prompt, give seed inputs, or use a stronger model',
-    );
-  }
-  return { inputs, dropped };
-}
-
 export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt, o: SynthesisOptions): Promise<{ records: GenpiRecord[]; figures: DatasetFigures }> {
   const env = o.environment ?? DEFAULT_ENVIRONMENT;
   const maxNew = o.maxNewTokens ?? 256;
   const reasonTokens = o.reasonTokens ?? 512;
-  const { inputs, dropped } = await pseudoInputs(gen, tok, p, o);
+  const got = await gatherInputs(gen, tok, p, { ...o, onProgress: (done) => o.onProgress?.({ stage: 'inputs', done, total: o.samples }) });
+  const { inputs } = got;
   const n = inputs.length;
+  const shortfall: Shortfall | null = n < o.samples
+    ? { missing: o.samples - n, dropped: got.dropped, rounds: got.rounds, budget_spent: got.budgetSpent }
+    : null;
+  // Before any answer is generated: a run with too few inputs stops now, saying what to change.
+  if (shortfall) checkFloor(n, o, shortfall, got.userTurnOff);
 
   // Step 2: AS-IS without P, TO-BE with P, greedy.
   o.onProgress?.({ stage: 'answers', done: 0, total: n });
@@ -116,17 +82,23 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
     id: `r${String(i).padStart(5, '0')}`, input, as_is: asIs[i], to_be: toBe[i], reason: reasons[i],
     conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train',
     // Which teacher turns the token limit cut: training must not teach the student to stop where they were cut.
-    settings: { ...settings, cut_turns: convs[i].cutTurns },
+    settings: { ...settings, cut_turns: convs[i].cutTurns, input_source: got.sourceOf[i] },
   }));
   const turns = convs.map((c) => c.conversation.filter((m) => m.role === 'assistant').length);
   const share = (k: number) => (n ? k / n : 0);
+  const count = (s: InputSource) => got.sourceOf.filter((x) => x === s).length;
   const figures: DatasetFigures = {
     records: n,
     mean_turns: turns.reduce((a, b) => a + b, 0) / Math.max(1, n),
     share_turn_limit: share(convs.filter((c) => c.stoppedByLimit).length),
     share_no_end_marker: share(convs.filter((c) => !c.endMarker).length),
-    duplicates_dropped: dropped.duplicate,
+    duplicates_dropped: got.dropped.duplicate,
     share_invalid_action: o.actionPattern ? 1 - validActionShare(convs.map((c) => finalAssistantTurn(c.conversation)), o.actionPattern)! : null,
+    requested: o.samples,
+    sources: { seed: count('seed'), user_turn: count('user_turn'), list: count('list') },
+    inputs_asked: got.asked,
+    user_turn_off: got.userTurnOff,
+    shortfall,
   };
   return { records, figures };
 }

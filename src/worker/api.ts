@@ -71,6 +71,8 @@ export interface SynthesisSettings {
   environment: Environment;
   /** A regular expression source (multiline) for a valid final action; '' for none. */
   actionPattern: string;
+  /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
+  maxRounds?: number;
 }
 
 export interface SynthesisProgress {

@@ -68,9 +68,20 @@ it('synthesizes records from P with progress', async () => {
   expect(out.records.filter((r) => r.split === 'heldout')).toHaveLength(1);
   expect(out.records[0].settings.prompt).toBe(PROMPT);
   expect(out.figures.records).toBe(4);
+  expect(out.figures).toMatchObject({ requested: 4, shortfall: null, sources: { seed: 2 } });
   // With one turn there is no role-play turn to report.
   expect(events.map((e) => e.stage)).toEqual(expect.arrayContaining(['inputs', 'answers', 'reasons']));
   expect(events.at(-1)).toMatchObject({ stage: 'reasons', done: 4, total: 4 });
+});
+
+it('refuses too few inputs for training with a SynthesisError, before answering any (retry budget 0: seeds only)', async () => {
+  const settings = {
+    samples: 64, heldout: 0.1, maxTurns: 1, seed: 1, maxNewTokens: 16, reasonTokens: 24, seedInputs: ['list my files', 'what time is it'],
+    environment: DEFAULT_ENVIRONMENT, actionPattern: '', maxRounds: 0,
+  };
+  await expect(session.synthesize('s-floor', PROMPT, settings)).rejects.toMatchObject({
+    name: 'SynthesisError', message: expect.stringMatching(/^only 1 training record from 2 of 64 inputs asked.*give seed inputs/),
+  });
 });
 
 it('plans a run without training, and refuses a prompt past the context', async () => {

@@ -150,7 +150,7 @@ export class EngineSession {
       const out = await synthesize(generator, m.tokenizer, p, {
         samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
-        maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, signal, onProgress: notifier(onProgress),
+        maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, maxRounds: settings.maxRounds, signal, onProgress: notifier(onProgress),
       });
       // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it.
       for (const r of out.records) r.settings = { ...r.settings, prompt: p.text };

@@ -15,10 +15,13 @@ import type { ModelState } from './model.svelte';
 import type { PromptState } from './prompt.svelte';
 import type { StoreState } from './store.svelte';
 
-/** The synthesis settings as the form edits them: seed inputs as text; environment and pattern live with P. */
-export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern'> & { seedInputs: string };
+/**
+ * The synthesis settings as the form edits them: seed inputs as text, the retry budget null for "auto" (an empty
+ * number field); environment and pattern live with P.
+ */
+export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern' | 'maxRounds'> & { seedInputs: string; maxRounds: number | null };
 
-export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, reasonTokens: 512, seedInputs: '' };
+export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, reasonTokens: 512, seedInputs: '', maxRounds: null };
 
 export class DatasetState {
   form = $state<SynthForm>({ ...DEFAULT_SYNTH });
@@ -99,9 +102,12 @@ export class DatasetState {
 
   /** The form as the worker's settings, with the prompt panel's environment and action pattern. */
   private formSettings(): SynthesisSettings {
-    const { seedInputs, ...f } = $state.snapshot(this.form);
+    const { seedInputs, maxRounds, ...f } = $state.snapshot(this.form);
     const p = this.promptState;
-    return { ...f, seedInputs: lines(seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern };
+    return {
+      ...f, ...(maxRounds == null ? {} : { maxRounds }),
+      seedInputs: lines(seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern,
+    };
   }
 
   async update(id: string, patch: RecordPatch): Promise<void> {
@@ -178,6 +184,7 @@ export class DatasetState {
     this.form.maxNewTokens = d.settings.maxNewTokens;
     this.form.reasonTokens = d.settings.reasonTokens ?? DEFAULT_SYNTH.reasonTokens;
     this.form.seedInputs = d.settings.seedInputs.join('\n');
+    this.form.maxRounds = d.settings.maxRounds ?? null;
   }
 
   /** The most recently updated saved dataset, if any. */

@@ -1,0 +1,123 @@
+// Step 1 of synthesis (GENPI.md "Data synthesis", "Beyond the paper"): unique pseudo inputs from the user's seed
+// inputs first, then rounds of model requests mixed between user-turn sampling and the numbered-list request,
+// each round's requests given to the sources by what they last yielded, until N inputs or the retry budget is
+// spent. Everything dropped is counted, so a shortfall can say why.
+import type { Generator } from '../llama/generator';
+import { Rng } from '../model/tiny/random';
+import type { Tokenizer } from '../model/tokenizer';
+import { runChats } from './chat';
+import { GENERATED_SOURCES, SourceMix, type GeneratedSource, type InputSource, type RoundTally } from './input-mix';
+import { acceptInputs, buildPseudoInputRequest, parseGeneratedInputs } from './pseudo-inputs';
+import { demonstrationInputs, type ParsedPrompt } from './prompt';
+import { sampleUserTurns, userTurnOpener } from './user-turn';
+
+export interface GatherOptions {
+  samples: number;
+  seed: number;
+  seedInputs?: string[];
+  maxInputChars?: number; // longer pseudo inputs are dropped [1000]
+  inputsPerRequest?: number; // inputs one list request asks for [8]
+  maxRounds?: number; // retry budget [max(4, 2·N/inputsPerRequest)]; 0: the seed inputs only
+  /** The sources the model writes for [both]; user-turn sampling drops out when the template cannot open a user turn. */
+  sources?: readonly GeneratedSource[];
+  userTurnTokens?: number; // a user turn longer than this is dropped as too long [256]
+  signal?: AbortSignal;
+  onProgress?: (done: number) => void;
+}
+
+export interface GatheredInputs {
+  inputs: string[];
+  /** Where each input came from. */
+  sourceOf: InputSource[];
+  dropped: { duplicate: number; empty: number; too_long: number };
+  /** Inputs asked of each source the model writes for (a list request asks for several). */
+  asked: Record<GeneratedSource, number>;
+  /** Each round's inputs asked and unique ones accepted, per source asked in it. */
+  perRound: Partial<Record<GeneratedSource, RoundTally>>[];
+  rounds: number;
+  maxRounds: number;
+  budgetSpent: boolean;
+  /** Why user-turn sampling was not used although asked for; null when it was (or was not asked for). */
+  userTurnOff: string | null;
+}
+
+/** Inputs asked per round at most, in list requests of `inputsPerRequest`: a round stays a few generator batches. */
+const ROUND_REQUESTS = 4;
+/** A round asks for at most 4x what is missing, however little the sources yielded. */
+const MIN_EXPECTED_YIELD = 0.25;
+
+export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedPrompt, o: GatherOptions): Promise<GatheredInputs> {
+  const seen = new Set<string>();
+  const out: GatheredInputs = {
+    inputs: [], sourceOf: [], dropped: { duplicate: 0, empty: 0, too_long: 0 }, asked: { user_turn: 0, list: 0 }, perRound: [],
+    rounds: 0, maxRounds: 0, budgetSpent: false, userTurnOff: null,
+  };
+  /** Keeps the unique candidates (up to N); returns how many were unique, kept or not, for the source's yield. */
+  const take = (candidates: string[], source: InputSource): number => {
+    const r = acceptInputs(candidates, seen, { maxChars: o.maxInputChars ?? 1000 });
+    for (const a of r.accepted) {
+      if (out.inputs.length >= o.samples) break;
+      out.inputs.push(a);
+      out.sourceOf.push(source);
+    }
+    out.dropped.empty += r.dropped.empty;
+    out.dropped.too_long += r.dropped.tooLong;
+    out.dropped.duplicate += r.dropped.duplicate;
+    return r.accepted.length;
+  };
+  take(o.seedInputs ?? [], 'seed');
+
+  const wanted = o.sources ?? GENERATED_SOURCES;
+  const opener = wanted.includes('user_turn') ? userTurnOpener(tok, p) : null;
+  if (opener && !opener.ok) out.userTurnOff = opener.reason;
+  const open = opener?.ok ? opener : null;
+  let available = wanted.filter((s) => s !== 'user_turn' || open);
+  if (!available.length) available = ['list']; // the template cannot open a user turn: the list request alone
+  const mix = new SourceMix(available);
+
+  const perRequest = o.inputsPerRequest ?? 8;
+  out.maxRounds = o.maxRounds ?? Math.max(4, Math.ceil((2 * o.samples) / perRequest));
+  const rng = new Rng(o.seed).fork('demos');
+  const pool = [...demonstrationInputs(p), ...(o.seedInputs ?? [])];
+  for (let round = 0; round < out.maxRounds && out.inputs.length < o.samples; round++) {
+    // Enough to fill what is missing at the yield the sources last showed: a surplus costs less than another round.
+    const missing = o.samples - out.inputs.length;
+    const alloc = mix.allocate(Math.min(ROUND_REQUESTS * perRequest, Math.ceil(missing / Math.max(MIN_EXPECTED_YIELD, mix.expectedYield()))));
+    const tally: Partial<Record<GeneratedSource, RoundTally>> = {};
+
+    const turns = alloc.get('user_turn') ?? 0;
+    if (open && turns) {
+      const replies = await sampleUserTurns(gen, open, turns, {
+        seed: o.seed + 1000 * round + 500, maxNewTokens: o.userTurnTokens ?? 256, signal: o.signal,
+      });
+      // A turn the token limit cut has no end: it is not the user's whole message.
+      const whole = replies.filter((r) => !r.cut).map((r) => r.text);
+      out.dropped.too_long += replies.length - whole.length;
+      tally.user_turn = { asked: turns, accepted: take(whole, 'user_turn') };
+    }
+
+    // Rounded, not rounded up: a few inputs' share must not buy a whole list more than was given.
+    const listShare = alloc.get('list') ?? 0;
+    const requests = listShare ? Math.max(1, Math.round(listShare / perRequest)) : 0;
+    if (requests) {
+      const jobs = Array.from({ length: requests }, (_, j) => {
+        // A few demonstrations, drawn afresh per request so the model does not copy one list.
+        const demos = pool.length ? Array.from({ length: Math.min(3, pool.length) }, () => pool[Math.floor(rng.next() * pool.length)]) : [];
+        return { messages: buildPseudoInputRequest(p, [...new Set(demos)], perRequest), sampling: { temperature: 1, topP: 0.9, maxNewTokens: 40 * perRequest, seed: o.seed + 1000 * round + j } };
+      });
+      let accepted = 0;
+      for (const text of await runChats(gen, tok, jobs, o.signal)) {
+        if (!text.trim()) out.dropped.empty++; // an empty reply: no list at all
+        accepted += take(parseGeneratedInputs(text), 'list');
+      }
+      tally.list = { asked: requests * perRequest, accepted };
+    }
+    for (const s of GENERATED_SOURCES) out.asked[s] += tally[s]?.asked ?? 0;
+    mix.record(tally);
+    out.perRound.push(tally);
+    out.rounds = round + 1;
+    o.onProgress?.(out.inputs.length);
+  }
+  out.budgetSpent = out.inputs.length < o.samples && out.rounds >= out.maxRounds;
+  return out;
+}

@@ -1,0 +1,66 @@
+// User-turn sampling (Magpie, Xu et al. 2024; GENPI.md "Beyond the paper"): P rendered with the model's own chat
+// template, a user turn opened after it, and the model left to write the user's message up to its end of turn.
+// It is GenPI's role swap applied to the first turn and needs no instruction following, so it yields inputs on
+// models too small to answer "write 8 new messages as a numbered list".
+import type { GenRequest, Generator } from '../llama/generator';
+import type { Tokenizer } from '../model/tokenizer';
+import type { ParsedPrompt } from './prompt';
+
+/** Stands in for a user message's text, so the template's own text before it can be found; letters only, so
+ * byte-level pre-tokenizers start a new piece at it rather than merging it into what precedes. */
+export const USER_TURN_SENTINEL = 'GenpiUserTurnSentinelQx';
+
+/** The tokens that open a user turn after P: P itself (a shareable prefix) and the template's turn opener. */
+export type UserTurnOpener =
+  | { ok: true; prefix: number[]; prompt: number[] }
+  | { ok: false; reason: string };
+
+function isPrefix(a: readonly number[], b: readonly number[]): boolean {
+  return a.length < b.length && a.every((t, i) => b[i] === t);
+}
+
+/**
+ * Renders P plus a user message holding the sentinel, and cuts the text at the sentinel: for any template, what
+ * comes before a user's words. The cut is used only if its tokens really begin the whole rendering's tokens (a
+ * merge across the cut would make the model continue from tokens it never sees in a real conversation).
+ */
+export function userTurnOpener(tok: Tokenizer, p: ParsedPrompt): UserTurnOpener {
+  let rendered: { text: string; ids: number[] };
+  try {
+    rendered = tok.applyChatTemplate([...p.messages, { role: 'user', content: USER_TURN_SENTINEL }], { addGenerationPrompt: false });
+  } catch (e) {
+    return { ok: false, reason: `the chat template cannot add a user turn after the prompt (${(e as Error).message})` };
+  }
+  const at = rendered.text.lastIndexOf(USER_TURN_SENTINEL);
+  if (at < 0) return { ok: false, reason: "the chat template does not show a user message's text as written" };
+  const opener = tok.encode(rendered.text.slice(0, at), { addSpecialTokens: false });
+  if (!opener.length || !isPrefix(opener, rendered.ids)) {
+    return { ok: false, reason: 'the text before a user message does not tokenize to the start of the rendered turn' };
+  }
+  // P alone, as the TO-BE answers send it: a prefix the generator prefills once and every request reuses.
+  const pIds = p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids : [];
+  if (pIds.length && isPrefix(pIds, opener)) return { ok: true, prefix: pIds, prompt: opener.slice(pIds.length) };
+  return { ok: true, prefix: [], prompt: opener };
+}
+
+/** One sampled user turn: its text, or `cut` when the token limit stopped it before its end of turn. */
+export interface UserTurn {
+  text: string;
+  cut: boolean;
+}
+
+/**
+ * `count` user turns sampled after the opener [temperature 1.0, top-p 0.9 as GENPI.md samples inputs], each with
+ * its own seed, each stopped at the model's end of turn (the generator's default stops).
+ */
+export async function sampleUserTurns(gen: Generator, opener: { prefix: number[]; prompt: number[] }, count: number,
+  o: { seed: number; maxNewTokens: number; signal?: AbortSignal }): Promise<UserTurn[]> {
+  if (count <= 0) return [];
+  const reqs: GenRequest[] = Array.from({ length: count }, (_, i) => ({
+    prompt: opener.prompt, prefix: opener.prefix, maxNewTokens: o.maxNewTokens,
+    temperature: 1, topP: 0.9, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
+  }));
+  const out = await gen.generate(reqs);
+  if (o.signal?.aborted) throw o.signal.reason ?? new Error('cancelled');
+  return out.map((r) => ({ text: r.text.trim(), cut: r.finishReason === 'length' }));
+}
