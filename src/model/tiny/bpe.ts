@@ -97,11 +97,11 @@ export interface TokenizerJson {
 }
 
 /** Learns up to `numMerges` merges from the corpus: the most frequent adjacent pair each round, ties by string order. */
-function learnMerges(numMerges: number): [string, string][] {
+function learnMerges(numMerges: number, corpus: string): [string, string][] {
   const table = bytesToUnicode();
   const enc = new TextEncoder();
   const counts = new Map<string, number>();
-  for (const piece of CORPUS.match(PRE_TOKENIZE) ?? []) {
+  for (const piece of corpus.match(PRE_TOKENIZE) ?? []) {
     const mapped = Array.from(enc.encode(piece), (b) => table[b]).join('');
     counts.set(mapped, (counts.get(mapped) ?? 0) + 1);
   }
@@ -145,18 +145,20 @@ const cache = new Map<number, TokenizerJson>();
 
 /**
  * The tokenizer.json object: specials at 0..2, the 256 byte tokens in GPT-2's order, then one token per merge.
- * Deterministic; a fresh deep copy each call so callers may edit it.
+ * Deterministic; a fresh deep copy each call so callers may edit it. `corpus` replaces our default text, for a
+ * model trained on text of its own (the testbed), whose words should be single tokens.
  */
-export function buildBpeTokenizer(numMerges = 128): TokenizerJson {
+export function buildBpeTokenizer(numMerges = 128, corpus?: string): TokenizerJson {
+  if (corpus !== undefined) return build(numMerges, corpus);
   let tok = cache.get(numMerges);
   if (!tok) {
-    tok = build(numMerges);
+    tok = build(numMerges, CORPUS);
     cache.set(numMerges, tok);
   }
   return structuredClone(tok);
 }
 
-function build(numMerges: number): TokenizerJson {
+function build(numMerges: number, corpus: string): TokenizerJson {
   const vocab: Record<string, number> = {};
   let next = 0;
   const add = (t: string) => {
@@ -165,7 +167,7 @@ function build(numMerges: number): TokenizerJson {
   SPECIAL_TOKENS.forEach(add);
   const table = bytesToUnicode();
   for (const b of byteOrder()) add(table[b]);
-  const merges = learnMerges(numMerges);
+  const merges = learnMerges(numMerges, corpus);
   for (const [a, b] of merges) add(a + b);
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
   return {

@@ -36,6 +36,8 @@ export interface TinyModelOptions {
   maxPositionEmbeddings?: number;
   /** BPE merges in the tokenizer; the vocabulary is 3 specials + 256 bytes + these. */
   numMerges?: number;
+  /** Text the merges are learned from [our own English and code]; the testbed model passes its own. */
+  corpus?: string;
   /**
    * Multiplies the query and key projections (and their biases) [1]. Near 0, attention is close to uniform, so a
    * long prompt P acts on later tokens as a shift of the averaged context: an effect an adapter can learn from a
@@ -47,7 +49,8 @@ export interface TinyModelOptions {
 }
 
 /** The options with every default filled in. */
-export type ResolvedTinyOptions = Required<Omit<TinyModelOptions, 'ropeScaling'>> & {
+export type ResolvedTinyOptions = Required<Omit<TinyModelOptions, 'ropeScaling' | 'corpus'>> & {
+  corpus: string | undefined;
   ropeScaling: Llama3RopeScaling | null;
 };
 
@@ -77,6 +80,7 @@ export function resolveTinyOptions(opts: TinyModelOptions = {}): ResolvedTinyOpt
         : rs,
     maxPositionEmbeddings: opts.maxPositionEmbeddings ?? 2048,
     numMerges: opts.numMerges ?? 128,
+    corpus: opts.corpus,
     qkScale: opts.qkScale ?? 1,
     headStd: opts.headStd ?? 0.5,
   };
@@ -161,7 +165,7 @@ function json(value: unknown): Uint8Array {
  */
 export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Array> {
   const o = resolveTinyOptions(opts);
-  const tokenizer = buildBpeTokenizer(o.numMerges);
+  const tokenizer = buildBpeTokenizer(o.numMerges, o.corpus);
   const vocabSize = Math.max(...Object.values(tokenizer.model.vocab)) + 1;
   const [endoftext, imStart, imEnd] = SPECIAL_TOKENS.map((t) => tokenizer.model.vocab[t]);
   const llama = o.arch === 'llama';

@@ -1,0 +1,145 @@
+"""Trains the testbed model: a tiny Llama that applies the rule its system prompt states (src/genpi/testbed.ts).
+
+Run once by a developer, after `npx tsx scripts/testbed/make-data.ts` wrote the folder's config and tokenizer and
+the token sequences: `python3 scripts/testbed/train_testbed.py` (Debian's python3-torch). It writes
+public/demo-model/model.safetensors in float16. The product and its tests never retrain it; they load the
+committed weights. The network is written out here (not taken from transformers) so the script needs only torch,
+and it follows Hugging Face's Llama exactly (RMSNorm, rotate-half RoPE, SiLU-gated MLP, tied head), which is what
+our engine runs.
+"""
+import json, math, os, struct, sys, time
+import torch
+import torch.nn.functional as F
+
+MODEL_DIR = 'public/demo-model'
+DATA = 'build/testbed/train.json'
+STEPS = int(os.environ.get('TESTBED_STEPS', 3000))
+BATCH = 64
+LR = 3e-3
+torch.manual_seed(0)
+torch.set_num_threads(int(os.environ.get('TESTBED_THREADS', 2)))
+
+cfg = json.load(open(os.path.join(MODEL_DIR, 'config.json')))
+data = json.load(open(DATA))
+C, L, H, KV, D = cfg['hidden_size'], cfg['num_hidden_layers'], cfg['num_attention_heads'], cfg['num_key_value_heads'], cfg['head_dim']
+FF, V, EPS, THETA = cfg['intermediate_size'], cfg['vocab_size'], cfg['rms_norm_eps'], cfg['rope_theta']
+PAD = data['pad_id']
+
+
+def rmsnorm(x, w):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * w
+
+
+def rope(T):
+    inv = 1.0 / (THETA ** (torch.arange(0, D, 2, dtype=torch.float32) / D))
+    f = torch.outer(torch.arange(T, dtype=torch.float32), inv)
+    emb = torch.cat([f, f], -1)
+    return emb.cos(), emb.sin()
+
+
+def rotate_half(x):
+    return torch.cat([-x[..., D // 2:], x[..., :D // 2]], -1)
+
+
+class Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        p = lambda *s: torch.nn.Parameter(torch.randn(*s) * 0.02)
+        one = lambda: torch.nn.Parameter(torch.ones(C))
+        self.embed = p(V, C)
+        self.layers = torch.nn.ModuleList()
+        for _ in range(L):
+            m = torch.nn.Module()
+            m.ln1, m.ln2 = one(), one()
+            m.q, m.k, m.v, m.o = p(H * D, C), p(KV * D, C), p(KV * D, C), p(C, H * D) / math.sqrt(2 * L)
+            m.gate, m.up, m.down = p(FF, C), p(FF, C), p(C, FF) / math.sqrt(2 * L)
+            m.o, m.down = torch.nn.Parameter(m.o.detach()), torch.nn.Parameter(m.down.detach())
+            self.layers.append(m)
+        self.norm = one()
+
+    def forward(self, ids):
+        B, T = ids.shape
+        x = self.embed[ids]
+        cos, sin = rope(T)
+        mask = torch.full((T, T), float('-inf')).triu(1)
+        for m in self.layers:
+            h = rmsnorm(x, m.ln1)
+            q = (h @ m.q.T).view(B, T, H, D).transpose(1, 2)
+            k = (h @ m.k.T).view(B, T, KV, D).transpose(1, 2)
+            v = (h @ m.v.T).view(B, T, KV, D).transpose(1, 2)
+            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+            if KV != H:
+                k, v = k.repeat_interleave(H // KV, 1), v.repeat_interleave(H // KV, 1)
+            att = (q @ k.transpose(-1, -2)) / math.sqrt(D) + mask
+            y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, H * D)
+            x = x + y @ m.o.T
+            h = rmsnorm(x, m.ln2)
+            x = x + (F.silu(h @ m.gate.T) * (h @ m.up.T)) @ m.down.T
+        return rmsnorm(x, self.norm) @ self.embed.T
+
+
+def batch(seqs):
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), PAD, dtype=torch.long)
+    tgt = torch.full((len(seqs), T), -100, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s)
+        tgt[i, :len(s) - 1] = torch.tensor(s[1:])
+    return ids, tgt
+
+
+@torch.no_grad()
+def accuracy(model):
+    by = {}
+    for e in data['evals']:
+        ids = list(e['ctx'])
+        for _ in range(len(e['want'])):
+            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+        ok = ids[len(e['ctx']):] == e['want']
+        by.setdefault(e['name'], []).append(ok)
+    return {k: sum(v) / len(v) for k, v in by.items()}
+
+
+def save(model):
+    names = {'model.embed_tokens.weight': model.embed, 'model.norm.weight': model.norm}
+    for i, m in enumerate(model.layers):
+        p = f'model.layers.{i}.'
+        names.update({p + 'input_layernorm.weight': m.ln1, p + 'post_attention_layernorm.weight': m.ln2,
+                      p + 'self_attn.q_proj.weight': m.q, p + 'self_attn.k_proj.weight': m.k,
+                      p + 'self_attn.v_proj.weight': m.v, p + 'self_attn.o_proj.weight': m.o,
+                      p + 'mlp.gate_proj.weight': m.gate, p + 'mlp.up_proj.weight': m.up, p + 'mlp.down_proj.weight': m.down})
+    header, blobs, at = {'__metadata__': {'format': 'pt'}}, [], 0
+    for name, t in names.items():
+        b = t.detach().to(torch.float16).contiguous().numpy().tobytes()
+        header[name] = {'dtype': 'F16', 'shape': list(t.shape), 'data_offsets': [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b' ' * (-len(h) % 8)
+    with open(os.path.join(MODEL_DIR, 'model.safetensors'), 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+
+model = Model()
+print(f'{sum(p.numel() for p in model.parameters())} parameters, {len(data["seqs"])} sequences', flush=True)
+opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.01)
+sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / STEPS))))
+# Batches of similar lengths (a random window of the length-sorted list), so little of each batch is padding.
+seqs = sorted(data['seqs'], key=len)
+g = torch.Generator().manual_seed(1)
+t0 = time.time()
+for step in range(STEPS):
+    at = int(torch.randint(len(seqs) - BATCH, (1,), generator=g))
+    ids, tgt = batch(seqs[at:at + BATCH])
+    loss = F.cross_entropy(model(ids).view(-1, V), tgt.view(-1), ignore_index=-100)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    if step % 50 == 0 or step == STEPS - 1:
+        print(f'step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s', flush=True)
+    if (step + 1) % 500 == 0 or step == STEPS - 1:
+        print('greedy accuracy', accuracy(model), flush=True)
+        save(model)
+print('wrote', os.path.join(MODEL_DIR, 'model.safetensors'))

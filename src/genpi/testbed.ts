@@ -1,0 +1,116 @@
+// The prompt-following testbed: a few rules a tiny model of our own was trained to apply when its system prompt
+// states them (public/demo-model, scripts/testbed), each with an exact checker. A random model cannot tell whether
+// internalization works (P's effect on it is noise); this one follows P for real, so retention (student without P
+// over teacher with P) measured on it decides the method's defaults. Phrasings are split: the model never saw the
+// held-out ones, which is what the teacher is tested on and what the demo and the benchmark use.
+
+/** The file in a model folder that marks it as the testbed, so evaluation scores the rule P states. */
+export const TESTBED_MARKER = 'genpi_testbed.json';
+
+/** The words users' messages are made of: the model writes 2–6 of them as a user turn. */
+export const TESTBED_WORDS = [
+  'cat', 'dog', 'bird', 'fish', 'tree', 'rock', 'sun', 'moon', 'star', 'rain', 'snow', 'wind', 'red', 'blue', 'green',
+  'gold', 'big', 'small', 'fast', 'slow', 'hot', 'cold', 'old', 'new', 'run', 'jump', 'sing', 'read', 'book', 'door',
+  'road', 'ship', 'king', 'milk', 'bread', 'apple', 'lamp', 'box', 'hill', 'lake',
+] as const;
+
+export const TESTBED_RULES = ['upper', 'reverse', 'count', 'double'] as const;
+export type TestbedRule = (typeof TESTBED_RULES)[number];
+
+function words(input: string): string[] {
+  return input.trim().split(/\s+/).filter((w) => w !== '');
+}
+
+/** What a model applying the rule answers to `input`. Without a rule the testbed model repeats the message. */
+export function applyRule(rule: TestbedRule | 'echo', input: string): string {
+  const w = words(input);
+  switch (rule) {
+    case 'echo':
+      return w.join(' ');
+    case 'upper':
+      return w.join(' ').toUpperCase();
+    case 'reverse':
+      return [...w].reverse().join(' ');
+    case 'count':
+      return String(w.length);
+    case 'double':
+      return w.flatMap((x) => [x, x]).join(' ');
+  }
+}
+
+/** The exact checker: the answer is the rule applied to the input (spacing at the ends ignored). */
+export function followsRule(rule: TestbedRule, input: string, output: string): boolean {
+  return words(output).join(' ') === applyRule(rule, input) && words(input).length > 0;
+}
+
+/** Share of (input, output) pairs that follow the rule; null for no pairs. */
+export function ruleAccuracy(rule: TestbedRule, pairs: readonly { input: string; output: string }[]): number | null {
+  if (!pairs.length) return null;
+  return pairs.filter((p) => followsRule(rule, p.input, p.output)).length / pairs.length;
+}
+
+/** Sentences that state each rule: `train` were in the model's training data, `heldout` never were. */
+export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: string[] }> = {
+  upper: {
+    train: [
+      'Reply in uppercase.', 'Answer in capital letters.', 'Always write your answer in CAPITALS.',
+      'Use only upper case letters.', 'Write every reply in uppercase letters.', 'Your answers must be in capital letters.',
+      'Respond in all caps.', 'Turn the message into uppercase.',
+    ],
+    heldout: ['Make each reply all uppercase.', 'Answer the user in block capitals.'],
+  },
+  reverse: {
+    train: [
+      'Reply with the words in reverse order.', 'Reverse the order of the words.', 'Say the words backwards, last word first.',
+      'Answer with the message reversed word by word.', 'Write the words of the message from last to first.',
+      'Repeat the words in reverse order.', 'Give the words back in reverse.', 'Flip the order of the words.',
+    ],
+    heldout: ["Return the user's words in reverse order.", 'Your reply lists the words backwards.'],
+  },
+  count: {
+    train: [
+      'Reply only with the number of words.', 'Count the words and answer with the count.', 'Say how many words the message has.',
+      'Answer with a single number: the word count.', 'Tell the user how many words they wrote.',
+      'Respond with the number of words in the message.', 'Just count the words.', 'Give only the word count.',
+    ],
+    heldout: ['Reply with how many words there are.', 'Your answer is the count of the words.'],
+  },
+  double: {
+    train: [
+      'Repeat every word twice.', 'Say each word two times.', 'Double every word of the message.', 'Write each word twice in a row.',
+      'Answer by repeating each word two times.', 'Echo the message with every word doubled.', 'Say every word twice.',
+      'Duplicate each word.',
+    ],
+    heldout: ['Reply with each word said twice.', 'Make every word appear two times.'],
+  },
+};
+
+/** Sentences around the rule that do not change what the model does; the last of each list is held out. */
+export const PERSONAS = {
+  train: ['You are a helpful assistant.', 'You are a friendly bot.', 'You work for a small shop.', 'You are a word game assistant.', 'You are Ada, a chat bot.', 'Be kind to the user.'],
+  heldout: ['You are Max, a helper in a word game.'],
+};
+export const CLOSERS = {
+  train: ['Do not add anything else.', 'Keep it short.', 'Never explain your answer.', 'Nothing else.'],
+  heldout: ['Add no other text.'],
+};
+
+/**
+ * A prompt P stating `rule` in a held-out phrasing, with a held-out persona and closer and `examples` example turns
+ * (user/assistant lines, as parsePrompt reads them). `variant` picks among the held-out phrasings.
+ */
+export function heldoutPrompt(rule: TestbedRule, opts: { examples?: string[]; variant?: number } = {}): string {
+  const phr = RULE_PHRASINGS[rule].heldout;
+  const system = [PERSONAS.heldout[0], phr[(opts.variant ?? 0) % phr.length], CLOSERS.heldout[0]].join(' ');
+  const turns = (opts.examples ?? []).map((x) => `user: ${x}\nassistant: ${applyRule(rule, x)}`);
+  return [system, ...turns].join('\n');
+}
+
+/** The rule a prompt states, when it uses one of the testbed's phrasings (either split); null otherwise. */
+export function ruleOfPrompt(text: string): TestbedRule | null {
+  for (const rule of TESTBED_RULES) {
+    const { train, heldout } = RULE_PHRASINGS[rule];
+    if ([...train, ...heldout].some((s) => text.includes(s))) return rule;
+  }
+  return null;
+}
