@@ -3,6 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { readDataset } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ruleOfPrompt, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../genpi/testbed';
 import { ModelError } from '../model/errors';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
@@ -11,7 +14,7 @@ import { openPipeline, progress, readPrompt } from './pipeline';
 export async function evalCommand(argv: string[]): Promise<void> {
   const v = parseFlags('eval', argv, {
     model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, data: { type: 'string' },
-    json: { type: 'boolean' }, 'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, limit: { type: 'string' },
+    json: { type: 'boolean' }, 'action-pattern': { type: 'string' }, rule: { type: 'string' }, 'max-new-tokens': { type: 'string' }, limit: { type: 'string' },
   });
   const modelDir = required('eval', v, 'model');
   const adapterDir = required('eval', v, 'adapter');
@@ -25,6 +28,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
       throw new UsageError(`eval: --action-pattern is not a regular expression (${(e as Error).message})`);
     }
   }
+  // The testbed model (its folder has the marker) is scored on the rule P states; --rule names it for any model.
+  const rule = (v.rule ?? (existsSync(join(modelDir, TESTBED_MARKER)) ? ruleOfPrompt(prompt.text) : undefined) ?? undefined) as TestbedRule | undefined;
+  if (rule !== undefined && !TESTBED_RULES.includes(rule)) throw new UsageError(`eval: --rule must be one of ${TESTBED_RULES.join(', ')} (the testbed model's rules)`);
   const { records, errors } = readDataset(await readFile(dataFile, 'utf8'), dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));
@@ -33,7 +39,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const { engine, adapter, generator, tokenizer } = await openPipeline(modelDir, { adapterDir, prompt, turnTokens: maxNew + 512 });
   generator.addAdapter('student', adapter!);
   const figures = await evaluate(engine, generator, tokenizer, prompt, inputs, { name: 'student', adapter: adapter! }, {
-    maxNewTokens: maxNew, actionPattern, onProgress: (s) => progress(`eval: ${s}`),
+    maxNewTokens: maxNew, actionPattern, rule, onProgress: (s) => progress(`eval: ${s}`),
   });
   process.stderr.write('\n');
   if (v.json) {
@@ -46,6 +52,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
       `                 exact match  token F1  ROUGE-L   KL(teacher || ·)\n` +
       `student (no P)   ${f(figures.exact_match).padStart(11)}  ${f(figures.token_f1).padStart(8)}  ${f(figures.rouge_l).padStart(7)}   ${f(figures.kl_teacher_student)}\n` +
       `base (no P)      ${f(figures.base.exact_match).padStart(11)}  ${f(figures.base.token_f1).padStart(8)}  ${f(figures.base.rouge_l).padStart(7)}   ${f(figures.kl_teacher_base)}\n` +
+      (figures.rule_accuracy
+        ? `rule "${figures.rule_accuracy.rule}" applied: teacher ${f(figures.rule_accuracy.teacher)}, student ${f(figures.rule_accuracy.student)}, ` +
+          `base ${f(figures.rule_accuracy.base)}; retention ${f(figures.rule_accuracy.retention)}\n`
+        : '') +
       `P: ${figures.prompt_tokens} tokens (${figures.tokens_saved_per_turn} fewer per request); time to first token ${figures.prefill_ms_with_prompt.toFixed(0)} ms with P, ` +
       `${figures.prefill_ms_without_prompt.toFixed(0)} ms without\n`,
   );

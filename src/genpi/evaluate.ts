@@ -9,10 +9,13 @@ import type { Tokenizer } from '../model/tokenizer';
 import { GREEDY, runChatReplies, type ChatReply } from './chat';
 import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare } from './metrics';
 import type { ParsedPrompt } from './prompt';
+import { ruleAccuracy, type TestbedRule } from './testbed';
 
 export interface EvalOptions {
   maxNewTokens: number;
   actionPattern?: RegExp;
+  /** A testbed rule P states: its exact checker scores teacher, student and base. */
+  rule?: TestbedRule;
   signal?: AbortSignal;
   onProgress?: (stage: string) => void;
 }
@@ -26,6 +29,8 @@ export interface EvalFigures {
   kl_teacher_student: number | null;
   kl_teacher_base: number | null;
   valid_action: { teacher: number | null; student: number | null; base: number | null } | null;
+  /** Share of answers that apply the testbed rule, and retention = student / teacher; null without a rule. */
+  rule_accuracy: { rule: TestbedRule; teacher: number; student: number; base: number; retention: number | null } | null;
   prompt_tokens: number;
   tokens_saved_per_turn: number;
   prefill_ms_with_prompt: number; // time to first token of an input with P in front (uncached)
@@ -86,6 +91,8 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   const params = engine.weights.bytes / (engine.k.f16 ? 2 : 4);
 
   const st = agree(studentOut);
+  const ruleShare = (xs: ChatReply[]) => ruleAccuracy(o.rule!, xs.map((x, i) => ({ input: inputs[i], output: x.text }))) ?? 0;
+  const rule = o.rule ? { rule: o.rule, teacher: ruleShare(teacher), student: ruleShare(studentOut), base: ruleShare(base) } : null;
   return {
     inputs: inputs.length,
     ...st,
@@ -93,6 +100,7 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
     kl_teacher_student: meanOf(klStudent),
     kl_teacher_base: meanOf(klBase),
     valid_action: o.actionPattern ? { teacher: valid(teacher), student: valid(studentOut), base: valid(base) } : null,
+    rule_accuracy: rule ? { ...rule, retention: rule.teacher > 0 ? rule.student / rule.teacher : null } : null,
     prompt_tokens: promptTokens,
     tokens_saved_per_turn: savedPerTurn,
     prefill_ms_with_prompt: withP,

@@ -2,6 +2,7 @@
 // acting in an environment, a web agent, a structured extractor, a persona). Each uses a turn format parsePrompt
 // reads and comes with the role-play environment and, where answers have a fixed shape, an action pattern.
 import type { Environment } from './roleplay';
+import { heldoutPrompt, TESTBED_RULES, type TestbedRule } from './testbed';
 
 export interface PromptPreset {
   id: string;
@@ -157,6 +158,24 @@ export const PRESETS: readonly PromptPreset[] = [
   },
 ];
 
+const DEMO_TITLES: Record<TestbedRule, string> = {
+  upper: 'reply in capitals', reverse: 'words in reverse order', count: 'count the words', double: 'say every word twice',
+};
+
+/**
+ * For the demo model (public/demo-model) only: one of its rules, stated in a phrasing it never saw in training,
+ * with one example turn. A student trained from this P alone should apply the rule without it.
+ */
+export const DEMO_PRESETS: readonly PromptPreset[] = TESTBED_RULES.map((rule) => ({
+  id: `demo-${rule}`,
+  title: `Demo model: ${DEMO_TITLES[rule]}`,
+  summary: 'For the demo model: a rule it learned to follow when its system prompt states it.',
+  text: heldoutPrompt(rule, { examples: ['green lamp'] }),
+  environment: { name: 'the user', description: 'a person who sends a few words', endMarker: '[END]' },
+  actionPattern: '',
+  maxTurns: 1,
+}));
+
 export function presetById(id: string): PromptPreset | undefined {
-  return PRESETS.find((p) => p.id === id);
+  return PRESETS.find((p) => p.id === id) ?? DEMO_PRESETS.find((p) => p.id === id);
 }

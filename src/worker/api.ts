@@ -31,12 +31,16 @@ export interface GpuReport {
 export type ModelSource =
   | { kind: 'hub'; id: string; baseUrl?: string; revision?: string }
   | { kind: 'folder'; name: string; files: { path: string; file: File }[] }
-  | { kind: 'tiny'; arch: 'llama' | 'qwen2'; seed: number };
+  | { kind: 'tiny'; arch: 'llama' | 'qwen2'; seed: number }
+  /** The testbed model shipped with the app (public/demo-model), read from `baseUrl`, the app's own origin. */
+  | { kind: 'demo'; baseUrl: string };
 
 export interface ModelSummary extends ReturnType<typeof describeModel> {
   source: string;
   /** True for the built-in tiny random model: it runs the whole flow but its text is noise. */
   untrained: boolean;
+  /** True for the demo model, trained to apply rules its system prompt states: evaluation scores the rule. */
+  testbed?: boolean;
   /** A hash of the weights: adapters record it and refuse another model. */
   weightHash: string;
   tokenizer: {

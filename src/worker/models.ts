@@ -8,6 +8,7 @@ import { downloadModel, type DownloadProgress } from '../model/hub';
 import { describeModel, openModel, type ModelFiles } from '../model/open';
 import { BlobFileSet, BytesSource, type FileSet } from '../model/source';
 import { makeTinyModel } from '../model/tiny/make';
+import { TESTBED_MARKER } from '../genpi/testbed';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import type { ModelSource, ModelSummary } from './api';
 
@@ -21,6 +22,21 @@ interface Found {
   files: FileSet;
   label: string;
   untrained: boolean;
+}
+
+/** The demo model's files (public/demo-model), all read before loading: about 1 MB from the app's own origin. */
+export const DEMO_MODEL_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', TESTBED_MARKER];
+export const DEMO_MODEL_LABEL = 'genpi-demo (follows rules in its system prompt)';
+
+async function demoFiles(baseUrl: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of DEMO_MODEL_FILES) {
+    const url = new URL(name, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
+    const res = await fetch(url);
+    if (!res.ok) throw new ModelError(url, `could not be read (HTTP ${res.status}): the app's demo model is missing from this build`);
+    files.set(name, new Uint8Array(await res.arrayBuffer()));
+  }
+  return files;
 }
 
 function memoryFileSet(name: string, files: Map<string, Uint8Array>): FileSet {
@@ -43,6 +59,8 @@ async function filesOf(source: ModelSource, cache: ModelCache | undefined, onPro
       const label = `tiny-random-${source.arch} (untrained)`;
       return { files: memoryFileSet(label, makeTinyModel({ arch: source.arch, seed: source.seed })), label, untrained: true };
     }
+    case 'demo':
+      return { files: memoryFileSet(DEMO_MODEL_LABEL, await demoFiles(source.baseUrl)), label: DEMO_MODEL_LABEL, untrained: false };
   }
 }
 
@@ -55,6 +73,8 @@ export async function loadModelFiles(source: ModelSource, cache: ModelCache | un
   const summary: ModelSummary = {
     source: found.label,
     untrained: found.untrained,
+    // The testbed's marker file, wherever the folder came from (the app's demo, a picked folder, the CLI).
+    ...((await found.files.open(TESTBED_MARKER)) ? { testbed: true } : {}),
     weightHash: await weightHash(model.weights),
     ...describeModel(model),
     tokenizer: {

@@ -6,6 +6,7 @@ import type { Kernels } from '../gpu/kernel';
 import { chatTokens } from '../genpi/chat';
 import type { GenpiRecord } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
+import { ruleOfPrompt } from '../genpi/testbed';
 import { parsePrompt, type ParsedPrompt } from '../genpi/prompt';
 import { synthesize } from '../genpi/synthesize';
 import { planRun, trainAdapter } from '../genpi/train-adapter';
@@ -225,6 +226,8 @@ export class EngineSession {
       const student = gen.adapters.use(req.adapter, m.summary.source);
       return evaluate(m.engine, gen.generator, m.tokenizer, p, req.inputs, student, {
         maxNewTokens: req.maxNewTokens, actionPattern: actionPattern(req.actionPattern), signal, onProgress: notifier(onProgress),
+        // On the demo model, a P stating one of its rules is scored by that rule's exact checker.
+        rule: m.summary.testbed ? (ruleOfPrompt(req.prompt) ?? undefined) : undefined,
       });
     });
   }

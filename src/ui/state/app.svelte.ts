@@ -1,6 +1,7 @@
 // The whole page's state, wired once: the engine worker, the store, and one state class per step of the flow
 // (model, prompt, dataset, training, evaluation, library, chat). On start it restores what the last visit left:
 // the prompt draft, the latest dataset, the adapters, and a run a reload interrupted.
+import { DEMO_PRESETS } from '../../genpi/presets';
 import { createEngineClient, type EngineClient } from '../../worker/client';
 import { ChatState } from './chat.svelte';
 import { DatasetState } from './dataset.svelte';
@@ -36,6 +37,8 @@ export class AppState {
     this.chat = new ChatState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
 
     this.model.onLoaded = (summary, source) => {
+      // The demo model comes with a prompt stating one of its rules, so a first visit can click straight through.
+      if (summary.testbed && !this.prompt.text.trim()) this.prompt.applyPreset(DEMO_PRESETS[0].id);
       void this.prompt.inspect();
       void rememberModel(this.store, summary, source);
       // A device lost earlier is replaced by this load: show the fresh one.

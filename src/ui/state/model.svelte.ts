@@ -48,6 +48,11 @@ export class ModelState {
     return this.load({ ...TINY_SOURCE });
   }
 
+  /** The demo model ships with the app (public/demo-model): read from this site, so it works offline too. */
+  loadDemo(): Promise<void> {
+    return this.load({ kind: 'demo', baseUrl: new URL('demo-model/', document.baseURI).href });
+  }
+
   /** Files from <input webkitdirectory>: each carries its path inside the folder. */
   loadFromFolder(files: File[]): Promise<void> {
     const withPaths = files.map((file) => ({ path: file.webkitRelativePath || file.name, file }));

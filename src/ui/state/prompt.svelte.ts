@@ -1,7 +1,7 @@
 // The prompt P being internalized: its text (typed, pasted or from a preset), how it parses (at once, on the page)
 // and its token count with the loaded model's template (from the worker), the role-play environment, and the
 // optional action pattern. The draft is saved so a reload keeps it.
-import { PRESETS, presetById, type PromptPreset } from '../../genpi/presets';
+import { DEMO_PRESETS, PRESETS, presetById, type PromptPreset } from '../../genpi/presets';
 import { parsePrompt, type ParsedPrompt } from '../../genpi/prompt';
 import { DEFAULT_ENVIRONMENT, type Environment } from '../../genpi/roleplay';
 import type { StoredPrompt } from '../../store/schema';
@@ -30,7 +30,7 @@ export class PromptState {
   inspecting = $state(false);
   /** The preset's suggested turn limit goes to the synthesis settings. */
   onPreset: ((p: PromptPreset) => void) | null = null;
-  readonly presets = PRESETS;
+  readonly presets = [...PRESETS, ...DEMO_PRESETS];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
