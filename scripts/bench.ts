@@ -1,12 +1,16 @@
 // npm run bench: kernel rates, training throughput and memory on the adapter this machine has, as a table on
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
-// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline picks sections
-// (comma-separated). The real-shaped models take many minutes on a software adapter, the 135M pipeline hours.
-import { writeFileSync } from 'node:fs';
+// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality picks sections
+// (comma-separated); --rules upper,count and --variants joint,sft_only narrow the quality section (16 adapters in
+// all). The real-shaped models take many minutes on a software adapter, the 135M pipeline hours.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
+import { benchQuality, formatQuality, type QualityRow } from '../src/bench/quality';
+import { TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
+import type { TrainingVariant } from '../src/train/sequences';
 import { benchTraining, type TrainResult } from '../src/bench/train';
 import { summarize } from '../src/gpu/device';
 import { createKernels } from '../src/gpu/kernel';
@@ -21,8 +25,12 @@ import { makeTinyModel } from '../src/model/tiny/make';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
-const sections = new Set((onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : 'kernels,train,generate,pipeline').split(','));
+const sections = new Set((onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : 'kernels,train,generate,pipeline,quality').split(','));
 const log = (s: string) => process.stderr.write(`${s}\n`);
+const listFlag = (name: string, all: readonly string[]) => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? (process.argv[at + 1] ?? '').split(',').filter((x) => all.includes(x)) : [...all];
+};
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 const ctx = await acquireNodeGpu();
@@ -77,6 +85,17 @@ if (sections.has('pipeline')) {
   }
 }
 
+// Retention on the testbed model (public/demo-model), the product's default flow from P alone, every variant.
+const quality: QualityRow[] = [];
+if (sections.has('quality')) {
+  const dir = 'public/demo-model';
+  const files = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
+  const rules = listFlag('--rules', TESTBED_RULES) as TestbedRule[];
+  const variants = listFlag('--variants', ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
+  log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
+  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log }));
+}
+
 const decodeScaling = generation.map((g) => {
   const at = (b: number) => g.decode.find((d) => d.batch === b)!.tokensPerSecond;
   return { model: g.prefill.model, batch16OverBatch1: at(16) / at(1) };
@@ -94,6 +113,7 @@ const results = {
   trainingShareOfBestMatmul: training.map((t) => ({ model: t.model, share: t.modelGflops / bestMatmul })),
   planner,
   pipeline,
+  quality,
   targets: {
     'training step model FLOP/s >= 40% of best matmul': training.map((t) => `${t.model}: ${((100 * t.modelGflops) / bestMatmul).toFixed(0)}%`),
     'batch-16 aggregate decode >= 8x batch-1': decodeScaling.map((d) => `${d.model}: ${d.batch16OverBatch1.toFixed(1)}x`),
@@ -125,6 +145,10 @@ if (generation.length) {
 if (pipeline.length) {
   console.log('\nsynthesize + train                   samples  answer/reason tokens  epochs  steps  train tokens  synthesize     train     total');
   for (const p of pipeline) console.log(`${p.model.slice(0, 36).padEnd(36)} ${String(p.samples).padStart(7)}  ${`${p.maxNewTokens}/${p.reasonTokens}`.padStart(20)}  ${String(p.epochs).padStart(6)}  ${String(p.steps).padStart(5)}  ${String(p.trainTokens).padStart(12)}  ${p.synthesizeSeconds.toFixed(0).padStart(8)} s ${p.trainSeconds.toFixed(0).padStart(7)} s ${p.totalSeconds.toFixed(0).padStart(7)} s`);
+}
+if (quality.length) {
+  console.log('\nretention on the testbed (student without P / teacher with P), rule accuracy on held-out and fresh inputs');
+  console.log(formatQuality(quality));
 }
 console.log(`\nplanner, ${planner.model} T=1024 f16: ${mib(plan(false).total)} saving activations, ${mib(plan(true).total)} with recompute (target < 2 GB)`);
 console.log('results: bench-results.json');

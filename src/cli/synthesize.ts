@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
+import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { synthesize } from '../genpi/synthesize';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
@@ -18,8 +19,8 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
-  const samples = intFlag('synthesize', v, 'samples', 64, 1);
-  const heldout = v.heldout === undefined ? 0.1 : Number(v.heldout);
+  const samples = intFlag('synthesize', v, 'samples', DEFAULT_SYNTHESIS.samples, 1);
+  const heldout = v.heldout === undefined ? DEFAULT_SYNTHESIS.heldout : Number(v.heldout);
   if (!(heldout >= 0 && heldout < 1)) throw new UsageError(`synthesize: --heldout must be in [0, 1), got "${v.heldout}"`);
   const prompt = await readPrompt(required('synthesize', v, 'prompt'));
   let actionPattern: RegExp | undefined;
@@ -32,9 +33,9 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   }
   const seedInputs = v['seed-inputs'] ? (await readFile(v['seed-inputs'] as string, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean) : [];
   process.stderr.write(`prompt: ${prompt.report}\n`);
-  const maxNew = intFlag('synthesize', v, 'max-new-tokens', 256, 1);
-  const maxTurns = intFlag('synthesize', v, 'max-turns', 1, 1);
-  const reasonTokens = intFlag('synthesize', v, 'reason-tokens', 512, 1);
+  const maxNew = intFlag('synthesize', v, 'max-new-tokens', DEFAULT_SYNTHESIS.maxNewTokens, 1);
+  const maxTurns = intFlag('synthesize', v, 'max-turns', DEFAULT_SYNTHESIS.maxTurns, 1);
+  const reasonTokens = intFlag('synthesize', v, 'reason-tokens', DEFAULT_SYNTHESIS.reasonTokens, 1);
   const maxRounds = v['max-rounds'] === undefined ? undefined : intFlag('synthesize', v, 'max-rounds', 0, 0);
   const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, turnTokens: (maxTurns * 2 + 4) * maxNew + reasonTokens + 256 });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);

@@ -2,6 +2,7 @@
 // JSONL import (bad lines reported by number, good ones kept) and export. Saved after synthesis, import and every
 // edit; the latest is restored on start, so a reload loses nothing.
 import * as Comlink from 'comlink';
+import { DEFAULT_SYNTHESIS } from '../../genpi/synthesis-defaults';
 import { readDataset, type DatasetFigures, type GenpiRecord, type JsonlLineError } from '../../genpi/dataset';
 import type { StoredDataset, StoredPrompt, ModelRef } from '../../store/schema';
 import type { ErrorInfo, SynthesisProgress, SynthesisSettings } from '../../worker/api';
@@ -21,7 +22,10 @@ import type { StoreState } from './store.svelte';
  */
 export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern' | 'maxRounds'> & { seedInputs: string; maxRounds: number | null };
 
-export const DEFAULT_SYNTH: SynthForm = { samples: 64, heldout: 0.1, maxTurns: 1, seed: 0, maxNewTokens: 256, reasonTokens: 512, seedInputs: '', maxRounds: null };
+const d = DEFAULT_SYNTHESIS;
+export const DEFAULT_SYNTH: SynthForm = {
+  samples: d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens, reasonTokens: d.reasonTokens, seedInputs: '', maxRounds: null,
+};
 
 export class DatasetState {
   form = $state<SynthForm>({ ...DEFAULT_SYNTH });

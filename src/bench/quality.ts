@@ -1,0 +1,93 @@
+// Retention on the testbed model, through the product's default flow: for each rule, the demo preset's P alone
+// (a phrasing the model never saw), synthesis with the app's default settings, training with each variant's
+// default plan, and the rule's exact checker on inputs no record was trained on. This is the number the method's
+// defaults are chosen by: student accuracy without P over teacher accuracy with P.
+import type { Kernels } from '../gpu/kernel';
+import { DEMO_PRESETS } from '../genpi/presets';
+import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
+import { TESTBED_WORDS, type TestbedRule } from '../genpi/testbed';
+import { Rng } from '../model/tiny/random';
+import type { TrainingVariant } from '../train/sequences';
+import { defaultTrainSettings, effectiveSettings } from '../ui/train-settings';
+import type { SynthesisSettings } from '../worker/api';
+import { EngineSession } from '../worker/session';
+
+export interface QualityRow {
+  rule: TestbedRule;
+  records: number;
+  /** Inputs the accuracies are measured on: the held-out records' and fresh ones. */
+  inputs: number;
+  teacher: number;
+  base: number;
+  variants: { variant: TrainingVariant; steps: number; student: number; retention: number | null; minutes: number }[];
+  synthesisMinutes: number;
+}
+
+/** Messages as the testbed's users write them (2–6 of its words), none equal to a training input. */
+function freshInputs(n: number, exclude: Set<string>, seed: number): string[] {
+  const rng = new Rng(seed);
+  const out = new Set<string>();
+  while (out.size < n) {
+    const len = 2 + Math.floor(rng.next() * 5);
+    const x = Array.from({ length: len }, () => TESTBED_WORDS[Math.floor(rng.next() * TESTBED_WORDS.length)]).join(' ');
+    if (!exclude.has(x)) out.add(x);
+  }
+  return [...out];
+}
+
+export async function benchQuality(k: Kernels, files: Map<string, Uint8Array>, o: {
+  rules: TestbedRule[]; variants: TrainingVariant[]; testInputs: number; samples?: number; reasonTokens?: number;
+  log?: (s: string) => void;
+}): Promise<QualityRow[]> {
+  const rows: QualityRow[] = [];
+  const session = new EngineSession(k);
+  const log = o.log ?? (() => {});
+  try {
+    await session.loadModel({ kind: 'folder', name: 'demo-model', files: [...files].map(([path, bytes]) => ({ path: `demo-model/${path}`, file: new File([bytes as BlobPart], path) })) });
+    for (const rule of o.rules) {
+      const prompt = DEMO_PRESETS.find((p) => p.id === `demo-${rule}`)!.text;
+      const d = DEFAULT_SYNTHESIS;
+      const synth: SynthesisSettings = {
+        samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens,
+        reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
+      };
+      const t0 = performance.now();
+      const { records } = await session.synthesize(`q-${rule}`, prompt, synth);
+      const synthesisMinutes = (performance.now() - t0) / 60_000;
+      log(`${rule}: ${records.length} records in ${synthesisMinutes.toFixed(1)} min`);
+      const trained = new Set(records.filter((r) => r.split === 'train').map((r) => r.input));
+      const heldout = records.filter((r) => r.split === 'heldout').map((r) => r.input);
+      const inputs = [...heldout, ...freshInputs(Math.max(0, o.testInputs - heldout.length), new Set([...trained, ...heldout]), 7)];
+      const row: QualityRow = { rule, records: records.length, inputs: inputs.length, teacher: 0, base: 0, variants: [], synthesisMinutes };
+      for (const variant of o.variants) {
+        const settings = defaultTrainSettings();
+        settings.loss.variant = variant;
+        settings.checkpointEvery = 0;
+        const t1 = performance.now();
+        const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings));
+        const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '' });
+        const acc = f.rule_accuracy!;
+        row.teacher = acc.teacher;
+        row.base = acc.base;
+        row.variants.push({ variant, steps: r.steps, student: acc.student, retention: acc.retention, minutes: (performance.now() - t1) / 60_000 });
+        log(`${rule} ${variant}: ${r.steps} steps, student ${acc.student.toFixed(2)}, teacher ${acc.teacher.toFixed(2)}, base ${acc.base.toFixed(2)}`);
+      }
+      rows.push(row);
+    }
+  } finally {
+    session.unload();
+  }
+  return rows;
+}
+
+export function formatQuality(rows: QualityRow[]): string {
+  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
+  const variants = rows[0]?.variants.map((v) => v.variant) ?? [];
+  const head = `rule      records  inputs  steps  teacher  base  ${variants.map((v) => `${v} (ret.)`.padStart(18)).join(' ')}  minutes`;
+  const lines = rows.map((r) => {
+    const cells = r.variants.map((v) => `${pct(v.student)} (${pct(v.retention)})`.padStart(18)).join(' ');
+    const minutes = r.synthesisMinutes + r.variants.reduce((a, v) => a + v.minutes, 0);
+    return `${r.rule.padEnd(9)} ${String(r.records).padStart(7)}  ${String(r.inputs).padStart(6)}  ${String(r.variants[0]?.steps ?? 0).padStart(5)}  ${pct(r.teacher).padStart(7)}  ${pct(r.base).padStart(4)}  ${cells}  ${minutes.toFixed(1).padStart(7)}`;
+  });
+  return [head, ...lines].join('\n');
+}

@@ -1,0 +1,16 @@
+// The synthesis settings a user gets without changing anything, in one place: the app's form starts from them, the
+// CLI's flags default to them, and the quality benchmark runs them, so "the default flow" means one thing.
+import { DEFAULT_ENVIRONMENT, type Environment } from './roleplay';
+
+export interface SynthesisDefaults {
+  samples: number;
+  heldout: number;
+  maxTurns: number;
+  maxNewTokens: number;
+  reasonTokens: number;
+  environment: Environment;
+}
+
+export const DEFAULT_SYNTHESIS: SynthesisDefaults = {
+  samples: 64, heldout: 0.1, maxTurns: 1, maxNewTokens: 256, reasonTokens: 512, environment: DEFAULT_ENVIRONMENT,
+};
