@@ -115,21 +115,3 @@ fn adamw_update(@builtin(global_invocation_id) gid: vec3u) {
   // Decoupled decay of the pre-step value, as torch.optim.AdamW (p *= 1 - lr·wd, then the Adam step).
   adamw_params[i] = p - adamw_p.lr * (mhat / (sqrt(vhat) + adamw_p.eps) + adamw_p.weight_decay * p);
 }
-
-// ---- grad_zero: buffer[0..n) = 0, e.g. the flat gradient before a step's backward ----
-
-struct GradZeroParams {
-  n: u32,
-  row: u32,  // elements per grid row (x workgroups * 256)
-}
-
-@group(0) @binding(0) var<storage, read_write> gz_buf: array<f32>;  // [n]
-@group(0) @binding(1) var<uniform> gz_p: GradZeroParams;
-
-@compute @workgroup_size(256)
-fn grad_zero(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.y * gz_p.row + gid.x;
-  if (i < gz_p.n) {
-    gz_buf[i] = 0.0;
-  }
-}

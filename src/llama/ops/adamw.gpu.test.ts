@@ -5,7 +5,7 @@ import type { Kernels } from '../../gpu/kernel';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { adamw_update, global_norm } from '../../ref/adamw';
 import { compare, formatDiff } from '../../ref/compare';
-import { GRAD_NORM_MAX_GROUPS, adamwUpdate, gradNorm, gradZero } from './adamw';
+import { GRAD_NORM_MAX_GROUPS, adamwUpdate, gradNorm } from './adamw';
 import { lcg as lcgF64 } from '../../ref/random';
 
 let k: Kernels;
@@ -109,15 +109,5 @@ describe('adamw_update vs reference over 10 steps', () => {
     const d = compare('adamw params vs wrong bias correction', await read(k, params, P), wrong.params);
     console.log(formatDiff(d));
     expect(d.maxAbs).toBeGreaterThan(1e-3);
-  });
-});
-
-describe('grad_zero', () => {
-  it('zeros [0, n) and leaves the rest', async () => {
-    const buf = keep(upload(k, new Float32Array(1003).fill(1), 'gz'));
-    await k.run('grad_zero', (pass) => gradZero(k, pass, { buffer: buf, n: 1000 }));
-    const out = await read(k, buf, 1003);
-    expect(out.subarray(0, 1000).every((x) => x === 0)).toBe(true);
-    expect(Array.from(out.subarray(1000))).toEqual([1, 1, 1]);
   });
 });

@@ -77,10 +77,3 @@ export async function adamwUpdate(k: Kernels, pass: GPUComputePassEncoder, a: Ad
     [g.x, g.y],
   );
 }
-
-/** buffer[0..n) = 0 (an alternative to encoder.clearBuffer that can be recorded inside a compute pass). */
-export async function gradZero(k: Kernels, pass: GPUComputePassEncoder, a: { buffer: Bind; n: number }): Promise<void> {
-  if (a.n === 0) return;
-  const g = grid1d(a.n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await k.dispatch(pass, 'grad_zero', [a.buffer], [a.n, g.row], [g.x, g.y]);
-}
