@@ -77,37 +77,6 @@ export class BlobSource implements ByteSource {
   }
 }
 
-/** A URL read with HTTP Range requests; the server must answer 206 (the hub and Vite's server do). */
-export class UrlSource implements ByteSource {
-  private length: number | undefined;
-  constructor(
-    readonly name: string,
-    private readonly url: string,
-    private readonly fetchFn: typeof fetch = fetch,
-  ) {}
-  async size(): Promise<number> {
-    if (this.length === undefined) {
-      const res = await this.fetchFn(this.url, { method: 'HEAD' });
-      if (res.status === 404) throw new MissingFileError(this.name);
-      const len = Number(res.headers.get('content-length'));
-      if (!res.ok || !Number.isFinite(len)) throw new ModelError(this.name, `HEAD answered ${res.status} without a length`);
-      this.length = len;
-    }
-    return this.length;
-  }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    checkRange(this.name, await this.size(), offset, length);
-    if (length === 0) return new Uint8Array(0);
-    const res = await this.fetchFn(this.url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } });
-    if (res.status !== 206 && !(res.status === 200 && offset === 0 && length === this.length)) {
-      throw new ModelError(this.name, `range request answered ${res.status}; the server must support Range`);
-    }
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.byteLength !== length) throw new ModelError(this.name, `asked for ${length} bytes, got ${bytes.byteLength}`);
-    return bytes;
-  }
-}
-
 /** Files given as Blobs by name: a dropped folder or an <input webkitdirectory>. */
 export class BlobFileSet implements FileSet {
   constructor(

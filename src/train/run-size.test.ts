@@ -2,7 +2,9 @@
 // the paper's run, the user's values always win, and a run with few steps says so.
 import { describe, expect, it } from 'vitest';
 import { CLI_WORDS, RUN_SIZE, sizeRun } from './run-size';
-import { stepsFor } from './schedule';
+
+/** Optimizer steps of a run: each epoch ends with a smaller batch rather than dropping records. */
+const stepsFor = (records: number, batch: number, epochs: number) => Math.ceil(records / batch) * epochs;
 
 describe('sizeRun', () => {
   it('gives 64 records batch 8 and enough epochs for 120 steps, not the paper defaults\' handful', () => {

@@ -1,7 +1,6 @@
-// Checks the schedule against transformers' cosine-with-warm-up formula worked out by hand, and the step plan's
-// token budget and coverage.
+// Checks the schedule against transformers' cosine-with-warm-up formula worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { accumulationPlan, learningRate, packMicroBatches, stepsFor, warmupSteps } from './schedule';
+import { learningRate, warmupSteps } from './schedule';
 
 describe('learningRate', () => {
   const lr = 1e-4;
@@ -34,39 +33,5 @@ describe('learningRate', () => {
 
   it('without warm-up, starts at the peak', () => {
     expect(learningRate(0, 10, { lr, warmupFraction: 0 })).toBe(lr);
-  });
-});
-
-describe('stepsFor', () => {
-  it('counts a smaller last batch per epoch', () => {
-    expect(stepsFor(64, 32, 10)).toBe(20);
-    expect(stepsFor(100, 32, 10)).toBe(40);
-    expect(stepsFor(100)).toBe(4);
-    expect(() => stepsFor(10, 0)).toThrow();
-  });
-});
-
-describe('accumulationPlan', () => {
-  const lengths = [120, 30, 500, 260, 70, 410, 90, 15, 333, 256, 480, 12, 77, 199];
-
-  it('respects the token budget and covers every sequence once, effectiveBatch per step', () => {
-    const plan = accumulationPlan(lengths, 5, 512);
-    expect(plan).toHaveLength(3);
-    const seen: number[] = [];
-    plan.forEach((step, k) => {
-      const inStep = step.flat().sort((a, b) => a - b);
-      expect(inStep).toEqual(Array.from({ length: Math.min(5, lengths.length - 5 * k) }, (_, i) => 5 * k + i));
-      for (const micro of step) expect(micro.reduce((n, i) => n + lengths[i], 0)).toBeLessThanOrEqual(512);
-      seen.push(...inStep);
-    });
-    expect(seen).toEqual(lengths.map((_, i) => i));
-  });
-
-  it('packs tightly: first-fit decreasing', () => {
-    expect(packMicroBatches([300, 200, 250, 250], 500).map((m) => m.sort())).toEqual([[0, 1], [2, 3]]);
-  });
-
-  it('refuses a sequence longer than the budget (the caller checks lengths first)', () => {
-    expect(() => accumulationPlan([10, 600], 2, 512)).toThrow(/sequence 1 has 600 tokens/);
   });
 });
