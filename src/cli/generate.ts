@@ -1,6 +1,7 @@
 // genpi generate: text in, streamed text out (the prompt file as system text and example turns, prefilled once as
 // a cached prefix), or raw token ids in; --json ends with {"tokens": [prompt and generated ids], "text"}.
 import { readFile } from 'node:fs/promises';
+import { promptTokenIds } from '../genpi/prompt';
 import { Generator } from '../llama/generator';
 import { ModelError } from '../model/errors';
 import { DirFileSet } from '../model/source-node';
@@ -52,7 +53,7 @@ export async function generate(argv: string[]): Promise<void> {
     prompt = parseTokens(v.tokens as string);
   } else {
     const full = tokenizer.applyChatTemplate([...messages, { role: 'user', content: v.input as string }], { addGenerationPrompt: true }).ids;
-    const pre = messages.length ? tokenizer.applyChatTemplate(messages, { addGenerationPrompt: false }).ids : [];
+    const pre = promptTokenIds(tokenizer, { messages });
     // P's tokens are a cacheable prefix only if the full conversation really starts with them.
     const isPrefix = pre.length > 0 && pre.length < full.length && pre.every((t, i) => full[i] === t);
     prefix = isPrefix ? pre : [];

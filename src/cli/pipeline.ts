@@ -1,6 +1,6 @@
 // What the pipeline commands share: the model on the GPU with its tokenizer and a generator, and the prompt file.
 import { readFile } from 'node:fs/promises';
-import { parsePrompt, type ParsedPrompt } from '../genpi/prompt';
+import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
 import { Generator } from '../llama/generator';
 import { ModelError } from '../model/errors';
 import { DirFileSet } from '../model/source-node';
@@ -28,7 +28,7 @@ export async function readPrompt(file: string): Promise<ParsedPrompt> {
 export async function openPipeline(modelDir: string, o: { adapterDir?: string; prompt?: ParsedPrompt; slots?: number; turnTokens?: number } = {}) {
   const cli = await openCliEngine(modelDir, o.adapterDir);
   const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
-  const pTokens = o.prompt?.messages.length ? tokenizer.applyChatTemplate(o.prompt.messages, { addGenerationPrompt: false }).ids.length : 0;
+  const pTokens = o.prompt ? promptTokenCount(tokenizer, o.prompt) : 0;
   // Requests that quote P in their text (pseudo inputs, reasons) hold it once more, besides the answers.
   const slotLength = Math.min(cli.model.config.maxPositionEmbeddings, 2 * pTokens + (o.turnTokens ?? 1024));
   const generator = new Generator(cli.engine, { tokenizer, slots: o.slots ?? 16, slotLength });

@@ -8,7 +8,7 @@ import type { LoraAdapter } from '../llama/peft';
 import type { Tokenizer } from '../model/tokenizer';
 import { GREEDY, runChatReplies, type ChatReply } from './chat';
 import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare } from './metrics';
-import type { ParsedPrompt } from './prompt';
+import { promptTokenCount, type ParsedPrompt } from './prompt';
 import { ruleAccuracy, type TestbedRule } from './testbed';
 
 export interface EvalOptions {
@@ -85,7 +85,7 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   await ttft(user(x)); // warm pipelines
   const withP = await ttft([...p.messages, ...user(x)]);
   const withoutP = await ttft(user(x));
-  const promptTokens = p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids.length : 0;
+  const promptTokens = promptTokenCount(tok, p);
   // What a request really saves: with P gone the template may add its default system message instead.
   const savedPerTurn = teacher[0] ? teacher[0].context.length - studentOut[0].context.length : 0;
   const params = engine.weights.bytes / (engine.k.f16 ? 2 : 4);

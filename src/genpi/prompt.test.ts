@@ -1,7 +1,7 @@
 // The prompt reader on the three shapes users paste (an OS-agent prompt with <USER>/<AGENT> turns, a plain persona,
 // a JSON message list) and on the edges: markers inside lines, empty prompts, bad JSON roles.
 import { describe, expect, it } from 'vitest';
-import { demonstrationInputs, parsePrompt, PromptError, promptAsText } from './prompt';
+import { demonstrationInputs, parsePrompt, PromptError, promptAsText, promptTokenCount, promptTokenIds } from './prompt';
 
 const OS_AGENT = `You are an assistant that will act like a person. I will play the role of a linux (ubuntu) operating system.
 Your goal is to implement the operations required by me or answer the question proposed by me.
@@ -173,5 +173,31 @@ describe('promptAsText', () => {
   it('renders the system text and labelled turns', () => {
     const p = parsePrompt('Be kind.\nuser: hi\nassistant: hello');
     expect(promptAsText(p)).toBe('Be kind.\n\nUser:\nhi\n\nAssistant:\nhello');
+  });
+});
+
+describe('promptTokenIds', () => {
+  // A template that writes one token per message plus one per character: enough to see what was rendered.
+  const seen: unknown[] = [];
+  const tok = {
+    applyChatTemplate: (messages: readonly { role: string; content: string }[], o: { addGenerationPrompt?: boolean } = {}) => {
+      seen.push(o);
+      const ids = messages.flatMap((m) => [0, ...[...m.content].map((c) => c.charCodeAt(0))]);
+      return { text: '', ids };
+    },
+  };
+
+  it("renders P's messages without a generation prompt, and counts them", () => {
+    const p = parsePrompt('Be kind.\nuser: hi\nassistant: yo');
+    expect(promptTokenIds(tok, p)).toEqual([0, ...[...'Be kind.'].map((c) => c.charCodeAt(0)), 0, 104, 105, 0, 121, 111]);
+    expect(promptTokenCount(tok, p)).toBe(3 + 8 + 2 + 2);
+    expect(seen.every((o) => (o as { addGenerationPrompt: boolean }).addGenerationPrompt === false)).toBe(true);
+  });
+
+  it('is empty for a prompt with no messages, without asking the template', () => {
+    seen.length = 0;
+    expect(promptTokenIds(tok, { messages: [] })).toEqual([]);
+    expect(promptTokenCount(tok, { messages: [] })).toBe(0);
+    expect(seen).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Reads the prompt P the way users have it at hand (plain text, role-marked turns, or a JSON message list) into
 // one shape: the system text and the example turns the teacher sees before every input.
-import type { ChatMessage } from '../model/tokenizer';
+import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 
 export interface ParsedPrompt {
   format: 'text' | 'turns' | 'json';
@@ -173,4 +173,17 @@ export function demonstrationInputs(p: ParsedPrompt): string[] {
 export function promptAsText(p: ParsedPrompt): string {
   const turns = p.examples.map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}:\n${m.content}`);
   return [p.system, ...turns].filter((s) => s !== '').join('\n\n');
+}
+
+/**
+ * P's messages (system text and example turns) as the chat template renders them, without a generation prompt: the
+ * prefix a request with P starts with. One definition, so every count of "P's tokens" agrees. Empty for no messages.
+ */
+export function promptTokenIds(tok: Pick<Tokenizer, 'applyChatTemplate'>, p: Pick<ParsedPrompt, 'messages'>): number[] {
+  return p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids : [];
+}
+
+/** How many tokens P adds to every request (its rendered messages); 0 for a prompt with no messages. */
+export function promptTokenCount(tok: Pick<Tokenizer, 'applyChatTemplate'>, p: Pick<ParsedPrompt, 'messages'>): number {
+  return promptTokenIds(tok, p).length;
 }

@@ -4,7 +4,7 @@
 // models too small to answer "write 8 new messages as a numbered list".
 import type { GenRequest, Generator } from '../llama/generator';
 import type { Tokenizer } from '../model/tokenizer';
-import type { ParsedPrompt } from './prompt';
+import { promptTokenIds, type ParsedPrompt } from './prompt';
 
 /** Stands in for a user message's text, so the template's own text before it can be found; letters only, so
  * byte-level pre-tokenizers start a new piece at it rather than merging it into what precedes. */
@@ -38,7 +38,7 @@ export function userTurnOpener(tok: Tokenizer, p: ParsedPrompt): UserTurnOpener 
     return { ok: false, reason: 'the text before a user message does not tokenize to the start of the rendered turn' };
   }
   // P alone, as the TO-BE answers send it: a prefix the generator prefills once and every request reuses.
-  const pIds = p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids : [];
+  const pIds = promptTokenIds(tok, p);
   if (pIds.length && isPrefix(pIds, opener)) return { ok: true, prefix: pIds, prompt: opener.slice(pIds.length) };
   return { ok: true, prefix: [], prompt: opener };
 }

@@ -7,7 +7,7 @@ import { chatTokens } from '../genpi/chat';
 import type { GenpiRecord } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { ruleOfPrompt } from '../genpi/testbed';
-import { parsePrompt, type ParsedPrompt } from '../genpi/prompt';
+import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
 import { synthesize } from '../genpi/synthesize';
 import { planRun, trainAdapter } from '../genpi/train-adapter';
 import { LlamaEngine } from '../llama/engine';
@@ -15,7 +15,6 @@ import { Generator } from '../llama/generator';
 import { loraLayout } from '../llama/lora';
 import type { ModelCache } from '../model/cache';
 import type { DownloadProgress } from '../model/hub';
-import type { Tokenizer } from '../model/tokenizer';
 import { stepPlan, type Checkpoint } from '../train/loop';
 import { AdapterCache } from './adapters';
 import type {
@@ -41,11 +40,6 @@ interface Gen {
   generator: Generator;
   size: GeneratorSize;
   adapters: AdapterCache;
-}
-
-/** Chat-template tokens of P's messages (system text and example turns), as the CLI counts them. */
-function promptTokens(tok: Tokenizer, p: ParsedPrompt): number {
-  return p.messages.length ? tok.applyChatTemplate(p.messages, { addGenerationPrompt: false }).ids.length : 0;
 }
 
 /** Slot lengths grow in steps, so a conversation that grows by a few tokens a turn does not rebuild every turn. */
@@ -136,7 +130,7 @@ export class EngineSession {
   async inspectPrompt(text: string): Promise<PromptReport> {
     const m = this.model("Counting the prompt's tokens");
     const p = parsePrompt(text);
-    return { format: p.format, system: p.system, examples: p.examples, report: p.report, tokens: promptTokens(m.tokenizer, p) };
+    return { format: p.format, system: p.system, examples: p.examples, report: p.report, tokens: promptTokenCount(m.tokenizer, p) };
   }
 
   synthesize(jobId: string, prompt: string, settings: SynthesisSettings, onProgress?: (p: SynthesisProgress) => void) {
@@ -147,7 +141,7 @@ export class EngineSession {
       const maxNew = settings.maxNewTokens;
       // The CLI's sizing: every turn of the role-play, the environment's framing, and the reasons.
       const turnTokens = (settings.maxTurns * 2 + 4) * maxNew + settings.reasonTokens + 256;
-      const { generator } = this.generator(m, slotLengthFor(m.engine.cfg, promptTokens(m.tokenizer, p), turnTokens));
+      const { generator } = this.generator(m, slotLengthFor(m.engine.cfg, promptTokenCount(m.tokenizer, p), turnTokens));
       const out = await synthesize(generator, m.tokenizer, p, {
         samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
