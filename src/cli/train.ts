@@ -2,9 +2,9 @@
 // folder every N steps (--resume continues from the last); progress on stderr; a JSON summary as the last line.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { adapterFiles, sha256Hex, SECRET_WARNING, weightHash } from '../genpi/adapter-meta';
+import { adapterFiles, buildAdapterMetadata, weightHash } from '../genpi/adapter-meta';
 import { readDataset } from '../genpi/dataset';
-import { parsePrompt } from '../genpi/prompt';
+import { parsePrompt, promptTokenCount } from '../genpi/prompt';
 import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
@@ -98,15 +98,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
     saveCheckpoint: (c) => saveCheckpoint(out, c, settings),
   }, resume, modelDir);
   process.stderr.write(`\n${memoryLine(r.plan)}`);
-  const meta = {
-    format: 'genpi-adapter' as const, version: 1 as const, created: new Date().toISOString(),
-    base_model: { id: modelDir, architecture: model.config.architecture, weight_hash: await weightHash(model.weights), parameters: model.weights.parameterCount },
-    prompt: { sha256: await sha256Hex(prompt.text), chars: prompt.text.length, tokens: prompt.messages.length ? tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: false }).ids.length : 0 },
-    lora: { ...settings.lora, targets: settings.lora.targets.map((t) => `${t}_proj`) },
-    training: { ...settings.loss, ...settings.loop, max_tokens_per_micro_batch: settings.maxTokensPerMicroBatch, recompute: r.plan.recompute },
-    dataset: { file: dataFile, records: records.length, train: records.filter((x) => x.split === 'train').length, skipped_lines: errors.length },
-    loss_curve: r.curve, evaluation: null, warning: SECRET_WARNING,
-  };
+  const meta = await buildAdapterMetadata({
+    model: { id: modelDir, architecture: model.config.architecture, weightHash: await weightHash(model.weights), parameters: model.weights.parameterCount },
+    prompt: { text: prompt.text, tokens: promptTokenCount(tokenizer, prompt) },
+    lora: settings.lora, loss: settings.loss, loop: settings.loop, maxTokensPerMicroBatch: settings.maxTokensPerMicroBatch,
+    recompute: r.plan.recompute,
+    // A JSONL file keeps no synthesis figures (synthesize prints them on stdout instead).
+    dataset: { name: dataFile, records, figures: null, skippedLines: errors.length },
+    curve: r.curve, created: Date.now(),
+  });
   for (const [name, bytes] of adapterFiles(r.adapter, meta)) await writeFile(join(out, name), bytes);
   const last = r.curve.at(-1);
   process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null, last_kl_loss: last?.kl ?? null })}\n`);

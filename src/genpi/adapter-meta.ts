@@ -1,9 +1,13 @@
 // What an adapter records beside its PEFT files: the base model (id and a hash of its weights, so it is never
 // applied to another model), P's hash, the LoRA, training and synthesis settings, the dataset figures, the loss
 // curve and the evaluation. The PG loss teaches the adapter to write P back out: it is as secret as P.
+import type { LoraSpec } from '../llama/lora';
 import type { LoraAdapter } from '../llama/peft';
 import { exportPeft } from '../llama/peft';
 import type { WeightIndex } from '../model/weights';
+import type { CurvePoint, LoopSettings } from '../train/loop';
+import type { JointLossSettings } from '../train/sequences';
+import type { DatasetFigures, GenpiRecord } from './dataset';
 
 export const METADATA_FILE = 'genpi_adapter.json';
 
@@ -15,10 +19,64 @@ export interface AdapterMetadata {
   prompt: { sha256: string; chars: number; tokens: number };
   lora: { rank: number; alpha: number; dropout: number; targets: string[] };
   training: Record<string, unknown>;
-  dataset: Record<string, unknown> | null;
+  /** Partial: metadata written before the CLI and the app agreed on DatasetMeta lacks some fields (see there). */
+  dataset: (Partial<DatasetMeta> & { file?: string }) | null;
   loss_curve: unknown[];
   evaluation: Record<string, unknown> | null;
   warning: string;
+}
+
+/**
+ * The dataset an adapter was trained on, as `genpi train` and the app both write it. `name` is the app's dataset
+ * name or the CLI's data file; `figures` are the synthesis figures when the dataset kept them (the app's), else null;
+ * `skipped_lines` counts JSONL lines the CLI could not read (0 in the app). Older metadata differs: the app's had no
+ * skipped_lines, the CLI's named the file `file` and had no heldout or figures.
+ */
+export interface DatasetMeta {
+  name: string;
+  records: number;
+  train: number;
+  heldout: number;
+  figures: DatasetFigures | null;
+  skipped_lines: number;
+}
+
+/** Everything an adapter's metadata is built from; the CLI and the app each fill it from what they hold. */
+export interface AdapterMetaInput {
+  model: { id: string; architecture: string; weightHash: string; parameters: number };
+  /** P's text and its token count (promptTokenCount; 0 when it could not be counted). */
+  prompt: { text: string; tokens: number };
+  lora: LoraSpec;
+  loss: JointLossSettings;
+  /** The loop settings the run trained with; batch and epochs as sized, never "auto". */
+  loop: Omit<LoopSettings, 'epochs' | 'batchSize'> & { epochs: number | null; batchSize: number | null };
+  maxTokensPerMicroBatch: number;
+  /** Whether the memory plan recomputed activations; null when the plan is not at hand. */
+  recompute: boolean | null;
+  dataset: { name: string; records: readonly GenpiRecord[]; figures: DatasetFigures | null; skippedLines: number };
+  curve: CurvePoint[];
+  created: number;
+}
+
+/** genpi_adapter.json for a freshly trained adapter: the one builder `genpi train` and the app's training both call. */
+export async function buildAdapterMetadata(m: AdapterMetaInput): Promise<AdapterMetadata> {
+  const { lora, dataset: d } = m;
+  return {
+    format: 'genpi-adapter', version: 1, created: new Date(m.created).toISOString(),
+    base_model: { id: m.model.id, architecture: m.model.architecture, weight_hash: m.model.weightHash, parameters: m.model.parameters },
+    prompt: { sha256: await sha256Hex(m.prompt.text), chars: m.prompt.text.length, tokens: m.prompt.tokens },
+    lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.map((t) => `${t}_proj`) },
+    training: { ...m.loss, ...m.loop, max_tokens_per_micro_batch: m.maxTokensPerMicroBatch, recompute: m.recompute },
+    dataset: {
+      name: d.name,
+      records: d.records.length,
+      train: d.records.filter((r) => r.split === 'train').length,
+      heldout: d.records.filter((r) => r.split === 'heldout').length,
+      figures: d.figures,
+      skipped_lines: d.skippedLines,
+    },
+    loss_curve: m.curve, evaluation: null, warning: SECRET_WARNING,
+  };
 }
 
 export async function sha256Hex(text: string): Promise<string> {

@@ -38,6 +38,9 @@ describe('adapter metadata', () => {
     expect(meta.lora.targets).toContain('q_proj');
     expect(meta.training).toMatchObject({ variant: 'joint', sftWeight: 0.7, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
     expect(meta.warning).toMatch(/secret/);
+    // The same dataset fields `genpi train` writes (src/genpi/adapter-meta.ts builds both).
+    expect(meta.dataset).toEqual({ name: 'd', records: 0, train: 0, heldout: 0, figures: null, skipped_lines: 0 });
+    expect(meta.training).toHaveProperty('optimizer.maxNorm');
     expect(importedMeta(shape, settings.lora, 0).training).toEqual({ imported: true });
   });
 

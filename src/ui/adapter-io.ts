@@ -1,8 +1,9 @@
-// An adapter between the library and the outside: the metadata written beside it (built as the CLI's `genpi train`
-// builds it), export as a PEFT .zip, and import from one, refusing an adapter made for another model. The LoRA
+// An adapter between the library and the outside: the metadata written beside it (the app's run mapped onto the
+// builder `genpi train` uses too), export as a PEFT .zip, and import from one, refusing an adapter made for another model. The LoRA
 // layout follows from the base model's shape, so export needs that shape (kept per model) and import the loaded one.
-import { adapterFiles, METADATA_FILE, SECRET_WARNING, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
+import { adapterFiles, buildAdapterMetadata, METADATA_FILE, SECRET_WARNING, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
+import { DEFAULT_TRAINING } from '../genpi/train-adapter';
 import { loraLayout, type LoraSpec } from '../llama/lora';
 import { importPeft } from '../llama/peft';
 import type { MemoryPlan } from '../llama/planner';
@@ -54,23 +55,16 @@ export interface MetaInput {
   created: number;
 }
 
-export async function buildAdapterMeta(m: MetaInput): Promise<AdapterMetadata> {
+/** The app's run in the shared builder's terms; the worker trains with the default optimizer (worker/requests.ts). */
+export function buildAdapterMeta(m: MetaInput): Promise<AdapterMetadata> {
   const { lora, loss, maxTokensPerMicroBatch, ...loop } = m.settings;
-  return {
-    format: 'genpi-adapter', version: 1, created: new Date(m.created).toISOString(),
-    base_model: { id: m.model.source, architecture: m.model.architecture, weight_hash: m.model.weightHash, parameters: m.model.parameters },
-    prompt: { sha256: await sha256Hex(m.prompt.text), chars: m.prompt.text.length, tokens: m.prompt.tokens },
-    lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.map((t) => `${t}_proj`) },
-    training: { ...loss, ...loop, max_tokens_per_micro_batch: maxTokensPerMicroBatch, recompute: m.memory?.recompute ?? null },
-    dataset: {
-      name: m.dataset.name,
-      records: m.dataset.records.length,
-      train: m.dataset.records.filter((r) => r.split === 'train').length,
-      heldout: m.dataset.records.filter((r) => r.split === 'heldout').length,
-      figures: m.dataset.figures,
-    },
-    loss_curve: m.curve, evaluation: null, warning: SECRET_WARNING,
-  };
+  return buildAdapterMetadata({
+    model: { id: m.model.source, architecture: m.model.architecture, weightHash: m.model.weightHash, parameters: m.model.parameters },
+    prompt: m.prompt, lora, loss, loop: { ...loop, optimizer: DEFAULT_TRAINING.loop.optimizer }, maxTokensPerMicroBatch,
+    recompute: m.memory?.recompute ?? null,
+    dataset: { ...m.dataset, skippedLines: 0 },
+    curve: m.curve, created: m.created,
+  });
 }
 
 /** The PEFT files plus genpi_adapter.json (with the adapter's current name and evaluation). */
