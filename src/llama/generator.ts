@@ -1,7 +1,7 @@
 // Generation for many requests at once: continuous batching over KV-cache slots (a finished sequence's slot goes
 // to the next waiting request), shared prefixes prefilled once, a LoRA adapter (or none) per request switched
 // without touching the base weights, stop tokens and stop strings, streaming, and cancellation.
-import { storageBuffer, writeArray } from '../gpu/buffers';
+import { storageBuffer } from '../gpu/buffers';
 import { ModelError } from '../model/errors';
 import type { Tokenizer } from '../model/tokenizer';
 import type { LlamaEngine } from './engine';

@@ -12,7 +12,6 @@ import { synthesize } from '../genpi/synthesize';
 import { planRun, trainAdapter } from '../genpi/train-adapter';
 import { LlamaEngine } from '../llama/engine';
 import { Generator } from '../llama/generator';
-import { loraLayout } from '../llama/lora';
 import type { ModelCache } from '../model/cache';
 import type { DownloadProgress } from '../model/hub';
 import { stepPlan, type Checkpoint } from '../train/loop';
