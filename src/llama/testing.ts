@@ -2,6 +2,7 @@
 import { BytesSource, type FileSet } from '../model/source';
 import { Rng } from '../model/tiny/random';
 import type { Group } from '../train/batch';
+import { IGNORE } from './batch';
 
 /** Files held in memory as a FileSet (tiny models made on the fly). */
 export function memoryFiles(files: Map<string, Uint8Array>, name = 'tiny'): FileSet {
@@ -17,7 +18,7 @@ export function testGroups(V: number, seed: number, lengths = [[9, 4], [13]]): G
     sequences: ls.map((L) => {
       const input_ids = Array.from({ length: L }, tok);
       // Mask the first third of each sequence, as a prompt would be.
-      const labels = input_ids.map((id, i) => (i < Math.floor(L / 3) ? -100 : id));
+      const labels = input_ids.map((id, i) => (i < Math.floor(L / 3) ? IGNORE : id));
       return { input_ids, labels };
     }),
   }));

@@ -5,8 +5,8 @@
 import { readF32, writeArray } from '../gpu/buffers';
 import type { ModelConfig } from '../model/config';
 import { ModelError } from '../model/errors';
-import type { PackedBatch } from '../train/batch';
 import { Allocator } from './alloc';
+import { IGNORE, type PackedBatch } from './batch';
 import { allocLayerActs, allocScratch, loraFor, type LlamaEngine } from './engine';
 import { headBackward, headChunks, headForward, type HeadBuffers, type HeadPass } from './head';
 import { layerBackward, layerForward, type LayerActs, type Scratch } from './layer';
@@ -144,7 +144,7 @@ export class LoraTrainer {
       // Packed sequences may add up past the context; each one alone may not.
       if (b.pos[t] >= context) throw new ModelError('batch', `a sequence is longer than the model's context of ${context} tokens`);
       const y = b.targets[t];
-      if (y !== -100 && !(y >= 0 && y < V)) throw new ModelError('batch labels', `label ${y} is outside the vocabulary (0..${V - 1})`);
+      if (y !== IGNORE && !(y >= 0 && y < V)) throw new ModelError('batch labels', `label ${y} is outside the vocabulary (0..${V - 1})`);
       if (b.group[t] >= this.headPass.G) throw new ModelError('batch', `group ${b.group[t]} but the trainer reports ${this.headPass.G} groups`);
     }
     if (b.kl) this.checkTeacher(b.kl, b.T);

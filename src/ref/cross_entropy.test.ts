@@ -1,9 +1,9 @@
 // Checks the cross-entropy reference: its backward against central finite differences of its forward, tiny cases
 // worked by hand, and that the chunked online log-sum-exp path equals the full-vocabulary one.
 import { describe, expect, it } from 'vitest';
+import { IGNORE } from '../llama/batch';
 import { lcg as rand } from './random';
 import {
-  IGNORE_INDEX,
   cross_entropy_backward,
   cross_entropy_finish,
   cross_entropy_forward,
@@ -17,7 +17,7 @@ describe('cross_entropy_backward vs finite differences', () => {
     const T = 4;
     const V = 6;
     const logits = rand(T * V, 1, 3);
-    const targets = [2, IGNORE_INDEX, 0, 5];
+    const targets = [2, IGNORE, 0, 5];
     const weights = [0.5, 7, 1.25, 0.1]; // the ignored token's weight must not matter
     // The loss itself is the scalar: it already weighs every token, so every logit of a kept row matters.
     const loss = () => cross_entropy_forward(logits, targets, weights, T, V).loss;
@@ -62,11 +62,11 @@ describe('cross_entropy by hand', () => {
   });
 
   it('ignored tokens give zero loss and zero gradient whatever their weight', () => {
-    const r = cross_entropy_forward([1, 2, 3], [IGNORE_INDEX], [5], 1, 3);
+    const r = cross_entropy_forward([1, 2, 3], [IGNORE], [5], 1, 3);
     expect(r.loss).toBe(0);
     expect(r.losses[0]).toBe(0);
     expect(r.lse[0]).toBeCloseTo(3 + Math.log(1 + Math.exp(-1) + Math.exp(-2)), 14);
-    expect(Array.from(cross_entropy_backward([1, 2, 3], [IGNORE_INDEX], [5], r.lse, 1, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(cross_entropy_backward([1, 2, 3], [IGNORE], [5], r.lse, 1, 3))).toEqual([0, 0, 0]);
   });
 
   it('large logits stay finite (log-sum-exp subtracts the max)', () => {
@@ -76,7 +76,7 @@ describe('cross_entropy by hand', () => {
 
   it('group losses sum each group and skip ignored tokens and groups >= G', () => {
     const losses = [1, 2, 0, 4, 8];
-    const targets = [0, 1, IGNORE_INDEX, 1, 1];
+    const targets = [0, 1, IGNORE, 1, 1];
     const weights = [1, 0.5, 100, 0.25, 1];
     const group = [0, 1, 0, 1, 5];
     expect(Array.from(cross_entropy_group_losses(losses, targets, weights, group, 2))).toEqual([1, 2]);
@@ -97,7 +97,7 @@ describe('chunked online log-sum-exp equals the full vocabulary', () => {
       const T = 9;
       const logits = rand(T * V, 3, 50); // ±50: naive exp would lose everything but the largest terms
       for (let v = 0; v < V; v++) logits[4 * V + v] += 800; // exp(800) overflows even float64
-      const targets = Array.from({ length: T }, (_, t) => (t % 4 === 3 ? IGNORE_INDEX : (t * 131) % V));
+      const targets = Array.from({ length: T }, (_, t) => (t % 4 === 3 ? IGNORE : (t * 131) % V));
       const weights = rand(T, 4, 2);
       const group = Array.from({ length: T }, (_, t) => t % 3);
       let s = cross_entropy_init(T);

@@ -1,8 +1,7 @@
 // float64 reference for shaders/cross_entropy.wgsl: the full-vocabulary loss and gradient, plus the chunked
 // online log-sum-exp steps the GPU takes (init, stats per vocab chunk, finish), so both can be checked against each other.
 
-/** Targets equal to this contribute nothing to the loss or the gradient (PyTorch's ignore_index). */
-export const IGNORE_INDEX = -100;
+import { IGNORE } from '../llama/batch';
 
 export interface CrossEntropyForward {
   /** Σ_t weights[t]·losses[t] over the tokens whose target is not ignored. */
@@ -31,7 +30,7 @@ export function cross_entropy_forward(
     for (let v = 0; v < V; v++) sum += Math.exp(logits[t * V + v] - max);
     lse[t] = max + Math.log(sum);
     const target = targets[t];
-    if (target === IGNORE_INDEX) continue;
+    if (target === IGNORE) continue;
     checkTarget(target, V, t);
     losses[t] = lse[t] - logits[t * V + target];
     loss += weights[t] * losses[t];
@@ -51,7 +50,7 @@ export function cross_entropy_backward(
   const dlogits = new Float64Array(T * V);
   for (let t = 0; t < T; t++) {
     const target = targets[t];
-    if (target === IGNORE_INDEX) continue;
+    if (target === IGNORE) continue;
     for (let v = 0; v < V; v++) {
       const p = Math.exp(logits[t * V + v] - lse[t]);
       dlogits[t * V + v] = weights[t] * (p - (v === target ? 1 : 0));
@@ -73,7 +72,7 @@ export function cross_entropy_group_losses(
 ): Float64Array {
   const out = new Float64Array(G);
   for (let t = 0; t < losses.length; t++) {
-    if (targets[t] === IGNORE_INDEX || group[t] >= G) continue;
+    if (targets[t] === IGNORE || group[t] >= G) continue;
     out[group[t]] += weights[t] * losses[t];
   }
   return out;
@@ -141,10 +140,10 @@ export function cross_entropy_finish(
   const losses = new Float64Array(T);
   for (let t = 0; t < T; t++) {
     lse[t] = s.stats[t * 2] + Math.log(s.stats[t * 2 + 1]);
-    if (targets[t] !== IGNORE_INDEX) losses[t] = lse[t] - s.targetLogit[t];
+    if (targets[t] !== IGNORE) losses[t] = lse[t] - s.targetLogit[t];
   }
   let total = 0;
-  for (let t = 0; t < T; t++) if (targets[t] !== IGNORE_INDEX) total += weights[t] * losses[t];
+  for (let t = 0; t < T; t++) if (targets[t] !== IGNORE) total += weights[t] * losses[t];
   const loss = new Float64Array(1 + G);
   loss[0] = total;
   loss.set(cross_entropy_group_losses(losses, targets, weights, group, G), 1);
@@ -153,6 +152,6 @@ export function cross_entropy_finish(
 
 function checkTarget(target: number, V: number, t: number): void {
   if (!Number.isInteger(target) || target < 0 || target >= V) {
-    throw new Error(`cross_entropy: target ${target} of token ${t} is outside [0, ${V}) and is not ${IGNORE_INDEX}`);
+    throw new Error(`cross_entropy: target ${target} of token ${t} is outside [0, ${V}) and is not ${IGNORE}`);
   }
 }

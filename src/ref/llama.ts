@@ -3,7 +3,7 @@
 // engine end to end on tiny models. Slow and simple on purpose.
 import type { ModelConfig } from '../model/config';
 import { loraSeed, type LoraLayout, type LoraSlot, type LoraTarget } from '../llama/lora';
-import type { PackedBatch } from '../train/batch';
+import type { PackedBatch } from '../llama/batch';
 import { add_forward } from './add';
 import { attention_backward, attention_forward } from './attention';
 import { cross_entropy_backward, cross_entropy_forward } from './cross_entropy';

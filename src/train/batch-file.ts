@@ -1,6 +1,7 @@
 // The grads command's batch file: {"groups":[{"weight":w,"sequences":[{"input_ids":[...],"labels":[...]}]}]},
 // checked field by field so a malformed file gets one line that says where.
 import { ModelError } from '../model/errors';
+import { IGNORE } from '../llama/batch';
 import type { Group } from './batch';
 
 export function parseBatchFile(json: unknown, file: string): Group[] {
@@ -25,9 +26,9 @@ export function parseBatchFile(json: unknown, file: string): Group[] {
           return v as number[];
         };
         const ids = ints(input_ids, 'input_ids', 0);
-        const lab = ints(labels, 'labels', -100);
+        const lab = ints(labels, 'labels', IGNORE);
         if (lab.length !== ids.length) fail(`${w}.labels`, `has ${lab.length} entries but input_ids has ${ids.length}`);
-        for (const l of lab) if (l < 0 && l !== -100) fail(`${w}.labels`, `has ${l}; labels are token ids or -100`);
+        for (const l of lab) if (l < 0 && l !== IGNORE) fail(`${w}.labels`, `has ${l}; labels are token ids or ${IGNORE}`);
         return { input_ids: ids, labels: lab };
       }),
     };

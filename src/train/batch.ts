@@ -4,7 +4,7 @@
 // group weight / group token count, counted over the whole batch (all micro-batches of one optimizer step).
 // A distillation ('kl') group trains no tokens of its own: it puts a KL term on the labelled tokens of the sequences
 // that carry teacher targets, packed once by their own group, so the student runs once for both losses.
-export const IGNORE = -100;
+import { IGNORE, type PackedBatch } from '../llama/batch';
 
 /** The teacher's next-token distribution at each labelled prediction of a sequence, for logit distillation. */
 export interface TeacherTargets {
@@ -24,23 +24,6 @@ export interface Group {
   sequences: Sequence[];
   /** 'kl': KL(teacher || student) on its sequences' labelled tokens (they must carry `teacher`); it comes last. */
   kind?: 'kl';
-}
-
-export interface PackedBatch {
-  T: number;
-  ids: Uint32Array; // [T]
-  pos: Uint32Array; // [T] position within its sequence
-  seqStart: Uint32Array; // [T] index of the first token of its sequence
-  targets: Int32Array; // [T] next token to predict, or IGNORE
-  weights: Float32Array; // [T] loss weight of the prediction at t
-  group: Uint32Array; // [T] which group the token belongs to
-  /** Present when a 'kl' group is and some sequence carries targets: the teacher's at each token (zero rows and weights where none). */
-  kl?: {
-    K: number;
-    ids: Uint32Array; // [T,K]
-    logp: Float32Array; // [T,K]
-    weights: Float32Array; // [T] KL weight: kl group weight / its token count, 0 where not distilled
-  };
 }
 
 /** Labelled predictions of one sequence: positions 1..L-1 whose label is not IGNORE. */

@@ -8,7 +8,8 @@ import { memoryFiles } from '../llama/testing';
 import { makeTinyModel } from '../model/tiny/make';
 import { DEFAULT_SYSTEM_MESSAGE } from '../model/tiny/template';
 import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
-import { IGNORE, labelledCount, packGroups } from './batch';
+import { IGNORE } from '../llama/batch';
+import { labelledCount, packGroups } from './batch';
 import { DistillAlignmentError, teacherView, teacherViews } from './distill';
 import { buildTrainingGroups, DEFAULT_JOINT_LOSS, sftSequence, type PromptText, type TrainingRecord } from './sequences';
 

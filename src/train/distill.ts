@@ -6,7 +6,8 @@ import type { LlamaEngine } from '../llama/engine';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
 import { TopLogProbs } from '../llama/top-logprobs';
 import type { Tokenizer } from '../model/tokenizer';
-import { IGNORE, labelledCount, type Sequence } from './batch';
+import { IGNORE } from '../llama/batch';
+import { labelledCount, type Sequence } from './batch';
 import { ChatTemplateError, sftMessages, sftSequence, type PromptText, type TrainingRecord, type TrainingSet } from './sequences';
 
 /** The template renders the conversation differently once P's messages are in front, so positions cannot be matched. */

@@ -6,7 +6,8 @@ import { Rng } from '../model/tiny/random';
 import { makeTinyModel } from '../model/tiny/make';
 import { DEFAULT_SYSTEM_MESSAGE } from '../model/tiny/template';
 import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
-import { IGNORE, type Sequence } from './batch';
+import { IGNORE } from '../llama/batch';
+import type { Sequence } from './batch';
 import {
   buildTrainingGroups,
   ChatTemplateError,

@@ -3,7 +3,8 @@
 // sequence fits the model's context.
 import { ModelError } from '../model/errors';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
-import { IGNORE, type Group, type Sequence } from './batch';
+import { IGNORE } from '../llama/batch';
+import type { Group, Sequence } from './batch';
 
 /** What this file reads of a dataset record (the dataset module owns the full type). */
 export interface TrainingRecord {

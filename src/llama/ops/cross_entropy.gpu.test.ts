@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
-import { IGNORE_INDEX, cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
+import { cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
+import { IGNORE } from '../batch';
 import { crossEntropyBackward, crossEntropyFinish, crossEntropyInit, crossEntropyStats } from './cross_entropy';
 
 let k: Kernels;
@@ -42,7 +43,7 @@ function inputs(T: number, V: number, seed: number) {
       logits[t * V + v] = t % 3 === 0 ? 100 * x - 50 : t % 3 === 1 ? 100 + 10 * x - 5 : 6 * x - 3;
     }
   }
-  const targets = Int32Array.from({ length: T }, (_, t) => (t % 5 === 2 ? IGNORE_INDEX : (t * 97 + 13 * seed) % V));
+  const targets = Int32Array.from({ length: T }, (_, t) => (t % 5 === 2 ? IGNORE : (t * 97 + 13 * seed) % V));
   const weights = Float32Array.from(lcg(T, seed + 1), (x) => 0.1 + 1.9 * x);
   const group = Uint32Array.from({ length: T }, (_, t) => (t % 7 === 6 ? 7 : t % G)); // group 7 >= G: total only
   return { logits, targets, weights, group };
@@ -117,7 +118,7 @@ describe('cross_entropy chunked over the vocabulary vs full-vocabulary reference
           expect(dLoss.maxAbs).toBeLessThan(2e-6 * maxLse * sumW);
           expect(dGrad.maxAbs).toBeLessThan(2e-6 * maxLse * 2); // weights <= 2, p <= 1
           expect(paddingIntact).toBe(true);
-          for (let t = 0; t < T; t++) if (x.targets[t] === IGNORE_INDEX) expect(gpu.losses[t]).toBe(0);
+          for (let t = 0; t < T; t++) if (x.targets[t] === IGNORE) expect(gpu.losses[t]).toBe(0);
         });
       }
     }

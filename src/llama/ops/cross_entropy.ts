@@ -4,8 +4,6 @@
 import { grid1d } from '../../gpu/dispatch';
 import type { Bind, Kernels } from '../../gpu/kernel';
 
-/** Tokens with this target add nothing to the loss and get zero gradient rows. */
-export const IGNORE_INDEX = -100;
 /** Most loss groups cross_entropy_finish sums apart (e.g. SFT and PG). */
 export const MAX_LOSS_GROUPS = 8;
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
-import { IGNORE_INDEX, cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
+import { cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
+import { IGNORE } from '../batch';
 import { kl_topk_backward, kl_topk_forward, top_log_probs } from '../../ref/kl_topk';
 import { lcg } from '../../ref/random';
 import { crossEntropyFinish, crossEntropyInit, crossEntropyStats } from './cross_entropy';
@@ -40,7 +41,7 @@ function inputs(T: number, V: number, K: number, seed: number) {
     logp.set(r.logp, t * K);
   }
   // t % 4: 0 both losses, 1 KL only (CE ignored), 2 CE only (KL weight 0), 3 both.
-  const targets = Int32Array.from({ length: T }, (_, t) => (t % 4 === 1 ? IGNORE_INDEX : (t * 97 + seed) % V));
+  const targets = Int32Array.from({ length: T }, (_, t) => (t % 4 === 1 ? IGNORE : (t * 97 + seed) % V));
   const weights = Float32Array.from(lcg(T, seed + 2), (x) => 0.6 + 0.5 * x);
   const klWeights = Float32Array.from(lcg(T, seed + 3), (x, t) => (t % 4 === 2 ? 0 : 0.6 + 0.5 * x));
   const group = Uint32Array.from({ length: T }, (_, t) => t % G);
