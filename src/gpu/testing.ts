@@ -1,9 +1,13 @@
-// Shared set-up for the GPU tests on Dawn: a Kernels instance for f32 or f16 weights, and upload/readback of
-// plain arrays. Test-only; the app and the CLI build their Kernels in the worker and the engine.
+// Shared set-up for the GPU tests on Dawn: a Kernels instance for f32 or f16 weights, upload/readback of plain
+// arrays, and the llm.c-style check of a GPU tensor against its reference. Test-only; the app and the CLI build
+// their Kernels in the worker and the engine.
+import { expect } from 'vitest';
 import { fromFloat32, toFloat32 } from '../model/dtype';
+import { compare, formatDiff, type Diff } from '../ref/compare';
 import { readF32, storageBuffer } from './buffers';
 import { createKernels, type Kernels } from './kernel';
 import { acquireNodeGpu } from './node';
+import { lcgInputs } from './selftest';
 import { loadShaderSources } from './shaders-node';
 
 /** f16: frozen weights stored as f16 (needs shader-f16, which Mesa lavapipe has); false: f32 everywhere. */
@@ -33,7 +37,33 @@ export async function read(k: Kernels, buffer: GPUBuffer, count: number): Promis
   return readF32(k.device, buffer, count);
 }
 
+/** n f32 inputs in [shift − scale, shift + scale), the same for a given seed on every run. */
+export function scaled(n: number, seed: number, scale: number, shift = 0): Float32Array {
+  return lcgInputs(n, seed).map((v) => v * scale + shift);
+}
+
 /** Values rounded through f16 (what the GPU sees for an f16 weight), for building the reference's inputs. */
 export function roundF16(values: ArrayLike<number>): Float64Array {
   return Float64Array.from(toFloat32(fromFloat32(values, 'F16'), 'F16'));
+}
+
+/** Bounds on compare()'s measures; only those given are asserted. `floor` is compare's floor for maxRel. */
+export interface Tolerance {
+  rel?: number;
+  abs?: number;
+  scaled?: number;
+  floor?: number;
+}
+
+/**
+ * Prints the tensor's diff line, then asserts each bound: the line comes first so a failing tensor still shows how
+ * far it drifted (and the ones before it show where the drift started).
+ */
+export function expectMatches(name: string, gpu: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance): Diff {
+  const d = compare(name, gpu, ref, tol.floor);
+  console.log(formatDiff(d));
+  if (tol.rel !== undefined) expect(d.maxRel, name).toBeLessThanOrEqual(tol.rel);
+  if (tol.abs !== undefined) expect(d.maxAbs, name).toBeLessThanOrEqual(tol.abs);
+  if (tol.scaled !== undefined) expect(d.scaled, name).toBeLessThanOrEqual(tol.scaled);
+  return d;
 }

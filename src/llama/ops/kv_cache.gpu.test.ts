@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { lcgInputs } from '../../gpu/selftest';
-import { read, testKernels, upload, zeros } from '../../gpu/testing';
+import { expectMatches, read, testKernels, upload, zeros } from '../../gpu/testing';
 import { attention_forward, packedSeqStart } from '../../ref/attention';
 import { compare, formatDiff } from '../../ref/compare';
 import { attention_cached, kv_cache_write } from '../../ref/kv_cache';
@@ -84,11 +84,7 @@ const cache = (sh: Shape, seed: number) => lcgInputs(sh.S * sh.L * sh.KV * sh.D,
 // Outputs are convex combinations of values in [-1, 1]. f32 dot products over D <= 128 terms and softmax sums over
 // <= a few hundred keys keep the rounding error near 1e-6 of the values' scale; 1e-4 leaves margin, while a wrong
 // index, mask or rescale moves outputs by O(0.1).
-function check(name: string, gpu: ArrayLike<number>, ref: ArrayLike<number>): void {
-  const d = compare(name, gpu, ref);
-  console.log(formatDiff(d));
-  expect(d.maxAbs, name).toBeLessThan(1e-4);
-}
+const check = (name: string, gpu: ArrayLike<number>, ref: ArrayLike<number>) => expectMatches(name, gpu, ref, { abs: 1e-4 });
 
 const heads = [
   { name: 'MHA', H: 2, KV: 2 },

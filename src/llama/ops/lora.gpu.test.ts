@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { lcgInputs } from '../../gpu/selftest';
-import { read, testKernels, upload } from '../../gpu/testing';
-import { compare, formatDiff } from '../../ref/compare';
+import { expectMatches, read, testKernels, upload } from '../../gpu/testing';
+import { compare } from '../../ref/compare';
 import { dropout_keep } from '../../ref/dropout';
 import * as ref from '../../ref/lora';
 import { lora_down_backward, lora_down_forward, lora_up_backward, lora_up_forward } from './lora';
@@ -20,11 +20,7 @@ function scaleOf(v: ArrayLike<number>): number {
   return m;
 }
 
-function check(name: string, gpu: Float32Array, want: ArrayLike<number>): void {
-  const d = compare(name, gpu, want, scaleOf(want));
-  console.log(formatDiff(d));
-  expect(d.maxRel).toBeLessThanOrEqual(TOL);
-}
+const check = (name: string, gpu: Float32Array, want: ArrayLike<number>) => expectMatches(name, gpu, want, { rel: TOL, floor: scaleOf(want) });
 
 const add = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]);
 

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { lcgInputs } from '../../gpu/selftest';
-import { read, roundF16, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
-import { compare, formatDiff } from '../../ref/compare';
+import { expectMatches, read, roundF16, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
+import { compare } from '../../ref/compare';
 import * as ref from '../../ref/matmul';
 import { matmul_backward, matmul_forward } from './matmul';
 
@@ -18,11 +18,7 @@ function scaleOf(v: ArrayLike<number>): number {
   return m;
 }
 
-function check(name: string, gpu: Float32Array, want: Float64Array): void {
-  const d = compare(name, gpu, want, scaleOf(want));
-  console.log(formatDiff(d));
-  expect(d.maxRel).toBeLessThanOrEqual(TOL);
-}
+const check = (name: string, gpu: Float32Array, want: Float64Array) => expectMatches(name, gpu, want, { rel: TOL, floor: scaleOf(want) });
 
 for (const f16 of [false, true]) {
   describe(`matmul (${f16 ? 'f16' : 'f32'} weights)`, () => {
