@@ -11,7 +11,7 @@ import { errorInfo, isDeviceLost } from '../errors';
 import { newId } from '../format';
 import { defaultTrainSettings, effectiveSettings, settingsProblems } from '../train-settings';
 import type { DatasetState } from './dataset.svelte';
-import type { JobGate } from './jobs.svelte';
+import { WorkerJob, type JobGate } from './jobs.svelte';
 import type { LibraryState } from './library.svelte';
 import type { ModelState } from './model.svelte';
 import type { PromptState } from './prompt.svelte';
@@ -34,7 +34,6 @@ export class TrainingState {
   run = $state.raw<StoredRun | null>(null);
   curve = $state.raw<CurvePoint[]>([]);
   step = $state.raw<TrainStep | null>(null);
-  running = $state(false);
   /** 'pause' or 'cancel' was pressed and the worker has not stopped yet. */
   stopping = $state<'pause' | 'cancel' | null>(null);
   error = $state<ErrorInfo | null>(null);
@@ -42,7 +41,9 @@ export class TrainingState {
   lastAdapterId = $state<string | null>(null);
   /** The latest checkpoint, kept here as well: resuming works even when the store refused to save it. */
   private checkpoint: { runId: string; c: Checkpoint } | null = null;
-  private jobId: string | null = null;
+  private readonly job: WorkerJob;
+  /** The id of the latest plan request: older answers are not shown. */
+  private planRequest = 0;
 
   constructor(
     private readonly engine: EngineClient,
@@ -51,8 +52,15 @@ export class TrainingState {
     private readonly prompt: PromptState,
     private readonly dataset: DatasetState,
     private readonly library: LibraryState,
-    private readonly gate: JobGate,
-  ) {}
+    gate: JobGate,
+  ) {
+    this.job = new WorkerJob(engine, gate, 'train', 'training');
+  }
+
+  /** A run is on the GPU, or its end (the adapter, the run's status) is being saved. */
+  get running(): boolean {
+    return this.job.running;
+  }
 
   problems = $derived(settingsProblems(this.settings));
 
@@ -86,6 +94,17 @@ export class TrainingState {
   }
 
   async checkPlan(): Promise<TrainPlanReport | null> {
+    return (await this.requestPlan())?.plan ?? null;
+  }
+
+  /**
+   * The worker's plan for the dataset and settings as they are now, with what it was asked about. Each request has
+   * an id: only the latest one's answer (or error) is shown, so a slow plan for old settings never replaces a newer
+   * one; its caller still gets its own answer.
+   */
+  private async requestPlan(): Promise<{ plan: TrainPlanReport; ds: StoredDataset; settings: TrainSettings } | null> {
+    const request = ++this.planRequest;
+    const latest = () => request === this.planRequest;
     this.planError = null;
     this.planning = true;
     try {
@@ -93,27 +112,32 @@ export class TrainingState {
       if (!this.models.summary) throw new Error('Load a model first (section 1).');
       if (!ds || !ds.records.length) throw new Error('Synthesize or import a dataset first (section 3).');
       if (this.problems.length) throw new Error(`Fix the settings: ${this.problems.join('; ')}.`);
-      this.plan = await this.engine.planTraining(ds.prompt.text, ds.records, effectiveSettings($state.snapshot(this.settings)));
-      return this.plan;
+      const settings = effectiveSettings($state.snapshot(this.settings));
+      const plan = await this.engine.planTraining(ds.prompt.text, ds.records, settings);
+      if (latest()) this.plan = plan;
+      return { plan, ds, settings };
     } catch (e) {
-      this.plan = null;
-      this.planError = errorInfo(e);
+      if (latest()) {
+        this.plan = null;
+        this.planError = errorInfo(e);
+      }
       return null;
     } finally {
-      this.planning = false;
+      if (latest()) this.planning = false;
     }
   }
 
   async start(): Promise<void> {
     this.error = null;
-    const plan = await this.checkPlan();
-    const ds = this.dataset.toStored();
-    if (!plan || !ds) return;
+    const planned = await this.requestPlan();
+    if (!planned) return;
+    const { plan, ds } = planned;
     await this.dataset.save(); // a run must find its dataset after a reload
     const now = Date.now();
     // The run keeps the batch and epochs "auto" chose, as numbers: a resume trains the same run even if the sizing
-    // policy changes in between, and the adapter's metadata records what it was trained with.
-    const settings = { ...effectiveSettings($state.snapshot(this.settings)), epochs: plan.epochs, batchSize: plan.batchSize };
+    // policy changes in between, and the adapter's metadata records what it was trained with. The settings are the
+    // ones the plan was made for, even if the form changed while the worker planned.
+    const settings = { ...planned.settings, epochs: plan.epochs, batchSize: plan.batchSize };
     const run: StoredRun = {
       id: newId('run'), datasetId: ds.id, created: now, updated: now, model: this.models.ref!,
       settings, status: 'running', curve: [], totalSteps: plan.steps,
@@ -132,9 +156,9 @@ export class TrainingState {
   }
 
   private stop(how: 'pause' | 'cancel'): void {
-    if (!this.jobId) return;
+    if (!this.running) return;
     this.stopping = how;
-    void this.engine.cancel(this.jobId);
+    this.job.cancel();
   }
 
   /** Forgets the resumable run (marks it cancelled; its checkpoint may then be deleted to make room). */
@@ -167,9 +191,6 @@ export class TrainingState {
     this.curve = resume?.curve ?? [];
     this.step = null;
     this.stopping = null;
-    const jobId = newId('train');
-    this.jobId = jobId;
-    this.running = true;
     const callbacks = {
       onStep: (s: TrainStep) => {
         this.step = s;
@@ -184,20 +205,19 @@ export class TrainingState {
       },
     };
     try {
-      const result = await this.gate.run('training', () =>
-        this.engine.train(jobId, ds.prompt.text, ds.records, run.settings, Comlink.proxy(callbacks), resume),
-      );
-      run = { ...run, curve: result.curve, totalSteps: Math.max(run.totalSteps, result.steps) };
-      if (result.stopped) await this.stopped(run, this.stopping === 'pause' ? 'paused' : 'cancelled', null);
-      else await this.finish(run, ds, result);
+      // The run's end is saved inside the job, so `running` (and the gate) last until the adapter is in the library.
+      await this.job.run(async (jobId) => {
+        const result = await this.engine.train(jobId, ds.prompt.text, ds.records, run.settings, Comlink.proxy(callbacks), resume);
+        run = { ...run, curve: result.curve, totalSteps: Math.max(run.totalSteps, result.steps) };
+        if (result.stopped) await this.stopped(run, this.stopping === 'pause' ? 'paused' : 'cancelled', null);
+        else await this.finish(run, ds, result);
+      });
     } catch (e) {
       this.error = errorInfo(e);
       // A lost device is no fault of the run: keep it resumable from its last checkpoint once the model is back.
       await this.stopped(run, isDeviceLost(this.error) ? 'paused' : 'failed', `${this.error.name}: ${this.error.message}`);
     } finally {
-      this.running = false;
       this.stopping = null;
-      this.jobId = null;
     }
   }
 
