@@ -34,6 +34,8 @@ export class ChatState {
   temperature = $state(0.7);
   maxNewTokens = $state(256);
   private seed = 0;
+  /** Which conversation is on screen: a new adapter or clear() starts another, and replies to older ones are dropped. */
+  private conversation = 0;
   private readonly job: WorkerJob;
 
   constructor(
@@ -52,21 +54,30 @@ export class ChatState {
   }
 
   open(adapterId: string): void {
-    if (this.adapterId !== adapterId) this.turns = [];
+    if (this.adapterId !== adapterId) this.newConversation();
     this.adapterId = adapterId;
     this.side = 'student';
     this.error = null;
   }
 
   clear(): void {
-    this.turns = [];
+    this.newConversation();
     this.error = null;
+  }
+
+  /** A reply still streaming belongs to the old conversation: it is stopped, and dropped if it comes anyway. */
+  private newConversation(): void {
+    this.conversation++;
+    this.turns = [];
+    this.job.cancel();
   }
 
   async send(): Promise<void> {
     const text = this.input.trim();
     if (!text || this.running) return;
     this.error = null;
+    const conversation = this.conversation;
+    const current = () => conversation === this.conversation;
     try {
       const a = this.library.get(this.adapterId);
       if (!a) throw new Error('Pick an adapter in the library (section 6) and press Chat.');
@@ -84,17 +95,21 @@ export class ChatState {
           this.engine.chat(jobId, {
             side, prompt, messages, adapter: side === 'student' ? { spec: a.spec, params: a.params } : null,
             maxNewTokens: this.maxNewTokens, temperature: this.temperature, seed: this.seed++,
-          }, Comlink.proxy((t: string) => (this.streaming = t))),
+          }, Comlink.proxy((t: string) => {
+            if (current()) this.streaming = t;
+          })),
         );
-        this.turns = [...this.turns, { role: 'assistant', content: reply, side }];
+        if (current()) this.turns = [...this.turns, { role: 'assistant', content: reply, side }];
       } catch (e) {
-        // Nothing came back: give the message back to the box so it can be sent again.
-        this.turns = before;
-        this.input = text;
+        // Nothing came back: give the message back to the box so it can be sent again (in its own conversation).
+        if (current()) {
+          this.turns = before;
+          this.input = text;
+        }
         throw e;
       }
     } catch (e) {
-      this.error = errorInfo(e);
+      if (current()) this.error = errorInfo(e);
     } finally {
       this.streaming = '';
     }
