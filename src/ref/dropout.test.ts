@@ -1,7 +1,8 @@
 // Checks the dropout hash: pinned values (the WGSL copy must reproduce them), the keep rate, and that the GPU's
 // integer threshold makes the same decision as dropout_keep's hash/2^32 >= p.
 import { describe, expect, it } from 'vitest';
-import { dropout_hash, dropout_keep, dropout_pcg, dropout_threshold } from './dropout';
+import { dropout_threshold } from '../llama/dropout';
+import { dropout_hash, dropout_keep, dropout_pcg } from './dropout';
 
 describe('dropout_keep', () => {
   it('is a fixed function of seed and index (pinned PCG values)', () => {

@@ -17,12 +17,3 @@ export function dropout_hash(seed: number, index: number): number {
 export function dropout_keep(seed: number, index: number, p: number): boolean {
   return dropout_hash(seed, index) / 2 ** 32 >= p;
 }
-
-/**
- * The u32 the GPU compares the hash against (keep iff hash >= threshold): ceil(p * 2^32), the same decision as
- * dropout_keep for every 0 <= p <= 1 - 2^-32 (p * 2^32 is exact in float64, and hash is an integer).
- */
-export function dropout_threshold(p: number): number {
-  if (!(p >= 0 && p < 1)) throw new Error(`dropout probability ${p} must be in [0, 1)`);
-  return Math.min(Math.ceil(p * 2 ** 32), 2 ** 32 - 1);
-}

@@ -1,19 +1,10 @@
 // float64 reference for shaders/sampling.wgsl: next-token choice for B rows of logits with Hugging Face's order
 // (temperature, then top-k, then top-p over the top-k survivors), thresholds as order-preserving u32 keys.
 
-/** One row's settings; shaders/sampling.wgsl reads them as f32/u32, so temperature and topP are used as f32. */
-export interface SamplingSettings {
-  /** <= 0: greedy (argmax of the raw logits, lowest id on ties). */
-  temperature: number;
-  /** keep the topK largest scaled logits, all of those tied with the k-th; 0 (or >= V) = off. */
-  topK: number;
-  /** keep the smallest set of largest survivors with mass >= topP (all ties at the boundary); >= 1 = off. */
-  topP: number;
-  /** u32 */
-  seed: number;
-  /** u32, e.g. the decode step, so one seed gives a fresh draw per step */
-  step: number;
-}
+// The settings type is production code (the engine packs it for the kernel); the reference reads the same type.
+import type { SamplingSettings } from '../llama/sampling-settings';
+
+export type { SamplingSettings };
 
 /** The key of -inf: masked and non-finite logits get it and weigh nothing. */
 export const SAMPLING_KEY_NEG_INF = 0x007fffff;

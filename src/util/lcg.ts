@@ -1,5 +1,5 @@
-// Deterministic test inputs in [-scale, scale) from a 32-bit LCG: the same numbers on every machine and run, so a
-// failing comparison can be reproduced exactly.
+// Deterministic inputs in [-scale, scale) from a 32-bit LCG for the kernel checks (the GPU self-test and the
+// tests): the same numbers on every machine and run, so a failing comparison can be reproduced exactly.
 
 export function lcg(n: number, seed: number, scale = 1): Float64Array {
   const out = new Float64Array(n);

@@ -1,6 +1,7 @@
 // The one typed contract between the page and the engine worker (comlink). Every call the UI makes is here.
 // Long calls take a job id (cancel(jobId) stops them at the next step) and report through proxied callbacks;
 // large arrays (adapter params, checkpoints) cross as transferred Float32Arrays.
+import type { Diff } from '../gpu/compare';
 import type { GpuSummary } from '../gpu/device';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import type { EvalFigures } from '../genpi/evaluate';
@@ -10,7 +11,6 @@ import type { MemoryPlan } from '../llama/planner';
 import type { DownloadProgress } from '../model/hub';
 import type { describeModel } from '../model/open';
 import type { ChatMessage } from '../model/tokenizer';
-import type { Diff } from '../ref/compare';
 import type { Checkpoint, CurvePoint } from '../train/loop';
 import type { JointLossSettings } from '../train/sequences';
 

@@ -3,7 +3,7 @@
 // buffer and ACCUMULATE (micro-batches add up until the optimizer step zeroes them).
 import type { Bind, Kernels, Param } from '../../gpu/kernel';
 import { f32 } from '../../gpu/kernel';
-import { dropout_threshold } from '../../ref/dropout';
+import { dropout_threshold } from '../dropout';
 
 /** Where one target's adapter lives: flat f32 buffers and element offsets, shared by parameters and gradients. */
 export interface LoraSlice {

@@ -2,7 +2,7 @@
 // draw), so a decode step reads back B u32 ids instead of B x V logits.
 import { grid1d } from '../../gpu/dispatch';
 import type { Bind, Kernels } from '../../gpu/kernel';
-import type { SamplingSettings } from '../../ref/sampling';
+import type { SamplingSettings } from '../sampling-settings';
 
 export type { SamplingSettings };
 
