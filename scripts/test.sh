@@ -10,6 +10,9 @@ bash scripts/setup-system.sh || exit 1
 echo "== type check" >&2
 npx svelte-check --tsconfig ./tsconfig.json --threshold error --output human || { echo "tests: 0 passed, 1 failed (type check)"; exit 1; }
 
+echo "== format" >&2
+node scripts/check-format.mjs || { echo "tests: 0 passed, 1 failed (format)"; exit 1; }
+
 mkdir -p test-results
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@"
 rc=$?
