@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { applyRule, CLOSERS, PERSONAS, RULE_PHRASINGS, TESTBED_RULES, TESTBED_WORDS, type TestbedRule } from '../../src/genpi/testbed';
 import { DirFileSet } from '../../src/model/source-node';
 import { makeTinyModel } from '../../src/model/tiny/make';
-import { Rng } from '../../src/model/tiny/random';
+import { Rng } from '../../src/util/rng';
 import { loadTokenizer, type ChatMessage } from '../../src/model/tokenizer';
 
 export const MODEL_DIR = 'public/demo-model';

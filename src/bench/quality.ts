@@ -6,7 +6,7 @@ import type { Kernels } from '../gpu/kernel';
 import { DEMO_PRESETS } from '../genpi/presets';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { TESTBED_WORDS, type TestbedRule } from '../genpi/testbed';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import type { TrainingVariant } from '../train/sequences';
 import { defaultTrainSettings, effectiveSettings } from '../ui/train-settings';
 import type { SynthesisSettings } from '../worker/api';

@@ -4,7 +4,7 @@ import { fromFloat32 } from '../model/dtype';
 import { openModel, type ModelFiles } from '../model/open';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors-write';
 import { BytesSource } from '../model/source';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { expectedTensors } from '../model/weights-layout';
 import { parseModelConfig } from '../model/config';
 

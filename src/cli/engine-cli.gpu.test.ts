@@ -10,7 +10,7 @@ import { openModel, type ModelFiles } from '../model/open';
 import { readSafetensorsHeader, readTensorF32 } from '../model/safetensors';
 import { BytesSource } from '../model/source';
 import { DirFileSet } from '../model/source-node';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { compare, formatDiff } from '../ref/compare';
 import { llama_backward, llama_forward } from '../ref/llama';

@@ -3,7 +3,7 @@
 // each round's requests given to the sources by what they last yielded, until N inputs or the retry budget is
 // spent. Everything dropped is counted, so a shortfall can say why.
 import type { Generator } from '../llama/generator';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import type { Tokenizer } from '../model/tokenizer';
 import { runChats } from './chat';
 import { GENERATED_SOURCES, SourceMix, type GeneratedSource, type InputSource, type RoundTally } from './input-mix';

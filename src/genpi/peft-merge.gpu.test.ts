@@ -9,7 +9,7 @@ import { exportPeft, importPeft } from '../llama/peft';
 import { memoryFiles } from '../llama/testing';
 import { openModel, type ModelFiles } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { compare, formatDiff } from '../ref/compare';
 import { llama_forward, type RefModel } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';

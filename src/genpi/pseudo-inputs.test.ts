@@ -1,7 +1,7 @@
 // Pseudo-input helpers against the output small models really write: preambles, "1)" lists, commentary, quotes,
 // duplicates, over-long items, no list at all; and the held-out split's determinism.
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { parsePrompt } from './prompt';
 import { acceptInputs, buildPseudoInputRequest, normalizeInput, parseGeneratedInputs, splitHeldOut } from './pseudo-inputs';
 

@@ -1,7 +1,7 @@
 // GenPI's data synthesis from the prompt alone (GENPI.md "Data synthesis"): pseudo inputs, AS-IS and TO-BE
 // answers, reasons, and role-played conversations, with the quality figures, for any prompt.
 import type { Generator } from '../llama/generator';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { GREEDY, runChatReplies, runChats } from './chat';
 import type { DatasetFigures, GenpiRecord } from './dataset';

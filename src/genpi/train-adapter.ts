@@ -6,7 +6,7 @@ import { DEFAULT_LORA, initLora, loraLayout, type LoraSpec } from '../llama/lora
 import type { LoraAdapter } from '../llama/peft';
 import { choosePlan, type MemoryPlan } from '../llama/planner';
 import { LoraTrainer } from '../llama/trainer';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import type { Tokenizer } from '../model/tokenizer';
 import { attachTeacherTargets, teacherViews } from '../train/distill';
 import { runTraining, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';

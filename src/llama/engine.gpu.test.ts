@@ -6,7 +6,7 @@ import type { Kernels } from '../gpu/kernel';
 import { expectMatches, testKernels } from '../gpu/testing';
 import { openModel } from '../model/open';
 import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { compare, formatDiff } from '../ref/compare';
 import { llama_backward, llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';

@@ -6,7 +6,7 @@ import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import { openModel, type ModelFiles } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { llama_forward, type RefModel } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';

@@ -2,7 +2,7 @@
 // buffer (llm.c's single allocation with a size table), so gradients, both Adam moments, the global-norm clip and
 // the AdamW update each work on one buffer of P floats.
 import type { ModelConfig } from '../model/config';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 
 export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];

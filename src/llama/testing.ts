@@ -1,6 +1,6 @@
 // Test fixtures shared by the engine's GPU tests: a model held in memory, and packed batches of two loss groups.
 import { BytesSource, type FileSet } from '../model/source';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import type { Group } from '../train/batch';
 import { IGNORE } from './batch';
 

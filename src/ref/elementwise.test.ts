@@ -1,7 +1,7 @@
 // The float64 references of rmsnorm, rope, swiglu and embedding: every backward against central finite differences
 // of its forward (loss = Σ out·g with random g, so every output counts), plus small cases worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { embedding_forward } from './embedding';
 import { rmsnorm_backward, rmsnorm_forward } from './rmsnorm';
 import { rope_backward, rope_forward, rope_inv_freq } from './rope';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { loraLayout } from '../llama/lora';
 import { parseModelConfig } from '../model/config';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { labelledCount, packGroups, type Sequence } from '../train/batch';
 import { top_log_probs } from './kl_topk';
 import { llama_backward, llama_forward, type RefModel } from './llama';

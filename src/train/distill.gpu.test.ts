@@ -13,7 +13,7 @@ import { TopLogProbs } from '../llama/top-logprobs';
 import { LoraTrainer } from '../llama/trainer';
 import { openModel } from '../model/open';
 import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { compare, formatDiff } from '../ref/compare';
 import { kl_topk_forward, top_log_probs } from '../ref/kl_topk';

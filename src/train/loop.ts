@@ -4,7 +4,7 @@
 // Data order and dropout come from the seed and the step alone, so a run resumed from a checkpoint ends with the
 // same adapter as an uninterrupted one.
 import type { LoraTrainer, OptimizerSettings } from '../llama/trainer';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { groupTokenCounts, klGroupIndex, packBatch, type Group, type Sequence } from './batch';
 import { learningRate } from './schedule';
 

@@ -2,7 +2,7 @@
 // token, never the template's default system message, the environment, or P when it is prepended.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryFiles } from '../llama/testing';
-import { Rng } from '../model/tiny/random';
+import { Rng } from '../util/rng';
 import { makeTinyModel } from '../model/tiny/make';
 import { DEFAULT_SYSTEM_MESSAGE } from '../model/tiny/template';
 import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';

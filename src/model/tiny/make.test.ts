@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { toFloat32, type DType } from '../dtype';
 import { buildBpeTokenizer } from './bpe';
 import { makeTinyModel, type TinyModelOptions } from './make';
-import { Rng } from './random';
+import { Rng } from '../../util/rng';
 
 type Header = Record<string, { dtype: DType; shape: number[]; data_offsets: [number, number] }>;
 

@@ -3,7 +3,7 @@
 import { fromFloat32, type DType } from '../dtype';
 import { writeSafetensors, type TensorToWrite } from '../safetensors-write';
 import { buildBpeTokenizer, bytesToUnicode, SPECIAL_TOKENS } from './bpe';
-import { Rng } from './random';
+import { Rng } from '../../util/rng';
 import { CHATML_TEMPLATE } from './template';
 
 export type TinyArch = 'llama' | 'qwen2';

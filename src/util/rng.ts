@@ -1,5 +1,6 @@
-// A seeded random stream for tiny models and tests: the same seed gives the same bits in every browser and in
-// Node, and named sub-streams keep one tensor's values fixed when another tensor is added or resized.
+// A seeded random stream for tiny models, training order, synthesis and tests: the same seed gives the same bits in
+// every browser and in Node, and named sub-streams keep one tensor's values fixed when another tensor is added or
+// resized. It sits in src/util, below every layer that draws from it.
 
 /** The splitmix32 finalizer: a well-mixed 32-bit value (Math.imul keeps it exact in every engine). */
 function mix32(x: number): number {
