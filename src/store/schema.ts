@@ -4,9 +4,9 @@ import type { DBSchema } from 'idb';
 import type { AdapterMetadata } from '../genpi/adapter-meta';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import type { EvalFigures } from '../genpi/evaluate';
+import type { SynthesisSettings, TrainSettings } from '../genpi/settings';
 import type { LoraSpec } from '../llama/lora';
 import type { Checkpoint, CurvePoint } from '../train/loop';
-import type { SynthesisSettings, TrainSettings } from '../worker/api';
 
 /** The base model an adapter or run belongs to: its id (hub id, folder name or tiny:...) and weight hash. */
 export interface ModelRef {

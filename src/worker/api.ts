@@ -5,14 +5,16 @@ import type { Diff } from '../gpu/compare';
 import type { GpuSummary } from '../gpu/device';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import type { EvalFigures } from '../genpi/evaluate';
-import type { Environment } from '../genpi/roleplay';
+import type { SynthesisSettings, TrainSettings } from '../genpi/settings';
 import type { LoraSpec } from '../llama/lora';
 import type { MemoryPlan } from '../llama/planner';
 import type { DownloadProgress } from '../model/hub';
 import type { describeModel } from '../model/open';
 import type { ChatMessage } from '../model/tokenizer';
 import type { Checkpoint, CurvePoint } from '../train/loop';
-import type { JointLossSettings } from '../train/sequences';
+
+// The settings types live below the worker (the store keeps them too); the UI takes them from here.
+export type { SynthesisSettings, TrainSettings };
 
 /** Errors cross the worker boundary as plain data: the name picks the UI's message, the text is shown as is. */
 export interface ErrorInfo {
@@ -63,45 +65,10 @@ export interface PromptReport {
   tokens: number;
 }
 
-export interface SynthesisSettings {
-  samples: number;
-  heldout: number;
-  maxTurns: number;
-  seed: number;
-  maxNewTokens: number;
-  /** Tokens per reason (GENPI.md: at most 512). */
-  reasonTokens: number;
-  seedInputs: string[];
-  environment: Environment;
-  /** A regular expression source (multiline) for a valid final action; '' for none. */
-  actionPattern: string;
-  /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
-  maxRounds?: number;
-}
-
 export interface SynthesisProgress {
   stage: 'inputs' | 'answers' | 'reasons' | 'roleplay';
   done: number;
   total: number;
-}
-
-export interface TrainSettings {
-  lora: LoraSpec;
-  /** Weights and variant; the distilling variants (joint_kl, kl_only) also read klWeight and klTopK. */
-  loss: JointLossSettings;
-  /**
-   * null is "auto": sized to the training records (src/train/run-size.ts), the other one set or not. Runs saved
-   * before "auto" existed hold numbers and keep meaning exactly those.
-   */
-  epochs: number | null;
-  /** Examples per optimizer step (the effective batch); null is "auto", as for epochs. */
-  batchSize: number | null;
-  lr: number;
-  warmupFraction: number;
-  seed: number;
-  /** Optimizer steps between checkpoints (a reload loses at most this many). */
-  checkpointEvery: number;
-  maxTokensPerMicroBatch: number;
 }
 
 /** What a run will need, computed before it starts (no GPU work). */

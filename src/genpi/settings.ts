@@ -1,0 +1,40 @@
+// The settings of a synthesis and of a training run, as the worker receives them and the store keeps them with
+// each dataset and run. A module of their own, below both, so the store does not import the worker's API.
+import type { LoraSpec } from '../llama/lora';
+import type { JointLossSettings } from '../train/sequences';
+import type { Environment } from './roleplay';
+
+export interface SynthesisSettings {
+  samples: number;
+  heldout: number;
+  maxTurns: number;
+  seed: number;
+  maxNewTokens: number;
+  /** Tokens per reason (GENPI.md: at most 512). */
+  reasonTokens: number;
+  seedInputs: string[];
+  environment: Environment;
+  /** A regular expression source (multiline) for a valid final action; '' for none. */
+  actionPattern: string;
+  /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
+  maxRounds?: number;
+}
+
+export interface TrainSettings {
+  lora: LoraSpec;
+  /** Weights and variant; the distilling variants (joint_kl, kl_only) also read klWeight and klTopK. */
+  loss: JointLossSettings;
+  /**
+   * null is "auto": sized to the training records (src/train/run-size.ts), the other one set or not. Runs saved
+   * before "auto" existed hold numbers and keep meaning exactly those.
+   */
+  epochs: number | null;
+  /** Examples per optimizer step (the effective batch); null is "auto", as for epochs. */
+  batchSize: number | null;
+  lr: number;
+  warmupFraction: number;
+  seed: number;
+  /** Optimizer steps between checkpoints (a reload loses at most this many). */
+  checkpointEvery: number;
+  maxTokensPerMicroBatch: number;
+}
