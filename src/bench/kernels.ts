@@ -2,10 +2,10 @@
 // square one, attention, RMSNorm and AdamW. The best matmul rate is the yardstick for the whole training step.
 import { storageBuffer } from '../gpu/buffers';
 import type { Kernels } from '../gpu/kernel';
-import { adamwUpdate, gradNorm } from '../llama/ops/adamw';
-import { attentionForward } from '../llama/ops/attention';
+import { adamw_update, grad_norm } from '../llama/ops/adamw';
+import { attention_forward } from '../llama/ops/attention';
 import { matmul_backward, matmul_forward } from '../llama/ops/matmul';
-import { rmsnormForward } from '../llama/ops/rmsnorm';
+import { rmsnorm_forward } from '../llama/ops/rmsnorm';
 import { fromFloat32 } from '../model/dtype';
 import { gbps, gflops, timeGpu } from './timing';
 
@@ -50,7 +50,7 @@ export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]
     const o = buf(T * H * D);
     const lse = buf(H * T);
     bufs.push(seqStart);
-    const s = await timeGpu(k, 'attention_forward', (pass) => attentionForward(k, pass, { q, k: kk, v, seqStart, out: o, lse, T, H, KV, D }), reps);
+    const s = await timeGpu(k, 'attention_forward', (pass) => attention_forward(k, pass, { q, k: kk, v, seqStart, out: o, lse, T, H, KV, D }), reps);
     // causal: half of the T x T scores, two products (QKᵀ and PV) of 2·D flops each
     out.push({ kernel: 'attention_forward', shape: `T${T} H${H} KV${KV} D${D}`, seconds: s, gflops: gflops(2 * T * T * H * D, s) });
   }
@@ -60,15 +60,15 @@ export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]
     const w = buf(C, true);
     const y = buf(T * C);
     const rstd = buf(T);
-    const s = await timeGpu(k, 'rmsnorm_forward', (pass) => rmsnormForward(k, pass, { x, w, y, rstd, T, C, eps: 1e-5 }), reps);
+    const s = await timeGpu(k, 'rmsnorm_forward', (pass) => rmsnorm_forward(k, pass, { x, w, y, rstd, T, C, eps: 1e-5 }), reps);
     out.push({ kernel: 'rmsnorm_forward', shape: `T${T} C${C}`, seconds: s, gbps: gbps(2 * T * C * 4, s) });
   }
   {
     const P = 4_884_480; // SmolLM2-135M, rank 16 on all seven projections
     const [params, grads, m, v, partials, norm] = [buf(P), buf(P), buf(P), buf(P), buf(1024), buf(1)];
     const s = await timeGpu(k, 'adamw_update', async (pass) => {
-      await gradNorm(k, pass, { grads, P, partials, norm });
-      await adamwUpdate(k, pass, { params, grads, m, v, norm, P, step: 1, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
+      await grad_norm(k, pass, { grads, P, partials, norm });
+      await adamw_update(k, pass, { params, grads, m, v, norm, P, step: 1, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
     }, reps);
     out.push({ kernel: 'grad_norm + adamw_update', shape: `P${P}`, seconds: s, gbps: gbps(P * 4 * 8, s) });
   }

@@ -10,7 +10,7 @@ import { headLogits } from './head';
 import { layerForward, type LayerActs, type LoraFor, type Scratch } from './layer';
 import { findSlot, type LoraLayout, type LoraTarget } from './lora';
 import { rope_inv_freq } from './rope-freq';
-import { embeddingForward } from './ops/embedding';
+import { embedding_forward } from './ops/embedding';
 import type { LoraAdapter } from './peft';
 import { backwardScratch, layerActivations } from './planner';
 import { uploadModel, type GpuModelWeights } from './weights-gpu';
@@ -86,7 +86,7 @@ export class LlamaEngine {
   /** Embeds ids [T] into x [T,C], one dispatch per row block of the table. */
   async embed(pass: GPUComputePassEncoder, ids: GPUBuffer, x: GPUBuffer, T: number): Promise<void> {
     for (const b of this.weights.embed.blocks) {
-      await embeddingForward(this.k, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C: this.cfg.hiddenSize });
+      await embedding_forward(this.k, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C: this.cfg.hiddenSize });
     }
   }
 

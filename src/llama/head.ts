@@ -5,10 +5,10 @@
 // CE's), so the student's logits are computed once for both losses.
 import type { Bind, Kernels } from '../gpu/kernel';
 import type { ModelConfig } from '../model/config';
-import { crossEntropyBackward, crossEntropyFinish, crossEntropyInit, crossEntropyStats } from './ops/cross_entropy';
+import { cross_entropy_backward, cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './ops/cross_entropy';
 import { kl_topk_backward, kl_topk_forward, kl_topk_gather } from './ops/kl_topk';
 import { matmul_backward, matmul_forward } from './ops/matmul';
-import { rmsnormBackward, rmsnormForward } from './ops/rmsnorm';
+import { rmsnorm_backward, rmsnorm_forward } from './ops/rmsnorm';
 import type { GpuModelWeights } from './weights-gpu';
 
 export interface HeadBuffers {
@@ -68,15 +68,15 @@ function klOf(p: HeadPass, h: HeadBuffers): NonNullable<HeadBuffers['kl']> | nul
 export async function headForward(k: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, accumulate: boolean): Promise<void> {
   const { T } = p;
   const C = p.cfg.hiddenSize;
-  await rmsnormForward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: h.nf, rstd: h.rstdf, T, C, eps: p.cfg.rmsNormEps });
+  await rmsnorm_forward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: h.nf, rstd: h.rstdf, T, C, eps: p.cfg.rmsNormEps });
   const kl = klOf(p, h);
-  await crossEntropyInit(k, pass, { stats: h.stats, targetLogit: h.targetLogit, T });
+  await cross_entropy_init(k, pass, { stats: h.stats, targetLogit: h.targetLogit, T });
   for (const c of p.chunks) {
     await matmul_forward(k, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
-    await crossEntropyStats(k, pass, { chunk: h.logits, targets: h.targets, stats: h.stats, targetLogit: h.targetLogit, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
+    await cross_entropy_stats(k, pass, { chunk: h.logits, targets: h.targets, stats: h.stats, targetLogit: h.targetLogit, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
     if (kl) await kl_topk_gather(k, pass, { chunk: h.logits, ids: kl.ids, z: kl.z, T, K: p.K, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
   }
-  await crossEntropyFinish(k, pass, {
+  await cross_entropy_finish(k, pass, {
     stats: h.stats, targetLogit: h.targetLogit, targets: h.targets, weights: h.weights, group: h.group,
     lse: h.lse, losses: h.losses, loss: h.loss, T, G: p.G, accumulate,
   });
@@ -96,10 +96,10 @@ export async function headBackward(k: Kernels, pass: GPUComputePassEncoder, p: H
     await matmul_forward(k, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
     const ce = { chunk: h.logits, targets: h.targets, weights: h.weights, lse: h.lse, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk };
     if (kl) await kl_topk_backward(k, pass, { ...ce, ids: kl.ids, tok: kl.tok, sparse: kl.sparse, K: p.K });
-    else await crossEntropyBackward(k, pass, ce);
+    else await cross_entropy_backward(k, pass, ce);
     await matmul_backward(k, pass, { dy: h.logits, w: c.w, dx: dnf, T, K: C, N: c.rows, ldy: p.vocabChunk, accumulate: i > 0 });
   }
-  await rmsnormBackward(k, pass, { dy: dnf, x: final, w: p.weights.norm.blocks[0].buffer, rstd: h.rstdf, dx, T, C });
+  await rmsnorm_backward(k, pass, { dy: dnf, x: final, w: p.weights.norm.blocks[0].buffer, rstd: h.rstdf, dx, T, C });
 }
 
 /** Full logits [T,V] (for `genpi logits` and generation): every LM-head block into its columns. */
@@ -108,7 +108,7 @@ export async function headLogits(k: Kernels, pass: GPUComputePassEncoder, p: Omi
   const { T } = p;
   const C = p.cfg.hiddenSize;
   const V = p.weights.lmHead.rows;
-  await rmsnormForward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: nf, rstd: rstdf, T, C, eps: p.cfg.rmsNormEps });
+  await rmsnorm_forward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: nf, rstd: rstdf, T, C, eps: p.cfg.rmsNormEps });
   for (const b of p.weights.lmHead.blocks) {
     await matmul_forward(k, pass, { x: nf, w: b.buffer, y: logits, T, K: C, N: b.rows, nOffset: b.rowStart, ldy: V });
   }

@@ -10,8 +10,8 @@ import type { KvCache } from './kv-cache';
 import { layerForward, type Attend, type LayerActs, type LoraFor, type Scratch } from './layer';
 import type { LoraTarget } from './lora';
 import { gather_rows } from './ops/gather';
-import { attentionCached, kvCacheWrite } from './ops/kv_cache';
-import { packSamplingSettings, sampleTokens } from './ops/sampling';
+import { attention_cached, kv_cache_write } from './ops/kv_cache';
+import { packSamplingSettings, sample_tokens } from './ops/sampling';
 
 export interface SampleSettings {
   temperature: number; // 0 = greedy
@@ -98,8 +98,8 @@ export class InferencePass {
     const { S, L } = this.cache.shape;
     const { numHeads: H, numKvHeads: KV, headDim: D, hiddenSize: C } = cfg;
     const attend: Attend = async (pass, l, a) => {
-      await kvCacheWrite(k, pass, { k: a.k, v: a.v, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, T, S, L, KV, D });
-      await attentionCached(k, pass, { q: a.q, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, out: a.att, T, H, KV, S, L, D });
+      await kv_cache_write(k, pass, { k: a.k, v: a.v, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, T, S, L, KV, D });
+      await attention_cached(k, pass, { q: a.q, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, out: a.att, T, H, KV, S, L, D });
     };
     const bb = { T, pos: this.buf.pos, seqStart: this.buf.seqStart, invFreq: this.engine.invFreq };
     await k.run('infer', async (pass) => {
@@ -111,7 +111,7 @@ export class InferencePass {
       if (!B) return;
       await gather_rows(k, pass, { x: this.xs[cfg.numLayers % 2], idx: this.buf.gatherIdx, out: this.buf.gathered, B, C });
       await headLogits(k, pass, { cfg, weights: this.engine.weights, T: B }, this.buf.gathered, this.buf.nf, this.buf.rstdf, this.buf.logits);
-      await sampleTokens(k, pass, { logits: this.buf.logits, settings: this.buf.settings, ids: this.buf.sampled, aux: this.buf.aux, B, V: cfg.vocabSize });
+      await sample_tokens(k, pass, { logits: this.buf.logits, settings: this.buf.settings, ids: this.buf.sampled, aux: this.buf.aux, B, V: cfg.vocabSize });
     });
     return B ? new Uint32Array(await readBuffer(d, this.buf.sampled, 4 * B)) : new Uint32Array(0);
   }

@@ -11,7 +11,7 @@ import { allocLayerActs, allocScratch, loraFor, type LlamaEngine } from './engin
 import { headBackward, headChunks, headForward, type HeadBuffers, type HeadPass } from './head';
 import { layerBackward, layerForward, type LayerActs, type Scratch } from './layer';
 import { loraSeed, type LoraLayout } from './lora';
-import { adamwUpdate, gradNorm } from './ops/adamw';
+import { adamw_update, grad_norm } from './ops/adamw';
 import { MAX_LOSS_GROUPS } from './ops/cross_entropy';
 import { MAX_KL_TOP_K } from './ops/kl_topk';
 import { batchBuffers, headBuffers, klBuffers, planTraining, type MemoryPlan } from './planner';
@@ -222,8 +222,8 @@ export class LoraTrainer {
     this.step++;
     const P = this.layout.size;
     await k.run('train.update', async (pass) => {
-      await gradNorm(k, pass, { grads: this.grads, P, partials: this.partials, norm: this.norm });
-      await adamwUpdate(k, pass, {
+      await grad_norm(k, pass, { grads: this.grads, P, partials: this.partials, norm: this.norm });
+      await adamw_update(k, pass, {
         params: this.params, grads: this.grads, m: this.m, v: this.v, norm: this.norm, P, step: this.step,
         lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, maxNorm: o.maxNorm,
       });

@@ -2,7 +2,7 @@
 // torch.nn.utils.clip_grad_norm_, and a few cases worked by hand. AdamW has no backward, so no finite differences.
 import { describe, expect, it } from 'vitest';
 import { lcg as rand } from './random';
-import { adamw_update, clip_scale, global_norm, type AdamWOptions } from './adamw';
+import { adamw_update, clip_scale, grad_norm, type AdamWOptions } from './adamw';
 
 /** torch's order of operations, in place: clip, decay, moments, then addcdiv with the bias corrections split. */
 function torchStyle(p: Float64Array, g0: ArrayLike<number>, m: Float64Array, v: Float64Array, o: AdamWOptions): void {
@@ -37,7 +37,7 @@ describe('adamw_update vs torch.optim.AdamW', () => {
       const tv = new Float64Array(P);
       for (let step = 1; step <= 10; step++) {
         const grads = rand(P, 100 + step, 0.1 * step);
-        const gradNorm = global_norm(grads);
+        const gradNorm = grad_norm(grads);
         const o = { step, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, maxNorm: maxNormFactor * gradNorm, gradNorm };
         ({ params, m, v } = adamw_update(params, grads, m, v, o));
         torchStyle(tp, grads, tm, tv, o);
@@ -52,9 +52,9 @@ describe('adamw_update vs torch.optim.AdamW', () => {
 });
 
 describe('adamw by hand', () => {
-  it('global_norm of [3, 4] is 5', () => {
-    expect(global_norm([3, 4])).toBe(5);
-    expect(global_norm([])).toBe(0);
+  it('grad_norm of [3, 4] is 5', () => {
+    expect(grad_norm([3, 4])).toBe(5);
+    expect(grad_norm([])).toBe(0);
   });
 
   it('clip_scale follows clip_grad_norm_', () => {

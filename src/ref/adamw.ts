@@ -2,7 +2,7 @@
 // torch.nn.utils.clip_grad_norm_ followed by torch.optim.AdamW compute them.
 
 /** sqrt(Σ g²) over a flat gradient buffer grads [P]. */
-export function global_norm(grads: ArrayLike<number>): number {
+export function grad_norm(grads: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < grads.length; i++) sum += grads[i] * grads[i];
   return Math.sqrt(sum);
@@ -18,7 +18,7 @@ export interface AdamWOptions {
   weightDecay: number;
   /** Clip the gradient to this global norm; 0 = no clipping. */
   maxNorm: number;
-  /** Global norm of the unclipped gradient (global_norm(grads)). */
+  /** Global norm of the unclipped gradient (grad_norm(grads)). */
   gradNorm: number;
 }
 

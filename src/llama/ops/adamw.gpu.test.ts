@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
-import { adamw_update, global_norm } from '../../ref/adamw';
+import * as cpu from '../../ref/adamw';
 import { compare, formatDiff } from '../../ref/compare';
-import { GRAD_NORM_MAX_GROUPS, adamwUpdate, gradNorm } from './adamw';
+import { GRAD_NORM_MAX_GROUPS, adamw_update, grad_norm } from './adamw';
 import { lcg as lcgF64 } from '../../ref/random';
 
 let k: Kernels;
@@ -25,15 +25,15 @@ const lcg = (n: number, seed: number, scale = 1) => Float32Array.from(lcgF64(n, 
 
 const maxAbsOf = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
-describe('grad_norm_partial + grad_norm_finish vs global_norm', () => {
+describe('grad_norm (grad_norm_partial + grad_norm_finish) vs reference', () => {
   for (const P of [3, 1_000_003]) {
     it(`P=${P}`, async () => {
       const g = lcg(P, P, 0.01);
       const grads = keep(upload(k, g, 'gn.grads'));
       const partials = keep(zeros(k, GRAD_NORM_MAX_GROUPS, 'gn.partials'));
       const norm = keep(zeros(k, 1, 'gn.norm'));
-      await k.run('grad_norm', (pass) => gradNorm(k, pass, { grads, P, partials, norm }));
-      const d = compare(`grad_norm P=${P}`, await read(k, norm, 1), [global_norm(g)]);
+      await k.run('grad_norm', (pass) => grad_norm(k, pass, { grads, P, partials, norm }));
+      const d = compare(`grad_norm P=${P}`, await read(k, norm, 1), [cpu.grad_norm(g)]);
       console.log(formatDiff(d));
       // A sum of positive terms: each invocation adds ~4 serially, then two 256-wide trees; f32 error ~1e-7·log.
       expect(d.maxRel).toBeLessThan(1e-5);
@@ -65,14 +65,14 @@ describe('adamw_update vs reference over 10 steps', () => {
         for (let step = 1; step <= 10; step++) {
           const g = lcg(P, 100 + step, 0.05 * step);
           k.device.queue.writeBuffer(grads, 0, g);
-          const gradNormRef = global_norm(g);
+          const gradNormRef = cpu.grad_norm(g);
           // maxNorm as a multiple of this step's norm: 0.3 always clips, 5 never does, 0 switches clipping off.
           const hyper = { step, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: c.weightDecay, maxNorm: c.clip * gradNormRef };
           await k.run('adamw', async (pass) => {
-            await gradNorm(k, pass, { grads, P, partials, norm });
-            await adamwUpdate(k, pass, { params, grads, m, v, norm, P, ...hyper });
+            await grad_norm(k, pass, { grads, P, partials, norm });
+            await adamw_update(k, pass, { params, grads, m, v, norm, P, ...hyper });
           });
-          ref = adamw_update(ref.params, g, ref.m, ref.v, { ...hyper, gradNorm: gradNormRef });
+          ref = cpu.adamw_update(ref.params, g, ref.m, ref.v, { ...hyper, gradNorm: gradNormRef });
           if (step !== 1 && step !== 2 && step !== 10) continue;
           const tag = `P=${P} step ${step} clip ${c.clip} wd ${c.weightDecay}`;
           const dP = compare(`adamw params ${tag}`, await read(k, params, P), ref.params);
@@ -102,10 +102,10 @@ describe('adamw_update vs reference over 10 steps', () => {
     const norm = keep(zeros(k, 1, 'adamw.norm'));
     const hyper = { step: 1, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 0 };
     await k.run('adamw', async (pass) => {
-      await gradNorm(k, pass, { grads, P, partials, norm });
-      await adamwUpdate(k, pass, { params, grads, m, v, norm, P, ...hyper });
+      await grad_norm(k, pass, { grads, P, partials, norm });
+      await adamw_update(k, pass, { params, grads, m, v, norm, P, ...hyper });
     });
-    const wrong = adamw_update(p0, g, new Float64Array(P), new Float64Array(P), { ...hyper, step: 2, gradNorm: global_norm(g) });
+    const wrong = cpu.adamw_update(p0, g, new Float64Array(P), new Float64Array(P), { ...hyper, step: 2, gradNorm: cpu.grad_norm(g) });
     const d = compare('adamw params vs wrong bias correction', await read(k, params, P), wrong.params);
     console.log(formatDiff(d));
     expect(d.maxAbs).toBeGreaterThan(1e-3);

@@ -6,7 +6,7 @@ import { f32, type Bind, type Kernels } from '../../gpu/kernel';
 /** grad_norm_partial never uses more workgroups than this, so `partials` needs at most this many floats. */
 export const GRAD_NORM_MAX_GROUPS = 1024;
 
-/** Workgroups (= floats written to `partials`) gradNorm uses for P elements. */
+/** Workgroups (= floats written to `partials`) grad_norm uses for P elements. */
 export function gradNormGroups(P: number): number {
   return Math.max(1, Math.min(GRAD_NORM_MAX_GROUPS, Math.ceil(P / 256)));
 }
@@ -34,12 +34,12 @@ export interface AdamWUpdateArgs extends AdamWHyper {
   grads: Bind; // [P] f32, unclipped (clipping is applied on the fly; grads are not modified)
   m: Bind; // [P] f32 first moment, updated in place (zeros before step 1)
   v: Bind; // [P] f32 second moment, updated in place (zeros before step 1)
-  norm: Bind; // [1] f32 ||grads|| from gradNorm (read even when maxNorm is 0)
+  norm: Bind; // [1] f32 ||grads|| from grad_norm (read even when maxNorm is 0)
   P: number;
 }
 
 /** norm[0] = sqrt(Σ grads²), in two dispatches: partial sums per workgroup, then one workgroup sums them. */
-export async function gradNorm(k: Kernels, pass: GPUComputePassEncoder, a: GradNormArgs): Promise<void> {
+export async function grad_norm(k: Kernels, pass: GPUComputePassEncoder, a: GradNormArgs): Promise<void> {
   const groups = gradNormGroups(a.P);
   await k.dispatch(pass, 'grad_norm_partial', [a.grads, a.partials], [a.P, groups * 256], [groups]);
   await k.dispatch(pass, 'grad_norm_finish', [a.partials, a.norm], [groups], [1]);
@@ -52,7 +52,7 @@ export async function gradNorm(k: Kernels, pass: GPUComputePassEncoder, a: GradN
  * is off by 1.3e-5 relative, and WGSL's pow near 1 is only accurate to an absolute 2^-21 in log2 (3e-4 relative
  * in 1 − β2^1).
  */
-export async function adamwUpdate(k: Kernels, pass: GPUComputePassEncoder, a: AdamWUpdateArgs): Promise<void> {
+export async function adamw_update(k: Kernels, pass: GPUComputePassEncoder, a: AdamWUpdateArgs): Promise<void> {
   if (!(Number.isInteger(a.step) && a.step >= 1)) throw new Error(`adamw_update: step ${a.step} must be an integer >= 1`);
   if (a.P === 0) return;
   const g = grid1d(a.P, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);

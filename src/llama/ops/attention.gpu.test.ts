@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { lcgInputs } from '../../gpu/selftest';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
-import { attention_backward, attention_forward, packedSeqStart } from '../../ref/attention';
+import * as cpu from '../../ref/attention';
 import { compare, formatDiff } from '../../ref/compare';
-import { attentionBackward, attentionDeltaFloats, attentionForward, attentionTiles } from './attention';
+import { attention_backward, attentionDeltaFloats, attention_forward, attentionTiles } from './attention';
 
 interface Inputs {
   lengths: number[];
@@ -34,7 +34,7 @@ function inputs(lengths: number[], H: number, KV: number, D: number, seed = 1): 
 /** Forward and backward in one pass; returns every output read back. */
 async function runGpu(k: Kernels, x: Inputs) {
   const { H, KV, D } = x;
-  const seqStart = packedSeqStart(x.lengths);
+  const seqStart = cpu.packedSeqStart(x.lengths);
   const T = seqStart.length;
   const b = {
     q: upload(k, x.q), k: upload(k, x.k), v: upload(k, x.v), dout: upload(k, x.dout), seqStart: upload(k, seqStart),
@@ -44,8 +44,8 @@ async function runGpu(k: Kernels, x: Inputs) {
   try {
     const shape = { T, H, KV, D };
     await k.run('attention', async (pass) => {
-      await attentionForward(k, pass, { ...shape, q: b.q, k: b.k, v: b.v, seqStart: b.seqStart, out: b.out, lse: b.lse });
-      await attentionBackward(k, pass, { ...shape, ...b });
+      await attention_forward(k, pass, { ...shape, q: b.q, k: b.k, v: b.v, seqStart: b.seqStart, out: b.out, lse: b.lse });
+      await attention_backward(k, pass, { ...shape, ...b });
     });
     return {
       out: await read(k, b.out, T * H * D),
@@ -61,10 +61,10 @@ async function runGpu(k: Kernels, x: Inputs) {
 
 function runRef(x: Inputs) {
   const { H, KV, D } = x;
-  const seqStart = packedSeqStart(x.lengths);
+  const seqStart = cpu.packedSeqStart(x.lengths);
   const T = seqStart.length;
-  const f = attention_forward(x.q, x.k, x.v, seqStart, T, H, KV, D);
-  return { ...f, ...attention_backward(x.dout, x.q, x.k, x.v, f.out, f.lse, seqStart, T, H, KV, D) };
+  const f = cpu.attention_forward(x.q, x.k, x.v, seqStart, T, H, KV, D);
+  return { ...f, ...cpu.attention_backward(x.dout, x.q, x.k, x.v, f.out, f.lse, seqStart, T, H, KV, D) };
 }
 
 const heads = [

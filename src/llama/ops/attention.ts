@@ -78,8 +78,8 @@ export interface AttentionBackwardArgs extends AttentionShape {
   q: Bind; // [T,H,D] f32
   k: Bind; // [T,KV,D] f32
   v: Bind; // [T,KV,D] f32
-  out: Bind; // [T,H,D] f32 from attentionForward
-  lse: Bind; // [H,T] f32 from attentionForward
+  out: Bind; // [T,H,D] f32 from attention_forward
+  lse: Bind; // [H,T] f32 from attention_forward
   seqStart: Bind; // [T] u32
   dq: Bind; // [T,H,D] f32, written (not accumulated)
   dk: Bind; // [T,KV,D] f32, written, summed over the H/KV query heads of each kv head
@@ -102,15 +102,15 @@ const params = (s: AttentionShape) => [s.T, s.H, s.KV, f32(1 / Math.sqrt(s.D))];
 const constants = (D: number, t: AttentionTile) => ({ ATT_D: D, ATT_BQ: t.BQ, ATT_BK: t.BK });
 
 /** out = softmax(q kᵀ / sqrt(D), causal within each packed sequence) v, and lse per (head, query). */
-export async function attentionForward(k: Kernels, pass: GPUComputePassEncoder, a: AttentionForwardArgs): Promise<void> {
+export async function attention_forward(k: Kernels, pass: GPUComputePassEncoder, a: AttentionForwardArgs): Promise<void> {
   check(a);
   const t = attentionTiles(a.D).forward;
   const buffers = [a.q, a.k, a.v, a.seqStart, a.out, a.lse];
   await k.dispatch(pass, 'attention_forward', buffers, params(a), [Math.ceil(a.T / t.BQ), a.H], constants(a.D, t));
 }
 
-/** dq, dk, dv of attentionForward, in three dispatches (delta, then dk/dv per key tile, then dq per query tile). */
-export async function attentionBackward(k: Kernels, pass: GPUComputePassEncoder, a: AttentionBackwardArgs): Promise<void> {
+/** dq, dk, dv of attention_forward, in three dispatches (delta, then dk/dv per key tile, then dq per query tile). */
+export async function attention_backward(k: Kernels, pass: GPUComputePassEncoder, a: AttentionBackwardArgs): Promise<void> {
   check(a);
   const t = attentionTiles(a.D).backward;
   const p = params(a);

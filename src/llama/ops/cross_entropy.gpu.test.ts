@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
-import { cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
+import * as cpu from '../../ref/cross_entropy';
 import { IGNORE } from '../batch';
-import { crossEntropyBackward, crossEntropyFinish, crossEntropyInit, crossEntropyStats } from './cross_entropy';
+import { cross_entropy_backward, cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';
 
 let k: Kernels;
 const buffers: GPUBuffer[] = [];
@@ -69,12 +69,12 @@ async function runChunked(T: number, V: number, Vc: number, seed: number, finish
   const losses = keep(zeros(k, T, 'ce.losses'));
   const loss = keep(zeros(k, 1 + G, 'ce.loss'));
   await k.run('cross_entropy', async (pass) => {
-    await crossEntropyInit(k, pass, { stats, targetLogit, T });
-    for (const c of chunks) await crossEntropyStats(k, pass, { chunk: c.buf, targets, stats, targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
+    await cross_entropy_init(k, pass, { stats, targetLogit, T });
+    for (const c of chunks) await cross_entropy_stats(k, pass, { chunk: c.buf, targets, stats, targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
     const fin = { stats, targetLogit, targets, weights, group, lse, losses, loss, T, G };
-    await crossEntropyFinish(k, pass, fin);
-    if (finishTwice) await crossEntropyFinish(k, pass, { ...fin, accumulate: true });
-    for (const c of chunks) await crossEntropyBackward(k, pass, { chunk: c.buf, targets, weights, lse, T, Vc: c.Vc, v0: c.v0, stride });
+    await cross_entropy_finish(k, pass, fin);
+    if (finishTwice) await cross_entropy_finish(k, pass, { ...fin, accumulate: true });
+    for (const c of chunks) await cross_entropy_backward(k, pass, { chunk: c.buf, targets, weights, lse, T, Vc: c.Vc, v0: c.v0, stride });
   });
   const dlogits = new Float32Array(T * V);
   let paddingIntact = true;
@@ -90,9 +90,9 @@ async function runChunked(T: number, V: number, Vc: number, seed: number, finish
 }
 
 function reference(x: ReturnType<typeof inputs>, T: number, V: number) {
-  const f = cross_entropy_forward(x.logits, x.targets, x.weights, T, V);
-  const groups = cross_entropy_group_losses(f.losses, x.targets, x.weights, x.group, G);
-  return { ...f, lossAll: [f.loss, ...groups], dlogits: cross_entropy_backward(x.logits, x.targets, x.weights, f.lse, T, V) };
+  const f = cpu.cross_entropy_forward(x.logits, x.targets, x.weights, T, V);
+  const groups = cpu.cross_entropy_group_losses(f.losses, x.targets, x.weights, x.group, G);
+  return { ...f, lossAll: [f.loss, ...groups], dlogits: cpu.cross_entropy_backward(x.logits, x.targets, x.weights, f.lse, T, V) };
 }
 
 describe('cross_entropy chunked over the vocabulary vs full-vocabulary reference', () => {

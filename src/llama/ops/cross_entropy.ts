@@ -25,7 +25,7 @@ export interface CrossEntropyFinishArgs extends CrossEntropyStatsBuffers {
   targets: Bind; // [T] i32
   weights: Bind; // [T] f32 per-token weight (group weight / group token count); ignored tokens' weight unused
   group: Bind; // [T] u32 loss group of each token; tokens with group >= G count only in the total
-  lse: Bind; // [T] f32, written: log Σ_v exp(logits[t, v]), needed by crossEntropyBackward
+  lse: Bind; // [T] f32, written: log Σ_v exp(logits[t, v]), needed by cross_entropy_backward
   losses: Bind; // [T] f32, written: lse − logits[t, target]; 0 for ignored tokens
   loss: Bind; // [1+G] f32, written: loss[0] = Σ weights·losses, loss[1+g] = the same over group g's tokens
   T: number;
@@ -36,7 +36,7 @@ export interface CrossEntropyFinishArgs extends CrossEntropyStatsBuffers {
 
 export interface CrossEntropyBackwardArgs extends CrossEntropyChunk {
   weights: Bind; // [T] f32
-  lse: Bind; // [T] f32 from crossEntropyFinish
+  lse: Bind; // [T] f32 from cross_entropy_finish
 }
 
 function maxPerDim(k: Kernels): number {
@@ -50,7 +50,7 @@ function checkChunk(c: CrossEntropyChunk): number {
 }
 
 /** Empty statistics (max −1e30, sum 0) and targetLogit = 0, before the first chunk of a step. */
-export async function crossEntropyInit(
+export async function cross_entropy_init(
   k: Kernels,
   pass: GPUComputePassEncoder,
   a: CrossEntropyStatsBuffers & { T: number },
@@ -61,7 +61,7 @@ export async function crossEntropyInit(
 }
 
 /** Folds one chunk of logits into stats (online log-sum-exp) and captures the target logits it holds. Read-only on the chunk. */
-export async function crossEntropyStats(
+export async function cross_entropy_stats(
   k: Kernels,
   pass: GPUComputePassEncoder,
   a: CrossEntropyChunk & CrossEntropyStatsBuffers,
@@ -79,7 +79,7 @@ export async function crossEntropyStats(
 }
 
 /** lse, losses and the weighted loss (total and per group) after the last chunk. One workgroup; read back only `loss`. */
-export async function crossEntropyFinish(k: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyFinishArgs): Promise<void> {
+export async function cross_entropy_finish(k: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyFinishArgs): Promise<void> {
   if (!Number.isInteger(a.G) || a.G < 0 || a.G > MAX_LOSS_GROUPS) {
     throw new Error(`cross_entropy_finish: ${a.G} loss groups; 0 to ${MAX_LOSS_GROUPS} are supported`);
   }
@@ -93,7 +93,7 @@ export async function crossEntropyFinish(k: Kernels, pass: GPUComputePassEncoder
 }
 
 /** chunk[t, j] ← weights[t]·(exp(chunk[t, j] − lse[t]) − [v0 + j = target[t]]), in place; zero rows for ignored tokens. */
-export async function crossEntropyBackward(k: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyBackwardArgs): Promise<void> {
+export async function cross_entropy_backward(k: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyBackwardArgs): Promise<void> {
   if (a.T === 0) return;
   const stride = checkChunk(a);
   const g = grid1d(a.T * a.Vc, 256, maxPerDim(k));

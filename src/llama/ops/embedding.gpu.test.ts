@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { expectMatches, read, roundF16, scaled, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
-import { embedding_forward } from '../../ref/embedding';
-import { embeddingForward } from './embedding';
+import * as cpu from '../../ref/embedding';
+import { embedding_forward } from './embedding';
 
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
@@ -39,11 +39,11 @@ for (const f16 of [false, true]) {
         const blockB = keep(uploadWeight(k, values.subarray(split * C), f16, 'embedding.blockB'));
         const [bids, whole, parts] = [upload(k, ids), zeros(k, T * C), zeros(k, T * C)].map(keep);
         await k.run('embedding', async (pass) => {
-          await embeddingForward(k, pass, { ids: bids, table: table.buf, rowStart: 0, rows: V, out: whole, T, C });
-          await embeddingForward(k, pass, { ids: bids, table: blockA, rowStart: 0, rows: split, out: parts, T, C });
-          await embeddingForward(k, pass, { ids: bids, table: blockB, rowStart: split, rows: V - split, out: parts, T, C });
+          await embedding_forward(k, pass, { ids: bids, table: table.buf, rowStart: 0, rows: V, out: whole, T, C });
+          await embedding_forward(k, pass, { ids: bids, table: blockA, rowStart: 0, rows: split, out: parts, T, C });
+          await embedding_forward(k, pass, { ids: bids, table: blockB, rowStart: split, rows: V - split, out: parts, T, C });
         });
-        const ref = embedding_forward(ids, table.ref, T, C);
+        const ref = cpu.embedding_forward(ids, table.ref, T, C);
         expectMatches(`embedding_forward.out T=${T} C=${C} ${wname}`, await read(k, whole, T * C), ref, { rel: 0, abs: 0 });
         expectMatches(`embedding_forward.out 2 blocks T=${T} C=${C} ${wname}`, await read(k, parts, T * C), ref, { rel: 0, abs: 0 });
       });
@@ -59,7 +59,7 @@ for (const f16 of [false, true]) {
       const sentinel = new Float32Array(T * C).fill(7.5);
       const [bids, out] = [upload(k, ids), upload(k, sentinel)].map(keep);
       // `rows` overstated (100 instead of 6): ids 10 and 12 map inside it but past the buffer, and must be skipped.
-      await k.run('embedding', (pass) => embeddingForward(k, pass, { ids: bids, table: blockB, rowStart: split, rows: 100, out, T, C }));
+      await k.run('embedding', (pass) => embedding_forward(k, pass, { ids: bids, table: blockB, rowStart: split, rows: 100, out, T, C }));
       const expected = Float64Array.from(sentinel);
       for (const [t, id] of [[1, 4], [2, 9]]) expected.set(ref.subarray(id * C, (id + 1) * C), t * C);
       expectMatches(`embedding_forward.out out-of-block ids ${wname}`, await read(k, out, T * C), expected, { rel: 0, abs: 0 });

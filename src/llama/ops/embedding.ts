@@ -17,7 +17,7 @@ export interface EmbeddingForwardArgs {
  * out[t] = table[ids[t] − rowStart] for the tokens this block holds. Ids are not validated (that is the caller's
  * job): a token whose id no block holds keeps what `out` had, and the kernel never reads past the table's binding.
  */
-export async function embeddingForward(k: Kernels, pass: GPUComputePassEncoder, a: EmbeddingForwardArgs): Promise<void> {
+export async function embedding_forward(k: Kernels, pass: GPUComputePassEncoder, a: EmbeddingForwardArgs): Promise<void> {
   const n = a.T * a.C;
   if (n === 0 || a.rows === 0) return;
   const g = grid1d(n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);

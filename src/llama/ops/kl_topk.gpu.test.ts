@@ -8,10 +8,10 @@ import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
 import { cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
 import { IGNORE } from '../batch';
-import { kl_topk_backward, kl_topk_forward, top_log_probs } from '../../ref/kl_topk';
+import * as cpu from '../../ref/kl_topk';
 import { lcg } from '../../ref/random';
-import { crossEntropyFinish, crossEntropyInit, crossEntropyStats } from './cross_entropy';
-import { kl_topk_backward as klBackward, kl_topk_forward as klForward, kl_topk_gather as klGather } from './kl_topk';
+import { cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';
+import { kl_topk_backward, kl_topk_forward, kl_topk_gather } from './kl_topk';
 
 let k: Kernels;
 const buffers: GPUBuffer[] = [];
@@ -36,7 +36,7 @@ function inputs(T: number, V: number, K: number, seed: number) {
   const ids = new Uint32Array(T * K);
   const logp = new Float32Array(T * K);
   for (let t = 0; t < T; t++) {
-    const r = top_log_probs(teacher.subarray(t * V, (t + 1) * V), K);
+    const r = cpu.top_log_probs(teacher.subarray(t * V, (t + 1) * V), K);
     ids.set(r.ids, t * K);
     logp.set(r.logp, t * K);
   }
@@ -65,20 +65,20 @@ async function runChunked(T: number, V: number, K: number, Vc: number, seed: num
     z: keep(zeros(k, T * K)), tok: keep(zeros(k, 2 * T)), sparse: keep(zeros(k, T * K)), loss: keep(zeros(k, 2 + G)),
   };
   await k.run('kl_topk', async (pass) => {
-    await crossEntropyInit(k, pass, { stats: b.stats, targetLogit: b.targetLogit, T });
+    await cross_entropy_init(k, pass, { stats: b.stats, targetLogit: b.targetLogit, T });
     for (const c of chunks) {
-      await crossEntropyStats(k, pass, { chunk: c.buf, targets: b.targets, stats: b.stats, targetLogit: b.targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
-      await klGather(k, pass, { chunk: c.buf, ids: b.ids, z: b.z, T, K, Vc: c.Vc, v0: c.v0, stride });
+      await cross_entropy_stats(k, pass, { chunk: c.buf, targets: b.targets, stats: b.stats, targetLogit: b.targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
+      await kl_topk_gather(k, pass, { chunk: c.buf, ids: b.ids, z: b.z, T, K, Vc: c.Vc, v0: c.v0, stride });
     }
     for (const accumulate of twice ? [false, true] : [false]) {
-      await crossEntropyFinish(k, pass, {
+      await cross_entropy_finish(k, pass, {
         stats: b.stats, targetLogit: b.targetLogit, targets: b.targets, weights: b.weights, group: b.group,
         lse: b.lse, losses: b.losses, loss: b.loss, T, G, accumulate,
       });
-      await klForward(k, pass, { z: b.z, logp: b.logp, lse: b.lse, weights: b.klWeights, tok: b.tok, sparse: b.sparse, loss: b.loss, T, K, slot: 1 + G, accumulate });
+      await kl_topk_forward(k, pass, { z: b.z, logp: b.logp, lse: b.lse, weights: b.klWeights, tok: b.tok, sparse: b.sparse, loss: b.loss, T, K, slot: 1 + G, accumulate });
     }
     for (const c of chunks) {
-      await klBackward(k, pass, {
+      await kl_topk_backward(k, pass, {
         chunk: c.buf, targets: b.targets, weights: b.weights, lse: b.lse, ids: b.ids, tok: b.tok, sparse: b.sparse,
         T, K, Vc: c.Vc, v0: c.v0, stride,
       });
@@ -100,10 +100,10 @@ async function runChunked(T: number, V: number, K: number, Vc: number, seed: num
 
 function reference(x: ReturnType<typeof inputs>, T: number, V: number, K: number) {
   const ce = cross_entropy_forward(x.student, x.targets, x.weights, T, V);
-  const kl = kl_topk_forward(x.student, x.ids, x.logp, x.klWeights, T, V, K);
+  const kl = cpu.kl_topk_forward(x.student, x.ids, x.logp, x.klWeights, T, V, K);
   const groups = cross_entropy_group_losses(ce.losses, x.targets, x.weights, x.group, G);
   const dce = cross_entropy_backward(x.student, x.targets, x.weights, ce.lse, T, V);
-  const dkl = kl_topk_backward(x.student, x.ids, x.logp, x.klWeights, T, V, K);
+  const dkl = cpu.kl_topk_backward(x.student, x.ids, x.logp, x.klWeights, T, V, K);
   return { kl: kl.losses, loss: [ce.loss + kl.loss, ...groups, kl.loss], dlogits: dce.map((d, i) => d + dkl[i]) };
 }
 

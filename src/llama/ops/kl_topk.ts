@@ -22,7 +22,7 @@ export interface KlTopkGatherArgs {
 export interface KlTopkForwardArgs {
   z: Bind; // [T,K] f32 student logits at the teacher's ids (every chunk gathered)
   logp: Bind; // [T,K] f32 teacher log-probs
-  lse: Bind; // [T] f32 from crossEntropyFinish
+  lse: Bind; // [T] f32 from cross_entropy_finish
   weights: Bind; // [T] f32 KL weight (group weight / group token count); 0 = not distilled
   tok: Bind; // [T,2] f32, written: (KL of the token, weight·b)
   sparse: Bind; // [T,K] f32, written: what the backward adds at the teacher's ids

@@ -7,8 +7,8 @@ import { lcgInputs } from '../../gpu/selftest';
 import { expectMatches, read, testKernels, upload, zeros } from '../../gpu/testing';
 import { attention_forward, packedSeqStart } from '../../ref/attention';
 import { compare, formatDiff } from '../../ref/compare';
-import { attention_cached, kv_cache_write } from '../../ref/kv_cache';
-import { attentionCached, kvCacheTile, kvCacheWrite } from './kv_cache';
+import * as cpu from '../../ref/kv_cache';
+import { attention_cached, kvCacheTile, kv_cache_write } from './kv_cache';
 
 interface Shape {
   H: number;
@@ -55,8 +55,8 @@ async function runGpu(kern: Kernels, sh: Shape, kc0: Float32Array, vc0: Float32A
       for (const [i, s] of steps.entries()) {
         const b = bufs[i];
         const shape = { T: s.T, KV, S, L, D };
-        await kvCacheWrite(kern, pass, { ...shape, k: b.k, v: b.v, meta: b.meta, kcache, vcache });
-        await attentionCached(kern, pass, { ...shape, H, q: b.q, kcache, vcache, meta: b.meta, out: b.out });
+        await kv_cache_write(kern, pass, { ...shape, k: b.k, v: b.v, meta: b.meta, kcache, vcache });
+        await attention_cached(kern, pass, { ...shape, H, q: b.q, kcache, vcache, meta: b.meta, out: b.out });
       }
     });
     const outs: Float32Array[] = [];
@@ -72,8 +72,8 @@ function runRef(sh: Shape, kc0: Float32Array, vc0: Float32Array, steps: Step[]) 
   const kcache = Float64Array.from(kc0);
   const vcache = Float64Array.from(vc0);
   const outs = steps.map((s) => {
-    kv_cache_write(kcache, vcache, s.k, s.v, s.meta, s.T, S, L, KV, D);
-    return attention_cached(s.q, kcache, vcache, s.meta, s.T, H, KV, S, L, D);
+    cpu.kv_cache_write(kcache, vcache, s.k, s.v, s.meta, s.T, S, L, KV, D);
+    return cpu.attention_cached(s.q, kcache, vcache, s.meta, s.T, H, KV, S, L, D);
   });
   return { outs, kcache, vcache };
 }

@@ -70,10 +70,10 @@ function checkShape(entry: string, s: KvCacheShape): void {
 }
 
 /**
- * kcache[slot, pos] = k[t], vcache[slot, pos] = v[t] for every query t. Record it before attentionCached in the same
+ * kcache[slot, pos] = k[t], vcache[slot, pos] = v[t] for every query t. Record it before attention_cached in the same
  * pass (dispatches in a pass see each other's writes), so prefill queries see the keys of the tokens before them.
  */
-export async function kvCacheWrite(kern: Kernels, pass: GPUComputePassEncoder, a: KvCacheWriteArgs): Promise<void> {
+export async function kv_cache_write(kern: Kernels, pass: GPUComputePassEncoder, a: KvCacheWriteArgs): Promise<void> {
   checkShape('kv_cache_write', a);
   const g = grid1d(a.T * a.KV * a.D, 256, kern.ctx.limits.maxComputeWorkgroupsPerDimension);
   const buffers = [a.k, a.v, a.meta, a.kcache, a.vcache];
@@ -85,7 +85,7 @@ export async function kvCacheWrite(kern: Kernels, pass: GPUComputePassEncoder, a
  * slot's entries 0..pos, with query head h reading kv head h / (H / KV). Grid (T, KV * blocks): every workgroup
  * streams all of its query's keys, so a long prefill costs T times the keys' reads (fine up to a few hundred tokens).
  */
-export async function attentionCached(kern: Kernels, pass: GPUComputePassEncoder, a: AttentionCachedArgs): Promise<void> {
+export async function attention_cached(kern: Kernels, pass: GPUComputePassEncoder, a: AttentionCachedArgs): Promise<void> {
   checkShape('attention_cached', a);
   const t = kvCacheTile(a.H, a.KV, a.D);
   const params = [a.T, a.H, a.KV, a.S, a.L, f32(1 / Math.sqrt(a.D))];

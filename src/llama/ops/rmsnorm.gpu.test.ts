@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { expectMatches, read, roundF16, scaled, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
-import { rmsnorm_backward, rmsnorm_forward } from '../../ref/rmsnorm';
-import { rmsnormBackward, rmsnormForward } from './rmsnorm';
+import * as cpu from '../../ref/rmsnorm';
+import { rmsnorm_backward, rmsnorm_forward } from './rmsnorm';
 
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
@@ -39,12 +39,12 @@ for (const f16 of [false, true]) {
         const acc = scaled(T * C, 14 + C, 1);
         const [bx, by, brstd, bdy, bdx, bacc] = [upload(k, x), zeros(k, T * C), zeros(k, T), upload(k, dy), zeros(k, T * C), upload(k, acc)].map(keep);
         await k.run('rmsnorm', async (pass) => {
-          await rmsnormForward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps });
-          await rmsnormBackward(k, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bdx, T, C });
-          await rmsnormBackward(k, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bacc, T, C, accumulate: true });
+          await rmsnorm_forward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps });
+          await rmsnorm_backward(k, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bdx, T, C });
+          await rmsnorm_backward(k, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bacc, T, C, accumulate: true });
         });
-        const ref = rmsnorm_forward(x, w.ref, eps, T, C);
-        const dx = rmsnorm_backward(dy, x, w.ref, ref.rstd, T, C);
+        const ref = cpu.rmsnorm_forward(x, w.ref, eps, T, C);
+        const dx = cpu.rmsnorm_backward(dy, x, w.ref, ref.rstd, T, C);
         expectMatches(`rmsnorm_forward.y T=${T} C=${C} ${wname}`, await read(k, by, T * C), ref.y, { rel: 1e-5 });
         expectMatches(`rmsnorm_forward.rstd T=${T} C=${C} ${wname}`, await read(k, brstd, T), ref.rstd, { rel: 1e-5 });
         expectMatches(`rmsnorm_backward.dx T=${T} C=${C} ${wname}`, await read(k, bdx, T * C), dx, { rel: 1e-4 });
@@ -59,8 +59,8 @@ for (const f16 of [false, true]) {
       const x = scaled(T * C, 15, 2);
       const w = weight(scaled(C, 16, 0.5, 1), 'rmsnorm.w');
       const [bx, by, brstd] = [upload(k, x), zeros(k, T * C), zeros(k, T)].map(keep);
-      await k.run('rmsnorm', (pass) => rmsnormForward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
-      const ref = rmsnorm_forward(x, w.ref, 1e-5, T, C);
+      await k.run('rmsnorm', (pass) => rmsnorm_forward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
+      const ref = cpu.rmsnorm_forward(x, w.ref, 1e-5, T, C);
       expectMatches(`rmsnorm_forward.y T=${T} C=${C}`, await read(k, by, T * C), ref.y, { rel: 1e-5 });
       expectMatches(`rmsnorm_forward.rstd T=${T} C=${C}`, await read(k, brstd, T), ref.rstd, { rel: 1e-5 });
     });
@@ -70,10 +70,10 @@ for (const f16 of [false, true]) {
       const x = scaled(T * C, 21, 1);
       const w = weight(scaled(C, 22, 0.5, 1), 'rmsnorm.w');
       const [bx, by, brstd] = [upload(k, x), zeros(k, T * C), zeros(k, T)].map(keep);
-      await k.run('rmsnorm', (pass) => rmsnormForward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
+      await k.run('rmsnorm', (pass) => rmsnorm_forward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
       const wrong = w.ref.slice();
       wrong[5] += 0.5;
-      const d = compare('rmsnorm_forward.y with a perturbed weight', await read(k, by, T * C), rmsnorm_forward(x, wrong, 1e-5, T, C).y);
+      const d = compare('rmsnorm_forward.y with a perturbed weight', await read(k, by, T * C), cpu.rmsnorm_forward(x, wrong, 1e-5, T, C).y);
       console.log(formatDiff(d));
       expect(d.maxAbs).toBeGreaterThan(1e-2);
     });

@@ -16,7 +16,7 @@ export interface RmsnormBackwardArgs {
   dy: Bind; // [T,C] f32
   x: Bind; // [T,C] f32, the forward's input
   w: Bind; // [C] frozen weight
-  rstd: Bind; // [T] f32 from rmsnormForward
+  rstd: Bind; // [T] f32 from rmsnorm_forward
   dx: Bind; // [T,C] f32, written (or added to); must not alias dy or x
   T: number;
   C: number;
@@ -30,14 +30,14 @@ function rowGrid(k: Kernels, T: number) {
 }
 
 /** y = x · rstd · w per row (HF LlamaRMSNorm / Qwen2RMSNorm), and rstd. */
-export async function rmsnormForward(k: Kernels, pass: GPUComputePassEncoder, a: RmsnormForwardArgs): Promise<void> {
+export async function rmsnorm_forward(k: Kernels, pass: GPUComputePassEncoder, a: RmsnormForwardArgs): Promise<void> {
   if (a.T === 0) return;
   const g = rowGrid(k, a.T);
   await k.dispatch(pass, 'rmsnorm_forward', [a.x, a.w, a.y, a.rstd], [a.T, a.C, f32(a.eps), g.x], [g.x, g.y]);
 }
 
 /** dx (w is frozen: no dw). */
-export async function rmsnormBackward(k: Kernels, pass: GPUComputePassEncoder, a: RmsnormBackwardArgs): Promise<void> {
+export async function rmsnorm_backward(k: Kernels, pass: GPUComputePassEncoder, a: RmsnormBackwardArgs): Promise<void> {
   if (a.T === 0) return;
   const g = rowGrid(k, a.T);
   await k.dispatch(

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { expectMatches, read, scaled, testKernels, upload } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
-import { rope_backward, rope_forward, rope_inv_freq } from '../../ref/rope';
-import { ropeBackward, ropeForward } from './rope';
+import * as cpu from '../../ref/rope';
+import { rope_backward, rope_forward } from './rope';
 
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
@@ -28,18 +28,18 @@ for (const f16 of [false, true]) {
     for (const [T, nh, D] of [[1, 2, 16], [37, 3, 16], [37, 2, 64], [1, 4, 64]]) {
       it(`rope_forward/backward in place T=${T} nh=${nh} D=${D}`, async () => {
         const scaling = D === 64 ? { factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } : null;
-        const inv = Float32Array.from(rope_inv_freq(D, D === 64 ? 500000 : 10000, scaling)); // uploaded as f32, like the engine
+        const inv = Float32Array.from(cpu.rope_inv_freq(D, D === 64 ? 500000 : 10000, scaling)); // uploaded as f32, like the engine
         const pos = Uint32Array.from({ length: T }, (_, t) => (t < 20 ? t : t - 20)); // two packed sequences
         const x = scaled(T * nh * D, 31 + D, 1);
         const dy = scaled(T * nh * D, 32 + D, 1);
         const [bx, bdy, bpos, binv] = [upload(k, x), upload(k, dy), upload(k, pos), upload(k, inv)].map(keep);
         await k.run('rope', async (pass) => {
-          await ropeForward(k, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D });
-          await ropeBackward(k, pass, { x: bdy, pos: bpos, invFreq: binv, T, nh, D });
+          await rope_forward(k, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D });
+          await rope_backward(k, pass, { x: bdy, pos: bpos, invFreq: binv, T, nh, D });
         });
         const n = T * nh * D;
-        expectMatches(`rope_forward.y T=${T} nh=${nh} D=${D}`, await read(k, bx, n), rope_forward(x, pos, inv, T, nh, D), { abs: 1e-5 });
-        expectMatches(`rope_backward.dx T=${T} nh=${nh} D=${D}`, await read(k, bdy, n), rope_backward(dy, pos, inv, T, nh, D), { abs: 1e-5 });
+        expectMatches(`rope_forward.y T=${T} nh=${nh} D=${D}`, await read(k, bx, n), cpu.rope_forward(x, pos, inv, T, nh, D), { abs: 1e-5 });
+        expectMatches(`rope_backward.dx T=${T} nh=${nh} D=${D}`, await read(k, bdy, n), cpu.rope_backward(dy, pos, inv, T, nh, D), { abs: 1e-5 });
       });
     }
 
@@ -47,10 +47,10 @@ for (const f16 of [false, true]) {
       const [nh, D] = [2, 64];
       const pos = Uint32Array.from([0, 1000, 8191, 32767, 100000, 131071]);
       const T = pos.length;
-      const inv = Float32Array.from(rope_inv_freq(D, 500000, null));
+      const inv = Float32Array.from(cpu.rope_inv_freq(D, 500000, null));
       const x = scaled(T * nh * D, 41, 1);
       const [bx, bpos, binv] = [upload(k, x), upload(k, pos), upload(k, inv)].map(keep);
-      await k.run('rope', (pass) => ropeForward(k, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
+      await k.run('rope', (pass) => rope_forward(k, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
       const gpu = await read(k, bx, T * nh * D);
       // What HF computes: the angle rounded to f32 once, then exact cos/sin of that f32 value.
       const f32Angle = Float64Array.from({ length: T * nh * D }, (_, j) => {
@@ -69,7 +69,7 @@ for (const f16 of [false, true]) {
       // Cody–Waite leaves ~|k·2π·6e-8| ≤ 5e-6 rad at 131071 rad; against the exact angle the f32 rounding of the
       // angle itself (up to 131071·6e-8 ≈ 8e-3 rad) dominates, which is HF's behaviour too: printed, not asserted.
       expectMatches('rope_forward.y vs f32-angle reference', gpu, hf, { abs: 2e-5 });
-      console.log(formatDiff(compare('rope_forward.y vs exact-angle reference', gpu, rope_forward(x, pos, inv, T, nh, D))));
+      console.log(formatDiff(compare('rope_forward.y vs exact-angle reference', gpu, cpu.rope_forward(x, pos, inv, T, nh, D))));
     });
   });
 }

@@ -24,11 +24,11 @@ async function rope(k: Kernels, pass: GPUComputePassEncoder, entry: string, a: R
  * x ← rotate(x, pos·invFreq) in HF's rotate-half layout. The angle is the f32 product pos·inv_freq, as HF takes it,
  * so it carries a relative rounding of ~6e-8 (absolute ~6e-8·pos radians) that grows with the position.
  */
-export function ropeForward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
+export function rope_forward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
   return rope(k, pass, 'rope_forward', a);
 }
 
-/** dx ← rotate(dx, −pos·invFreq): the gradient of ropeForward, in place on the gradient. */
-export function ropeBackward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
+/** dx ← rotate(dx, −pos·invFreq): the gradient of rope_forward, in place on the gradient. */
+export function rope_backward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
   return rope(k, pass, 'rope_backward', a);
 }

@@ -6,8 +6,8 @@ import type { Kernels } from '../../gpu/kernel';
 import { testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
 import { lcg } from '../../ref/random';
-import { sample_tokens, sampling_key, sampling_scaled, sampling_uniform, type SamplingSettings } from '../../ref/sampling';
-import { packSamplingSettings, sampleTokens } from './sampling';
+import * as cpu from '../../ref/sampling';
+import { packSamplingSettings, sample_tokens, type SamplingSettings } from './sampling';
 
 let k: Kernels;
 const buffers: GPUBuffer[] = [];
@@ -35,7 +35,7 @@ async function gpuSample(logits: Float32Array, rows: SamplingSettings[], V: numb
     B,
     V,
   };
-  await k.run('sample_tokens', (pass) => sampleTokens(k, pass, args));
+  await k.run('sample_tokens', (pass) => sample_tokens(k, pass, args));
   const a = new Uint32Array(await readBuffer(k.device, aux, 8 * B));
   return {
     ids: new Uint32Array(await readBuffer(k.device, ids, 4 * B)),
@@ -46,9 +46,9 @@ async function gpuSample(logits: Float32Array, rows: SamplingSettings[], V: numb
 
 /** Row b's probabilities over the tokens with key >= threshold (float64), for boundary distances and frequencies. */
 function keptProbs(logits: Float32Array, b: number, V: number, temperature: number, threshold: number): Float64Array {
-  const z = Array.from(logits.subarray(b * V, (b + 1) * V), (l) => sampling_scaled(l, temperature));
+  const z = Array.from(logits.subarray(b * V, (b + 1) * V), (l) => cpu.sampling_scaled(l, temperature));
   const zmax = Math.max(...z.filter((x) => x > -Infinity));
-  const w = Float64Array.from(z, (x) => (sampling_key(x) >= threshold && x > -Infinity ? Math.exp(x - zmax) : 0));
+  const w = Float64Array.from(z, (x) => (cpu.sampling_key(x) >= threshold && x > -Infinity ? Math.exp(x - zmax) : 0));
   const total = w.reduce((s, x) => s + x, 0);
   return w.map((x) => x / total);
 }
@@ -56,7 +56,7 @@ function keptProbs(logits: Float32Array, b: number, V: number, temperature: numb
 /** Distance from row b's u to the nearest cumulative boundary of its kept distribution (ascending ids). */
 function uMargin(logits: Float32Array, b: number, V: number, s: SamplingSettings, threshold: number): number {
   const p = keptProbs(logits, b, V, s.temperature, threshold);
-  const u = sampling_uniform(s.seed, s.step);
+  const u = cpu.sampling_uniform(s.seed, s.step);
   let cum = 0;
   let margin = u;
   for (const x of p) if (x > 0) margin = Math.min(margin, Math.abs((cum += x) - u));
@@ -66,12 +66,12 @@ function uMargin(logits: Float32Array, b: number, V: number, s: SamplingSettings
 /** How far row b's top-p boundary is from a tie: min(mass kept - topP, topP - mass without the last group). */
 function topPMargin(logits: Float32Array, b: number, V: number, s: SamplingSettings, threshold: number): number {
   if (s.topP >= 1 || !(s.temperature > 0)) return Infinity;
-  const topK = sample_tokens(logits.subarray(b * V, (b + 1) * V), [{ ...s, topP: 1 }], 1, V).threshold[0];
+  const topK = cpu.sample_tokens(logits.subarray(b * V, (b + 1) * V), [{ ...s, topP: 1 }], 1, V).threshold[0];
   const p = keptProbs(logits, b, V, s.temperature, topK);
   let kept = 0;
   let last = 0;
   for (let v = 0; v < V; v++) {
-    const key = sampling_key(sampling_scaled(logits[b * V + v], s.temperature));
+    const key = cpu.sampling_key(cpu.sampling_scaled(logits[b * V + v], s.temperature));
     if (key >= threshold) kept += p[v];
     if (key === threshold) last += p[v];
   }
@@ -94,7 +94,7 @@ function headRows(B: number, V: number, seed: number): Float32Array {
 
 /** GPU vs reference: kept sets exactly, and the draw wherever u is at least 1e-5 from a boundary. */
 function check(tag: string, logits: Float32Array, rows: SamplingSettings[], V: number, gpu: Awaited<ReturnType<typeof gpuSample>>) {
-  const ref = sample_tokens(logits, rows, rows.length, V);
+  const ref = cpu.sample_tokens(logits, rows, rows.length, V);
   for (const [name, g, r] of [['threshold', gpu.threshold, ref.threshold], ['kept', gpu.kept, ref.kept], ['ids', gpu.ids, ref.ids]] as const) {
     console.log(formatDiff(compare(`sample_tokens ${name} ${tag}`, g, r)));
   }
@@ -141,7 +141,7 @@ describe('sample_tokens vs reference', () => {
     const gpu = await gpuSample(logits, ties.map(() => row(0, 3, 0.5)), V);
     expect([...gpu.ids]).toEqual(ties.map((ids) => Math.min(...ids)));
     expect([...gpu.kept]).toEqual([1, 1, 1, 1, 1]);
-    expect([...gpu.threshold]).toEqual(ties.map(() => sampling_key(7)));
+    expect([...gpu.threshold]).toEqual(ties.map(() => cpu.sampling_key(7)));
   });
 
   it('temperature changes the top-p kept set as the reference says', async () => {
@@ -210,7 +210,7 @@ describe('sample_tokens vs reference', () => {
       }
     }
     expect(gpu.ids.every((id) => plausible.includes(id))).toBe(true);
-    const ref = sample_tokens(logits, rows, rows.length, V);
+    const ref = cpu.sample_tokens(logits, rows, rows.length, V);
     const mismatched = gpu.ids.filter((id, b) => id !== ref.ids[b]).length;
     expect(mismatched).toBeLessThanOrEqual(1); // u within ~1e-6 of a boundary is the only excuse
   });
@@ -220,7 +220,7 @@ describe('sample_tokens vs reference', () => {
     const logits = headRows(1, V, 6);
     const gpu = await gpuSample(logits, [row(1, 5)], V);
     logits[(10 * 7919 + 6) % V] = 10; // the 11th largest becomes the largest: the 5th drops out of the top 5
-    const d = compare('sample_tokens threshold, perturbed reference', gpu.threshold, sample_tokens(logits, [row(1, 5)], 1, V).threshold);
+    const d = compare('sample_tokens threshold, perturbed reference', gpu.threshold, cpu.sample_tokens(logits, [row(1, 5)], 1, V).threshold);
     console.log(formatDiff(d));
     expect(d.maxAbs).toBeGreaterThan(0);
   });

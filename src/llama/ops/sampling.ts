@@ -47,7 +47,7 @@ export interface SampleTokensArgs {
  * Records one `sample_tokens` dispatch, one workgroup (256 invocations) per row. Cost per row: up to 66 passes over
  * the V logits with top-k and top-p both on (32 counts, 1 + 32 mass sums, a final count, the draw), 3 with both off.
  */
-export async function sampleTokens(k: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
+export async function sample_tokens(k: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
   if (a.B === 0) return;
   if (!Number.isInteger(a.V) || a.V < 1) throw new Error(`sample_tokens: vocabulary of ${a.V}`);
   const bytes = a.B * a.V * 4;
