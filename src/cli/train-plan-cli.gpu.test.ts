@@ -56,6 +56,9 @@ it('trains with the values the user set, after stating the plan and its warning'
   expect(r.lastJson().steps).toBe(1);
   const meta = JSON.parse(readFileSync(join(out, 'genpi_adapter.json'), 'utf8'));
   expect(meta.training).toMatchObject({ batchSize: 2, epochs: 1 });
+  // The dataset fields the app writes too (one builder, src/genpi/adapter-meta.ts).
+  expect(Object.keys(meta.dataset).sort()).toEqual(['figures', 'heldout', 'name', 'records', 'skipped_lines', 'train']);
+  expect(meta.dataset).toMatchObject({ name: data, records: 2, figures: null, skipped_lines: 0 });
 });
 
 it('a dry run needs no --out and writes nothing, even with --out', () => {
