@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { lcg as rand } from './random';
 import { dropout_keep } from './dropout';
-import { lora_backward, lora_down_forward, lora_dropout, lora_forward } from './lora';
+import { lora_backward, lora_down_backward, lora_down_forward, lora_dropout, lora_forward, lora_up_backward, lora_up_forward } from './lora';
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);
 
@@ -33,6 +33,20 @@ describe('lora_forward', () => {
     A[1 * K + 9] = 1;
     const u = lora_down_forward(x, A, p, 11, T, K, 2);
     for (let t = 0; t < T; t++) expect([u[t * 2], u[t * 2 + 1]]).toEqual([xd[t * K + 4], xd[t * K + 9]]);
+  });
+});
+
+describe('the four per-kernel references', () => {
+  it('lora_down_forward, lora_up_forward, lora_up_backward and lora_down_backward by hand', () => {
+    // T=1, K=2, R=1, N=2, no dropout: u = x·Aᵀ = 11; y = 0.5·u·B; with dy = [1, 1]: dB = 0.5·dy·u = [5.5, 5.5],
+    // du = 0.5·dy·B = -0.5, dA = du·x = [-0.5, -1], dx = du·A = [-1.5, -2].
+    const u = lora_down_forward([1, 2], [3, 4], 0, 9, 1, 2, 1);
+    expect(Array.from(u)).toEqual([11]);
+    expect(Array.from(lora_up_forward(u, [1, -2], 0.5, 1, 2, 1))).toEqual([5.5, -11]);
+    const { dB, du } = lora_up_backward([1, 1], u, [1, -2], 0.5, 1, 2, 1);
+    expect([Array.from(dB), Array.from(du)]).toEqual([[5.5, 5.5], [-0.5]]);
+    const { dA, dx } = lora_down_backward(du, [1, 2], [3, 4], 0, 9, 1, 2, 1);
+    expect([Array.from(dA), Array.from(dx)]).toEqual([[-0.5, -1], [-1.5, -2]]);
   });
 });
 
