@@ -23,4 +23,3 @@ export function testGroups(V: number, seed: number, lengths = [[9, 4], [13]]): G
     }),
   }));
 }
-
