@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command runs this: system packages if missing, type checks, then every vitest project
+# The README's test command runs this: system packages if missing, type and format checks, then every vitest project
 # (unit, gpu on Dawn, e2e in Chromium), ending with one plain "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
