@@ -85,6 +85,7 @@ export class ChatState {
       if (mismatch) throw new WrongModelError(mismatch);
       const side = this.side;
       const prompt = side === 'teacher' ? await teacherPrompt(a, this.dataset, this.prompt) : '';
+      if (!current()) return; // another chat was opened while P was looked up: the message was for the old one
       const before = this.turns;
       this.turns = [...before, { role: 'user', content: text }];
       this.input = '';
