@@ -14,12 +14,12 @@ const tokens = (n: number, seed: number, V: number) => Array.from({ length: n },
 export interface DecodeResult { model: string; batch: number; tokensPerSecond: number; msPerStep: number }
 export interface GenerationBench { prefill: { model: string; T: number; tokensPerSecond: number }; decode: DecodeResult[]; kvCacheBytes: number }
 
-export async function benchGeneration(k: Kernels, name: string, model: ModelFiles, batches: number[], steps: number, prefillT: number): Promise<GenerationBench> {
-  const engine = await LlamaEngine.load(k, model);
+export async function benchGeneration(kernels: Kernels, name: string, model: ModelFiles, batches: number[], steps: number, prefillT: number): Promise<GenerationBench> {
+  const engine = await LlamaEngine.load(kernels, model);
   const V = model.config.vocabSize;
   const maxB = Math.max(...batches);
   const promptLen = 4;
-  const cache = new KvCache(k.device, model.config, maxB, 0, Math.max(prefillT, promptLen + steps + 2));
+  const cache = new KvCache(kernels.device, model.config, maxB, 0, Math.max(prefillT, promptLen + steps + 2));
   const pass = new InferencePass(engine, cache, Math.max(prefillT, maxB * promptLen), null);
   const none = () => null;
   try {
@@ -54,8 +54,8 @@ export async function benchGeneration(k: Kernels, name: string, model: ModelFile
 export interface TtftResult { model: string; promptTokens: number; noPrompt: number; uncached: number; prefixCached: number }
 
 /** Seconds to the first token of a 20-token input, with a P of `pLen` tokens in front (uncached, cached) or none. */
-export async function benchTtft(k: Kernels, name: string, model: ModelFiles, pLen: number): Promise<TtftResult> {
-  const engine = await LlamaEngine.load(k, model);
+export async function benchTtft(kernels: Kernels, name: string, model: ModelFiles, pLen: number): Promise<TtftResult> {
+  const engine = await LlamaEngine.load(kernels, model);
   const V = model.config.vocabSize;
   const P = tokens(pLen, 99, V);
   const gen = new Generator(engine, { slots: 1, prefixSlots: 1, slotLength: pLen + 64, maxTokensPerPass: 512 });

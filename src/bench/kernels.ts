@@ -23,12 +23,12 @@ function randomF32(n: number): Float32Array {
   return a;
 }
 
-export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]> {
+export async function benchKernels(kernels: Kernels, reps = 3): Promise<KernelResult[]> {
   const out: KernelResult[] = [];
   const bufs: GPUBuffer[] = [];
   const buf = (n: number, weight = false) => {
     const data = randomF32(n);
-    const b = storageBuffer(k.device, weight && k.f16 ? fromFloat32(data, 'F16') : data, 'bench');
+    const b = storageBuffer(kernels.device, weight && kernels.f16 ? fromFloat32(data, 'F16') : data, 'bench');
     bufs.push(b);
     return b;
   };
@@ -36,9 +36,9 @@ export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]
     const x = buf(T * K);
     const w = buf(N * K, true);
     const y = buf(T * N);
-    const s = await timeGpu(k, 'matmul_forward', (pass) => matmul_forward(k, pass, { x, w, y, T, K, N }), reps);
+    const s = await timeGpu(kernels, 'matmul_forward', (pass) => matmul_forward(kernels, pass, { x, w, y, T, K, N }), reps);
     out.push({ kernel: 'matmul_forward', shape: `T${T} K${K} N${N}`, seconds: s, gflops: gflops(2 * T * K * N, s) });
-    const sb = await timeGpu(k, 'matmul_backward', (pass) => matmul_backward(k, pass, { dy: y, w, dx: x, T, K, N }), reps);
+    const sb = await timeGpu(kernels, 'matmul_backward', (pass) => matmul_backward(kernels, pass, { dy: y, w, dx: x, T, K, N }), reps);
     out.push({ kernel: 'matmul_backward', shape: `T${T} K${K} N${N}`, seconds: sb, gflops: gflops(2 * T * K * N, sb) });
   }
   {
@@ -46,11 +46,11 @@ export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]
     const q = buf(T * H * D);
     const kk = buf(T * KV * D);
     const v = buf(T * KV * D);
-    const seqStart = storageBuffer(k.device, new Uint32Array(T), 'seqStart');
+    const seqStart = storageBuffer(kernels.device, new Uint32Array(T), 'seqStart');
     const o = buf(T * H * D);
     const lse = buf(H * T);
     bufs.push(seqStart);
-    const s = await timeGpu(k, 'attention_forward', (pass) => attention_forward(k, pass, { q, k: kk, v, seqStart, out: o, lse, T, H, KV, D }), reps);
+    const s = await timeGpu(kernels, 'attention_forward', (pass) => attention_forward(kernels, pass, { q, k: kk, v, seqStart, out: o, lse, T, H, KV, D }), reps);
     // causal: half of the T x T scores, two products (QKᵀ and PV) of 2·D flops each
     out.push({ kernel: 'attention_forward', shape: `T${T} H${H} KV${KV} D${D}`, seconds: s, gflops: gflops(2 * T * T * H * D, s) });
   }
@@ -60,15 +60,15 @@ export async function benchKernels(k: Kernels, reps = 3): Promise<KernelResult[]
     const w = buf(C, true);
     const y = buf(T * C);
     const rstd = buf(T);
-    const s = await timeGpu(k, 'rmsnorm_forward', (pass) => rmsnorm_forward(k, pass, { x, w, y, rstd, T, C, eps: 1e-5 }), reps);
+    const s = await timeGpu(kernels, 'rmsnorm_forward', (pass) => rmsnorm_forward(kernels, pass, { x, w, y, rstd, T, C, eps: 1e-5 }), reps);
     out.push({ kernel: 'rmsnorm_forward', shape: `T${T} C${C}`, seconds: s, gbps: gbps(2 * T * C * 4, s) });
   }
   {
     const P = 4_884_480; // SmolLM2-135M, rank 16 on all seven projections
     const [params, grads, m, v, partials, norm] = [buf(P), buf(P), buf(P), buf(P), buf(1024), buf(1)];
-    const s = await timeGpu(k, 'adamw_update', async (pass) => {
-      await grad_norm(k, pass, { grads, P, partials, norm });
-      await adamw_update(k, pass, { params, grads, m, v, norm, P, step: 1, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
+    const s = await timeGpu(kernels, 'adamw_update', async (pass) => {
+      await grad_norm(kernels, pass, { grads, P, partials, norm });
+      await adamw_update(kernels, pass, { params, grads, m, v, norm, P, step: 1, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
     }, reps);
     out.push({ kernel: 'grad_norm + adamw_update', shape: `P${P}`, seconds: s, gbps: gbps(P * 4 * 8, s) });
   }

@@ -30,9 +30,9 @@ export interface PipelineBench {
   totalSeconds: number;
 }
 
-export async function benchPipeline(k: Kernels, name: string, files: Map<string, Uint8Array>,
+export async function benchPipeline(kernels: Kernels, name: string, files: Map<string, Uint8Array>,
   o: { samples: number; maxNewTokens: number; reasonTokens: number; epochs: number }): Promise<PipelineBench> {
-  const session = new EngineSession(k);
+  const session = new EngineSession(kernels);
   try {
     await session.loadModel({ kind: 'folder', name, files: [...files].map(([path, bytes]) => ({ path: `${name}/${path}`, file: new File([bytes as BlobPart], path) })) });
     const seedInputs = VERBS.flatMap((v) => THINGS.map((t) => `${v} ${t}`)).slice(0, o.samples);

@@ -35,12 +35,12 @@ function freshInputs(n: number, exclude: Set<string>, seed: number): string[] {
   return [...out];
 }
 
-export async function benchQuality(k: Kernels, files: Map<string, Uint8Array>, o: {
+export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Array>, o: {
   rules: TestbedRule[]; variants: TrainingVariant[]; testInputs: number; samples?: number; reasonTokens?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
-  const session = new EngineSession(k);
+  const session = new EngineSession(kernels);
   const log = o.log ?? (() => {});
   try {
     await session.loadModel({ kind: 'folder', name: 'demo-model', files: [...files].map(([path, bytes]) => ({ path: `demo-model/${path}`, file: new File([bytes as BlobPart], path) })) });

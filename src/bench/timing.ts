@@ -2,14 +2,14 @@
 // warm-up run that also builds the pipelines. Wall time over the queue is what a user waits for.
 import type { Kernels } from '../gpu/kernel';
 
-export async function timeGpu(k: Kernels, label: string, record: (pass: GPUComputePassEncoder) => Promise<void>, reps: number): Promise<number> {
-  await k.run(`${label}.warmup`, record);
-  await k.device.queue.onSubmittedWorkDone();
+export async function timeGpu(kernels: Kernels, label: string, record: (pass: GPUComputePassEncoder) => Promise<void>, reps: number): Promise<number> {
+  await kernels.run(`${label}.warmup`, record);
+  await kernels.device.queue.onSubmittedWorkDone();
   const t0 = performance.now();
-  await k.run(label, async (pass) => {
+  await kernels.run(label, async (pass) => {
     for (let i = 0; i < reps; i++) await record(pass);
   });
-  await k.device.queue.onSubmittedWorkDone();
+  await kernels.device.queue.onSubmittedWorkDone();
   return (performance.now() - t0) / 1000 / reps;
 }
 

@@ -31,8 +31,8 @@ export interface TrainResult {
   recompute: boolean;
 }
 
-export async function benchTraining(k: Kernels, name: string, model: ModelFiles, T: number, steps: number, recompute = false): Promise<TrainResult> {
-  const engine = await LlamaEngine.load(k, model);
+export async function benchTraining(kernels: Kernels, name: string, model: ModelFiles, T: number, steps: number, recompute = false): Promise<TrainResult> {
+  const engine = await LlamaEngine.load(kernels, model);
   const cfg = model.config;
   const layout = loraLayout(cfg, { rank: 16, alpha: 32, dropout: 0.05, targets: [...LORA_TARGETS] });
   const trainer = new LoraTrainer(engine, layout, { maxT: T, groups: 2, recompute });

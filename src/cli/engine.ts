@@ -18,8 +18,8 @@ export async function openCliEngine(modelDir: string, adapterDir?: string): Prom
   const model = await openModel(new DirFileSet(modelDir));
   const adapter = adapterDir ? await importPeft(new DirFileSet(adapterDir), model.config) : null;
   const ctx = await acquireNodeGpu();
-  const k = createKernels(ctx, loadShaderSources(), { f16: process.env.GENPI_F16 !== '0' });
-  process.stderr.write(`loading ${modelDir} on ${ctx.info.name} (${k.f16 ? 'f16' : 'f32'} weights)\n`);
-  const engine = await LlamaEngine.load(k, model);
+  const kernels = createKernels(ctx, loadShaderSources(), { f16: process.env.GENPI_F16 !== '0' });
+  process.stderr.write(`loading ${modelDir} on ${ctx.info.name} (${kernels.f16 ? 'f16' : 'f32'} weights)\n`);
+  const engine = await LlamaEngine.load(kernels, model);
   return { model, engine, adapter };
 }

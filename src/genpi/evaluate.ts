@@ -88,7 +88,7 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   const promptTokens = promptTokenCount(tok, p);
   // What a request really saves: with P gone the template may add its default system message instead.
   const savedPerTurn = teacher[0] ? teacher[0].context.length - studentOut[0].context.length : 0;
-  const params = engine.weights.bytes / (engine.k.f16 ? 2 : 4);
+  const params = engine.weights.bytes / (engine.kernels.f16 ? 2 : 4);
 
   const st = agree(studentOut);
   const ruleShare = (xs: ChatReply[]) => ruleAccuracy(o.rule!, xs.map((x, i) => ({ input: inputs[i], output: x.text }))) ?? 0;

@@ -16,17 +16,17 @@ import { loadRefModel } from '../ref/llama-load';
 import { peft_merge } from '../ref/peft_merge';
 import { packGroups } from '../train/batch';
 
-let k: Kernels;
+let kernels: Kernels;
 let model: ModelFiles;
 let engine: LlamaEngine;
 beforeAll(async () => {
-  k = await testKernels(false);
+  kernels = await testKernels(false);
   model = await openModel(memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 2 })));
-  engine = await LlamaEngine.load(k, model);
+  engine = await LlamaEngine.load(kernels, model);
 });
 afterAll(() => {
   engine?.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 it('the exported adapter merged into the weights as PEFT merges it gives the engine logits', async () => {

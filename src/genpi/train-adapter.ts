@@ -74,7 +74,7 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
   const maxT = Math.max(s.maxTokensPerMicroBatch, longest);
   const layout = loraLayout(engine.cfg, s.lora);
   const plan = choosePlan({
-    cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.k.f16,
+    cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.kernels.f16,
     vocabChunk: 2048, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0,
   }, s.memoryBudget);
   return { set, maxT, layout, plan, teachers };

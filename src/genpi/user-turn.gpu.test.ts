@@ -21,22 +21,22 @@ assistant: Restart the router and move it away from the microwave.
 user: How do I change the wifi password?
 assistant: Open 192.168.1.1, log in, and pick Wireless > Security.`);
 
-let k: Kernels;
+let kernels: Kernels;
 let engine: LlamaEngine;
 let tok: Tokenizer;
 let gen: Generator;
 beforeAll(async () => {
-  k = await testKernels(false);
+  kernels = await testKernels(false);
   // Near-uniform attention and a confident head, as the end-to-end test's model: its text is noise, but it ends turns.
   const files = memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 0, qkScale: 0.2, headStd: 1.0 }));
-  engine = await LlamaEngine.load(k, await openModel(files));
+  engine = await LlamaEngine.load(kernels, await openModel(files));
   tok = await loadTokenizer(files);
   gen = new Generator(engine, { tokenizer: tok, slots: 16, slotLength: 1024 });
 });
 afterAll(() => {
   gen?.destroy();
   engine?.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 it('yields many unique inputs from P alone where the list request yields few; mixed, the rounds follow the yield', async () => {

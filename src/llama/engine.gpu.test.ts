@@ -16,13 +16,13 @@ import { LlamaEngine } from './engine';
 import { loraLayout, type LoraTarget } from './lora';
 import { LoraTrainer } from './trainer';
 
-const kernels = new Map<boolean, Promise<Kernels>>();
+const byF16 = new Map<boolean, Promise<Kernels>>();
 const getKernels = (f16: boolean) => {
-  if (!kernels.has(f16)) kernels.set(f16, testKernels(f16));
-  return kernels.get(f16)!;
+  if (!byF16.has(f16)) byF16.set(f16, testKernels(f16));
+  return byF16.get(f16)!;
 };
 afterAll(async () => {
-  for (const k of kernels.values()) (await k).device.destroy();
+  for (const k of byF16.values()) (await k).device.destroy();
 });
 
 /** LoRA params with non-zero B, so every gradient (A's included) is non-zero. */
@@ -52,10 +52,10 @@ const CASES: Case[] = [
 
 describe.each(CASES)('$name', (c) => {
   it('logits, loss per group and every LoRA gradient match the float64 reference', async () => {
-    const k = await getKernels(c.f16);
+    const kernels = await getKernels(c.f16);
     const model = await openModel(memoryFiles(makeTinyModel(c.tiny)));
     const cfg = model.config;
-    const engine = await LlamaEngine.load(k, model, { maxBlockBytes: c.maxBlockBytes });
+    const engine = await LlamaEngine.load(kernels, model, { maxBlockBytes: c.maxBlockBytes });
     const ref = await loadRefModel(model.weights, cfg, c.f16);
     const layout = loraLayout(cfg, { rank: 4, alpha: 8, dropout: c.dropout ?? 0, targets: c.targets ?? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
     const params = randomLora(layout.size, 11);
@@ -95,9 +95,9 @@ describe.each(CASES)('$name', (c) => {
 });
 
 it('100 steps on one fixed batch drive the loss close to zero', async () => {
-  const k = await getKernels(false);
+  const kernels = await getKernels(false);
   const model = await openModel(memoryFiles(makeTinyModel({ arch: 'llama', seed: 2 })));
-  const engine = await LlamaEngine.load(k, model);
+  const engine = await LlamaEngine.load(kernels, model);
   const layout = loraLayout(model.config, { rank: 8, alpha: 16, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
   const batch = packGroups(testGroups(model.config.vocabSize, 9, [[12, 10]]));
   const trainer = new LoraTrainer(engine, layout, { maxT: batch.T, groups: 1 });
@@ -118,9 +118,9 @@ it('100 steps on one fixed batch drive the loss close to zero', async () => {
 });
 
 it('two micro-batches accumulate the same gradients and loss as one batch; the plan equals the allocation', async () => {
-  const k = await getKernels(false);
+  const kernels = await getKernels(false);
   const model = await openModel(memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 6 })));
-  const engine = await LlamaEngine.load(k, model);
+  const engine = await LlamaEngine.load(kernels, model);
   const layout = loraLayout(model.config, { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'v', 'down'] });
   const groups = testGroups(model.config.vocabSize, 13, [[9, 4], [13, 6]]);
   const { groupTokenCounts, packBatch } = await import('../train/batch');

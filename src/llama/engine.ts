@@ -45,7 +45,7 @@ export function loraFor(layout: LoraLayout, params: GPUBuffer, grads: GPUBuffer,
 
 export class LlamaEngine {
   private constructor(
-    readonly k: Kernels,
+    readonly kernels: Kernels,
     readonly weights: GpuModelWeights,
     readonly invFreq: GPUBuffer,
   ) {}
@@ -54,15 +54,15 @@ export class LlamaEngine {
     return this.weights.cfg;
   }
 
-  static async load(k: Kernels, model: ModelFiles, opts: EngineOptions = {}): Promise<LlamaEngine> {
-    const maxBlockBytes = opts.maxBlockBytes ?? k.ctx.limits.maxStorageBufferBindingSize;
-    const weights = await uploadModel(k.device, model, { f16: k.f16, maxBlockBytes, onProgress: opts.onProgress });
+  static async load(kernels: Kernels, model: ModelFiles, opts: EngineOptions = {}): Promise<LlamaEngine> {
+    const maxBlockBytes = opts.maxBlockBytes ?? kernels.ctx.limits.maxStorageBufferBindingSize;
+    const weights = await uploadModel(kernels.device, model, { f16: kernels.f16, maxBlockBytes, onProgress: opts.onProgress });
     const cfg = model.config;
     const inv = Float32Array.from(rope_inv_freq(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling));
-    const a = new Allocator(k.device);
+    const a = new Allocator(kernels.device);
     const invFreq = a.floats(inv.length, 'rope.invFreq');
-    writeArray(k.device, invFreq, inv);
-    return new LlamaEngine(k, weights, invFreq);
+    writeArray(kernels.device, invFreq, inv);
+    return new LlamaEngine(kernels, weights, invFreq);
   }
 
   /** Refuses token ids the model cannot embed, before any GPU work. */
@@ -86,7 +86,7 @@ export class LlamaEngine {
   /** Embeds ids [T] into x [T,C], one dispatch per row block of the table. */
   async embed(pass: GPUComputePassEncoder, ids: GPUBuffer, x: GPUBuffer, T: number): Promise<void> {
     for (const b of this.weights.embed.blocks) {
-      await embedding_forward(this.k, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C: this.cfg.hiddenSize });
+      await embedding_forward(this.kernels, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C: this.cfg.hiddenSize });
     }
   }
 
@@ -97,7 +97,7 @@ export class LlamaEngine {
     const T = ids.length;
     const C = cfg.hiddenSize;
     const V = cfg.vocabSize;
-    const a = new Allocator(this.k.device);
+    const a = new Allocator(this.kernels.device);
     try {
       const layout = lora?.layout ?? null;
       const acts = allocLayerActs(a, cfg, T, layout?.spec ?? null, 'acts');
@@ -109,23 +109,23 @@ export class LlamaEngine {
       const nf = a.floats(T * C, 'nf');
       const rstdf = a.floats(T, 'rstdf');
       const logits = a.floats(T * V, 'logits');
-      writeArray(this.k.device, idsBuf, Uint32Array.from(ids));
-      writeArray(this.k.device, pos, Uint32Array.from({ length: T }, (_, i) => i));
+      writeArray(this.kernels.device, idsBuf, Uint32Array.from(ids));
+      writeArray(this.kernels.device, pos, Uint32Array.from({ length: T }, (_, i) => i));
       let lf: LoraFor = () => null;
       if (lora) {
         const params = a.floats(lora.params.length, 'lora.params');
-        writeArray(this.k.device, params, lora.params);
+        writeArray(this.kernels.device, params, lora.params);
         lf = loraFor(lora.layout, params, params, scratch.dlora);
       }
       const b = { T, pos, seqStart, invFreq: this.invFreq };
-      await this.k.run('logits', async (pass) => {
+      await this.kernels.run('logits', async (pass) => {
         await this.embed(pass, idsBuf, xs[0], T);
         for (let l = 0; l < cfg.numLayers; l++) {
-          await layerForward(this.k, pass, cfg, this.weights.layers[l], l, xs[l % 2], xs[(l + 1) % 2], acts, scratch, b, lf);
+          await layerForward(this.kernels, pass, cfg, this.weights.layers[l], l, xs[l % 2], xs[(l + 1) % 2], acts, scratch, b, lf);
         }
-        await headLogits(this.k, pass, { cfg, weights: this.weights, T }, xs[cfg.numLayers % 2], nf, rstdf, logits);
+        await headLogits(this.kernels, pass, { cfg, weights: this.weights, T }, xs[cfg.numLayers % 2], nf, rstdf, logits);
       });
-      return await readF32(this.k.device, logits, T * V);
+      return await readF32(this.kernels.device, logits, T * V);
     } finally {
       a.destroy();
     }

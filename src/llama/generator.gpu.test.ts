@@ -17,7 +17,7 @@ import { Generator, type GenRequest } from './generator';
 import { loraLayout } from './lora';
 import type { LoraAdapter } from './peft';
 
-let k: Kernels;
+let kernels: Kernels;
 let model: ModelFiles;
 let engine: LlamaEngine;
 let ref: RefModel;
@@ -25,11 +25,11 @@ let tokenizer: Tokenizer;
 let adapter: LoraAdapter;
 
 beforeAll(async () => {
-  k = await testKernels(false);
+  kernels = await testKernels(false);
   const files = memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 8 }));
   model = await openModel(files);
   tokenizer = await loadTokenizer(files);
-  engine = await LlamaEngine.load(k, model);
+  engine = await LlamaEngine.load(kernels, model);
   ref = await loadRefModel(model.weights, model.config, false);
   const layout = loraLayout(model.config, { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
   const rng = new Rng(3);
@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   engine?.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 const prompt = (n: number, seed: number) => {

@@ -73,7 +73,7 @@ export class Generator {
   constructor(readonly engine: LlamaEngine, readonly opts: GeneratorOptions = {}) {
     const cfg = engine.cfg;
     this.slotLength = Math.min(opts.slotLength ?? 1024, cfg.maxPositionEmbeddings);
-    this.cache = new KvCache(engine.k.device, cfg, opts.slots ?? 16, opts.prefixSlots ?? 2, this.slotLength);
+    this.cache = new KvCache(engine.kernels.device, cfg, opts.slots ?? 16, opts.prefixSlots ?? 2, this.slotLength);
     this.pass = new InferencePass(engine, this.cache, opts.maxTokensPerPass ?? 512, null);
   }
 
@@ -85,7 +85,7 @@ export class Generator {
       throw new ModelError(`adapter "${name}"`, `was made for another model: its shapes do not fit ${this.engine.cfg.architecture} with hidden size ${this.engine.cfg.hiddenSize} and ${this.engine.cfg.numLayers} layers`);
     }
     this.removeAdapter(name);
-    this.adapters.set(name, { layout: expected, params: storageBuffer(this.engine.k.device, adapter.params, `adapter.${name}`) });
+    this.adapters.set(name, { layout: expected, params: storageBuffer(this.engine.kernels.device, adapter.params, `adapter.${name}`) });
     const rank = Math.max(...[...this.adapters.values()].map((a) => a.layout.spec.rank));
     if (rank > (this.passRank ?? 0)) this.rebuildPass(rank);
   }

@@ -65,51 +65,51 @@ function klOf(p: HeadPass, h: HeadBuffers): NonNullable<HeadBuffers['kl']> | nul
 }
 
 /** loss[0] (+)= Σ weight·CE (+ Σ weight·KL) over the batch, loss[1+g] per group; lse kept for the backward. */
-export async function headForward(k: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, accumulate: boolean): Promise<void> {
+export async function headForward(kernels: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, accumulate: boolean): Promise<void> {
   const { T } = p;
   const C = p.cfg.hiddenSize;
-  await rmsnorm_forward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: h.nf, rstd: h.rstdf, T, C, eps: p.cfg.rmsNormEps });
+  await rmsnorm_forward(kernels, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: h.nf, rstd: h.rstdf, T, C, eps: p.cfg.rmsNormEps });
   const kl = klOf(p, h);
-  await cross_entropy_init(k, pass, { stats: h.stats, targetLogit: h.targetLogit, T });
+  await cross_entropy_init(kernels, pass, { stats: h.stats, targetLogit: h.targetLogit, T });
   for (const c of p.chunks) {
-    await matmul_forward(k, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
-    await cross_entropy_stats(k, pass, { chunk: h.logits, targets: h.targets, stats: h.stats, targetLogit: h.targetLogit, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
-    if (kl) await kl_topk_gather(k, pass, { chunk: h.logits, ids: kl.ids, z: kl.z, T, K: p.K, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
+    await matmul_forward(kernels, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
+    await cross_entropy_stats(kernels, pass, { chunk: h.logits, targets: h.targets, stats: h.stats, targetLogit: h.targetLogit, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
+    if (kl) await kl_topk_gather(kernels, pass, { chunk: h.logits, ids: kl.ids, z: kl.z, T, K: p.K, Vc: c.rows, v0: c.v0, stride: p.vocabChunk });
   }
-  await cross_entropy_finish(k, pass, {
+  await cross_entropy_finish(kernels, pass, {
     stats: h.stats, targetLogit: h.targetLogit, targets: h.targets, weights: h.weights, group: h.group,
     lse: h.lse, losses: h.losses, loss: h.loss, T, G: p.G, accumulate,
   });
   if (kl) {
-    await kl_topk_forward(k, pass, {
+    await kl_topk_forward(kernels, pass, {
       z: kl.z, logp: kl.logp, lse: h.lse, weights: kl.weights, tok: kl.tok, sparse: kl.sparse, loss: h.loss, T, K: p.K, slot: 1 + p.G, accumulate,
     });
   }
 }
 
 /** dx = d(loss)/d(final) into `dx`, through the LM head and the final norm; `dnf` is [T,C] scratch. */
-export async function headBackward(k: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, dnf: GPUBuffer, dx: GPUBuffer): Promise<void> {
+export async function headBackward(kernels: Kernels, pass: GPUComputePassEncoder, p: HeadPass, final: GPUBuffer, h: HeadBuffers, dnf: GPUBuffer, dx: GPUBuffer): Promise<void> {
   const { T } = p;
   const C = p.cfg.hiddenSize;
   const kl = klOf(p, h);
   for (const [i, c] of p.chunks.entries()) {
-    await matmul_forward(k, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
+    await matmul_forward(kernels, pass, { x: h.nf, w: c.w, y: h.logits, T, K: C, N: c.rows, ldy: p.vocabChunk });
     const ce = { chunk: h.logits, targets: h.targets, weights: h.weights, lse: h.lse, T, Vc: c.rows, v0: c.v0, stride: p.vocabChunk };
-    if (kl) await kl_topk_backward(k, pass, { ...ce, ids: kl.ids, tok: kl.tok, sparse: kl.sparse, K: p.K });
-    else await cross_entropy_backward(k, pass, ce);
-    await matmul_backward(k, pass, { dy: h.logits, w: c.w, dx: dnf, T, K: C, N: c.rows, ldy: p.vocabChunk, accumulate: i > 0 });
+    if (kl) await kl_topk_backward(kernels, pass, { ...ce, ids: kl.ids, tok: kl.tok, sparse: kl.sparse, K: p.K });
+    else await cross_entropy_backward(kernels, pass, ce);
+    await matmul_backward(kernels, pass, { dy: h.logits, w: c.w, dx: dnf, T, K: C, N: c.rows, ldy: p.vocabChunk, accumulate: i > 0 });
   }
-  await rmsnorm_backward(k, pass, { dy: dnf, x: final, w: p.weights.norm.blocks[0].buffer, rstd: h.rstdf, dx, T, C });
+  await rmsnorm_backward(kernels, pass, { dy: dnf, x: final, w: p.weights.norm.blocks[0].buffer, rstd: h.rstdf, dx, T, C });
 }
 
 /** Full logits [T,V] (for `genpi logits` and generation): every LM-head block into its columns. */
-export async function headLogits(k: Kernels, pass: GPUComputePassEncoder, p: Omit<HeadPass, 'chunks' | 'vocabChunk' | 'G' | 'K'>, final: GPUBuffer,
+export async function headLogits(kernels: Kernels, pass: GPUComputePassEncoder, p: Omit<HeadPass, 'chunks' | 'vocabChunk' | 'G' | 'K'>, final: GPUBuffer,
   nf: GPUBuffer, rstdf: GPUBuffer, logits: GPUBuffer): Promise<void> {
   const { T } = p;
   const C = p.cfg.hiddenSize;
   const V = p.weights.lmHead.rows;
-  await rmsnorm_forward(k, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: nf, rstd: rstdf, T, C, eps: p.cfg.rmsNormEps });
+  await rmsnorm_forward(kernels, pass, { x: final, w: p.weights.norm.blocks[0].buffer, y: nf, rstd: rstdf, T, C, eps: p.cfg.rmsNormEps });
   for (const b of p.weights.lmHead.blocks) {
-    await matmul_forward(k, pass, { x: nf, w: b.buffer, y: logits, T, K: C, N: b.rows, nOffset: b.rowStart, ldy: V });
+    await matmul_forward(kernels, pass, { x: nf, w: b.buffer, y: logits, T, K: C, N: b.rows, nOffset: b.rowStart, ldy: V });
   }
 }

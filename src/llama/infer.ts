@@ -43,7 +43,7 @@ export class InferencePass {
     const C = cfg.hiddenSize;
     this.maxB = Math.min(maxT, cache.sequenceSlots + cache.prefixSlots);
     const B = this.maxB;
-    this.a = new Allocator(engine.k.device);
+    this.a = new Allocator(engine.kernels.device);
     this.acts = allocLayerActs(this.a, cfg, maxT, lora, 'infer.acts');
     this.scratch = { tmp: this.a.floats(maxT * C, 'infer.tmp') };
     this.xs = [this.a.floats(maxT * C, 'infer.x0'), this.a.floats(maxT * C, 'infer.x1')];
@@ -63,7 +63,7 @@ export class InferencePass {
 
   /** Runs the segments (at most maxT tokens in all) with one adapter; returns the sampled ids in segment order. */
   async run(segments: Segment[], lora: LoraFor): Promise<Uint32Array> {
-    const { k } = this.engine;
+    const { kernels: k } = this.engine;
     const cfg = this.cfg;
     const T = segments.reduce((n, s) => n + s.tokens.length, 0);
     if (T === 0 || T > this.maxT) throw new Error(`inference pass: ${T} tokens, capacity ${this.maxT}`);
@@ -118,7 +118,7 @@ export class InferencePass {
 
   /** The logits of the last run's sampled rows [B,V] (tests and evaluation; not on the generation hot path). */
   async lastLogits(B: number): Promise<Float32Array> {
-    return new Float32Array(await readBuffer(this.engine.k.device, this.buf.logits, 4 * B * this.cfg.vocabSize));
+    return new Float32Array(await readBuffer(this.engine.kernels.device, this.buf.logits, 4 * B * this.cfg.vocabSize));
   }
 
   destroy(): void {

@@ -41,54 +41,54 @@ export type LoraFor = (layer: number, target: LoraTarget, u: GPUBuffer | undefin
  */
 export type Attend = (pass: GPUComputePassEncoder, l: number, a: LayerActs) => Promise<void>;
 
-export async function layerForward(k: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
+export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
   x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor, attend?: Attend): Promise<void> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = cfg;
   const T = b.T;
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
-  await rmsnorm_forward(k, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
-  await projectForward(k, pass, a.n1, w.q, w.qBias, a.q, T, lf('q'));
-  await projectForward(k, pass, a.n1, w.k, w.kBias, a.k, T, lf('k'));
-  await projectForward(k, pass, a.n1, w.v, w.vBias, a.v, T, lf('v'));
-  await rope_forward(k, pass, { x: a.q, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
-  await rope_forward(k, pass, { x: a.k, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
+  await rmsnorm_forward(kernels, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
+  await projectForward(kernels, pass, a.n1, w.q, w.qBias, a.q, T, lf('q'));
+  await projectForward(kernels, pass, a.n1, w.k, w.kBias, a.k, T, lf('k'));
+  await projectForward(kernels, pass, a.n1, w.v, w.vBias, a.v, T, lf('v'));
+  await rope_forward(kernels, pass, { x: a.q, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
+  await rope_forward(kernels, pass, { x: a.k, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
   if (attend) await attend(pass, l, a);
-  else await attention_forward(k, pass, { q: a.q, k: a.k, v: a.v, seqStart: b.seqStart, out: a.att, lse: a.lse, T, H, KV, D });
-  await projectForward(k, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
-  await add_forward(k, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
-  await rmsnorm_forward(k, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
-  await projectForward(k, pass, a.n2, w.gate, null, a.g, T, lf('gate'));
-  await projectForward(k, pass, a.n2, w.up, null, a.u, T, lf('up'));
-  await swiglu_forward(k, pass, { gate: a.g, up: a.u, h: a.h, T, F });
-  await projectForward(k, pass, a.h, w.down, null, s.tmp, T, lf('down'));
-  await add_forward(k, pass, { a: a.mid, b: s.tmp, out, n: T * C });
+  else await attention_forward(kernels, pass, { q: a.q, k: a.k, v: a.v, seqStart: b.seqStart, out: a.att, lse: a.lse, T, H, KV, D });
+  await projectForward(kernels, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
+  await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
+  await rmsnorm_forward(kernels, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
+  await projectForward(kernels, pass, a.n2, w.gate, null, a.g, T, lf('gate'));
+  await projectForward(kernels, pass, a.n2, w.up, null, a.u, T, lf('up'));
+  await swiglu_forward(kernels, pass, { gate: a.g, up: a.u, h: a.h, T, F });
+  await projectForward(kernels, pass, a.h, w.down, null, s.tmp, T, lf('down'));
+  await add_forward(kernels, pass, { a: a.mid, b: s.tmp, out, n: T * C });
 }
 
 /**
  * On entry s.dx holds d(loss)/d(out); on return it holds d(loss)/d(x). LoRA gradients accumulate into the adapter's
  * gradient buffer. `x` must be the same input the forward saw (recompute mode re-runs the forward first).
  */
-export async function layerBackward(k: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
+export async function layerBackward(kernels: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
   x: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor): Promise<void> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F } = cfg;
   const T = b.T;
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
   // MLP: the residual passes dx through; the branch adds rmsnorm's backward into it (dx becomes d(mid)).
-  await projectBackward(k, pass, s.dx, a.h, w.down, s.dh, T, false, lf('down'));
-  await swiglu_backward(k, pass, { dh: s.dh, gate: a.g, up: a.u, dgate: s.dg, dup: s.du, T, F });
-  await projectBackward(k, pass, s.dg, a.n2, w.gate, s.dn, T, false, lf('gate'));
-  await projectBackward(k, pass, s.du, a.n2, w.up, s.dn, T, true, lf('up'));
-  await rmsnorm_backward(k, pass, { dy: s.dn, x: a.mid, w: w.postNorm.blocks[0].buffer, rstd: a.rstd2, dx: s.dx, T, C, accumulate: true });
+  await projectBackward(kernels, pass, s.dx, a.h, w.down, s.dh, T, false, lf('down'));
+  await swiglu_backward(kernels, pass, { dh: s.dh, gate: a.g, up: a.u, dgate: s.dg, dup: s.du, T, F });
+  await projectBackward(kernels, pass, s.dg, a.n2, w.gate, s.dn, T, false, lf('gate'));
+  await projectBackward(kernels, pass, s.du, a.n2, w.up, s.dn, T, true, lf('up'));
+  await rmsnorm_backward(kernels, pass, { dy: s.dn, x: a.mid, w: w.postNorm.blocks[0].buffer, rstd: a.rstd2, dx: s.dx, T, C, accumulate: true });
   // Attention, likewise ending with dx = d(x).
-  await projectBackward(k, pass, s.dx, a.att, w.o, s.datt, T, false, lf('o'));
-  await attention_backward(k, pass, {
+  await projectBackward(kernels, pass, s.dx, a.att, w.o, s.datt, T, false, lf('o'));
+  await attention_backward(kernels, pass, {
     dout: s.datt, q: a.q, k: a.k, v: a.v, out: a.att, lse: a.lse, seqStart: b.seqStart,
     dq: s.dq, dk: s.dk, dv: s.dv, delta: s.delta, T, H, KV, D,
   });
-  await rope_backward(k, pass, { x: s.dq, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
-  await rope_backward(k, pass, { x: s.dk, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
-  await projectBackward(k, pass, s.dq, a.n1, w.q, s.dn, T, false, lf('q'));
-  await projectBackward(k, pass, s.dk, a.n1, w.k, s.dn, T, true, lf('k'));
-  await projectBackward(k, pass, s.dv, a.n1, w.v, s.dn, T, true, lf('v'));
-  await rmsnorm_backward(k, pass, { dy: s.dn, x, w: w.inNorm.blocks[0].buffer, rstd: a.rstd1, dx: s.dx, T, C, accumulate: true });
+  await rope_backward(kernels, pass, { x: s.dq, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
+  await rope_backward(kernels, pass, { x: s.dk, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
+  await projectBackward(kernels, pass, s.dq, a.n1, w.q, s.dn, T, false, lf('q'));
+  await projectBackward(kernels, pass, s.dk, a.n1, w.k, s.dn, T, true, lf('k'));
+  await projectBackward(kernels, pass, s.dv, a.n1, w.v, s.dn, T, true, lf('v'));
+  await rmsnorm_backward(kernels, pass, { dy: s.dn, x, w: w.inNorm.blocks[0].buffer, rstd: a.rstd1, dx: s.dx, T, C, accumulate: true });
 }

@@ -20,31 +20,31 @@ export interface LoraUse {
 }
 
 /** y [T,N] = x [T,K]·Wᵀ + bias, plus the LoRA delta. */
-export async function projectForward(k: Kernels, pass: GPUComputePassEncoder, x: GPUBuffer, W: GpuWeight, bias: GpuWeight | null,
+export async function projectForward(kernels: Kernels, pass: GPUComputePassEncoder, x: GPUBuffer, W: GpuWeight, bias: GpuWeight | null,
   y: GPUBuffer, T: number, lora: LoraUse | null): Promise<void> {
   const N = W.rows;
   const K = W.cols;
   if (bias && W.blocks.length > 1) throw new Error('a biased projection larger than one binding is not supported');
   for (const b of W.blocks) {
-    await matmul_forward(k, pass, { x, w: b.buffer, bias: bias?.blocks[0].buffer ?? null, y, T, K, N: b.rows, nOffset: b.rowStart, ldy: N });
+    await matmul_forward(kernels, pass, { x, w: b.buffer, bias: bias?.blocks[0].buffer ?? null, y, T, K, N: b.rows, nOffset: b.rowStart, ldy: N });
   }
   if (!lora) return;
   const { slot, params, R, scale, p, seed } = lora;
-  await lora_down_forward(k, pass, { x, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, u: lora.u, T, K, p, seed });
-  await lora_up_forward(k, pass, { u: lora.u, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, y, T, N, scale });
+  await lora_down_forward(kernels, pass, { x, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, u: lora.u, T, K, p, seed });
+  await lora_up_forward(kernels, pass, { u: lora.u, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, y, T, N, scale });
 }
 
 /** dx [T,K] (=|+=) dy [T,N]·W (+ the LoRA path), and the LoRA's dA, dB accumulated into its gradients. */
-export async function projectBackward(k: Kernels, pass: GPUComputePassEncoder, dy: GPUBuffer, x: GPUBuffer, W: GpuWeight,
+export async function projectBackward(kernels: Kernels, pass: GPUComputePassEncoder, dy: GPUBuffer, x: GPUBuffer, W: GpuWeight,
   dx: GPUBuffer, T: number, accumulate: boolean, lora: LoraUse | null): Promise<void> {
   const N = W.rows;
   const K = W.cols;
   for (const [i, b] of W.blocks.entries()) {
-    await matmul_backward(k, pass, { dy, w: b.buffer, dx, T, K, N: b.rows, nOffset: b.rowStart, ldy: N, accumulate: accumulate || i > 0 });
+    await matmul_backward(kernels, pass, { dy, w: b.buffer, dx, T, K, N: b.rows, nOffset: b.rowStart, ldy: N, accumulate: accumulate || i > 0 });
   }
   if (!lora) return;
   const { slot, params, grads, R, scale, p, seed } = lora;
   const at = { params, aOffset: slot.aOffset, bOffset: slot.bOffset, R };
-  await lora_up_backward(k, pass, { ...at, dy, u: lora.u, grads, du: lora.du, T, N, scale });
-  await lora_down_backward(k, pass, { ...at, du: lora.du, x, grads, dx, T, K, p, seed });
+  await lora_up_backward(kernels, pass, { ...at, dy, u: lora.u, grads, du: lora.du, T, N, scale });
+  await lora_down_backward(kernels, pass, { ...at, du: lora.du, x, grads, dx, T, K, p, seed });
 }

@@ -67,7 +67,7 @@ export class TopLogProbs {
     const C = cfg.hiddenSize;
     this.rows = Math.max(1, Math.min(maxT, rowsPerRead ?? Math.floor(READ_FLOATS / V)));
     const B = this.rows;
-    this.a = new Allocator(engine.k.device);
+    this.a = new Allocator(engine.kernels.device);
     this.acts = allocLayerActs(this.a, cfg, maxT, null, 'teacher.acts');
     this.scratch = allocScratch(this.a, cfg, maxT, 0);
     // seqStart stays zero: one sequence from position 0.
@@ -79,7 +79,7 @@ export class TopLogProbs {
   /** The top-K at each of `positions` (the distribution of the token after it) of the sequence `ids`. */
   async run(ids: ArrayLike<number>, positions: ArrayLike<number>): Promise<TopK> {
     const { engine, K } = this;
-    const { k } = engine;
+    const { kernels: k } = engine;
     const cfg = engine.cfg;
     const T = ids.length;
     engine.checkTokens(ids, 'teacher sequence');

@@ -71,10 +71,10 @@ export class LoraTrainer {
     if (G < 1 || slots > MAX_LOSS_GROUPS) throw new Error(`loss groups must be 1..${MAX_LOSS_GROUPS}, distillation included; got ${slots}`);
     const R = layout.spec.rank;
     this.plan = planTraining({
-      cfg, T: maxT, rank: R, targets: layout.spec.targets, loraParams: layout.size, f16: engine.k.f16,
+      cfg, T: maxT, rank: R, targets: layout.spec.targets, loraParams: layout.size, f16: engine.kernels.f16,
       recompute: Boolean(opts.recompute), vocabChunk, groups: G, klTopK: K,
     });
-    const a = (this.a = new Allocator(engine.k.device));
+    const a = (this.a = new Allocator(engine.kernels.device));
     const P = layout.size;
     this.params = a.floats(P, 'lora.params');
     this.grads = a.floats(P, 'lora.grads');
@@ -89,7 +89,7 @@ export class LoraTrainer {
     this.head = a.table(headBuffers(cfg, maxT, vocabChunk, G, K), 'head');
     if (K > 0) this.head.kl = a.table(klBuffers(maxT, K), 'kl');
     this.batch = a.table(batchBuffers(maxT), 'batch');
-    const align = engine.k.ctx.limits.minStorageBufferOffsetAlignment;
+    const align = engine.kernels.ctx.limits.minStorageBufferOffsetAlignment;
     this.headPass = { cfg, weights: engine.weights, chunks: headChunks(engine.weights, vocabChunk, align), vocabChunk, G, K };
   }
 
@@ -104,33 +104,33 @@ export class LoraTrainer {
 
   setParams(values: Float32Array): void {
     if (values.length !== this.layout.size) throw new Error(`LoRA params: got ${values.length} values, the layout has ${this.layout.size}`);
-    writeArray(this.engine.k.device, this.params, values);
+    writeArray(this.engine.kernels.device, this.params, values);
   }
 
   readParams(): Promise<Float32Array> {
-    return readF32(this.engine.k.device, this.params, this.layout.size);
+    return readF32(this.engine.kernels.device, this.params, this.layout.size);
   }
 
   readGrads(): Promise<Float32Array> {
-    return readF32(this.engine.k.device, this.grads, this.layout.size);
+    return readF32(this.engine.kernels.device, this.grads, this.layout.size);
   }
 
   /** Adam moments, for checkpoints. */
   async readMoments(): Promise<{ m: Float32Array; v: Float32Array }> {
-    const d = this.engine.k.device;
+    const d = this.engine.kernels.device;
     return { m: await readF32(d, this.m, this.layout.size), v: await readF32(d, this.v, this.layout.size) };
   }
 
   setMoments(m: Float32Array, v: Float32Array, step: number): void {
-    writeArray(this.engine.k.device, this.m, m);
-    writeArray(this.engine.k.device, this.v, v);
+    writeArray(this.engine.kernels.device, this.m, m);
+    writeArray(this.engine.kernels.device, this.v, v);
     this.step = step;
   }
 
   zeroGrads(): void {
-    const enc = this.engine.k.device.createCommandEncoder({ label: 'zeroGrads' });
+    const enc = this.engine.kernels.device.createCommandEncoder({ label: 'zeroGrads' });
     enc.clearBuffer(this.grads);
-    this.engine.k.device.queue.submit([enc.finish()]);
+    this.engine.kernels.device.queue.submit([enc.finish()]);
   }
 
   /** Refuses a batch that does not fit this trainer, before any GPU work. */
@@ -170,22 +170,22 @@ export class LoraTrainer {
    */
   async forwardBackward(b: PackedBatch, o: { first: boolean; dropoutSeed?: number }): Promise<void> {
     this.checkBatch(b);
-    const { k } = this.engine;
+    const { kernels: k } = this.engine;
     const cfg = this.cfg;
     const L = cfg.numLayers;
     const T = b.T;
-    writeArray(this.engine.k.device, this.batch.ids, b.ids);
-    writeArray(this.engine.k.device, this.batch.pos, b.pos);
-    writeArray(this.engine.k.device, this.batch.seqStart, b.seqStart);
-    writeArray(this.engine.k.device, this.head.targets, b.targets);
-    writeArray(this.engine.k.device, this.head.weights, b.weights);
-    writeArray(this.engine.k.device, this.head.group, b.group);
+    writeArray(this.engine.kernels.device, this.batch.ids, b.ids);
+    writeArray(this.engine.kernels.device, this.batch.pos, b.pos);
+    writeArray(this.engine.kernels.device, this.batch.seqStart, b.seqStart);
+    writeArray(this.engine.kernels.device, this.head.targets, b.targets);
+    writeArray(this.engine.kernels.device, this.head.weights, b.weights);
+    writeArray(this.engine.kernels.device, this.head.group, b.group);
     if (this.head.kl) {
       // A batch without targets (e.g. PG only) is distilled nowhere: zero weights, stale ids never read into the loss.
-      writeArray(this.engine.k.device, this.head.kl.weights, b.kl?.weights ?? new Float32Array(T));
+      writeArray(this.engine.kernels.device, this.head.kl.weights, b.kl?.weights ?? new Float32Array(T));
       if (b.kl) {
-        writeArray(this.engine.k.device, this.head.kl.ids, b.kl.ids);
-        writeArray(this.engine.k.device, this.head.kl.logp, b.kl.logp);
+        writeArray(this.engine.kernels.device, this.head.kl.ids, b.kl.ids);
+        writeArray(this.engine.kernels.device, this.head.kl.logp, b.kl.logp);
       }
     }
     const p = this.layout.spec.dropout;
@@ -213,12 +213,12 @@ export class LoraTrainer {
 
   /** [total, group 0, group 1, ..., then the distillation group's Σ weight·KL] accumulated since the last `first` micro-batch. */
   async readLoss(): Promise<Float32Array> {
-    return readF32(this.engine.k.device, this.head.loss, 1 + this.headPass.G + (this.headPass.K > 0 ? 1 : 0));
+    return readF32(this.engine.kernels.device, this.head.loss, 1 + this.headPass.G + (this.headPass.K > 0 ? 1 : 0));
   }
 
   /** Clips by global norm and applies AdamW; returns the gradient norm (before clipping). */
   async update(o: OptimizerSettings): Promise<number> {
-    const { k } = this.engine;
+    const { kernels: k } = this.engine;
     this.step++;
     const P = this.layout.size;
     await k.run('train.update', async (pass) => {

@@ -23,16 +23,16 @@ import { groupTokenCounts, labelledCount, packBatch, packGroups, type Group } fr
 import { teacherViews } from './distill';
 import { buildTrainingGroups, type JointLossSettings, type PromptText, type TrainingRecord } from './sequences';
 
-let k: Kernels;
+let kernels: Kernels;
 beforeAll(async () => {
-  k = await testKernels(false);
+  kernels = await testKernels(false);
 });
-afterAll(() => k?.device.destroy());
+afterAll(() => kernels?.device.destroy());
 
 async function tiny(o: TinyModelOptions) {
   const files = memoryFiles(makeTinyModel(o));
   const model = await openModel(files);
-  return { model, engine: await LlamaEngine.load(k, model), tok: await loadTokenizer(files) };
+  return { model, engine: await LlamaEngine.load(kernels, model), tok: await loadTokenizer(files) };
 }
 
 it('TopLogProbs: the top-K at chosen positions, 3 rows per read, equals the top-K of the full logits', async () => {

@@ -11,15 +11,15 @@ import { openModel } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
 import { runTraining, type Checkpoint, type LoopSettings } from './loop';
 
-let k: Kernels;
+let kernels: Kernels;
 let engine: LlamaEngine;
 beforeAll(async () => {
-  k = await testKernels(false);
-  engine = await LlamaEngine.load(k, await openModel(memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 4 }))));
+  kernels = await testKernels(false);
+  engine = await LlamaEngine.load(kernels, await openModel(memoryFiles(makeTinyModel({ arch: 'qwen2', seed: 4 }))));
 });
 afterAll(() => {
   engine?.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 it('resume from a checkpoint equals an uninterrupted run, bit for bit', async () => {

@@ -18,7 +18,7 @@ const TRAIN: TrainSettings = {
   epochs: 2, batchSize: 2, lr: 1e-3, warmupFraction: 0, seed: 5, checkpointEvery: 1, maxTokensPerMicroBatch: 512,
 };
 
-let k: Kernels;
+let kernels: Kernels;
 let session: EngineSession;
 // Short hand-made records keep training fast; synthesized ones carry 512-token reasons.
 const record = (i: number, split: GenpiRecord['split'] = 'train'): GenpiRecord => ({
@@ -29,12 +29,12 @@ const records = [record(0), record(1), record(2), record(3, 'heldout')];
 let trained: Float32Array;
 
 beforeAll(async () => {
-  k = await testKernels(false);
-  session = new EngineSession(k);
+  kernels = await testKernels(false);
+  session = new EngineSession(kernels);
 });
 afterAll(() => {
   session?.unload();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 it('asks for a model before anything that needs one', async () => {
@@ -171,7 +171,7 @@ it('cancels a chat mid-reply', async () => {
 it('fails a job with advice to reload when the device is lost, and refuses the next', async () => {
   let lose!: (e: DeviceLostError) => void;
   const lost = new Promise<DeviceLostError | null>((resolve) => (lose = resolve));
-  const s = new EngineSession(new Kernels({ ...k.ctx, lost }, k.registry, k.f16));
+  const s = new EngineSession(new Kernels({ ...kernels.ctx, lost }, kernels.registry, kernels.f16));
   await s.loadModel({ kind: 'tiny', arch: 'llama', seed: 1 });
   const chat = s.chat('lost', { side: 'base', prompt: '', messages: [{ role: 'user', content: 'hello' }], adapter: null, maxNewTokens: 400, temperature: 1, seed: 1 },
     () => lose(new DeviceLostError('unknown', 'test')));

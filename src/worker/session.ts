@@ -52,8 +52,8 @@ export class EngineSession {
   /** The rejecters of the guarded work in flight, called when the device is lost. */
   private readonly onLost = new Set<(e: Error) => void>();
 
-  constructor(readonly k: Kernels, private readonly opts: SessionOptions = {}) {
-    void k.ctx.lost.then((e) => {
+  constructor(readonly kernels: Kernels, private readonly opts: SessionOptions = {}) {
+    void kernels.ctx.lost.then((e) => {
       if (!e) return; // destroy(): the owner is done with the device
       this.lost = deviceLostInJob(e);
       this.jobs.abortAll(this.lost);
@@ -93,10 +93,10 @@ export class EngineSession {
     return this.jobs.exclusive(() => this.guard((async () => {
       if (this.lost) throw this.lost;
       const files = await loadModelFiles(source, this.opts.modelCache, notifier(onProgress));
-      checkModelFits(files.model.config, this.k.f16, this.k.ctx.limits);
+      checkModelFits(files.model.config, this.kernels.f16, this.kernels.ctx.limits);
       // The old model goes first: two models may not fit on the GPU together.
       this.unload();
-      const engine = await LlamaEngine.load(this.k, files.model);
+      const engine = await LlamaEngine.load(this.kernels, files.model);
       this.loaded = { ...files, engine };
       return files.summary;
     })()));
@@ -120,7 +120,7 @@ export class EngineSession {
     const want = Math.min(cfg.maxPositionEmbeddings, Math.ceil(slotLength / SLOT_STEP) * SLOT_STEP);
     if (this.gen && this.gen.size.slotLength >= Math.min(slotLength, cfg.maxPositionEmbeddings)) return this.gen;
     this.dropGenerator();
-    const size = generatorSize(cfg, this.k.ctx.limits, want);
+    const size = generatorSize(cfg, this.kernels.ctx.limits, want);
     const generator = new Generator(m.engine, { tokenizer: m.tokenizer, ...size });
     this.gen = { generator, size, adapters: new AdapterCache(generator) };
     return this.gen;
@@ -159,7 +159,7 @@ export class EngineSession {
   }
 
   private plan(m: Loaded, p: ParsedPrompt, records: GenpiRecord[], settings: TrainSettings) {
-    const budget = trainingBudget(m.engine.cfg, this.k.f16, this.k.ctx.limits);
+    const budget = trainingBudget(m.engine.cfg, this.kernels.f16, this.kernels.ctx.limits);
     const { settings: s, size } = trainAdapterSettings(settings, records, budget);
     const { set, plan, layout } = planRun(m.engine, m.tokenizer, records, p, s);
     const report: TrainPlanReport = {

@@ -39,10 +39,10 @@ export interface AdamWUpdateArgs extends AdamWHyper {
 }
 
 /** norm[0] = sqrt(Σ grads²), in two dispatches: partial sums per workgroup, then one workgroup sums them. */
-export async function grad_norm(k: Kernels, pass: GPUComputePassEncoder, a: GradNormArgs): Promise<void> {
+export async function grad_norm(kernels: Kernels, pass: GPUComputePassEncoder, a: GradNormArgs): Promise<void> {
   const groups = gradNormGroups(a.P);
-  await k.dispatch(pass, 'grad_norm_partial', [a.grads, a.partials], [a.P, groups * 256], [groups]);
-  await k.dispatch(pass, 'grad_norm_finish', [a.partials, a.norm], [groups], [1]);
+  await kernels.dispatch(pass, 'grad_norm_partial', [a.grads, a.partials], [a.P, groups * 256], [groups]);
+  await kernels.dispatch(pass, 'grad_norm_finish', [a.partials, a.norm], [groups], [1]);
 }
 
 /**
@@ -52,11 +52,11 @@ export async function grad_norm(k: Kernels, pass: GPUComputePassEncoder, a: Grad
  * is off by 1.3e-5 relative, and WGSL's pow near 1 is only accurate to an absolute 2^-21 in log2 (3e-4 relative
  * in 1 − β2^1).
  */
-export async function adamw_update(k: Kernels, pass: GPUComputePassEncoder, a: AdamWUpdateArgs): Promise<void> {
+export async function adamw_update(kernels: Kernels, pass: GPUComputePassEncoder, a: AdamWUpdateArgs): Promise<void> {
   if (!(Number.isInteger(a.step) && a.step >= 1)) throw new Error(`adamw_update: step ${a.step} must be an integer >= 1`);
   if (a.P === 0) return;
-  const g = grid1d(a.P, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await k.dispatch(
+  const g = grid1d(a.P, 256, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await kernels.dispatch(
     pass,
     'adamw_update',
     [a.params, a.grads, a.m, a.v, a.norm],

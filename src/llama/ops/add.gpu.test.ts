@@ -7,17 +7,17 @@ import { expectMatches, read, scaled, testKernels, upload, zeros } from '../../g
 import * as cpu from '../../ref/add';
 import { add_forward } from './add';
 
-let k: Kernels;
-beforeAll(async () => (k = await testKernels(false)));
-afterAll(() => k?.device.destroy());
+let kernels: Kernels;
+beforeAll(async () => (kernels = await testKernels(false)));
+afterAll(() => kernels?.device.destroy());
 
 // One f32 rounding of a sum of values in [-1, 1): at most 2^-24·2 ≈ 1.2e-7 from the exact float64 sum.
 for (const n of [1, 257, 100_003]) {
   it(`add_forward n=${n}`, async () => {
     const a = scaled(n, 3, 1);
     const b = scaled(n, 4, 1);
-    const out = zeros(k, n);
-    await k.run('add', (pass) => add_forward(k, pass, { a: upload(k, a), b: upload(k, b), out, n }));
-    expectMatches(`add_forward.out n=${n}`, await read(k, out, n), cpu.add_forward(a, b), { abs: 1e-6 });
+    const out = zeros(kernels, n);
+    await kernels.run('add', (pass) => add_forward(kernels, pass, { a: upload(kernels, a), b: upload(kernels, b), out, n }));
+    expectMatches(`add_forward.out n=${n}`, await read(kernels, out, n), cpu.add_forward(a, b), { abs: 1e-6 });
   });
 }

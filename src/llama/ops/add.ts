@@ -3,8 +3,8 @@
 import type { Bind, Kernels } from '../../gpu/kernel';
 import { grid1d } from '../../gpu/dispatch';
 
-export async function add_forward(k: Kernels, pass: GPUComputePassEncoder, o: { a: Bind; b: Bind; out: Bind; n: number }): Promise<void> {
+export async function add_forward(kernels: Kernels, pass: GPUComputePassEncoder, o: { a: Bind; b: Bind; out: Bind; n: number }): Promise<void> {
   if (o.n === 0) return;
-  const g = grid1d(o.n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await k.dispatch(pass, 'add_forward', [o.a, o.b, o.out], [o.n, g.row], [g.x, g.y]);
+  const g = grid1d(o.n, 256, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await kernels.dispatch(pass, 'add_forward', [o.a, o.b, o.out], [o.n, g.row], [g.x, g.y]);
 }

@@ -32,27 +32,27 @@ function inputs(lengths: number[], H: number, KV: number, D: number, seed = 1): 
 }
 
 /** Forward and backward in one pass; returns every output read back. */
-async function runGpu(k: Kernels, x: Inputs) {
+async function runGpu(kernels: Kernels, x: Inputs) {
   const { H, KV, D } = x;
   const seqStart = cpu.packedSeqStart(x.lengths);
   const T = seqStart.length;
   const b = {
-    q: upload(k, x.q), k: upload(k, x.k), v: upload(k, x.v), dout: upload(k, x.dout), seqStart: upload(k, seqStart),
-    out: zeros(k, T * H * D), lse: zeros(k, H * T), delta: zeros(k, attentionDeltaFloats(T, H)),
-    dq: zeros(k, T * H * D), dk: zeros(k, T * KV * D), dv: zeros(k, T * KV * D),
+    q: upload(kernels, x.q), k: upload(kernels, x.k), v: upload(kernels, x.v), dout: upload(kernels, x.dout), seqStart: upload(kernels, seqStart),
+    out: zeros(kernels, T * H * D), lse: zeros(kernels, H * T), delta: zeros(kernels, attentionDeltaFloats(T, H)),
+    dq: zeros(kernels, T * H * D), dk: zeros(kernels, T * KV * D), dv: zeros(kernels, T * KV * D),
   };
   try {
     const shape = { T, H, KV, D };
-    await k.run('attention', async (pass) => {
-      await attention_forward(k, pass, { ...shape, q: b.q, k: b.k, v: b.v, seqStart: b.seqStart, out: b.out, lse: b.lse });
-      await attention_backward(k, pass, { ...shape, ...b });
+    await kernels.run('attention', async (pass) => {
+      await attention_forward(kernels, pass, { ...shape, q: b.q, k: b.k, v: b.v, seqStart: b.seqStart, out: b.out, lse: b.lse });
+      await attention_backward(kernels, pass, { ...shape, ...b });
     });
     return {
-      out: await read(k, b.out, T * H * D),
-      lse: await read(k, b.lse, H * T),
-      dq: await read(k, b.dq, T * H * D),
-      dk: await read(k, b.dk, T * KV * D),
-      dv: await read(k, b.dv, T * KV * D),
+      out: await read(kernels, b.out, T * H * D),
+      lse: await read(kernels, b.lse, H * T),
+      dq: await read(kernels, b.dq, T * H * D),
+      dk: await read(kernels, b.dk, T * KV * D),
+      dv: await read(kernels, b.dv, T * KV * D),
     };
   } finally {
     for (const buf of Object.values(b)) buf.destroy();
@@ -82,16 +82,16 @@ const cases = [
 
 for (const f16 of [false, true]) {
   describe(`attention with the ${f16 ? 'f16' : 'f32'} weight preamble`, () => {
-    let k: Kernels;
+    let kernels: Kernels;
     beforeAll(async () => {
-      k = await testKernels(f16);
+      kernels = await testKernels(f16);
     });
-    afterAll(() => k?.device.destroy());
+    afterAll(() => kernels?.device.destroy());
 
     for (const c of cases) {
       it(`${c.name} H=${c.H} KV=${c.KV} D=${c.D} lengths=${c.lengths.join(',')}`, async () => {
         const x = inputs(c.lengths, c.H, c.KV, c.D);
-        const gpu = await runGpu(k, x);
+        const gpu = await runGpu(kernels, x);
         const ref = runRef(x);
         const t = attentionTiles(c.D);
         console.log(`tiles forward ${t.forward.BQ}x${t.forward.BK}, backward ${t.backward.BQ}x${t.backward.BK}`);
@@ -109,14 +109,14 @@ for (const f16 of [false, true]) {
 
     it('never attends across a sequence boundary', async () => {
       const x = inputs([5, 1, 20], 4, 2, 16, 11);
-      const a = await runGpu(k, x);
+      const a = await runGpu(kernels, x);
       // Change every key and value of the first sequence (tokens 0..4, kv rows 0..4).
       const y = { ...x, k: Float32Array.from(x.k), v: Float32Array.from(x.v) };
       for (let i = 0; i < 5 * x.KV * x.D; i++) {
         y.k[i] += 0.75;
         y.v[i] -= 0.5;
       }
-      const b = await runGpu(k, y);
+      const b = await runGpu(kernels, y);
       const rowsH = 5 * x.H * x.D; // first sequence's elements of [T,H,D]
       const rowsKV = 5 * x.KV * x.D;
       expect(Array.from(b.out.subarray(rowsH))).toEqual(Array.from(a.out.subarray(rowsH)));
@@ -135,7 +135,7 @@ for (const f16 of [false, true]) {
       const x = inputs([5, 1, 20], 4, 2, 16, 21);
       const ref = runRef(x);
       x.v[3] += 0.5; // the GPU sees a different value row
-      const d = compare('attention.out perturbed', (await runGpu(k, x)).out, ref.out);
+      const d = compare('attention.out perturbed', (await runGpu(kernels, x)).out, ref.out);
       console.log(formatDiff(d));
       expect(d.maxAbs).toBeGreaterThan(1e-2);
     });

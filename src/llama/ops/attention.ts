@@ -102,23 +102,23 @@ const params = (s: AttentionShape) => [s.T, s.H, s.KV, f32(1 / Math.sqrt(s.D))];
 const constants = (D: number, t: AttentionTile) => ({ ATT_D: D, ATT_BQ: t.BQ, ATT_BK: t.BK });
 
 /** out = softmax(q kᵀ / sqrt(D), causal within each packed sequence) v, and lse per (head, query). */
-export async function attention_forward(k: Kernels, pass: GPUComputePassEncoder, a: AttentionForwardArgs): Promise<void> {
+export async function attention_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: AttentionForwardArgs): Promise<void> {
   check(a);
   const t = attentionTiles(a.D).forward;
   const buffers = [a.q, a.k, a.v, a.seqStart, a.out, a.lse];
-  await k.dispatch(pass, 'attention_forward', buffers, params(a), [Math.ceil(a.T / t.BQ), a.H], constants(a.D, t));
+  await kernels.dispatch(pass, 'attention_forward', buffers, params(a), [Math.ceil(a.T / t.BQ), a.H], constants(a.D, t));
 }
 
 /** dq, dk, dv of attention_forward, in three dispatches (delta, then dk/dv per key tile, then dq per query tile). */
-export async function attention_backward(k: Kernels, pass: GPUComputePassEncoder, a: AttentionBackwardArgs): Promise<void> {
+export async function attention_backward(kernels: Kernels, pass: GPUComputePassEncoder, a: AttentionBackwardArgs): Promise<void> {
   check(a);
   const t = attentionTiles(a.D).backward;
   const p = params(a);
   const c = constants(a.D, t);
-  await k.dispatch(pass, 'attention_backward_delta', [a.dout, a.out, a.lse, a.delta], p, [Math.ceil(a.T / WG), a.H], {
+  await kernels.dispatch(pass, 'attention_backward_delta', [a.dout, a.out, a.lse, a.delta], p, [Math.ceil(a.T / WG), a.H], {
     ATT_D: a.D,
   });
   const common = [a.dout, a.q, a.k, a.v, a.seqStart, a.delta];
-  await k.dispatch(pass, 'attention_backward_dkdv', [...common, a.dk, a.dv], p, [Math.ceil(a.T / t.BK), a.KV], c);
-  await k.dispatch(pass, 'attention_backward_dq', [...common, a.dq], p, [Math.ceil(a.T / t.BQ), a.H], c);
+  await kernels.dispatch(pass, 'attention_backward_dkdv', [...common, a.dk, a.dv], p, [Math.ceil(a.T / t.BK), a.KV], c);
+  await kernels.dispatch(pass, 'attention_backward_dq', [...common, a.dq], p, [Math.ceil(a.T / t.BQ), a.H], c);
 }

@@ -8,16 +8,16 @@ import * as cpu from '../../ref/cross_entropy';
 import { IGNORE } from '../batch';
 import { cross_entropy_backward, cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';
 
-let k: Kernels;
+let kernels: Kernels;
 const buffers: GPUBuffer[] = [];
 const keep = (b: GPUBuffer) => (buffers.push(b), b);
 
 beforeAll(async () => {
-  k = await testKernels(false); // no frozen weights here, so the f16 path only needs to compile (checked below)
+  kernels = await testKernels(false); // no frozen weights here, so the f16 path only needs to compile (checked below)
 });
 afterAll(() => {
   for (const b of buffers) b.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 function lcg(n: number, seed: number): Float64Array {
@@ -58,34 +58,34 @@ async function runChunked(T: number, V: number, Vc: number, seed: number, finish
     const w = Math.min(Vc, V - v0);
     const data = new Float32Array(T * stride).fill(NaN); // padding must never be read nor written
     for (let t = 0; t < T; t++) data.set(x.logits.subarray(t * V + v0, t * V + v0 + w), t * stride);
-    chunks.push({ buf: keep(upload(k, data, 'ce.chunk')), v0, Vc: w });
+    chunks.push({ buf: keep(upload(kernels, data, 'ce.chunk')), v0, Vc: w });
   }
-  const targets = keep(upload(k, x.targets, 'ce.targets'));
-  const weights = keep(upload(k, x.weights, 'ce.weights'));
-  const group = keep(upload(k, x.group, 'ce.group'));
-  const stats = keep(zeros(k, T * 2, 'ce.stats'));
-  const targetLogit = keep(zeros(k, T, 'ce.targetLogit'));
-  const lse = keep(zeros(k, T, 'ce.lse'));
-  const losses = keep(zeros(k, T, 'ce.losses'));
-  const loss = keep(zeros(k, 1 + G, 'ce.loss'));
-  await k.run('cross_entropy', async (pass) => {
-    await cross_entropy_init(k, pass, { stats, targetLogit, T });
-    for (const c of chunks) await cross_entropy_stats(k, pass, { chunk: c.buf, targets, stats, targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
+  const targets = keep(upload(kernels, x.targets, 'ce.targets'));
+  const weights = keep(upload(kernels, x.weights, 'ce.weights'));
+  const group = keep(upload(kernels, x.group, 'ce.group'));
+  const stats = keep(zeros(kernels, T * 2, 'ce.stats'));
+  const targetLogit = keep(zeros(kernels, T, 'ce.targetLogit'));
+  const lse = keep(zeros(kernels, T, 'ce.lse'));
+  const losses = keep(zeros(kernels, T, 'ce.losses'));
+  const loss = keep(zeros(kernels, 1 + G, 'ce.loss'));
+  await kernels.run('cross_entropy', async (pass) => {
+    await cross_entropy_init(kernels, pass, { stats, targetLogit, T });
+    for (const c of chunks) await cross_entropy_stats(kernels, pass, { chunk: c.buf, targets, stats, targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
     const fin = { stats, targetLogit, targets, weights, group, lse, losses, loss, T, G };
-    await cross_entropy_finish(k, pass, fin);
-    if (finishTwice) await cross_entropy_finish(k, pass, { ...fin, accumulate: true });
-    for (const c of chunks) await cross_entropy_backward(k, pass, { chunk: c.buf, targets, weights, lse, T, Vc: c.Vc, v0: c.v0, stride });
+    await cross_entropy_finish(kernels, pass, fin);
+    if (finishTwice) await cross_entropy_finish(kernels, pass, { ...fin, accumulate: true });
+    for (const c of chunks) await cross_entropy_backward(kernels, pass, { chunk: c.buf, targets, weights, lse, T, Vc: c.Vc, v0: c.v0, stride });
   });
   const dlogits = new Float32Array(T * V);
   let paddingIntact = true;
   for (const c of chunks) {
-    const d = await read(k, c.buf, T * stride);
+    const d = await read(kernels, c.buf, T * stride);
     for (let t = 0; t < T; t++) {
       dlogits.set(d.subarray(t * stride, t * stride + c.Vc), t * V + c.v0);
       for (let j = c.Vc; j < stride; j++) paddingIntact &&= Number.isNaN(d[t * stride + j]);
     }
   }
-  const gpu = { lse: await read(k, lse, T), losses: await read(k, losses, T), loss: await read(k, loss, 1 + G), dlogits };
+  const gpu = { lse: await read(kernels, lse, T), losses: await read(kernels, losses, T), loss: await read(kernels, loss, 1 + G), dlogits };
   return { x, gpu, paddingIntact };
 }
 

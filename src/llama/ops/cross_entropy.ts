@@ -39,8 +39,8 @@ export interface CrossEntropyBackwardArgs extends CrossEntropyChunk {
   lse: Bind; // [T] f32 from cross_entropy_finish
 }
 
-function maxPerDim(k: Kernels): number {
-  return k.ctx.limits.maxComputeWorkgroupsPerDimension;
+function maxPerDim(kernels: Kernels): number {
+  return kernels.ctx.limits.maxComputeWorkgroupsPerDimension;
 }
 
 function checkChunk(c: CrossEntropyChunk): number {
@@ -51,25 +51,25 @@ function checkChunk(c: CrossEntropyChunk): number {
 
 /** Empty statistics (max −1e30, sum 0) and targetLogit = 0, before the first chunk of a step. */
 export async function cross_entropy_init(
-  k: Kernels,
+  kernels: Kernels,
   pass: GPUComputePassEncoder,
   a: CrossEntropyStatsBuffers & { T: number },
 ): Promise<void> {
   if (a.T === 0) return;
-  const g = grid1d(a.T, 256, maxPerDim(k));
-  await k.dispatch(pass, 'cross_entropy_init', [a.stats, a.targetLogit], [a.T, g.row], [g.x, g.y]);
+  const g = grid1d(a.T, 256, maxPerDim(kernels));
+  await kernels.dispatch(pass, 'cross_entropy_init', [a.stats, a.targetLogit], [a.T, g.row], [g.x, g.y]);
 }
 
 /** Folds one chunk of logits into stats (online log-sum-exp) and captures the target logits it holds. Read-only on the chunk. */
 export async function cross_entropy_stats(
-  k: Kernels,
+  kernels: Kernels,
   pass: GPUComputePassEncoder,
   a: CrossEntropyChunk & CrossEntropyStatsBuffers,
 ): Promise<void> {
   if (a.T === 0) return;
   const stride = checkChunk(a);
-  const g = grid1d(a.T, 1, maxPerDim(k)); // one workgroup per token
-  await k.dispatch(
+  const g = grid1d(a.T, 1, maxPerDim(kernels)); // one workgroup per token
+  await kernels.dispatch(
     pass,
     'cross_entropy_stats',
     [a.chunk, a.targets, a.stats, a.targetLogit],
@@ -79,11 +79,11 @@ export async function cross_entropy_stats(
 }
 
 /** lse, losses and the weighted loss (total and per group) after the last chunk. One workgroup; read back only `loss`. */
-export async function cross_entropy_finish(k: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyFinishArgs): Promise<void> {
+export async function cross_entropy_finish(kernels: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyFinishArgs): Promise<void> {
   if (!Number.isInteger(a.G) || a.G < 0 || a.G > MAX_LOSS_GROUPS) {
     throw new Error(`cross_entropy_finish: ${a.G} loss groups; 0 to ${MAX_LOSS_GROUPS} are supported`);
   }
-  await k.dispatch(
+  await kernels.dispatch(
     pass,
     'cross_entropy_finish',
     [a.stats, a.targetLogit, a.targets, a.weights, a.group, a.lse, a.losses, a.loss],
@@ -93,11 +93,11 @@ export async function cross_entropy_finish(k: Kernels, pass: GPUComputePassEncod
 }
 
 /** chunk[t, j] ← weights[t]·(exp(chunk[t, j] − lse[t]) − [v0 + j = target[t]]), in place; zero rows for ignored tokens. */
-export async function cross_entropy_backward(k: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyBackwardArgs): Promise<void> {
+export async function cross_entropy_backward(kernels: Kernels, pass: GPUComputePassEncoder, a: CrossEntropyBackwardArgs): Promise<void> {
   if (a.T === 0) return;
   const stride = checkChunk(a);
-  const g = grid1d(a.T * a.Vc, 256, maxPerDim(k));
-  await k.dispatch(
+  const g = grid1d(a.T * a.Vc, 256, maxPerDim(kernels));
+  await kernels.dispatch(
     pass,
     'cross_entropy_backward',
     [a.chunk, a.targets, a.weights, a.lse],

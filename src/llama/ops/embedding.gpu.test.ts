@@ -9,21 +9,21 @@ import { embedding_forward } from './embedding';
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
   describe(`embedding, ${wname} weights`, () => {
-    let k: Kernels;
+    let kernels: Kernels;
     const bufs: GPUBuffer[] = [];
     const keep = (b: GPUBuffer): GPUBuffer => (bufs.push(b), b);
     // A frozen weight as stored on the GPU, and the values the reference must use (what the GPU actually sees).
     const weight = (values: Float32Array, label: string) => ({
-      buf: keep(uploadWeight(k, values, f16, label)),
+      buf: keep(uploadWeight(kernels, values, f16, label)),
       ref: f16 ? roundF16(values) : Float64Array.from(values),
     });
 
     beforeAll(async () => {
-      k = await testKernels(f16);
+      kernels = await testKernels(f16);
     });
     afterAll(() => {
       for (const b of bufs) b.destroy();
-      k?.device.destroy();
+      kernels?.device.destroy();
     });
 
     // A copy (f16 widened to f32 exactly), so the match must be exact.
@@ -35,17 +35,17 @@ for (const f16 of [false, true]) {
         if (T > 1) ids[1] = 0;
         const values = scaled(V * C, 61 + C, 1);
         const table = weight(values, 'embedding.table');
-        const blockA = keep(uploadWeight(k, values.subarray(0, split * C), f16, 'embedding.blockA'));
-        const blockB = keep(uploadWeight(k, values.subarray(split * C), f16, 'embedding.blockB'));
-        const [bids, whole, parts] = [upload(k, ids), zeros(k, T * C), zeros(k, T * C)].map(keep);
-        await k.run('embedding', async (pass) => {
-          await embedding_forward(k, pass, { ids: bids, table: table.buf, rowStart: 0, rows: V, out: whole, T, C });
-          await embedding_forward(k, pass, { ids: bids, table: blockA, rowStart: 0, rows: split, out: parts, T, C });
-          await embedding_forward(k, pass, { ids: bids, table: blockB, rowStart: split, rows: V - split, out: parts, T, C });
+        const blockA = keep(uploadWeight(kernels, values.subarray(0, split * C), f16, 'embedding.blockA'));
+        const blockB = keep(uploadWeight(kernels, values.subarray(split * C), f16, 'embedding.blockB'));
+        const [bids, whole, parts] = [upload(kernels, ids), zeros(kernels, T * C), zeros(kernels, T * C)].map(keep);
+        await kernels.run('embedding', async (pass) => {
+          await embedding_forward(kernels, pass, { ids: bids, table: table.buf, rowStart: 0, rows: V, out: whole, T, C });
+          await embedding_forward(kernels, pass, { ids: bids, table: blockA, rowStart: 0, rows: split, out: parts, T, C });
+          await embedding_forward(kernels, pass, { ids: bids, table: blockB, rowStart: split, rows: V - split, out: parts, T, C });
         });
         const ref = cpu.embedding_forward(ids, table.ref, T, C);
-        expectMatches(`embedding_forward.out T=${T} C=${C} ${wname}`, await read(k, whole, T * C), ref, { rel: 0, abs: 0 });
-        expectMatches(`embedding_forward.out 2 blocks T=${T} C=${C} ${wname}`, await read(k, parts, T * C), ref, { rel: 0, abs: 0 });
+        expectMatches(`embedding_forward.out T=${T} C=${C} ${wname}`, await read(kernels, whole, T * C), ref, { rel: 0, abs: 0 });
+        expectMatches(`embedding_forward.out 2 blocks T=${T} C=${C} ${wname}`, await read(kernels, parts, T * C), ref, { rel: 0, abs: 0 });
       });
     }
 
@@ -55,14 +55,14 @@ for (const f16 of [false, true]) {
       const T = ids.length;
       const values = scaled(V * C, 71, 1);
       const ref = f16 ? roundF16(values) : Float64Array.from(values);
-      const blockB = keep(uploadWeight(k, values.subarray(split * C), f16, 'embedding.blockB'));
+      const blockB = keep(uploadWeight(kernels, values.subarray(split * C), f16, 'embedding.blockB'));
       const sentinel = new Float32Array(T * C).fill(7.5);
-      const [bids, out] = [upload(k, ids), upload(k, sentinel)].map(keep);
+      const [bids, out] = [upload(kernels, ids), upload(kernels, sentinel)].map(keep);
       // `rows` overstated (100 instead of 6): ids 10 and 12 map inside it but past the buffer, and must be skipped.
-      await k.run('embedding', (pass) => embedding_forward(k, pass, { ids: bids, table: blockB, rowStart: split, rows: 100, out, T, C }));
+      await kernels.run('embedding', (pass) => embedding_forward(kernels, pass, { ids: bids, table: blockB, rowStart: split, rows: 100, out, T, C }));
       const expected = Float64Array.from(sentinel);
       for (const [t, id] of [[1, 4], [2, 9]]) expected.set(ref.subarray(id * C, (id + 1) * C), t * C);
-      expectMatches(`embedding_forward.out out-of-block ids ${wname}`, await read(k, out, T * C), expected, { rel: 0, abs: 0 });
+      expectMatches(`embedding_forward.out out-of-block ids ${wname}`, await read(kernels, out, T * C), expected, { rel: 0, abs: 0 });
     });
   });
 }

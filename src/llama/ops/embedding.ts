@@ -17,9 +17,9 @@ export interface EmbeddingForwardArgs {
  * out[t] = table[ids[t] − rowStart] for the tokens this block holds. Ids are not validated (that is the caller's
  * job): a token whose id no block holds keeps what `out` had, and the kernel never reads past the table's binding.
  */
-export async function embedding_forward(k: Kernels, pass: GPUComputePassEncoder, a: EmbeddingForwardArgs): Promise<void> {
+export async function embedding_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: EmbeddingForwardArgs): Promise<void> {
   const n = a.T * a.C;
   if (n === 0 || a.rows === 0) return;
-  const g = grid1d(n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await k.dispatch(pass, 'embedding_forward', [a.ids, a.table, a.out], [a.T, a.C, a.rowStart, a.rows, g.row], [g.x, g.y]);
+  const g = grid1d(n, 256, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await kernels.dispatch(pass, 'embedding_forward', [a.ids, a.table, a.out], [a.T, a.C, a.rowStart, a.rows, g.row], [g.x, g.y]);
 }

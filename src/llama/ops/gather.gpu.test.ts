@@ -7,18 +7,18 @@ import * as cpu from '../../ref/gather';
 import { lcg } from '../../ref/random';
 import { gather_rows } from './gather';
 
-let k: Kernels;
-beforeAll(async () => (k = await testKernels(false)));
-afterAll(() => k?.device.destroy());
+let kernels: Kernels;
+beforeAll(async () => (kernels = await testKernels(false)));
+afterAll(() => kernels?.device.destroy());
 
 it('gathers rows (repeated, out of order, last row) like the reference', async () => {
   const [T, C] = [37, 70];
   const x = Float32Array.from(lcg(T * C, 4));
   const idx = new Uint32Array([36, 0, 5, 5, 20]);
-  const out = zeros(k, idx.length * C);
-  await k.run('gather', (pass) => gather_rows(k, pass, { x: upload(k, x), idx: upload(k, idx), out, B: idx.length, C }));
-  const d = compare('gather_rows.out', await read(k, out, idx.length * C), cpu.gather_rows(x, idx, idx.length, C));
+  const out = zeros(kernels, idx.length * C);
+  await kernels.run('gather', (pass) => gather_rows(kernels, pass, { x: upload(kernels, x), idx: upload(kernels, idx), out, B: idx.length, C }));
+  const d = compare('gather_rows.out', await read(kernels, out, idx.length * C), cpu.gather_rows(x, idx, idx.length, C));
   console.log(formatDiff(d));
   expect(d.maxAbs).toBe(0);
-  expect(compare('wrong rows', await read(k, out, idx.length * C), cpu.gather_rows(x, [35, 0, 5, 5, 20], idx.length, C)).maxAbs).toBeGreaterThan(0.01);
+  expect(compare('wrong rows', await read(kernels, out, idx.length * C), cpu.gather_rows(x, [35, 0, 5, 5, 20], idx.length, C)).maxAbs).toBeGreaterThan(0.01);
 });

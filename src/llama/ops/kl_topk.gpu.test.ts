@@ -13,16 +13,16 @@ import { lcg } from '../../ref/random';
 import { cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';
 import { kl_topk_backward, kl_topk_forward, kl_topk_gather } from './kl_topk';
 
-let k: Kernels;
+let kernels: Kernels;
 const buffers: GPUBuffer[] = [];
 const keep = (b: GPUBuffer) => (buffers.push(b), b);
 
 beforeAll(async () => {
-  k = await testKernels(false);
+  kernels = await testKernels(false);
 });
 afterAll(() => {
   for (const b of buffers) b.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 const G = 2; // cross-entropy groups; the KL sum lands in loss[1 + G]
@@ -56,29 +56,29 @@ async function runChunked(T: number, V: number, K: number, Vc: number, seed: num
     const w = Math.min(Vc, V - v0);
     const data = new Float32Array(T * stride).fill(NaN); // padding must never be read nor written
     for (let t = 0; t < T; t++) data.set(x.student.subarray(t * V + v0, t * V + v0 + w), t * stride);
-    chunks.push({ buf: keep(upload(k, data, 'kl.chunk')), v0, Vc: w });
+    chunks.push({ buf: keep(upload(kernels, data, 'kl.chunk')), v0, Vc: w });
   }
   const b = {
-    targets: keep(upload(k, x.targets)), weights: keep(upload(k, x.weights)), group: keep(upload(k, x.group)),
-    ids: keep(upload(k, x.ids)), logp: keep(upload(k, x.logp)), klWeights: keep(upload(k, x.klWeights)),
-    stats: keep(zeros(k, 2 * T)), targetLogit: keep(zeros(k, T)), lse: keep(zeros(k, T)), losses: keep(zeros(k, T)),
-    z: keep(zeros(k, T * K)), tok: keep(zeros(k, 2 * T)), sparse: keep(zeros(k, T * K)), loss: keep(zeros(k, 2 + G)),
+    targets: keep(upload(kernels, x.targets)), weights: keep(upload(kernels, x.weights)), group: keep(upload(kernels, x.group)),
+    ids: keep(upload(kernels, x.ids)), logp: keep(upload(kernels, x.logp)), klWeights: keep(upload(kernels, x.klWeights)),
+    stats: keep(zeros(kernels, 2 * T)), targetLogit: keep(zeros(kernels, T)), lse: keep(zeros(kernels, T)), losses: keep(zeros(kernels, T)),
+    z: keep(zeros(kernels, T * K)), tok: keep(zeros(kernels, 2 * T)), sparse: keep(zeros(kernels, T * K)), loss: keep(zeros(kernels, 2 + G)),
   };
-  await k.run('kl_topk', async (pass) => {
-    await cross_entropy_init(k, pass, { stats: b.stats, targetLogit: b.targetLogit, T });
+  await kernels.run('kl_topk', async (pass) => {
+    await cross_entropy_init(kernels, pass, { stats: b.stats, targetLogit: b.targetLogit, T });
     for (const c of chunks) {
-      await cross_entropy_stats(k, pass, { chunk: c.buf, targets: b.targets, stats: b.stats, targetLogit: b.targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
-      await kl_topk_gather(k, pass, { chunk: c.buf, ids: b.ids, z: b.z, T, K, Vc: c.Vc, v0: c.v0, stride });
+      await cross_entropy_stats(kernels, pass, { chunk: c.buf, targets: b.targets, stats: b.stats, targetLogit: b.targetLogit, T, Vc: c.Vc, v0: c.v0, stride });
+      await kl_topk_gather(kernels, pass, { chunk: c.buf, ids: b.ids, z: b.z, T, K, Vc: c.Vc, v0: c.v0, stride });
     }
     for (const accumulate of twice ? [false, true] : [false]) {
-      await cross_entropy_finish(k, pass, {
+      await cross_entropy_finish(kernels, pass, {
         stats: b.stats, targetLogit: b.targetLogit, targets: b.targets, weights: b.weights, group: b.group,
         lse: b.lse, losses: b.losses, loss: b.loss, T, G, accumulate,
       });
-      await kl_topk_forward(k, pass, { z: b.z, logp: b.logp, lse: b.lse, weights: b.klWeights, tok: b.tok, sparse: b.sparse, loss: b.loss, T, K, slot: 1 + G, accumulate });
+      await kl_topk_forward(kernels, pass, { z: b.z, logp: b.logp, lse: b.lse, weights: b.klWeights, tok: b.tok, sparse: b.sparse, loss: b.loss, T, K, slot: 1 + G, accumulate });
     }
     for (const c of chunks) {
-      await kl_topk_backward(k, pass, {
+      await kl_topk_backward(kernels, pass, {
         chunk: c.buf, targets: b.targets, weights: b.weights, lse: b.lse, ids: b.ids, tok: b.tok, sparse: b.sparse,
         T, K, Vc: c.Vc, v0: c.v0, stride,
       });
@@ -87,14 +87,14 @@ async function runChunked(T: number, V: number, K: number, Vc: number, seed: num
   const dlogits = new Float32Array(T * V);
   let paddingIntact = true;
   for (const c of chunks) {
-    const d = await read(k, c.buf, T * stride);
+    const d = await read(kernels, c.buf, T * stride);
     for (let t = 0; t < T; t++) {
       dlogits.set(d.subarray(t * stride, t * stride + c.Vc), t * V + c.v0);
       for (let j = c.Vc; j < stride; j++) paddingIntact &&= Number.isNaN(d[t * stride + j]);
     }
   }
-  const tok = await read(k, b.tok, 2 * T);
-  const gpu = { kl: tok.filter((_, i) => i % 2 === 0), loss: await read(k, b.loss, 2 + G), dlogits };
+  const tok = await read(kernels, b.tok, 2 * T);
+  const gpu = { kl: tok.filter((_, i) => i % 2 === 0), loss: await read(kernels, b.loss, 2 + G), dlogits };
   return { x, gpu, paddingIntact };
 }
 

@@ -48,8 +48,8 @@ export interface KlTopkBackwardArgs {
   stride?: number;
 }
 
-function maxPerDim(k: Kernels): number {
-  return k.ctx.limits.maxComputeWorkgroupsPerDimension;
+function maxPerDim(kernels: Kernels): number {
+  return kernels.ctx.limits.maxComputeWorkgroupsPerDimension;
 }
 
 function checkK(K: number): void {
@@ -63,20 +63,20 @@ function strideOf(a: { Vc: number; stride?: number }): number {
 }
 
 /** z[t,k] ← chunk[t, ids[t,k] − v0] for the ids in [v0, v0+Vc). Read-only on the chunk. */
-export async function kl_topk_gather(k: Kernels, pass: GPUComputePassEncoder, a: KlTopkGatherArgs): Promise<void> {
+export async function kl_topk_gather(kernels: Kernels, pass: GPUComputePassEncoder, a: KlTopkGatherArgs): Promise<void> {
   if (a.T === 0) return;
   checkK(a.K);
   const stride = strideOf(a);
-  const g = grid1d(a.T * a.K, 256, maxPerDim(k));
-  await k.dispatch(pass, 'kl_topk_gather', [a.chunk, a.ids, a.z], [a.T, a.K, a.Vc, a.v0, stride, g.row], [g.x, g.y]);
+  const g = grid1d(a.T * a.K, 256, maxPerDim(kernels));
+  await kernels.dispatch(pass, 'kl_topk_gather', [a.chunk, a.ids, a.z], [a.T, a.K, a.Vc, a.v0, stride, g.row], [g.x, g.y]);
 }
 
 /** Per-token KL and gradient coefficients, and the weighted sum into loss[0] and loss[slot]. One workgroup. */
-export async function kl_topk_forward(k: Kernels, pass: GPUComputePassEncoder, a: KlTopkForwardArgs): Promise<void> {
+export async function kl_topk_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: KlTopkForwardArgs): Promise<void> {
   if (a.T === 0) return;
   checkK(a.K);
   if (!Number.isInteger(a.slot) || a.slot < 1) throw new Error(`kl_topk_forward: loss slot ${a.slot} must be >= 1 (slot 0 is the total)`);
-  await k.dispatch(
+  await kernels.dispatch(
     pass,
     'kl_topk_forward',
     [a.z, a.logp, a.lse, a.weights, a.tok, a.sparse, a.loss],
@@ -86,12 +86,12 @@ export async function kl_topk_forward(k: Kernels, pass: GPUComputePassEncoder, a
 }
 
 /** chunk[t,j] ← w_ce·(q_j − [j = target]) + KL's gradient, in place; one workgroup per token. */
-export async function kl_topk_backward(k: Kernels, pass: GPUComputePassEncoder, a: KlTopkBackwardArgs): Promise<void> {
+export async function kl_topk_backward(kernels: Kernels, pass: GPUComputePassEncoder, a: KlTopkBackwardArgs): Promise<void> {
   if (a.T === 0) return;
   checkK(a.K);
   const stride = strideOf(a);
-  const g = grid1d(a.T, 1, maxPerDim(k));
-  await k.dispatch(
+  const g = grid1d(a.T, 1, maxPerDim(kernels));
+  await kernels.dispatch(
     pass,
     'kl_topk_backward',
     [a.chunk, a.targets, a.weights, a.lse, a.ids, a.tok, a.sparse],

@@ -43,25 +43,25 @@ const rows = (slot: number, pos0: number, n: number, prefixSlot = 0, prefixLen =
   Array.from({ length: n }, (_, i) => [slot, pos0 + i, prefixSlot, prefixLen]).flat();
 
 /** Every step recorded into one pass (write, then attention); returns each step's out and the final caches. */
-async function runGpu(kern: Kernels, sh: Shape, kc0: Float32Array, vc0: Float32Array, steps: Step[]) {
+async function runGpu(kernels: Kernels, sh: Shape, kc0: Float32Array, vc0: Float32Array, steps: Step[]) {
   const { H, KV, S, L, D } = sh;
-  const kcache = upload(kern, kc0);
-  const vcache = upload(kern, vc0);
+  const kcache = upload(kernels, kc0);
+  const vcache = upload(kernels, vc0);
   const bufs = steps.map((s) => ({
-    q: upload(kern, s.q), k: upload(kern, s.k), v: upload(kern, s.v), meta: upload(kern, s.meta), out: zeros(kern, s.T * H * D),
+    q: upload(kernels, s.q), k: upload(kernels, s.k), v: upload(kernels, s.v), meta: upload(kernels, s.meta), out: zeros(kernels, s.T * H * D),
   }));
   try {
-    await kern.run('kv_cache', async (pass) => {
+    await kernels.run('kv_cache', async (pass) => {
       for (const [i, s] of steps.entries()) {
         const b = bufs[i];
         const shape = { T: s.T, KV, S, L, D };
-        await kv_cache_write(kern, pass, { ...shape, k: b.k, v: b.v, meta: b.meta, kcache, vcache });
-        await attention_cached(kern, pass, { ...shape, H, q: b.q, kcache, vcache, meta: b.meta, out: b.out });
+        await kv_cache_write(kernels, pass, { ...shape, k: b.k, v: b.v, meta: b.meta, kcache, vcache });
+        await attention_cached(kernels, pass, { ...shape, H, q: b.q, kcache, vcache, meta: b.meta, out: b.out });
       }
     });
     const outs: Float32Array[] = [];
-    for (const [i, s] of steps.entries()) outs.push(await read(kern, bufs[i].out, s.T * H * D));
-    return { outs, kcache: await read(kern, kcache, kc0.length), vcache: await read(kern, vcache, vc0.length) };
+    for (const [i, s] of steps.entries()) outs.push(await read(kernels, bufs[i].out, s.T * H * D));
+    return { outs, kcache: await read(kernels, kcache, kc0.length), vcache: await read(kernels, vcache, vc0.length) };
   } finally {
     for (const b of [kcache, vcache, ...bufs.flatMap((b) => Object.values(b))]) b.destroy();
   }
@@ -97,16 +97,16 @@ const refs = new Map<string, Float64Array>();
 
 for (const f16 of [false, true]) {
   describe(`kv_cache with the ${f16 ? 'f16' : 'f32'} weight preamble`, () => {
-    let kern: Kernels;
+    let kernels: Kernels;
     beforeAll(async () => {
-      kern = await testKernels(f16);
+      kernels = await testKernels(f16);
     });
-    afterAll(() => kern?.device.destroy());
+    afterAll(() => kernels?.device.destroy());
 
     it('prefill into slot 2 equals the training attention', async () => {
       const sh = { H: 4, KV: 2, S: 4, L: 40, D: 16 };
       const s = step(sh, rows(2, 0, 37), 1);
-      const gpu = await runGpu(kern, sh, cache(sh, 2), cache(sh, 3), [s]);
+      const gpu = await runGpu(kernels, sh, cache(sh, 2), cache(sh, 3), [s]);
       const ref = attention_forward(s.q, s.k, s.v, packedSeqStart([s.T]), s.T, sh.H, sh.KV, sh.D).out;
       check('attention_cached prefill vs attention_forward', gpu.outs[0], ref);
     });
@@ -123,7 +123,7 @@ for (const f16 of [false, true]) {
         meta: all.meta.subarray(a * 4, b * 4),
       });
       // The prefix is prefilled once, then the suffix attends to it as another slot.
-      const gpu = await runGpu(kern, sh, cache(sh, 5), cache(sh, 6), [part(0, P), part(P, n)]);
+      const gpu = await runGpu(kernels, sh, cache(sh, 5), cache(sh, 6), [part(0, P), part(P, n)]);
       const ref = attention_forward(all.q, all.k, all.v, packedSeqStart([n]), n, sh.H, sh.KV, sh.D).out;
       check('attention_cached prefix part', gpu.outs[0], ref.subarray(0, P * sh.H * sh.D));
       check('attention_cached suffix behind prefix', gpu.outs[1], ref.subarray(P * sh.H * sh.D));
@@ -139,7 +139,7 @@ for (const f16 of [false, true]) {
         const s = step(sh, meta, 7);
         const kc = cache(sh, 8);
         const vc = cache(sh, 9);
-        const gpu = await runGpu(kern, sh, kc, vc, [s]);
+        const gpu = await runGpu(kernels, sh, kc, vc, [s]);
         const ref = runRef(sh, kc, vc, [s]);
         const t = kvCacheTile(sh.H, sh.KV, sh.D);
         console.log(`tile GB=${t.GB} x ${t.blocks} blocks, BK=${t.BK}`);
@@ -162,7 +162,7 @@ for (const f16 of [false, true]) {
             vc2[r * row + i] -= 2;
           }
         }
-        const again = await runGpu(kern, sh, kc2, vc2, [s]);
+        const again = await runGpu(kernels, sh, kc2, vc2, [s]);
         expect(Array.from(again.outs[0])).toEqual(Array.from(gpu.outs[0]));
       });
     }
@@ -173,7 +173,7 @@ for (const f16 of [false, true]) {
           const sh = { H: hd.H, KV: hd.KV, S: 3, L: 301, D };
           const lengths = [1, 37, 300];
           const s = step(sh, [...rows(1, 0, 1), ...rows(0, 0, 37), ...rows(2, 0, 300)], 10 + D);
-          const gpu = await runGpu(kern, sh, cache(sh, 11), cache(sh, 12), [s]);
+          const gpu = await runGpu(kernels, sh, cache(sh, 11), cache(sh, 12), [s]);
           const key = `${hd.name} ${D}`;
           const ref = refs.get(key) ?? attention_forward(s.q, s.k, s.v, packedSeqStart(lengths), s.T, sh.H, sh.KV, D).out;
           refs.set(key, ref);
@@ -187,7 +187,7 @@ for (const f16 of [false, true]) {
       const s = step(sh, [2, 4, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 1, 2, 0, 3], 13);
       const kc = cache(sh, 14);
       const vc = cache(sh, 15);
-      const gpu = await runGpu(kern, sh, kc, vc, [s]);
+      const gpu = await runGpu(kernels, sh, kc, vc, [s]);
       const ref = runRef(sh, kc, vc, [s]);
       expect(Array.from(gpu.kcache)).toEqual(Array.from(ref.kcache));
       expect(Array.from(gpu.vcache)).toEqual(Array.from(ref.vcache));
@@ -204,7 +204,7 @@ for (const f16 of [false, true]) {
       const vc = cache(sh, 18);
       const ref = runRef(sh, cache(sh, 17), vc, [s]);
       s.v[5] += 0.5; // the GPU sees a different value in a visible row
-      const d = compare('attention_cached perturbed', (await runGpu(kern, sh, cache(sh, 17), vc, [s])).outs[0], ref.outs[0]);
+      const d = compare('attention_cached perturbed', (await runGpu(kernels, sh, cache(sh, 17), vc, [s])).outs[0], ref.outs[0]);
       console.log(formatDiff(d));
       expect(d.maxAbs).toBeGreaterThan(1e-2);
     });

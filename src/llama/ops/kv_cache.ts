@@ -73,11 +73,11 @@ function checkShape(entry: string, s: KvCacheShape): void {
  * kcache[slot, pos] = k[t], vcache[slot, pos] = v[t] for every query t. Record it before attention_cached in the same
  * pass (dispatches in a pass see each other's writes), so prefill queries see the keys of the tokens before them.
  */
-export async function kv_cache_write(kern: Kernels, pass: GPUComputePassEncoder, a: KvCacheWriteArgs): Promise<void> {
+export async function kv_cache_write(kernels: Kernels, pass: GPUComputePassEncoder, a: KvCacheWriteArgs): Promise<void> {
   checkShape('kv_cache_write', a);
-  const g = grid1d(a.T * a.KV * a.D, 256, kern.ctx.limits.maxComputeWorkgroupsPerDimension);
+  const g = grid1d(a.T * a.KV * a.D, 256, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
   const buffers = [a.k, a.v, a.meta, a.kcache, a.vcache];
-  await kern.dispatch(pass, 'kv_cache_write', buffers, [a.T, a.S, a.L, a.KV, a.D, g.row], [g.x, g.y]);
+  await kernels.dispatch(pass, 'kv_cache_write', buffers, [a.T, a.S, a.L, a.KV, a.D, g.row], [g.x, g.y]);
 }
 
 /**
@@ -85,10 +85,10 @@ export async function kv_cache_write(kern: Kernels, pass: GPUComputePassEncoder,
  * slot's entries 0..pos, with query head h reading kv head h / (H / KV). Grid (T, KV * blocks): every workgroup
  * streams all of its query's keys, so a long prefill costs T times the keys' reads (fine up to a few hundred tokens).
  */
-export async function attention_cached(kern: Kernels, pass: GPUComputePassEncoder, a: AttentionCachedArgs): Promise<void> {
+export async function attention_cached(kernels: Kernels, pass: GPUComputePassEncoder, a: AttentionCachedArgs): Promise<void> {
   checkShape('attention_cached', a);
   const t = kvCacheTile(a.H, a.KV, a.D);
   const params = [a.T, a.H, a.KV, a.S, a.L, f32(1 / Math.sqrt(a.D))];
   const constants = { KVC_D: a.D, KVC_GB: t.GB, KVC_BK: t.BK };
-  await kern.dispatch(pass, 'attention_cached', [a.q, a.kcache, a.vcache, a.meta, a.out], params, [a.T, a.KV * t.blocks], constants);
+  await kernels.dispatch(pass, 'attention_cached', [a.q, a.kcache, a.vcache, a.meta, a.out], params, [a.T, a.KV * t.blocks], constants);
 }

@@ -25,20 +25,20 @@ const check = (name: string, gpu: Float32Array, want: ArrayLike<number>) => expe
 const add = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]);
 
 describe('lora kernels', () => {
-  let k: Kernels;
+  let kernels: Kernels;
   const buffers: GPUBuffer[] = [];
   const up = (data: ArrayLike<number>) => {
-    const b = upload(k, data);
+    const b = upload(kernels, data);
     buffers.push(b);
     return b;
   };
 
   beforeAll(async () => {
-    k = await testKernels(false); // no frozen weight here, so the f16 path runs the same code
+    kernels = await testKernels(false); // no frozen weight here, so the f16 path runs the same code
   });
   afterAll(() => {
     for (const b of buffers) b.destroy();
-    k?.device.destroy();
+    kernels?.device.destroy();
   });
 
   for (const [T, K, N, R, p] of [
@@ -67,11 +67,11 @@ describe('lora kernels', () => {
       const u = up(new Float32Array(T * R));
       const du = up(new Float32Array(T * R));
       const slice = { params, aOffset, bOffset, R };
-      await k.run('lora test', async (pass) => {
-        await lora_down_forward(k, pass, { ...slice, x: xb, u, T, K, p, seed });
-        await lora_up_forward(k, pass, { ...slice, u, y, T, N, scale, nOffset, ldy });
-        await lora_up_backward(k, pass, { ...slice, dy: dyb, u, grads, du, T, N, scale, nOffset, ldy });
-        await lora_down_backward(k, pass, { ...slice, du, x: xb, grads, dx, T, K, p, seed });
+      await kernels.run('lora test', async (pass) => {
+        await lora_down_forward(kernels, pass, { ...slice, x: xb, u, T, K, p, seed });
+        await lora_up_forward(kernels, pass, { ...slice, u, y, T, N, scale, nOffset, ldy });
+        await lora_up_backward(kernels, pass, { ...slice, dy: dyb, u, grads, du, T, N, scale, nOffset, ldy });
+        await lora_down_backward(kernels, pass, { ...slice, du, x: xb, grads, dx, T, K, p, seed });
       });
 
       // The reference on the column block: dy's and y's columns nOffset..nOffset+N.
@@ -81,20 +81,20 @@ describe('lora kernels', () => {
       const wantUp = ref.lora_up_backward(cols(dy), want.u, B, scale, T, N, R);
       const g = ref.lora_backward(cols(dy), x, want.u, A, B, scale, p, seed, T, K, N, R);
       const tag = `T=${T} R=${R} p=${p}`;
-      check(`lora_down_forward.u ${tag}`, await read(k, u, T * R), want.u);
+      check(`lora_down_forward.u ${tag}`, await read(kernels, u, T * R), want.u);
       const yWant = Float64Array.from(y0);
       for (let i = 0; i < T * N; i++) yWant[at(i)] += want.y[i];
-      check(`lora_up_forward.y ${tag}`, await read(k, y, T * ldy), yWant); // other columns untouched
-      check(`lora_up_backward.du ${tag}`, await read(k, du, T * R), wantUp.du);
+      check(`lora_up_forward.y ${tag}`, await read(kernels, y, T * ldy), yWant); // other columns untouched
+      check(`lora_up_backward.du ${tag}`, await read(kernels, du, T * R), wantUp.du);
       const gradsWant = Float64Array.from(grads0);
       for (let i = 0; i < R * K; i++) gradsWant[aOffset + i] += g.dA[i];
       for (let i = 0; i < N * R; i++) gradsWant[bOffset + i] += g.dB[i];
-      const gradsGpu = await read(k, grads, flat.length);
+      const gradsGpu = await read(kernels, grads, flat.length);
       const [dA, dB] = [[aOffset, aOffset + R * K], [bOffset, bOffset + N * R]];
       check(`lora_down_backward.dA ${tag}`, gradsGpu.subarray(dA[0], dA[1]), gradsWant.subarray(dA[0], dA[1]));
       check(`lora_up_backward.dB ${tag}`, gradsGpu.subarray(dB[0], dB[1]), gradsWant.subarray(dB[0], dB[1]));
       check(`lora grads, whole flat buffer ${tag}`, gradsGpu, gradsWant); // nothing else written
-      check(`lora_down_backward.dx ${tag}`, await read(k, dx, T * K), add(dx0, g.dx));
+      check(`lora_down_backward.dx ${tag}`, await read(kernels, dx, T * K), add(dx0, g.dx));
     });
   }
 
@@ -106,12 +106,12 @@ describe('lora kernels', () => {
     const dx = up(new Float32Array(T * K));
     const du = up(lcgInputs(T * K, 10).map((v) => v + 2));
     const slice = { params: up(eye), aOffset: 0, bOffset: 0, R: K };
-    await k.run('lora mask', async (pass) => {
-      await lora_down_forward(k, pass, { ...slice, x: up(x), u, T, K, p, seed });
+    await kernels.run('lora mask', async (pass) => {
+      await lora_down_forward(kernels, pass, { ...slice, x: up(x), u, T, K, p, seed });
       const grads = up(new Float32Array(K * K));
-      await lora_down_backward(k, pass, { ...slice, du, x: up(x), grads, dx, T, K, p, seed });
+      await lora_down_backward(kernels, pass, { ...slice, du, x: up(x), grads, dx, T, K, p, seed });
     });
-    const [ug, dxg] = [await read(k, u, T * K), await read(k, dx, T * K)];
+    const [ug, dxg] = [await read(kernels, u, T * K), await read(kernels, dx, T * K)];
     let kept = 0;
     const wrong: number[] = [];
     for (let i = 0; i < T * K; i++) {
@@ -130,11 +130,11 @@ describe('lora kernels', () => {
     const x = lcgInputs(T * K, 11);
     const A = lcgInputs(R * K, 12);
     const u = up(new Float32Array(T * R));
-    await k.run('lora fail', (pass) =>
-      lora_down_forward(k, pass, { params: up(A), aOffset: 0, bOffset: 0, R, x: up(x), u, T, K, p, seed: 1 }),
+    await kernels.run('lora fail', (pass) =>
+      lora_down_forward(kernels, pass, { params: up(A), aOffset: 0, bOffset: 0, R, x: up(x), u, T, K, p, seed: 1 }),
     );
     const otherMask = ref.lora_down_forward(x, A, p, 2, T, K, R); // the reference under another seed
-    const d = compare('mask mismatch', await read(k, u, T * R), otherMask, scaleOf(otherMask));
+    const d = compare('mask mismatch', await read(kernels, u, T * R), otherMask, scaleOf(otherMask));
     expect(d.maxRel).toBeGreaterThan(1e-2);
   });
 });

@@ -103,38 +103,38 @@ type Pass = GPUComputePassEncoder;
 const tiles = (n: number) => Math.ceil(n / 32);
 
 /** A linear count of workgroups as a 2-D grid (the kernels read id = wg.y * groups.x + wg.x and skip the excess). */
-function grid(k: Kernels, n: number): [number, number] {
-  const max = k.ctx.limits.maxComputeWorkgroupsPerDimension;
+function grid(kernels: Kernels, n: number): [number, number] {
+  const max = kernels.ctx.limits.maxComputeWorkgroupsPerDimension;
   const x = Math.min(Math.max(n, 1), max);
   return [x, Math.ceil(n / x)];
 }
 
 /** u [T,R] = dropout(x [T,K]) · Aᵀ. */
-export async function lora_down_forward(k: Kernels, pass: Pass, o: LoraDownForwardOptions): Promise<void> {
+export async function lora_down_forward(kernels: Kernels, pass: Pass, o: LoraDownForwardOptions): Promise<void> {
   const ps = params('lora_down_forward', o);
   if (o.T === 0 || o.R === 0) return;
-  await k.dispatch(pass, 'lora_down_forward', [o.x, o.params, o.u], ps, grid(k, tiles(o.R) * tiles(o.T)));
+  await kernels.dispatch(pass, 'lora_down_forward', [o.x, o.params, o.u], ps, grid(kernels, tiles(o.R) * tiles(o.T)));
 }
 
 /** y[:, nOffset:nOffset+N] += scale · u [T,R] · Bᵀ. */
-export async function lora_up_forward(k: Kernels, pass: Pass, o: LoraUpForwardOptions): Promise<void> {
+export async function lora_up_forward(kernels: Kernels, pass: Pass, o: LoraUpForwardOptions): Promise<void> {
   const ps = params('lora_up_forward', o);
   if (o.T === 0 || o.N === 0) return;
-  await k.dispatch(pass, 'lora_up_forward', [o.u, o.params, o.y], ps, grid(k, tiles(o.N) * tiles(o.T)));
+  await kernels.dispatch(pass, 'lora_up_forward', [o.u, o.params, o.y], ps, grid(kernels, tiles(o.N) * tiles(o.T)));
 }
 
 /** dB [N,R] += scale · dyᵀ·u and du [T,R] = scale · dy·B, one dispatch. */
-export async function lora_up_backward(k: Kernels, pass: Pass, o: LoraUpBackwardOptions): Promise<void> {
+export async function lora_up_backward(kernels: Kernels, pass: Pass, o: LoraUpBackwardOptions): Promise<void> {
   const ps = params('lora_up_backward', o);
   if (o.R === 0) return;
   const n = tiles(o.R) * (tiles(o.N) + tiles(o.T));
-  await k.dispatch(pass, 'lora_up_backward', [o.dy, o.u, o.params, o.grads, o.du], ps, grid(k, n));
+  await kernels.dispatch(pass, 'lora_up_backward', [o.dy, o.u, o.params, o.grads, o.du], ps, grid(kernels, n));
 }
 
 /** dA [R,K] += duᵀ·dropout(x) and dx [T,K] += (du·A) ⊙ mask/(1-p), one dispatch. */
-export async function lora_down_backward(k: Kernels, pass: Pass, o: LoraDownBackwardOptions): Promise<void> {
+export async function lora_down_backward(kernels: Kernels, pass: Pass, o: LoraDownBackwardOptions): Promise<void> {
   const ps = params('lora_down_backward', o);
   if (o.K === 0) return;
   const n = tiles(o.K) * (tiles(o.R) + tiles(o.T));
-  await k.dispatch(pass, 'lora_down_backward', [o.du, o.x, o.params, o.grads, o.dx], ps, grid(k, n));
+  await kernels.dispatch(pass, 'lora_down_backward', [o.du, o.x, o.params, o.grads, o.dx], ps, grid(kernels, n));
 }

@@ -22,7 +22,7 @@ const check = (name: string, gpu: Float32Array, want: Float64Array) => expectMat
 
 for (const f16 of [false, true]) {
   describe(`matmul (${f16 ? 'f16' : 'f32'} weights)`, () => {
-    let k: Kernels;
+    let kernels: Kernels;
     const buffers: GPUBuffer[] = [];
     const buf = (b: GPUBuffer) => (buffers.push(b), b);
     // The weight as the GPU sees it: rounded through f16 on the f16 path, so only accumulation error remains.
@@ -30,15 +30,15 @@ for (const f16 of [false, true]) {
       const raw = lcgInputs(n, seed);
       // Padded to an even count: storageBuffer's writeBuffer needs whole 4-byte words (an odd f16 count is not).
       const padded = Float32Array.from({ length: n + (n % 2) }, (_, i) => raw[i] ?? 0);
-      return { gpu: buf(uploadWeight(k, padded, f16)), ref: f16 ? roundF16(raw) : Float64Array.from(raw) };
+      return { gpu: buf(uploadWeight(kernels, padded, f16)), ref: f16 ? roundF16(raw) : Float64Array.from(raw) };
     };
 
     beforeAll(async () => {
-      k = await testKernels(f16);
+      kernels = await testKernels(f16);
     });
     afterAll(() => {
       for (const b of buffers) b.destroy();
-      k?.device.destroy();
+      kernels?.device.destroy();
     });
 
     for (const [T, K, N, bias] of [
@@ -54,16 +54,16 @@ for (const f16 of [false, true]) {
         const w = weight(N * K, 2);
         const b = bias ? lcgInputs(N, 3) : null;
         const dy = lcgInputs(T * N, 4);
-        const y = buf(zeros(k, T * N));
-        const dx = buf(zeros(k, T * K));
-        const xb = buf(upload(k, x));
-        const dyb = buf(upload(k, dy));
-        await k.run('matmul test', async (pass) => {
-          await matmul_forward(k, pass, { x: xb, w: w.gpu, bias: b && buf(upload(k, b)), y, T, K, N });
-          await matmul_backward(k, pass, { dy: dyb, w: w.gpu, dx, T, K, N });
+        const y = buf(zeros(kernels, T * N));
+        const dx = buf(zeros(kernels, T * K));
+        const xb = buf(upload(kernels, x));
+        const dyb = buf(upload(kernels, dy));
+        await kernels.run('matmul test', async (pass) => {
+          await matmul_forward(kernels, pass, { x: xb, w: w.gpu, bias: b && buf(upload(kernels, b)), y, T, K, N });
+          await matmul_backward(kernels, pass, { dy: dyb, w: w.gpu, dx, T, K, N });
         });
-        check(`matmul_forward.y ${shape}`, await read(k, y, T * N), ref.matmul_forward(x, w.ref, b, T, K, N));
-        check(`matmul_backward.dx ${shape}`, await read(k, dx, T * K), ref.matmul_backward(dy, w.ref, T, K, N));
+        check(`matmul_forward.y ${shape}`, await read(kernels, y, T * N), ref.matmul_forward(x, w.ref, b, T, K, N));
+        check(`matmul_backward.dx ${shape}`, await read(kernels, dx, T * K), ref.matmul_backward(dy, w.ref, T, K, N));
       });
     }
 
@@ -77,38 +77,38 @@ for (const f16 of [false, true]) {
       const y0 = lcgInputs(T * N, 9); // what y held before: accumulate adds to it
       const dy = lcgInputs(T * N, 10);
       const dx0 = lcgInputs(T * K, 11);
-      const yAcc = buf(upload(k, y0));
-      const yNew = buf(upload(k, y0)); // overwritten, so y0 must not survive
-      const dxb = buf(upload(k, dx0));
-      const [xb, dyb] = [buf(upload(k, x)), buf(upload(k, dy))];
-      const b1 = buf(upload(k, bias.subarray(0, N1)));
-      const b2 = buf(upload(k, bias.subarray(N1)));
-      await k.run('matmul blocks', async (pass) => {
+      const yAcc = buf(upload(kernels, y0));
+      const yNew = buf(upload(kernels, y0)); // overwritten, so y0 must not survive
+      const dxb = buf(upload(kernels, dx0));
+      const [xb, dyb] = [buf(upload(kernels, x)), buf(upload(kernels, dy))];
+      const b1 = buf(upload(kernels, bias.subarray(0, N1)));
+      const b2 = buf(upload(kernels, bias.subarray(N1)));
+      await kernels.run('matmul blocks', async (pass) => {
         for (const [w, b, n, off] of [[w1, b1, N1, 0], [w2, b2, N2, N1]] as const) {
           const block = { w: w.gpu, T, K, N: n, nOffset: off, ldy: N };
-          await matmul_forward(k, pass, { ...block, x: xb, bias: b, y: yNew });
-          await matmul_forward(k, pass, { ...block, x: xb, bias: b, y: yAcc, accumulate: true });
-          await matmul_backward(k, pass, { ...block, dy: dyb, dx: dxb, accumulate: true });
+          await matmul_forward(kernels, pass, { ...block, x: xb, bias: b, y: yNew });
+          await matmul_forward(kernels, pass, { ...block, x: xb, bias: b, y: yAcc, accumulate: true });
+          await matmul_backward(kernels, pass, { ...block, dy: dyb, dx: dxb, accumulate: true });
         }
       });
       const wFull = Float64Array.from([...w1.ref, ...w2.ref]);
       const want = ref.matmul_forward(x, wFull, bias, T, K, N);
-      check('matmul_forward.y two blocks', await read(k, yNew, T * N), want);
-      check('matmul_forward.y two blocks +=', await read(k, yAcc, T * N), want.map((v, i) => v + y0[i]));
+      check('matmul_forward.y two blocks', await read(kernels, yNew, T * N), want);
+      check('matmul_forward.y two blocks +=', await read(kernels, yAcc, T * N), want.map((v, i) => v + y0[i]));
       const dxWant = ref.matmul_backward(dy, wFull, T, K, N).map((v, i) => v + dx0[i]);
-      check('matmul_backward.dx two blocks +=', await read(k, dxb, T * K), dxWant);
+      check('matmul_backward.dx two blocks +=', await read(kernels, dxb, T * K), dxWant);
     });
 
     it('detects a wrong result (the comparison can fail)', async () => {
       const [T, K, N] = [5, 20, 9];
       const x = lcgInputs(T * K, 12);
       const w = weight(N * K, 13);
-      const y = buf(zeros(k, T * N));
-      await k.run('matmul fail', (pass) => matmul_forward(k, pass, { x: buf(upload(k, x)), w: w.gpu, y, T, K, N }));
+      const y = buf(zeros(kernels, T * N));
+      await kernels.run('matmul fail', (pass) => matmul_forward(kernels, pass, { x: buf(upload(kernels, x)), w: w.gpu, y, T, K, N }));
       const perturbed = Float64Array.from(x);
       perturbed[K + 3] += 0.5; // one input of row 1 changes every output of that row
       const want = ref.matmul_forward(perturbed, w.ref, null, T, K, N);
-      expect(compare('perturbed', await read(k, y, T * N), want, scaleOf(want)).maxRel).toBeGreaterThan(1e-2);
+      expect(compare('perturbed', await read(kernels, y, T * N), want, scaleOf(want)).maxRel).toBeGreaterThan(1e-2);
     });
   });
 }

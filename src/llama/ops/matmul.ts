@@ -49,13 +49,13 @@ function check(entry: string, T: number, K: number, N: number, nOffset: number, 
 }
 
 /** y[:, nOffset:nOffset+N] (=|+=) x·wᵀ (+ bias); x [T,K], w [N,K], y [T,ldy]. */
-export async function matmul_forward(k: Kernels, pass: GPUComputePassEncoder, o: MatmulForwardOptions): Promise<void> {
+export async function matmul_forward(kernels: Kernels, pass: GPUComputePassEncoder, o: MatmulForwardOptions): Promise<void> {
   const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
   check('matmul_forward', T, K, N, nOffset, ldy);
   if (T === 0 || N === 0) return;
   // Without a bias the binding still needs a buffer; x is read-only too, so it can stand in (never read).
   const bias = o.bias ?? o.x;
-  await k.dispatch(
+  await kernels.dispatch(
     pass,
     'matmul_forward',
     [o.x, o.w, bias, o.y],
@@ -66,14 +66,14 @@ export async function matmul_forward(k: Kernels, pass: GPUComputePassEncoder, o:
 
 /** dx (=|+=) dy[:, nOffset:nOffset+N]·w; dy [T,ldy], w [N,K], dx [T,K]. */
 export async function matmul_backward(
-  k: Kernels,
+  kernels: Kernels,
   pass: GPUComputePassEncoder,
   o: MatmulBackwardOptions,
 ): Promise<void> {
   const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
   check('matmul_backward', T, K, N, nOffset, ldy);
   if (T === 0 || K === 0) return;
-  await k.dispatch(
+  await kernels.dispatch(
     pass,
     'matmul_backward',
     [o.dy, o.w, o.dx],

@@ -10,21 +10,21 @@ import { rmsnorm_backward, rmsnorm_forward } from './rmsnorm';
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
   describe(`rmsnorm, ${wname} weights`, () => {
-    let k: Kernels;
+    let kernels: Kernels;
     const bufs: GPUBuffer[] = [];
     const keep = (b: GPUBuffer): GPUBuffer => (bufs.push(b), b);
     // A frozen weight as stored on the GPU, and the values the reference must use (what the GPU actually sees).
     const weight = (values: Float32Array, label: string) => ({
-      buf: keep(uploadWeight(k, values, f16, label)),
+      buf: keep(uploadWeight(kernels, values, f16, label)),
       ref: f16 ? roundF16(values) : Float64Array.from(values),
     });
 
     beforeAll(async () => {
-      k = await testKernels(f16);
+      kernels = await testKernels(f16);
     });
     afterAll(() => {
       for (const b of bufs) b.destroy();
-      k?.device.destroy();
+      kernels?.device.destroy();
     });
 
     // y and rstd are a product after one f32 sum of C ≤ 4096 positive squares (tree + strided partials: relative
@@ -37,43 +37,43 @@ for (const f16 of [false, true]) {
         const w = weight(scaled(C, 12 + C, 0.5, 1), 'rmsnorm.w');
         const dy = scaled(T * C, 13 + C, 1);
         const acc = scaled(T * C, 14 + C, 1);
-        const [bx, by, brstd, bdy, bdx, bacc] = [upload(k, x), zeros(k, T * C), zeros(k, T), upload(k, dy), zeros(k, T * C), upload(k, acc)].map(keep);
-        await k.run('rmsnorm', async (pass) => {
-          await rmsnorm_forward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps });
-          await rmsnorm_backward(k, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bdx, T, C });
-          await rmsnorm_backward(k, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bacc, T, C, accumulate: true });
+        const [bx, by, brstd, bdy, bdx, bacc] = [upload(kernels, x), zeros(kernels, T * C), zeros(kernels, T), upload(kernels, dy), zeros(kernels, T * C), upload(kernels, acc)].map(keep);
+        await kernels.run('rmsnorm', async (pass) => {
+          await rmsnorm_forward(kernels, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps });
+          await rmsnorm_backward(kernels, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bdx, T, C });
+          await rmsnorm_backward(kernels, pass, { dy: bdy, x: bx, w: w.buf, rstd: brstd, dx: bacc, T, C, accumulate: true });
         });
         const ref = cpu.rmsnorm_forward(x, w.ref, eps, T, C);
         const dx = cpu.rmsnorm_backward(dy, x, w.ref, ref.rstd, T, C);
-        expectMatches(`rmsnorm_forward.y T=${T} C=${C} ${wname}`, await read(k, by, T * C), ref.y, { rel: 1e-5 });
-        expectMatches(`rmsnorm_forward.rstd T=${T} C=${C} ${wname}`, await read(k, brstd, T), ref.rstd, { rel: 1e-5 });
-        expectMatches(`rmsnorm_backward.dx T=${T} C=${C} ${wname}`, await read(k, bdx, T * C), dx, { rel: 1e-4 });
+        expectMatches(`rmsnorm_forward.y T=${T} C=${C} ${wname}`, await read(kernels, by, T * C), ref.y, { rel: 1e-5 });
+        expectMatches(`rmsnorm_forward.rstd T=${T} C=${C} ${wname}`, await read(kernels, brstd, T), ref.rstd, { rel: 1e-5 });
+        expectMatches(`rmsnorm_backward.dx T=${T} C=${C} ${wname}`, await read(kernels, bdx, T * C), dx, { rel: 1e-4 });
         const summed = dx.map((v, i) => v + acc[i]);
-        expectMatches(`rmsnorm_backward.dx+= T=${T} C=${C} ${wname}`, await read(k, bacc, T * C), summed, { abs: 1e-6 });
+        expectMatches(`rmsnorm_backward.dx+= T=${T} C=${C} ${wname}`, await read(kernels, bacc, T * C), summed, { abs: 1e-6 });
       });
     }
 
     it('rmsnorm_forward spills rows into a 2-D grid past the per-dimension workgroup limit', async () => {
       if (f16) return; // indexing only, the same for both weight types
-      const [T, C] = [k.ctx.limits.maxComputeWorkgroupsPerDimension + 3, 8];
+      const [T, C] = [kernels.ctx.limits.maxComputeWorkgroupsPerDimension + 3, 8];
       const x = scaled(T * C, 15, 2);
       const w = weight(scaled(C, 16, 0.5, 1), 'rmsnorm.w');
-      const [bx, by, brstd] = [upload(k, x), zeros(k, T * C), zeros(k, T)].map(keep);
-      await k.run('rmsnorm', (pass) => rmsnorm_forward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
+      const [bx, by, brstd] = [upload(kernels, x), zeros(kernels, T * C), zeros(kernels, T)].map(keep);
+      await kernels.run('rmsnorm', (pass) => rmsnorm_forward(kernels, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
       const ref = cpu.rmsnorm_forward(x, w.ref, 1e-5, T, C);
-      expectMatches(`rmsnorm_forward.y T=${T} C=${C}`, await read(k, by, T * C), ref.y, { rel: 1e-5 });
-      expectMatches(`rmsnorm_forward.rstd T=${T} C=${C}`, await read(k, brstd, T), ref.rstd, { rel: 1e-5 });
+      expectMatches(`rmsnorm_forward.y T=${T} C=${C}`, await read(kernels, by, T * C), ref.y, { rel: 1e-5 });
+      expectMatches(`rmsnorm_forward.rstd T=${T} C=${C}`, await read(kernels, brstd, T), ref.rstd, { rel: 1e-5 });
     });
 
     it('detects a wrong result (the comparison can fail)', async () => {
       const [T, C] = [3, 70];
       const x = scaled(T * C, 21, 1);
       const w = weight(scaled(C, 22, 0.5, 1), 'rmsnorm.w');
-      const [bx, by, brstd] = [upload(k, x), zeros(k, T * C), zeros(k, T)].map(keep);
-      await k.run('rmsnorm', (pass) => rmsnorm_forward(k, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
+      const [bx, by, brstd] = [upload(kernels, x), zeros(kernels, T * C), zeros(kernels, T)].map(keep);
+      await kernels.run('rmsnorm', (pass) => rmsnorm_forward(kernels, pass, { x: bx, w: w.buf, y: by, rstd: brstd, T, C, eps: 1e-5 }));
       const wrong = w.ref.slice();
       wrong[5] += 0.5;
-      const d = compare('rmsnorm_forward.y with a perturbed weight', await read(k, by, T * C), cpu.rmsnorm_forward(x, wrong, 1e-5, T, C).y);
+      const d = compare('rmsnorm_forward.y with a perturbed weight', await read(kernels, by, T * C), cpu.rmsnorm_forward(x, wrong, 1e-5, T, C).y);
       console.log(formatDiff(d));
       expect(d.maxAbs).toBeGreaterThan(1e-2);
     });

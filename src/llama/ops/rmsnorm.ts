@@ -25,22 +25,22 @@ export interface RmsnormBackwardArgs {
 }
 
 // One workgroup (256 invocations) per row; rows spill into a 2-D grid past the per-dimension limit.
-function rowGrid(k: Kernels, T: number) {
-  return grid1d(T, 1, k.ctx.limits.maxComputeWorkgroupsPerDimension);
+function rowGrid(kernels: Kernels, T: number) {
+  return grid1d(T, 1, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
 }
 
 /** y = x · rstd · w per row (HF LlamaRMSNorm / Qwen2RMSNorm), and rstd. */
-export async function rmsnorm_forward(k: Kernels, pass: GPUComputePassEncoder, a: RmsnormForwardArgs): Promise<void> {
+export async function rmsnorm_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: RmsnormForwardArgs): Promise<void> {
   if (a.T === 0) return;
-  const g = rowGrid(k, a.T);
-  await k.dispatch(pass, 'rmsnorm_forward', [a.x, a.w, a.y, a.rstd], [a.T, a.C, f32(a.eps), g.x], [g.x, g.y]);
+  const g = rowGrid(kernels, a.T);
+  await kernels.dispatch(pass, 'rmsnorm_forward', [a.x, a.w, a.y, a.rstd], [a.T, a.C, f32(a.eps), g.x], [g.x, g.y]);
 }
 
 /** dx (w is frozen: no dw). */
-export async function rmsnorm_backward(k: Kernels, pass: GPUComputePassEncoder, a: RmsnormBackwardArgs): Promise<void> {
+export async function rmsnorm_backward(kernels: Kernels, pass: GPUComputePassEncoder, a: RmsnormBackwardArgs): Promise<void> {
   if (a.T === 0) return;
-  const g = rowGrid(k, a.T);
-  await k.dispatch(
+  const g = rowGrid(kernels, a.T);
+  await kernels.dispatch(
     pass,
     'rmsnorm_backward',
     [a.dy, a.x, a.w, a.rstd, a.dx],

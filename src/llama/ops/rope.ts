@@ -12,23 +12,23 @@ export interface RopeArgs {
   D: number; // even
 }
 
-async function rope(k: Kernels, pass: GPUComputePassEncoder, entry: string, a: RopeArgs): Promise<void> {
+async function rope(kernels: Kernels, pass: GPUComputePassEncoder, entry: string, a: RopeArgs): Promise<void> {
   if (a.D % 2 !== 0) throw new Error(`${entry}: head dim ${a.D} is odd`);
   const n = (a.T * a.nh * a.D) / 2;
   if (n === 0) return;
-  const g = grid1d(n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await k.dispatch(pass, entry, [a.x, a.pos, a.invFreq], [a.T, a.nh, a.D, g.row], [g.x, g.y]);
+  const g = grid1d(n, 256, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await kernels.dispatch(pass, entry, [a.x, a.pos, a.invFreq], [a.T, a.nh, a.D, g.row], [g.x, g.y]);
 }
 
 /**
  * x ← rotate(x, pos·invFreq) in HF's rotate-half layout. The angle is the f32 product pos·inv_freq, as HF takes it,
  * so it carries a relative rounding of ~6e-8 (absolute ~6e-8·pos radians) that grows with the position.
  */
-export function rope_forward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
-  return rope(k, pass, 'rope_forward', a);
+export function rope_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
+  return rope(kernels, pass, 'rope_forward', a);
 }
 
 /** dx ← rotate(dx, −pos·invFreq): the gradient of rope_forward, in place on the gradient. */
-export function rope_backward(k: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
-  return rope(k, pass, 'rope_backward', a);
+export function rope_backward(kernels: Kernels, pass: GPUComputePassEncoder, a: RopeArgs): Promise<void> {
+  return rope(kernels, pass, 'rope_backward', a);
 }

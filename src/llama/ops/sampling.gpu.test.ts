@@ -9,36 +9,36 @@ import { lcg } from '../../ref/random';
 import * as cpu from '../../ref/sampling';
 import { packSamplingSettings, sample_tokens, type SamplingSettings } from './sampling';
 
-let k: Kernels;
+let kernels: Kernels;
 const buffers: GPUBuffer[] = [];
 const keep = (b: GPUBuffer) => (buffers.push(b), b);
 
 beforeAll(async () => {
-  k = await testKernels(false); // no frozen weights: the f16 path only needs to compile (checked below)
+  kernels = await testKernels(false); // no frozen weights: the f16 path only needs to compile (checked below)
 });
 afterAll(() => {
   for (const b of buffers) b.destroy();
-  k?.device.destroy();
+  kernels?.device.destroy();
 });
 
 const row = (temperature: number, topK = 0, topP = 1, seed = 1, step = 0): SamplingSettings => ({ temperature, topK, topP, seed, step });
 
 async function gpuSample(logits: Float32Array, rows: SamplingSettings[], V: number) {
   const B = rows.length;
-  const ids = keep(zeros(k, B, 'smp.ids'));
-  const aux = keep(zeros(k, 2 * B, 'smp.aux'));
+  const ids = keep(zeros(kernels, B, 'smp.ids'));
+  const aux = keep(zeros(kernels, 2 * B, 'smp.aux'));
   const args = {
-    logits: keep(upload(k, logits, 'smp.logits')),
-    settings: keep(upload(k, new Uint32Array(packSamplingSettings(rows)), 'smp.settings')),
+    logits: keep(upload(kernels, logits, 'smp.logits')),
+    settings: keep(upload(kernels, new Uint32Array(packSamplingSettings(rows)), 'smp.settings')),
     ids,
     aux,
     B,
     V,
   };
-  await k.run('sample_tokens', (pass) => sample_tokens(k, pass, args));
-  const a = new Uint32Array(await readBuffer(k.device, aux, 8 * B));
+  await kernels.run('sample_tokens', (pass) => sample_tokens(kernels, pass, args));
+  const a = new Uint32Array(await readBuffer(kernels.device, aux, 8 * B));
   return {
-    ids: new Uint32Array(await readBuffer(k.device, ids, 4 * B)),
+    ids: new Uint32Array(await readBuffer(kernels.device, ids, 4 * B)),
     threshold: Uint32Array.from({ length: B }, (_, b) => a[2 * b]),
     kept: Uint32Array.from({ length: B }, (_, b) => a[2 * b + 1]),
   };

@@ -47,14 +47,14 @@ export interface SampleTokensArgs {
  * Records one `sample_tokens` dispatch, one workgroup (256 invocations) per row. Cost per row: up to 66 passes over
  * the V logits with top-k and top-p both on (32 counts, 1 + 32 mass sums, a final count, the draw), 3 with both off.
  */
-export async function sample_tokens(k: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
+export async function sample_tokens(kernels: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
   if (a.B === 0) return;
   if (!Number.isInteger(a.V) || a.V < 1) throw new Error(`sample_tokens: vocabulary of ${a.V}`);
   const bytes = a.B * a.V * 4;
-  const limit = k.ctx.limits.maxStorageBufferBindingSize;
+  const limit = kernels.ctx.limits.maxStorageBufferBindingSize;
   if (bytes > limit) {
     throw new Error(`sample_tokens: ${a.B} rows of ${a.V} logits (${bytes} bytes) exceed one binding (${limit}); sample fewer rows per dispatch`);
   }
-  const g = grid1d(a.B, 1, k.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await k.dispatch(pass, 'sample_tokens', [a.logits, a.settings, a.ids, a.aux], [a.B, a.V, g.x], [g.x, g.y]);
+  const g = grid1d(a.B, 1, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+  await kernels.dispatch(pass, 'sample_tokens', [a.logits, a.settings, a.ids, a.aux], [a.B, a.V, g.x], [g.x, g.y]);
 }

@@ -9,16 +9,16 @@ import { swiglu_backward, swiglu_forward } from './swiglu';
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
   describe(`swiglu, ${wname} weights`, () => {
-    let k: Kernels;
+    let kernels: Kernels;
     const bufs: GPUBuffer[] = [];
     const keep = (b: GPUBuffer): GPUBuffer => (bufs.push(b), b);
 
     beforeAll(async () => {
-      k = await testKernels(f16);
+      kernels = await testKernels(f16);
     });
     afterAll(() => {
       for (const b of bufs) b.destroy();
-      k?.device.destroy();
+      kernels?.device.destroy();
     });
 
     // Elementwise: a few f32 roundings and one exp each, so ~1e-6 relative; dgate's factor 1 + g(1−σ) cancels near
@@ -30,15 +30,15 @@ for (const f16 of [false, true]) {
         gate.set([30, -30, 100, -100], 0);
         const up = scaled(n, 52 + F, 1);
         const dh = scaled(n, 53 + F, 1);
-        const [bg, bu, bh, bdh, bdg, bdu] = [upload(k, gate), upload(k, up), zeros(k, n), upload(k, dh), zeros(k, n), zeros(k, n)].map(keep);
-        await k.run('swiglu', async (pass) => {
-          await swiglu_forward(k, pass, { gate: bg, up: bu, h: bh, T, F });
-          await swiglu_backward(k, pass, { dh: bdh, gate: bg, up: bu, dgate: bdg, dup: bdu, T, F });
+        const [bg, bu, bh, bdh, bdg, bdu] = [upload(kernels, gate), upload(kernels, up), zeros(kernels, n), upload(kernels, dh), zeros(kernels, n), zeros(kernels, n)].map(keep);
+        await kernels.run('swiglu', async (pass) => {
+          await swiglu_forward(kernels, pass, { gate: bg, up: bu, h: bh, T, F });
+          await swiglu_backward(kernels, pass, { dh: bdh, gate: bg, up: bu, dgate: bdg, dup: bdu, T, F });
         });
         const ref = cpu.swiglu_backward(dh, gate, up, T, F);
-        expectMatches(`swiglu_forward.h T=${T} F=${F}`, await read(k, bh, n), cpu.swiglu_forward(gate, up, T, F), { rel: 1e-5 });
-        expectMatches(`swiglu_backward.dgate T=${T} F=${F}`, await read(k, bdg, n), ref.dgate, { rel: 1e-5 });
-        expectMatches(`swiglu_backward.dup T=${T} F=${F}`, await read(k, bdu, n), ref.dup, { rel: 1e-5 });
+        expectMatches(`swiglu_forward.h T=${T} F=${F}`, await read(kernels, bh, n), cpu.swiglu_forward(gate, up, T, F), { rel: 1e-5 });
+        expectMatches(`swiglu_backward.dgate T=${T} F=${F}`, await read(kernels, bdg, n), ref.dgate, { rel: 1e-5 });
+        expectMatches(`swiglu_backward.dup T=${T} F=${F}`, await read(kernels, bdu, n), ref.dup, { rel: 1e-5 });
       });
     }
   });

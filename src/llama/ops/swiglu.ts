@@ -21,20 +21,20 @@ export interface SwigluBackwardArgs {
   F: number;
 }
 
-function grid(k: Kernels, n: number) {
-  return grid1d(n, 256, k.ctx.limits.maxComputeWorkgroupsPerDimension);
+function grid(kernels: Kernels, n: number) {
+  return grid1d(n, 256, kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
 }
 
-export async function swiglu_forward(k: Kernels, pass: GPUComputePassEncoder, a: SwigluForwardArgs): Promise<void> {
+export async function swiglu_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: SwigluForwardArgs): Promise<void> {
   const n = a.T * a.F;
   if (n === 0) return;
-  const g = grid(k, n);
-  await k.dispatch(pass, 'swiglu_forward', [a.gate, a.up, a.h], [n, g.row], [g.x, g.y]);
+  const g = grid(kernels, n);
+  await kernels.dispatch(pass, 'swiglu_forward', [a.gate, a.up, a.h], [n, g.row], [g.x, g.y]);
 }
 
-export async function swiglu_backward(k: Kernels, pass: GPUComputePassEncoder, a: SwigluBackwardArgs): Promise<void> {
+export async function swiglu_backward(kernels: Kernels, pass: GPUComputePassEncoder, a: SwigluBackwardArgs): Promise<void> {
   const n = a.T * a.F;
   if (n === 0) return;
-  const g = grid(k, n);
-  await k.dispatch(pass, 'swiglu_backward', [a.dh, a.gate, a.up, a.dgate, a.dup], [n, g.row], [g.x, g.y]);
+  const g = grid(kernels, n);
+  await kernels.dispatch(pass, 'swiglu_backward', [a.dh, a.gate, a.up, a.dgate, a.dup], [n, g.row], [g.x, g.y]);
 }
