@@ -1,7 +1,15 @@
 // Buffer creation and readback. Readback is the only way data leaves the GPU, so it is one function, easy to find
 // and to keep off hot paths (which read back only scalars and sampled ids).
 
-export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, spelled out so Node needs no globals here
+/**
+ * The GPUBufferUsage and GPUMapMode bits the engine uses, by name. The values are fixed by the WebGPU spec; they are
+ * spelled out because in Node Dawn's GPUBufferUsage global exists only once a device is acquired (src/gpu/node.ts).
+ */
+export const BufferUsage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const MapMode = { READ: 0x1 } as const;
+
+/** Storage buffers are written from the CPU and read back or copied from, so they carry both copy bits. */
+const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 /** A storage buffer holding `data`, or `bytes` zeroed bytes. Sizes round up to 4 as WebGPU requires. */
 export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number, label: string): GPUBuffer {
@@ -23,7 +31,7 @@ export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number,
 export function uniformBuffer(device: GPUDevice, words: ArrayLike<number>, label: string): GPUBuffer {
   const data = new Uint32Array(Math.max(4, Math.ceil(words.length / 4) * 4));
   data.set(words);
-  const buffer = device.createBuffer({ label, size: data.byteLength, usage: 0x40 | 0x8 }); // UNIFORM | COPY_DST
+  const buffer = device.createBuffer({ label, size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
   device.queue.writeBuffer(buffer, 0, data);
   return buffer;
 }
@@ -31,11 +39,11 @@ export function uniformBuffer(device: GPUDevice, words: ArrayLike<number>, label
 /** Copies `byteLength` bytes from `src` at `offset` into a fresh ArrayBuffer. */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, byteLength: number, offset = 0): Promise<ArrayBuffer> {
   const size = Math.ceil(byteLength / 4) * 4;
-  const staging = device.createBuffer({ label: 'readback', size, usage: 0x1 | 0x8 }); // MAP_READ | COPY_DST
+  const staging = device.createBuffer({ label: 'readback', size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   const enc = device.createCommandEncoder({ label: 'readback' });
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);
-  await staging.mapAsync(0x1);
+  await staging.mapAsync(MapMode.READ);
   const out = staging.getMappedRange().slice(0, byteLength);
   staging.unmap();
   staging.destroy();

@@ -1,5 +1,6 @@
 // One way to record a kernel: pipeline by entry-point name, buffers bound in order, a uniform of parameters, a
 // grid. Every op in src/llama/ops records through this, so binding order and parameter packing live in one place.
+import { BufferUsage } from './buffers';
 import type { GpuContext } from './device';
 import { KernelRegistry, type ShaderSources } from './registry';
 
@@ -58,7 +59,7 @@ export class Kernels {
     }));
     if (params) {
       const data = packParams(params);
-      const uniform = this.device.createBuffer({ label: `${entry}.params`, size: data.byteLength, usage: 0x40 | 0x8 });
+      const uniform = this.device.createBuffer({ label: `${entry}.params`, size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
       this.device.queue.writeBuffer(uniform, 0, data);
       entries.push({ binding: buffers.length, resource: { buffer: uniform } });
     }
