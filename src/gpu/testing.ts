@@ -19,22 +19,22 @@ export async function testKernels(f16: boolean): Promise<Kernels> {
   return createKernels(ctx, loadShaderSources(), { f16 });
 }
 
-export function upload(k: Kernels, data: ArrayLike<number> | Float32Array | Uint32Array | Int32Array, label = 'test'): GPUBuffer {
+export function upload(kernels: Kernels, data: ArrayLike<number> | Float32Array | Uint32Array | Int32Array, label = 'test'): GPUBuffer {
   const view = ArrayBuffer.isView(data) ? data : Float32Array.from(data);
-  return storageBuffer(k.device, view, label);
+  return storageBuffer(kernels.device, view, label);
 }
 
 /** A frozen weight as the engine stores it: f16 when the registry's preamble says so, f32 otherwise. */
-export function uploadWeight(k: Kernels, values: ArrayLike<number>, f16: boolean, label = 'weight'): GPUBuffer {
-  return storageBuffer(k.device, f16 ? fromFloat32(values, 'F16') : Float32Array.from(values), label);
+export function uploadWeight(kernels: Kernels, values: ArrayLike<number>, f16: boolean, label = 'weight'): GPUBuffer {
+  return storageBuffer(kernels.device, f16 ? fromFloat32(values, 'F16') : Float32Array.from(values), label);
 }
 
-export function zeros(k: Kernels, count: number, label = 'zeros'): GPUBuffer {
-  return storageBuffer(k.device, count * 4, label);
+export function zeros(kernels: Kernels, count: number, label = 'zeros'): GPUBuffer {
+  return storageBuffer(kernels.device, count * 4, label);
 }
 
-export async function read(k: Kernels, buffer: GPUBuffer, count: number): Promise<Float32Array> {
-  return readF32(k.device, buffer, count);
+export async function read(kernels: Kernels, buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  return readF32(kernels.device, buffer, count);
 }
 
 /** n f32 inputs in [shift − scale, shift + scale), the same for a given seed on every run. */
