@@ -1,5 +1,5 @@
 // Metrics on cases computed by hand: SQuAD F1, ROUGE-L from a known LCS, KL from closed forms (zero for identical
-// logits, invariant to a constant shift), valid-action shares and the per-metric summary.
+// logits, invariant to a constant shift), valid-action shares and the mean.
 import { describe, expect, it } from 'vitest';
 import {
   agreement,
@@ -10,7 +10,6 @@ import {
   meanOf,
   rougeL,
   squadTokens,
-  summarize,
   tokenF1,
   validActionShare,
 } from './metrics';
@@ -124,24 +123,9 @@ describe('validActionShare', () => {
   });
 });
 
-describe('meanOf and summarize', () => {
+describe('meanOf', () => {
   it('averages, with null for nothing', () => {
     expect(meanOf([1, 2, 6])).toBe(3);
     expect(meanOf([])).toBeNull();
-  });
-
-  it('aggregates per-record metrics, skipping missing values and counting booleans as shares', () => {
-    const rows = [
-      { exactMatch: 1, tokenF1: 0.5, validAction: true, kl: null },
-      { exactMatch: 0, tokenF1: 1, validAction: false, kl: 0.2 },
-      { exactMatch: 1, tokenF1: 0.75 },
-    ];
-    expect(summarize(rows)).toEqual({
-      exactMatch: { mean: 2 / 3, n: 3 },
-      tokenF1: { mean: 0.75, n: 3 },
-      validAction: { mean: 0.5, n: 2 },
-      kl: { mean: 0.2, n: 1 },
-    });
-    expect(summarize([{ kl: null }])).toEqual({ kl: { mean: null, n: 0 } });
   });
 });

@@ -140,24 +140,3 @@ export function meanOf(xs: readonly number[]): number | null {
 export function agreement(pred: string, teacher: string): { exactMatch: number; tokenF1: number; rougeL: number } {
   return { exactMatch: exactMatch(pred, teacher), tokenF1: tokenF1(pred, teacher), rougeL: rougeL(pred, teacher) };
 }
-
-export type MetricRow<K extends string> = Partial<Record<K, number | boolean | null>>;
-
-/**
- * Per-record metrics to one figure per metric: the mean over the records that have it (null and missing values are
- * skipped; true/false count as 1/0, so a per-record "valid action" flag becomes a share), with how many had it.
- */
-export function summarize<K extends string>(rows: readonly MetricRow<K>[]): Record<K, { mean: number | null; n: number }> {
-  const values = new Map<K, number[]>();
-  for (const row of rows) {
-    for (const k of Object.keys(row) as K[]) {
-      const v = row[k];
-      if (!values.has(k)) values.set(k, []);
-      if (v === null || v === undefined) continue;
-      values.get(k)!.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
-    }
-  }
-  const out = {} as Record<K, { mean: number | null; n: number }>;
-  for (const [k, xs] of values) out[k] = { mean: meanOf(xs), n: xs.length };
-  return out;
-}

@@ -8,12 +8,11 @@ import { KernelRegistry, type ShaderSources } from './registry';
 export type Bind = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
 /**
- * Uniform parameters in declaration order, each a u32 unless given as f32(x) or i32(x). WGSL structs of 4-byte
- * scalars pack without padding, so the order of the values is the order of the struct's fields.
+ * Uniform parameters in declaration order, each a u32 unless given as f32(x) (no kernel takes an i32). WGSL
+ * structs of 4-byte scalars pack without padding, so the order of the values is the order of the struct's fields.
  */
-export type Param = number | { f32: number } | { i32: number };
+export type Param = number | { f32: number };
 export const f32 = (x: number): Param => ({ f32: x });
-export const i32 = (x: number): Param => ({ i32: x });
 
 export function packParams(values: Param[]): ArrayBuffer {
   const buf = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
@@ -22,8 +21,7 @@ export function packParams(values: Param[]): ArrayBuffer {
     if (typeof v === 'number') {
       if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`param ${i}: ${v} is not a u32`);
       view.setUint32(i * 4, v, true);
-    } else if ('f32' in v) view.setFloat32(i * 4, v.f32, true);
-    else view.setInt32(i * 4, v.i32, true);
+    } else view.setFloat32(i * 4, v.f32, true);
   });
   return buf;
 }

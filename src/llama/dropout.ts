@@ -3,7 +3,8 @@
 
 /**
  * The u32 the GPU compares the hash against (keep iff hash >= threshold): ceil(p * 2^32), the same decision as
- * dropout_keep (src/ref/dropout.ts) for every 0 <= p <= 1 - 2^-32 (p * 2^32 is exact in float64, and hash is an integer).
+ * dropout_keep (src/ref/dropout.ts) for every 0 <= p <= 1 - 2^-32 (p * 2^32 is exact in float64, and hash is an
+ * integer).
  */
 export function dropout_threshold(p: number): number {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout probability ${p} must be in [0, 1)`);

@@ -3,6 +3,7 @@
 // only each layer's input and rebuilds the rest of a layer during its backward pass.
 import type { ModelConfig } from '../model/config';
 import type { LoraTarget } from './lora';
+import { attentionDeltaFloats } from './ops/attention';
 
 /** Floats of each buffer a layer's forward saves for its backward (its input x is kept with the residuals). */
 export function layerActivations(cfg: ModelConfig, T: number, rank: number, targets: readonly LoraTarget[]): Record<string, number> {
@@ -20,7 +21,7 @@ export function backwardScratch(cfg: ModelConfig, T: number, rank: number) {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F } = cfg;
   return {
     tmp: T * C, dx: T * C, dn: T * C, dh: T * F, dg: T * F, du: T * F,
-    datt: T * H * D, dq: T * H * D, dk: T * KV * D, dv: T * KV * D, delta: 2 * H * T, dlora: T * rank,
+    datt: T * H * D, dq: T * H * D, dk: T * KV * D, dv: T * KV * D, delta: attentionDeltaFloats(T, H), dlora: T * rank,
   };
 }
 

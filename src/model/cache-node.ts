@@ -1,5 +1,6 @@
-// The model cache for Node (the genpi CLI, tests): plain files under <root>/<owner>/<name>/<revision>/<file>, partial
-// downloads beside them as <file>.part, completed by a rename so a crash can never leave a truncated complete file.
+// The model cache for Node, so tests can run the hub download and the worker API outside a browser (the CLI reads
+// model folders directly): plain files under <root>/<owner>/<name>/<revision>/<file>, partial downloads beside them
+// as <file>.part, completed by a rename so a crash can never leave a truncated complete file.
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';

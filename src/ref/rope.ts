@@ -1,7 +1,7 @@
 // float64 reference for shaders/rope.wgsl: rotary position embeddings in Hugging Face's rotate-half layout.
 
 // The inverse frequencies are production code (the engine uploads them); the reference and its tests take them from there.
-export { rope_inv_freq, type RopeScaling } from '../llama/rope-freq';
+export { rope_inv_freq } from '../llama/rope-freq';
 
 /**
  * Rotates each head's halves by angle pos[t]·invFreq[i]: for i < D/2,

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { openDB, type StoreNames } from 'idb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DB_VERSION, openGenpiDB, type GenpiDatabase } from './db';
+import { openGenpiDB, type GenpiDatabase } from './db';
+import { DB_VERSION } from './migrations';
 import { MigrationError, NewerDataError } from './errors';
 import type { GenpiDB } from './schema';
 import { freshIndexedDB, testAdapter, testDataset } from './testing';

@@ -5,8 +5,6 @@ import { MigrationError, NewerDataError } from './errors';
 import { DB_VERSION, MIGRATIONS, type UpgradeTransaction } from './migrations';
 import type { GenpiDB } from './schema';
 
-export { DB_VERSION } from './migrations';
-
 export type GenpiDatabase = IDBPDatabase<GenpiDB>;
 
 export interface OpenOptions {
