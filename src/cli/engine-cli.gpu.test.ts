@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { expectMatches } from '../gpu/testing';
 import { loraLayout } from '../llama/lora';
 import { exportPeft } from '../llama/peft';
 import { openModel, type ModelFiles } from '../model/open';
@@ -12,7 +13,6 @@ import { BytesSource } from '../model/source';
 import { DirFileSet } from '../model/source-node';
 import { Rng } from '../util/rng';
 import { writeTinyModel } from '../model/tiny/write-node';
-import { compare, formatDiff } from '../ref/compare';
 import { llama_backward, llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { packGroups, type Group } from '../train/batch';
@@ -56,9 +56,7 @@ describe('genpi logits', () => {
       const ref = await loadRefModel(model.weights, model.config, usedF16(r.stderr));
       const batch = packGroups([{ weight: 1, sequences: [{ input_ids: tokens, labels: tokens }] }]);
       const want = llama_forward(ref, withAdapter ? { layout: layout(), params } : null, batch).logits;
-      const d = compare('logits', gpu, want);
-      console.log(formatDiff(d));
-      expect(d.scaled).toBeLessThan(1e-5);
+      expectMatches('logits', gpu, want, { scaled: 1e-5 });
     });
   }
 });
@@ -93,9 +91,8 @@ describe('genpi grads', () => {
       for (const [which, off, n] of [['A', s.aOffset, 4 * s.K], ['B', s.bOffset, s.N * 4]] as const) {
         const key = `base_model.model.model.layers.${s.layer}.${s.target === 'q' || s.target === 'k' || s.target === 'v' || s.target === 'o' ? 'self_attn' : 'mlp'}.${s.target}_proj.lora_${which}.weight`;
         const got = (await readTensorF32(src, header, key)).data;
-        const d = compare(key, got, want.subarray(off, off + n));
+        const d = expectMatches(key, got, want.subarray(off, off + n), { scaled: 1e-4 });
         worst = Math.max(worst, d.scaled);
-        expect(d.scaled, key).toBeLessThan(1e-4);
       }
     }
     console.log(`grads: worst error of scale over ${header.tensors.size} tensors ${worst.toExponential(2)}`);

@@ -2,7 +2,7 @@
 // W + (alpha/r)·B·A), gives the logits the engine computes with the adapter on top of the frozen weights.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
-import { testKernels } from '../gpu/testing';
+import { expectMatches, testKernels } from '../gpu/testing';
 import { LlamaEngine } from '../llama/engine';
 import { loraLayout, LORA_TARGETS } from '../llama/lora';
 import { exportPeft, importPeft } from '../llama/peft';
@@ -10,7 +10,7 @@ import { memoryFiles } from '../llama/testing';
 import { openModel, type ModelFiles } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
 import { Rng } from '../util/rng';
-import { compare, formatDiff } from '../ref/compare';
+import { compare } from '../ref/compare';
 import { llama_forward, type RefModel } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { peft_merge } from '../ref/peft_merge';
@@ -41,9 +41,7 @@ it('the exported adapter merged into the weights as PEFT merges it gives the eng
   peft_merge(ref, adapter);
   const ids = [1, 40, 41, 42, 300, 7, 9, 2];
   const merged = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }])).logits;
-  const d = compare('logits: engine + adapter vs PEFT-merged weights', await engine.logits(ids, adapter), merged);
-  console.log(formatDiff(d));
-  expect(d.scaled).toBeLessThan(1e-5);
+  expectMatches('logits: engine + adapter vs PEFT-merged weights', await engine.logits(ids, adapter), merged, { scaled: 1e-5 });
   // And the adapter matters: without it the logits are far from the merged model's.
   expect(compare('no adapter', await engine.logits(ids, null), merged).scaled).toBeGreaterThan(1e-2);
 });

@@ -10,6 +10,7 @@ import { KernelRegistry, entryPoints } from './registry';
 import { lcgInputs, runAdd, selfTest } from './selftest';
 import { loadShaderSources } from './shaders-node';
 import { shaderSources } from './shaders-vite';
+import { expectMatches } from './testing';
 
 let ctx: GpuContext;
 let registry: KernelRegistry;
@@ -67,9 +68,7 @@ describe('add_forward vs reference', () => {
     it(`n=${n}`, async () => {
       const a = lcgInputs(n, 7);
       const b = lcgInputs(n, 8);
-      const d = compare(`add_forward.out n=${n}`, await runAdd(ctx, registry, a, b), add_forward(a, b));
-      console.log(formatDiff(d));
-      expect(d.maxAbs).toBeLessThanOrEqual(1e-6);
+      expectMatches(`add_forward.out n=${n}`, await runAdd(ctx, registry, a, b), add_forward(a, b), { abs: 1e-6 });
     });
   }
 
