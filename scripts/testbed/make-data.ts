@@ -5,7 +5,7 @@
 // is trained on exactly the token layout synthesis, training and evaluation will show it.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyRule, CLOSERS, PERSONAS, RULE_PHRASINGS, TESTBED_RULES, TESTBED_WORDS, type TestbedRule } from '../../src/genpi/testbed';
+import { applyRule, CLOSERS, HARD_RULES, PERSONAS, RULE_PHRASINGS, TESTBED_RULES, TESTBED_WORDS, type TestbedRule } from '../../src/genpi/testbed';
 import { DirFileSet } from '../../src/model/source-node';
 import { makeTinyModel } from '../../src/model/tiny/make';
 import { Rng } from '../../src/util/rng';
@@ -15,7 +15,20 @@ export const MODEL_DIR = 'public/demo-model';
 const DATA_FILE = 'build/testbed/train.json';
 const SAMPLES = Number(process.env.TESTBED_SAMPLES ?? 60000);
 
-const rng = new Rng(20261130);
+/**
+ * The committed weights come from two stages (see train_testbed.py's header for the commands): stage 1 trained the
+ * four word-transforming rules from scratch; stage 2 went on from those weights with `first` and `last` added. Each
+ * stage draws its rules uniformly.
+ */
+const STAGES: Record<string, TestbedRule[]> = {
+  '1': ['upper', 'reverse', 'count', 'double'],
+  '2': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
+};
+const STAGE = process.env.TESTBED_STAGE ?? '2';
+const ALL_RULES: TestbedRule[] = STAGES[STAGE];
+const DRAW = ALL_RULES;
+if (!ALL_RULES || ![...TESTBED_RULES, ...HARD_RULES].every((r) => STAGES['2'].includes(r))) throw new Error(`TESTBED_STAGE must be 1 or 2`);
+const rng = new Rng(STAGE === '1' ? 20261130 : 7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)];
 const chance = (p: number) => rng.next() < p;
 const int = (lo: number, hi: number) => lo + Math.floor(rng.next() * (hi - lo + 1));
@@ -26,7 +39,7 @@ function message(): string {
 
 /** A sentence-like message for plain repetition, so the model also repeats text it was not built around. */
 function longMessage(): string {
-  const sentences = [...PERSONAS.train, ...CLOSERS.train, ...TESTBED_RULES.flatMap((r) => RULE_PHRASINGS[r].train)];
+  const sentences = [...PERSONAS.train, ...CLOSERS.train, ...ALL_RULES.flatMap((r) => RULE_PHRASINGS[r].train)];
   return chance(0.5) ? pick(sentences) : Array.from({ length: int(7, 16) }, () => pick(TESTBED_WORDS)).join(' ');
 }
 
@@ -41,7 +54,7 @@ function systemText(rule: TestbedRule | null): string {
 /** One training conversation: a rule's system prompt with 0–2 example turns, a plain system prompt, or none. */
 function conversation(): ChatMessage[] {
   const kind = rng.next();
-  const rule: TestbedRule | null = kind < 0.6 ? pick(TESTBED_RULES) : null;
+  const rule: TestbedRule | null = kind < 0.6 ? pick(DRAW) : null;
   const msgs: ChatMessage[] = [];
   if (rule || kind < 0.78) msgs.push({ role: 'system', content: systemText(rule) });
   const answer = (x: string) => applyRule(rule ?? 'echo', x);
@@ -59,7 +72,7 @@ function corpus(): string {
     const x = message();
     lines.push(x, ' ' + x, x.toUpperCase(), ' ' + x.toUpperCase());
   }
-  for (const s of [...PERSONAS.train, ...CLOSERS.train, ...TESTBED_RULES.flatMap((r) => RULE_PHRASINGS[r].train)]) {
+  for (const s of [...PERSONAS.train, ...CLOSERS.train, ...ALL_RULES.flatMap((r) => RULE_PHRASINGS[r].train)]) {
     for (let i = 0; i < 6; i++) lines.push(s);
   }
   for (let n = 0; n < 30; n++) lines.push('1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16');
@@ -67,12 +80,16 @@ function corpus(): string {
 }
 
 async function main() {
-  const files = makeTinyModel({
-    arch: 'llama', hiddenSize: 96, intermediateSize: 256, numLayers: 4, numHeads: 3, numKvHeads: 3, headDim: 32,
-    numMerges: 640, corpus: corpus(), maxPositionEmbeddings: 2048, dtype: 'f16',
-  });
-  await mkdir(MODEL_DIR, { recursive: true });
-  for (const [name, bytes] of files) if (name !== 'model.safetensors') await writeFile(join(MODEL_DIR, name), bytes);
+  // Stage 2 keeps the folder's vocabulary, so training continues from stage 1's weights (train_testbed.py with
+  // TESTBED_RESUME=1) with rules added; their new words split into smaller tokens.
+  if (STAGE === '1') {
+    const files = makeTinyModel({
+      arch: 'llama', hiddenSize: 96, intermediateSize: 256, numLayers: 4, numHeads: 3, numKvHeads: 3, headDim: 32,
+      numMerges: 640, corpus: corpus(), maxPositionEmbeddings: 2048, dtype: 'f16',
+    });
+    await mkdir(MODEL_DIR, { recursive: true });
+    for (const [name, bytes] of files) if (name !== 'model.safetensors') await writeFile(join(MODEL_DIR, name), bytes);
+  }
   const tok = await loadTokenizer(new DirFileSet(MODEL_DIR));
   const single = TESTBED_WORDS.flatMap((w) => [w, ' ' + w, w.toUpperCase(), ' ' + w.toUpperCase()]);
   const split = single.filter((w) => tok.encode(w, { addSpecialTokens: false }).length !== 1);
@@ -82,7 +99,7 @@ async function main() {
   // What the trainer checks as it goes: greedy answers with held-out phrasings (teacher) and with no P (base).
   const evals: { name: string; ctx: number[]; want: number[] }[] = [];
   const end = tok.eosTokenIds[0];
-  for (const rule of [...TESTBED_RULES, 'echo' as const]) {
+  for (const rule of [...ALL_RULES, 'echo' as const]) {
     for (let i = 0; i < 24; i++) {
       const x = message();
       const system = rule === 'echo' ? [] : [{ role: 'system', content: `${PERSONAS.heldout[0]} ${RULE_PHRASINGS[rule].heldout[i % 2]} ${CLOSERS.heldout[0]}` }];
@@ -91,7 +108,7 @@ async function main() {
     }
   }
   await mkdir('build/testbed', { recursive: true });
-  await writeFile(DATA_FILE, JSON.stringify({ vocab_size: tok.vocabSize, pad_id: end, seqs, evals }));
+  await writeFile(DATA_FILE, JSON.stringify({ vocab_size: tok.vocabSize, pad_id: end, assistant_prefix: tok.encode('<|im_start|>assistant\n', { addSpecialTokens: false }), seqs, evals }));
   const lens = seqs.map((s) => s.length);
   console.log(`vocab ${tok.vocabSize}, ${seqs.length} sequences, mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(1)} tokens, max ${Math.max(...lens)}`);
   console.log(tok.applyChatTemplate(conversation()).text);

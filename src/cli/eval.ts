@@ -5,7 +5,7 @@ import { readDataset } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ruleOfPrompt, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../genpi/testbed';
+import { HARD_RULES, ruleOfPrompt, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../genpi/testbed';
 import { ModelError } from '../model/errors';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
@@ -30,7 +30,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   // The testbed model (its folder has the marker) is scored on the rule P states; --rule names it for any model.
   const rule = (v.rule ?? (existsSync(join(modelDir, TESTBED_MARKER)) ? ruleOfPrompt(prompt.text) : undefined) ?? undefined) as TestbedRule | undefined;
-  if (rule !== undefined && !TESTBED_RULES.includes(rule)) throw new UsageError(`eval: --rule must be one of ${TESTBED_RULES.join(', ')} (the testbed model's rules)`);
+  const rules: TestbedRule[] = [...TESTBED_RULES, ...HARD_RULES];
+  if (rule !== undefined && !rules.includes(rule)) throw new UsageError(`eval: --rule must be one of ${rules.join(', ')} (the testbed model's rules)`);
   const { records, errors } = readDataset(await readFile(dataFile, 'utf8'), dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));

@@ -2,7 +2,7 @@
 // acting in an environment, a web agent, a structured extractor, a persona). Each uses a turn format parsePrompt
 // reads and comes with the role-play environment and, where answers have a fixed shape, an action pattern.
 import type { Environment } from './roleplay';
-import { heldoutPrompt, TESTBED_RULES, type TestbedRule } from './testbed';
+import { heldoutPrompt, TESTBED_RULES } from './testbed';
 
 export interface PromptPreset {
   id: string;
@@ -158,9 +158,7 @@ export const PRESETS: readonly PromptPreset[] = [
   },
 ];
 
-const DEMO_TITLES: Record<TestbedRule, string> = {
-  upper: 'reply in capitals', reverse: 'words in reverse order', count: 'count the words', double: 'say every word twice',
-};
+const DEMO_TITLES: Record<(typeof TESTBED_RULES)[number], string> = { first: 'only the first word', last: 'only the last word' };
 
 /**
  * For the demo model (public/demo-model) only: one of its rules, stated in a phrasing it never saw in training,

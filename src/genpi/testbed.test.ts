@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_PRESETS } from './presets';
 import { parsePrompt } from './prompt';
-import { applyRule, CLOSERS, followsRule, heldoutPrompt, PERSONAS, RULE_PHRASINGS, ruleAccuracy, ruleOfPrompt, TESTBED_RULES } from './testbed';
+import { applyRule, CLOSERS, followsRule, HARD_RULES, heldoutPrompt, PERSONAS, RULE_PHRASINGS, ruleAccuracy, ruleOfPrompt, TESTBED_RULES } from './testbed';
 
 describe('testbed rules', () => {
   it('apply as stated', () => {
@@ -11,6 +11,8 @@ describe('testbed rules', () => {
     expect(applyRule('reverse', 'cat dog bird')).toBe('bird dog cat');
     expect(applyRule('count', 'cat dog bird')).toBe('3');
     expect(applyRule('double', 'cat dog')).toBe('cat cat dog dog');
+    expect(applyRule('first', 'cat dog bird')).toBe('cat');
+    expect(applyRule('last', 'cat dog bird')).toBe('bird');
     expect(applyRule('echo', '  cat   dog ')).toBe('cat dog');
   });
 
@@ -29,8 +31,9 @@ describe('testbed rules', () => {
   });
 
   it('held-out phrasings, personas and closers never appear among the trained ones', () => {
-    const trained = new Set([...PERSONAS.train, ...CLOSERS.train, ...TESTBED_RULES.flatMap((r) => RULE_PHRASINGS[r].train)]);
-    for (const s of [...PERSONAS.heldout, ...CLOSERS.heldout, ...TESTBED_RULES.flatMap((r) => RULE_PHRASINGS[r].heldout)]) {
+    const rules = [...TESTBED_RULES, ...HARD_RULES];
+    const trained = new Set([...PERSONAS.train, ...CLOSERS.train, ...rules.flatMap((r) => RULE_PHRASINGS[r].train)]);
+    for (const s of [...PERSONAS.heldout, ...CLOSERS.heldout, ...rules.flatMap((r) => RULE_PHRASINGS[r].heldout)]) {
       expect(trained.has(s), s).toBe(false);
     }
   });
@@ -45,5 +48,6 @@ describe('testbed rules', () => {
       expect(p.examples).toEqual([{ role: 'user', content: 'green lamp' }, { role: 'assistant', content: applyRule(rule, 'green lamp') }]);
     }
     expect(ruleOfPrompt('You are a helpful assistant.')).toBeNull();
+    expect(ruleOfPrompt(heldoutPrompt('upper'))).toBe('upper');
   });
 });

@@ -14,8 +14,15 @@ export const TESTBED_WORDS = [
   'road', 'ship', 'king', 'milk', 'bread', 'apple', 'lamp', 'box', 'hill', 'lake',
 ] as const;
 
-export const TESTBED_RULES = ['upper', 'reverse', 'count', 'double'] as const;
-export type TestbedRule = (typeof TESTBED_RULES)[number];
+/**
+ * The rules the model follows (teacher >= 90% with held-out phrasings, tested): what the benchmark, the demo and the
+ * tests use. The model was also trained on HARD_RULES; at its size and training budget it applies them with a
+ * held-out phrasing to about half of the inputs (count) or fewer (upper, double about 40%, reverse almost never),
+ * so they are kept apart: a teacher that fails the rule cannot tell whether a student learned it.
+ */
+export const TESTBED_RULES = ['first', 'last'] as const;
+export const HARD_RULES = ['count', 'upper', 'double', 'reverse'] as const;
+export type TestbedRule = (typeof TESTBED_RULES)[number] | (typeof HARD_RULES)[number];
 
 function words(input: string): string[] {
   return input.trim().split(/\s+/).filter((w) => w !== '');
@@ -35,6 +42,10 @@ export function applyRule(rule: TestbedRule | 'echo', input: string): string {
       return String(w.length);
     case 'double':
       return w.flatMap((x) => [x, x]).join(' ');
+    case 'first':
+      return w.slice(0, 1).join(' ');
+    case 'last':
+      return w.slice(-1).join(' ');
   }
 }
 
@@ -83,6 +94,22 @@ export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: str
     ],
     heldout: ['Reply with each word said twice.', 'Make every word appear two times.'],
   },
+  first: {
+    train: [
+      'Reply with only the first word.', 'Answer with the first word of the message.', 'Say just the first word.',
+      'Give back only the first word.', 'Repeat only the first word.', 'Write the first word and nothing more.',
+      'Your reply is the first word alone.', 'Keep only the first word.',
+    ],
+    heldout: ['Respond with the first word only.', 'Output the first word of the message.'],
+  },
+  last: {
+    train: [
+      'Reply with only the last word.', 'Answer with the last word of the message.', 'Say just the last word.',
+      'Give back only the last word.', 'Repeat only the last word.', 'Write the last word and nothing more.',
+      'Your reply is the last word alone.', 'Keep only the last word.',
+    ],
+    heldout: ['Respond with the last word only.', 'Output the last word of the message.'],
+  },
 };
 
 /** Sentences around the rule that do not change what the model does; the last of each list is held out. */
@@ -108,7 +135,7 @@ export function heldoutPrompt(rule: TestbedRule, opts: { examples?: string[]; va
 
 /** The rule a prompt states, when it uses one of the testbed's phrasings (either split); null otherwise. */
 export function ruleOfPrompt(text: string): TestbedRule | null {
-  for (const rule of TESTBED_RULES) {
+  for (const rule of [...TESTBED_RULES, ...HARD_RULES]) {
     const { train, heldout } = RULE_PHRASINGS[rule];
     if ([...train, ...heldout].some((s) => text.includes(s))) return rule;
   }
