@@ -1,0 +1,77 @@
+// GenPI end to end as a user runs it, on a model that really follows its prompt: the testbed (public/demo-model),
+// the demo preset's P alone (a phrasing of the rule the model never saw), genpi synthesize with no seed inputs,
+// genpi train (the joint SFT + PG loss), genpi eval on the held-out inputs. The student, without P, must apply the
+// rule where the base never does, and end far closer to the teacher in KL. Then the trained adapter, merged into
+// the weights as PEFT merges it, must give the engine's own logits.
+// The run is cut to fit the suite (32 samples, 24 steps, short answers and reasons). Measured so: the student
+// applies the rule on 4 of 8 held-out inputs (the teacher on 8), KL(teacher || student) 1.98 vs 15.6 for the base.
+// The issue's bar, the student at >= 90% of the teacher, is not met at this size; the full-size flow is
+// `npm run bench -- --only quality`.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { readDataset } from '../genpi/dataset';
+import { DEMO_PRESETS } from '../genpi/presets';
+import { expectMatches } from '../gpu/testing';
+import { importPeft } from '../llama/peft';
+import { openModel } from '../model/open';
+import { DirFileSet } from '../model/source-node';
+import { llama_forward } from '../ref/llama';
+import { loadRefModel } from '../ref/llama-load';
+import { peft_merge } from '../ref/peft_merge';
+import { packGroups } from '../train/batch';
+import { genpi } from './testing';
+
+const MODEL = 'public/demo-model';
+const RULE = 'last';
+
+it(`testbed "${RULE}" from P alone: the student applies the rule without P, the base does not`, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'genpi-testbed-'));
+  const prompt = join(tmp, 'prompt.txt');
+  writeFileSync(prompt, DEMO_PRESETS.find((p) => p.id === `demo-${RULE}`)!.text);
+  const data = join(tmp, 'data.jsonl');
+  const adapter = join(tmp, 'adapter');
+  const samples = 32;
+
+  const s = genpi('synthesize', '--model', MODEL, '--prompt', prompt, '--samples', String(samples), '--heldout', '0.25',
+    '--max-new-tokens', '16', '--reason-tokens', '32', '--out', data);
+  expect(s.code, s.stderr).toBe(0);
+  const figures = s.lastJson();
+  console.log('synthesis:', JSON.stringify({ records: figures.records, sources: figures.sources, inputs_asked: figures.inputs_asked }));
+  expect(figures.records).toBeGreaterThanOrEqual(0.9 * samples); // the yield from P alone, no seed inputs
+  expect(figures.sources.user_turn).toBeGreaterThan(figures.sources.list);
+  const records = readDataset(readFileSync(data, 'utf8'), data).records;
+  expect(records.filter((r) => r.split === 'heldout').length).toBe(8);
+
+  const t = genpi('train', '--model', MODEL, '--data', data, '--out', adapter, '--lr', '1e-3', '--batch-size', '4', '--epochs', '4', '--checkpoint-every', '0');
+  expect(t.code, t.stderr).toBe(0);
+  console.log('train:', JSON.stringify(t.lastJson()));
+  expect(t.lastJson().steps).toBe(24);
+
+  const e = genpi('eval', '--model', MODEL, '--adapter', adapter, '--prompt', prompt, '--data', data, '--json', '--max-new-tokens', '24');
+  expect(e.code, e.stderr).toBe(0);
+  const f = e.lastJson();
+  const acc = f.rule_accuracy;
+  console.log(`rule "${RULE}" on ${f.inputs} held-out inputs: teacher ${acc.teacher}, student ${acc.student}, base ${acc.base}; ` +
+    `retention ${acc.retention}; KL(teacher || student) ${f.kl_teacher_student.toFixed(4)}, KL(teacher || base) ${f.kl_teacher_base.toFixed(4)}`);
+  expect(acc.rule).toBe(RULE);
+  expect(acc.teacher).toBeGreaterThanOrEqual(0.9);
+  expect(acc.base).toBe(0);
+  expect(acc.student).toBeGreaterThanOrEqual(0.25);
+  expect(f.kl_teacher_student).toBeLessThan(0.5 * f.kl_teacher_base);
+
+  // The adapter as a user's Python gets it: PEFT's merge in float64 against `genpi logits` with the adapter.
+  const files = await openModel(new DirFileSet(MODEL));
+  const lora = await importPeft(new DirFileSet(adapter), files.config);
+  const ref = await loadRefModel(files.weights, files.config, /\(f16 weights\)/.test(t.stderr));
+  peft_merge(ref, lora);
+  const ids = [1, 40, 41, 42, 300, 7, 9, 2, 77, 120];
+  const out = join(tmp, 'logits.bin');
+  const l = genpi('logits', '--model', MODEL, '--adapter', adapter, '--tokens', ids.join(','), '--out', out);
+  expect(l.code, l.stderr).toBe(0);
+  const bytes = readFileSync(out);
+  const engine = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const merged = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }])).logits;
+  expectMatches('logits: engine + trained adapter vs PEFT-merged weights', engine, merged, { scaled: 1e-4 });
+}, 900_000);
