@@ -9,7 +9,7 @@ import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-mod
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
 import { benchQuality, formatQuality, type QualityRow } from '../src/bench/quality';
-import { TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
+import { HARD_RULES, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
 import { benchTraining, type TrainResult } from '../src/bench/train';
 import { summarize } from '../src/gpu/device';
@@ -88,12 +88,15 @@ if (sections.has('pipeline')) {
 // Retention on the testbed model (public/demo-model), the product's default flow from P alone, every variant.
 const quality: QualityRow[] = [];
 if (sections.has('quality')) {
-  const dir = 'public/demo-model';
+  const dirAt = process.argv.indexOf('--testbed');
+  const dir = dirAt >= 0 ? process.argv[dirAt + 1] : 'public/demo-model';
   const files = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
-  const rules = listFlag('--rules', TESTBED_RULES) as TestbedRule[];
+  const rules = listFlag('--rules', [...TESTBED_RULES, ...HARD_RULES]).filter((r) => process.argv.includes('--rules') || (TESTBED_RULES as readonly string[]).includes(r)) as TestbedRule[];
   const variants = listFlag('--variants', ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
   log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
-  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log }));
+  const lrAt = process.argv.indexOf('--lr');
+  const lr = lrAt >= 0 ? Number(process.argv[lrAt + 1]) : undefined;
+  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr }));
 }
 
 const decodeScaling = generation.map((g) => {

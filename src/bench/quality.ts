@@ -37,6 +37,8 @@ function freshInputs(n: number, exclude: Set<string>, seed: number): string[] {
 
 export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Array>, o: {
   rules: TestbedRule[]; variants: TrainingVariant[]; testInputs: number; samples?: number; reasonTokens?: number;
+  /** Overrides of the default training settings, for sweeps (e.g. the learning rate). */
+  lr?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -63,6 +65,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         const settings = defaultTrainSettings();
         settings.loss.variant = variant;
         settings.checkpointEvery = 0;
+        if (o.lr !== undefined) settings.lr = o.lr;
         const t1 = performance.now();
         const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings));
         const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '' });
