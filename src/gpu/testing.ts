@@ -1,7 +1,7 @@
 // Shared set-up for the GPU tests on Dawn: a Kernels instance for f32 or f16 weights, upload/readback of plain
 // arrays, and the llm.c-style check of a GPU tensor against its reference. Test-only; the app and the CLI build
 // their Kernels in the worker and the engine.
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { fromFloat32, toFloat32 } from '../model/dtype';
 import { formatDiff } from '../ref/compare';
 import { readF32, storageBuffer } from './buffers';
@@ -67,4 +67,29 @@ export function expectMatches(name: string, gpu: ArrayLike<number>, ref: ArrayLi
   if (tol.abs !== undefined) expect(d.maxAbs, name).toBeLessThanOrEqual(tol.abs);
   if (tol.scaled !== undefined) expect(d.scaled, name).toBeLessThanOrEqual(tol.scaled);
   return d;
+}
+
+/**
+ * The setup every per-kernel GPU test file shares, registered in the calling describe: a device with or without f16
+ * weights, buffers destroyed after the file, and frozen weights as stored on the GPU beside the values the
+ * reference must use (what the GPU actually sees, f16-rounded when stored as f16).
+ */
+export function kernelSuite(f16: boolean) {
+  const bufs: GPUBuffer[] = [];
+  const suite = {
+    kernels: undefined as unknown as Kernels,
+    keep: (b: GPUBuffer): GPUBuffer => (bufs.push(b), b),
+    weight: (values: Float32Array, label: string) => ({
+      buf: suite.keep(uploadWeight(suite.kernels, values, f16, label)),
+      ref: f16 ? roundF16(values) : Float64Array.from(values),
+    }),
+  };
+  beforeAll(async () => {
+    suite.kernels = await testKernels(f16);
+  });
+  afterAll(() => {
+    for (const b of bufs) b.destroy();
+    suite.kernels?.device.destroy();
+  });
+  return suite;
 }

@@ -1,8 +1,7 @@
 // rope_forward and rope_backward on Dawn against their float64 references, in place, at small and large positions
 // (run under both weight registries, f32 and f16, though rope reads no weights).
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Kernels } from '../../gpu/kernel';
-import { expectMatches, read, scaled, testKernels, upload } from '../../gpu/testing';
+import { describe, it } from 'vitest';
+import { expectMatches, kernelSuite, read, scaled, upload } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
 import * as cpu from '../../ref/rope';
 import { rope_backward, rope_forward } from './rope';
@@ -10,17 +9,7 @@ import { rope_backward, rope_forward } from './rope';
 for (const f16 of [false, true]) {
   const wname = f16 ? 'f16' : 'f32';
   describe(`rope, ${wname} weights`, () => {
-    let kernels: Kernels;
-    const bufs: GPUBuffer[] = [];
-    const keep = (b: GPUBuffer): GPUBuffer => (bufs.push(b), b);
-
-    beforeAll(async () => {
-      kernels = await testKernels(f16);
-    });
-    afterAll(() => {
-      for (const b of bufs) b.destroy();
-      kernels?.device.destroy();
-    });
+    const suite = kernelSuite(f16);
 
     // The angle is pos·inv_freq in f32 (as HF), cos/sin in f32: error ~ (pos·6e-8 + 2e-7)·|x| against the exact
     // float64 angle, so at positions < 37 with |x| ≤ 1 about 2e-6 absolute; 1e-5 leaves room. Outputs cross zero,
@@ -32,14 +21,14 @@ for (const f16 of [false, true]) {
         const pos = Uint32Array.from({ length: T }, (_, t) => (t < 20 ? t : t - 20)); // two packed sequences
         const x = scaled(T * nh * D, 31 + D, 1);
         const dy = scaled(T * nh * D, 32 + D, 1);
-        const [bx, bdy, bpos, binv] = [upload(kernels, x), upload(kernels, dy), upload(kernels, pos), upload(kernels, inv)].map(keep);
-        await kernels.run('rope', async (pass) => {
-          await rope_forward(kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D });
-          await rope_backward(kernels, pass, { x: bdy, pos: bpos, invFreq: binv, T, nh, D });
+        const [bx, bdy, bpos, binv] = [upload(suite.kernels, x), upload(suite.kernels, dy), upload(suite.kernels, pos), upload(suite.kernels, inv)].map(suite.keep);
+        await suite.kernels.run('rope', async (pass) => {
+          await rope_forward(suite.kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D });
+          await rope_backward(suite.kernels, pass, { x: bdy, pos: bpos, invFreq: binv, T, nh, D });
         });
         const n = T * nh * D;
-        expectMatches(`rope_forward.y T=${T} nh=${nh} D=${D}`, await read(kernels, bx, n), cpu.rope_forward(x, pos, inv, T, nh, D), { abs: 1e-5 });
-        expectMatches(`rope_backward.dx T=${T} nh=${nh} D=${D}`, await read(kernels, bdy, n), cpu.rope_backward(dy, pos, inv, T, nh, D), { abs: 1e-5 });
+        expectMatches(`rope_forward.y T=${T} nh=${nh} D=${D}`, await read(suite.kernels, bx, n), cpu.rope_forward(x, pos, inv, T, nh, D), { abs: 1e-5 });
+        expectMatches(`rope_backward.dx T=${T} nh=${nh} D=${D}`, await read(suite.kernels, bdy, n), cpu.rope_backward(dy, pos, inv, T, nh, D), { abs: 1e-5 });
       });
     }
 
@@ -49,9 +38,9 @@ for (const f16 of [false, true]) {
       const T = pos.length;
       const inv = Float32Array.from(cpu.rope_inv_freq(D, 500000, null));
       const x = scaled(T * nh * D, 41, 1);
-      const [bx, bpos, binv] = [upload(kernels, x), upload(kernels, pos), upload(kernels, inv)].map(keep);
-      await kernels.run('rope', (pass) => rope_forward(kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
-      const gpu = await read(kernels, bx, T * nh * D);
+      const [bx, bpos, binv] = [upload(suite.kernels, x), upload(suite.kernels, pos), upload(suite.kernels, inv)].map(suite.keep);
+      await suite.kernels.run('rope', (pass) => rope_forward(suite.kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
+      const gpu = await read(suite.kernels, bx, T * nh * D);
       // What HF computes: the angle rounded to f32 once, then exact cos/sin of that f32 value.
       const f32Angle = Float64Array.from({ length: T * nh * D }, (_, j) => {
         const t = Math.floor(j / (nh * D));
