@@ -26,7 +26,7 @@ struct SamplingParams {
 @group(0) @binding(0) var<storage, read> smp_logits: array<f32>;          // [B, V]
 @group(0) @binding(1) var<storage, read> smp_settings: array<SamplingRow>; // [B]
 @group(0) @binding(2) var<storage, read_write> smp_ids: array<u32>;       // [B] sampled token ids
-@group(0) @binding(3) var<storage, read_write> smp_aux: array<u32>;       // [B, 2] (threshold key, kept count)
+@group(0) @binding(3) var<storage, read_write> smp_aux: array<u32>;       // [B, 3] (threshold key, kept, non-finite)
 @group(0) @binding(4) var<uniform> smp_p: SamplingParams;
 
 var<workgroup> smp_row: SamplingRow;
@@ -37,6 +37,15 @@ var<workgroup> smp_part_u: array<u32, 16>;
 var<workgroup> smp_scan: array<f32, 257>;
 var<workgroup> smp_pick: atomic<u32>;
 var<workgroup> smp_last: atomic<u32>;
+
+// How many logits of the row are NaN or infinite (a broken model, never a real distribution), to every invocation.
+fn smp_non_finite(base: u32, lid: u32) -> u32 {
+  var n = 0u;
+  for (var i = lid; i < smp_p.V; i += SMP_WG) {
+    n += select(1u, 0u, smp_finite(smp_logits[base + i]));
+  }
+  return smp_reduce_u(n, lid, 0u);
+}
 
 // Order-preserving: unsigned order of keys = float order; -0 and +0 share a key so they tie.
 fn smp_key(x: f32) -> u32 {
@@ -163,6 +172,10 @@ fn sample_tokens(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
     atomicStore(&smp_last, 0u);
   }
   let s = workgroupUniformLoad(&smp_row);
+  let non_finite = smp_non_finite(base, lid);
+  if (lid == 0u) {
+    smp_aux[b * 3u + 2u] = non_finite;
+  }
 
   if (!(s.temperature > 0.0)) {
     // Greedy: the largest key, then the lowest id holding it.
@@ -180,8 +193,8 @@ fn sample_tokens(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
     first = smp_reduce_u(first, lid, 2u);
     if (lid == 0u) {
       smp_ids[b] = first;
-      smp_aux[b * 2u] = best;
-      smp_aux[b * 2u + 1u] = 1u;
+      smp_aux[b * 3u] = best;
+      smp_aux[b * 3u + 1u] = 1u;
     }
     return;
   }
@@ -268,7 +281,7 @@ fn sample_tokens(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
       id = max(atomicLoad(&smp_last), 1u) - 1u;  // only by rounding: the last eligible token with mass
     }
     smp_ids[b] = id;
-    smp_aux[b * 2u] = t;
-    smp_aux[b * 2u + 1u] = kept;
+    smp_aux[b * 3u] = t;
+    smp_aux[b * 3u + 1u] = kept;
   }
 }

@@ -2,7 +2,12 @@
 import { spawnSync } from 'node:child_process';
 
 export function genpi(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/genpi.mjs', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return genpiWithEnv({}, ...args);
+}
+
+/** genpi with extra environment variables (GENPI_F16=0, say). */
+export function genpiWithEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/genpi.mjs', ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...env } });
   // Dawn prints its own warnings on stderr; our errors are the lines that start with "genpi:".
   const errors = r.stderr.split('\n').filter((l) => l.startsWith('genpi:'));
   return { code: r.status, stdout: r.stdout, errors, stderr: r.stderr, lastJson: () => JSON.parse(r.stdout.trim().split('\n').at(-1)!) };

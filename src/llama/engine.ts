@@ -43,6 +43,22 @@ export function loraFor(layout: LoraLayout, params: GPUBuffer, grads: GPUBuffer,
   };
 }
 
+/**
+ * The model computed NaN or infinite logits: its weights (or the adapter's) are finite but overflow, since NaN and
+ * infinity in the files are refused at load. Raised instead of decoding garbage as if it were text.
+ */
+export class NonFiniteLogitsError extends Error {
+  override name = 'NonFiniteLogitsError';
+  /** `adapter`: how to name the adapter in use ('adapter "student"'), or null without one. */
+  constructor(count: number, V: number, where: string, adapter: string | null) {
+    super(
+      `the model produced ${count} NaN or infinite logit${count === 1 ? '' : 's'} of ${V} ${where}` +
+        `${adapter ? ` with ${adapter}` : ''}: the model's weights${adapter ? ' or the adapter\'s' : ''} overflow in this ` +
+        'computation (values far too large), so no output can be trusted; use intact weights',
+    );
+  }
+}
+
 export class LlamaEngine {
   private constructor(
     readonly kernels: Kernels,
@@ -125,7 +141,14 @@ export class LlamaEngine {
         }
         await headLogits(this.kernels, pass, { cfg, weights: this.weights, T }, xs[cfg.numLayers % 2], nf, rstdf, logits);
       });
-      return await readF32(this.kernels.device, logits, T * V);
+      const values = await readF32(this.kernels.device, logits, T * V);
+      let bad = 0;
+      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) bad++;
+      if (bad) {
+        const first = values.findIndex((x) => !Number.isFinite(x));
+        throw new NonFiniteLogitsError(bad, T * V, `over ${T} positions (the first at position ${Math.floor(first / V)})`, lora ? 'the adapter' : null);
+      }
+      return values;
     } finally {
       a.destroy();
     }

@@ -5,7 +5,7 @@ import { storageBuffer } from '../gpu/buffers';
 import { ModelError } from '../model/errors';
 import type { Tokenizer } from '../model/tokenizer';
 import type { LlamaEngine } from './engine';
-import { loraFor } from './engine';
+import { loraFor, NonFiniteLogitsError } from './engine';
 import { InferencePass, type Segment } from './infer';
 import { KvCache, type PrefixEntry } from './kv-cache';
 import { LORA_TARGETS, loraLayout, type LoraLayout } from './lora';
@@ -207,6 +207,9 @@ export class Generator {
       const flush = async () => {
         if (!batch.length) return;
         const ids = await this.pass.run(batch.map((b) => b.piece), this.loraOf(adapter));
+        // A broken model's NaN logits would otherwise sample some token (often a stop token) and end quietly.
+        const bad = this.pass.lastNonFinite.find((n) => n > 0);
+        if (bad) throw new NonFiniteLogitsError(bad, this.engine.cfg.vocabSize, 'at the next token', adapter ? `adapter "${adapter}"` : null);
         let i = 0;
         for (const b of batch) if (b.piece.sample) out.set(b.owner, ids[i++]);
         batch = [];

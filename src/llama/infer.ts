@@ -1,6 +1,7 @@
 // One inference forward over the KV cache: any mix of prefill chunks and decode tokens (each segment of tokens
 // belongs to one slot, continues at its own position, and may see a shared prefix slot), then logits for the last
-// token of each segment that asks for a sample, sampling on the GPU, and only the sampled ids read back.
+// token of each segment that asks for a sample, sampling on the GPU, and only the sampled ids (with each row's count
+// of non-finite logits, the sign of a broken model) read back.
 import { readBuffer, writeArray } from '../gpu/buffers';
 import type { ModelConfig } from '../model/config';
 import { Allocator } from './alloc';
@@ -35,8 +36,12 @@ export class InferencePass {
   private readonly acts: LayerActs;
   private readonly scratch: Pick<Scratch, 'tmp'>;
   private readonly xs: GPUBuffer[];
-  private readonly buf: Record<'ids' | 'pos' | 'meta' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits' | 'settings' | 'sampled' | 'aux', GPUBuffer>;
+  private readonly buf: Record<'ids' | 'pos' | 'meta' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits' | 'settings' | 'sampled', GPUBuffer>;
+  /** Byte offset of the sampler's aux rows [B,3] in `sampled`, after the ids: one buffer, so one readback. */
+  private readonly auxOffset: number;
   readonly maxB: number;
+  /** How many of each sampled row's logits were NaN or infinite in the last run (all 0 for a sound model). */
+  lastNonFinite = new Uint32Array(0);
 
   constructor(readonly engine: LlamaEngine, readonly cache: KvCache, readonly maxT: number, lora: { rank: number; targets: readonly LoraTarget[] } | null) {
     const cfg = engine.cfg;
@@ -47,9 +52,11 @@ export class InferencePass {
     this.acts = allocLayerActs(this.a, cfg, maxT, lora, 'infer.acts');
     this.scratch = { tmp: this.a.floats(maxT * C, 'infer.tmp') };
     this.xs = [this.a.floats(maxT * C, 'infer.x0'), this.a.floats(maxT * C, 'infer.x1')];
+    const align = engine.kernels.ctx.limits.minStorageBufferOffsetAlignment;
+    this.auxOffset = Math.ceil((4 * B) / align) * align;
     this.buf = this.a.table({
       ids: maxT, pos: maxT, meta: 4 * maxT, seqStart: maxT, gatherIdx: B, gathered: B * C, nf: B * C, rstdf: B,
-      logits: B * cfg.vocabSize, settings: 5 * B, sampled: B, aux: 2 * B,
+      logits: B * cfg.vocabSize, settings: 5 * B, sampled: this.auxOffset / 4 + 3 * B,
     }, 'infer');
   }
 
@@ -111,9 +118,19 @@ export class InferencePass {
       if (!B) return;
       await gather_rows(k, pass, { x: this.xs[cfg.numLayers % 2], idx: this.buf.gatherIdx, out: this.buf.gathered, B, C });
       await headLogits(k, pass, { cfg, weights: this.engine.weights, T: B }, this.buf.gathered, this.buf.nf, this.buf.rstdf, this.buf.logits);
-      await sample_tokens(k, pass, { logits: this.buf.logits, settings: this.buf.settings, ids: this.buf.sampled, aux: this.buf.aux, B, V: cfg.vocabSize });
+      await sample_tokens(k, pass, {
+        logits: this.buf.logits, settings: this.buf.settings, B, V: cfg.vocabSize,
+        ids: { buffer: this.buf.sampled, offset: 0, size: 4 * B },
+        aux: { buffer: this.buf.sampled, offset: this.auxOffset, size: 12 * B },
+      });
     });
-    return B ? new Uint32Array(await readBuffer(d, this.buf.sampled, 4 * B)) : new Uint32Array(0);
+    if (!B) {
+      this.lastNonFinite = new Uint32Array(0);
+      return new Uint32Array(0);
+    }
+    const words = new Uint32Array(await readBuffer(d, this.buf.sampled, this.auxOffset + 12 * B));
+    this.lastNonFinite = Uint32Array.from({ length: B }, (_, b) => words[this.auxOffset / 4 + 3 * b + 2]);
+    return words.slice(0, B);
   }
 
   /** The logits of the last run's sampled rows [B,V] (tests and evaluation; not on the generation hot path). */

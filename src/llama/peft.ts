@@ -4,6 +4,7 @@
 import type { ModelConfig } from '../model/config';
 import { ModelError } from '../model/errors';
 import { fromFloat32 } from '../model/dtype';
+import { checkTensorValues } from '../model/finite';
 import { readSafetensorsHeader, readTensorF32 } from '../model/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors-write';
 import { openRequired, readJson, type FileSet } from '../model/source';
@@ -114,7 +115,9 @@ export async function importPeft(files: FileSet, cfg: ModelConfig): Promise<Lora
       } else if (info.shape.join(',') !== shape.join(',')) {
         problems.push(`${key} is [${info.shape}] but this model needs [${shape}]`);
       } else {
-        params.set((await readTensorF32(src, header, key)).data, offset);
+        const { data } = await readTensorF32(src, header, key);
+        checkTensorValues(data, src.name, key, info.shape);
+        params.set(data, offset);
       }
     }
   }

@@ -5,6 +5,7 @@ import { storageBuffer } from '../gpu/buffers';
 import { AdapterTooSmallError } from '../gpu/errors';
 import type { ModelConfig } from '../model/config';
 import { fromFloat32 } from '../model/dtype';
+import { checkTensorValues } from '../model/finite';
 import type { ModelFiles } from '../model/open';
 import { isBias, mapLayers } from '../model/weights-layout';
 
@@ -69,8 +70,11 @@ export async function uploadModel(device: GPUDevice, model: ModelFiles, opts: Up
   // Biases are added in f32 by the matmul kernel, so they stay f32 whatever the weights' type.
   const load = async (name: string, asF32 = false): Promise<GpuWeight> => {
     const t = await weights.readF32(name);
+    // readF32 refused non-finite values; f16 weights must also not overflow to infinity here.
+    const f16 = opts.f16 && !asF32;
+    if (f16) checkTensorValues(t.data, weights.tensors.get(name)!.source.name, name, t.shape, { f16 });
     const r = t.shape.length === 2 ? t.shape[0] : 1;
-    const w = uploadWeight(device, t.data, r, t.data.length / r, asF32 ? { ...opts, f16: false } : opts, name);
+    const w = uploadWeight(device, t.data, r, t.data.length / r, f16 ? opts : { ...opts, f16: false }, name);
     all.push(w);
     opts.onProgress?.(++done, total);
     return w;

@@ -2,6 +2,7 @@
 // model.safetensors.index.json: every tensor's file, dtype, shape and byte range, checked for consistency up front.
 import { toFloat32, type DType } from './dtype';
 import { MissingFileError, ModelError } from './errors';
+import { checkTensorValues } from './finite';
 import { readSafetensorsHeader, type SafetensorsFile, type TensorBytes, type TensorF32 } from './safetensors';
 import { readJson, type ByteSource, type FileSet } from './source';
 
@@ -133,9 +134,12 @@ function makeIndex(name: string, tensors: Map<string, WeightTensor>): WeightInde
     parameterCount,
     dtypes: [...dtypes].sort(),
     read,
+    /** Values as f32, refused (naming the file and tensor) when any is NaN or infinite. */
     async readF32(tensor: string): Promise<TensorF32> {
       const t = await read(tensor);
-      return { shape: t.shape, data: toFloat32(t.bytes, t.dtype) };
+      const data = toFloat32(t.bytes, t.dtype);
+      checkTensorValues(data, get(tensor).source.name, tensor, t.shape);
+      return { shape: t.shape, data };
     },
   };
 }

@@ -149,6 +149,11 @@ describe('sample_tokens by hand', () => {
     expect(kept(row(1, 0, 0.6))).toEqual([2, 3]);
     expect(kept(row(4, 0, 0.6))).toEqual([1, 2, 3]);
   });
+
+  it('counts NaN and infinite logits per row, f32 overflow included', () => {
+    const r = sample_tokens([NaN, 1, Infinity, 0, 0, 1e39, 0, 0, 1, 2, 3, 4], [row(0), row(1), row(1, 2)], 3, 4);
+    expect([...r.nonFinite]).toEqual([2, 1, 0]);
+  });
 });
 
 describe('sample_tokens vs Hugging Face warpers (sort-based) on random rows', () => {

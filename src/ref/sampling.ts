@@ -47,20 +47,23 @@ export function sampling_scaled(logit: number, temperature: number): number {
 /**
  * Samples one token per row. logits: [B, V]; settings: [B]. Returns ids [B], and per row the keep threshold (a token
  * is eligible iff sampling_key(its scaled logit) >= threshold; 0 = all) and the number of eligible tokens.
- * Greedy rows report the key of their (unscaled) max logit and kept = 1: only ids[b] is eligible.
+ * Greedy rows report the key of their (unscaled) max logit and kept = 1: only ids[b] is eligible. nonFinite counts
+ * each row's NaN and infinite logits (as f32).
  */
 export function sample_tokens(
   logits: ArrayLike<number>,
   settings: readonly SamplingSettings[],
   B: number,
   V: number,
-): { ids: Uint32Array; threshold: Uint32Array; kept: Uint32Array } {
+): { ids: Uint32Array; threshold: Uint32Array; kept: Uint32Array; nonFinite: Uint32Array } {
   const ids = new Uint32Array(B);
   const threshold = new Uint32Array(B);
   const kept = new Uint32Array(B);
+  const nonFinite = new Uint32Array(B);
   for (let b = 0; b < B; b++) {
     const s = settings[b];
     const row = Array.from({ length: V }, (_, v) => logits[b * V + v]);
+    nonFinite[b] = row.filter((l) => !Number.isFinite(Math.fround(l))).length;
     const temperature = Math.fround(s.temperature);
     if (!(temperature > 0)) {
       let best = 0;
@@ -140,5 +143,5 @@ export function sample_tokens(
       }
     }
   }
-  return { ids, threshold, kept };
+  return { ids, threshold, kept, nonFinite };
 }

@@ -46,6 +46,24 @@ export interface LoopCallbacks {
   onTeacher?: (done: number, total: number) => void;
 }
 
+/**
+ * A step's loss or gradient norm came out NaN or infinite. The step's update is never checkpointed, so the last saved
+ * checkpoint is the last good state; the adapter is not written.
+ */
+export class NonFiniteTrainingError extends Error {
+  override name = 'NonFiniteTrainingError';
+  constructor(
+    readonly step: number,
+    readonly what: 'loss' | 'gradient norm',
+    readonly value: number,
+  ) {
+    super(
+      `training step ${step} gave a non-finite ${what} (${value}), so the run stopped there: nothing from this step was ` +
+        'saved, and the last checkpoint is the last good state. Lower the learning rate, or check the model\'s weights and the dataset',
+    );
+  }
+}
+
 /** The examples of every step of the run: a seeded shuffle per epoch, cut into batches. */
 export function stepPlan(examples: number, s: Pick<LoopSettings, 'epochs' | 'batchSize' | 'seed'>): number[][] {
   const steps: number[][] = [];
@@ -106,8 +124,12 @@ export async function runTraining(trainer: LoraTrainer, examples: (Sequence | nu
       await trainer.forwardBackward(packBatch(mb, groups, counts), { first: i === 0, dropoutSeed });
     }
     const [loss, ...perGroup] = await trainer.readLoss();
+    // Checked before the update, so a NaN loss never reaches the parameters.
+    if (!Number.isFinite(loss)) throw new NonFiniteTrainingError(step + 1, 'loss', loss);
     const lr = learningRate(step, plan.length, { lr: s.lr, warmupFraction: s.warmupFraction });
     const gradNorm = await trainer.update({ ...s.optimizer, lr });
+    // The update has run with these gradients: stop before anything checkpoints the parameters it wrote.
+    if (!Number.isFinite(gradNorm)) throw new NonFiniteTrainingError(step + 1, 'gradient norm', gradNorm);
     const mean = (g: number) => (groups[g] && groups[g].weight > 0 && counts[g] > 0 ? perGroup[g] / groups[g].weight : null);
     const point: CurvePoint = {
       step: step + 1, loss, sft: mean(0), pg: gk === 1 ? null : mean(1), kl: gk >= 0 ? mean(gk) : null, lr, gradNorm,

@@ -26,7 +26,7 @@ const row = (temperature: number, topK = 0, topP = 1, seed = 1, step = 0): Sampl
 async function gpuSample(logits: Float32Array, rows: SamplingSettings[], V: number) {
   const B = rows.length;
   const ids = keep(zeros(kernels, B, 'smp.ids'));
-  const aux = keep(zeros(kernels, 2 * B, 'smp.aux'));
+  const aux = keep(zeros(kernels, 3 * B, 'smp.aux'));
   const args = {
     logits: keep(upload(kernels, logits, 'smp.logits')),
     settings: keep(upload(kernels, new Uint32Array(packSamplingSettings(rows)), 'smp.settings')),
@@ -36,11 +36,12 @@ async function gpuSample(logits: Float32Array, rows: SamplingSettings[], V: numb
     V,
   };
   await kernels.run('sample_tokens', (pass) => sample_tokens(kernels, pass, args));
-  const a = new Uint32Array(await readBuffer(kernels.device, aux, 8 * B));
+  const a = new Uint32Array(await readBuffer(kernels.device, aux, 12 * B));
   return {
     ids: new Uint32Array(await readBuffer(kernels.device, ids, 4 * B)),
-    threshold: Uint32Array.from({ length: B }, (_, b) => a[2 * b]),
-    kept: Uint32Array.from({ length: B }, (_, b) => a[2 * b + 1]),
+    threshold: Uint32Array.from({ length: B }, (_, b) => a[3 * b]),
+    kept: Uint32Array.from({ length: B }, (_, b) => a[3 * b + 1]),
+    nonFinite: Uint32Array.from({ length: B }, (_, b) => a[3 * b + 2]),
   };
 }
 
@@ -95,7 +96,9 @@ function headRows(B: number, V: number, seed: number): Float32Array {
 /** GPU vs reference: kept sets exactly, and the draw wherever u is at least 1e-5 from a boundary. */
 function check(tag: string, logits: Float32Array, rows: SamplingSettings[], V: number, gpu: Awaited<ReturnType<typeof gpuSample>>) {
   const ref = cpu.sample_tokens(logits, rows, rows.length, V);
-  for (const [name, g, r] of [['threshold', gpu.threshold, ref.threshold], ['kept', gpu.kept, ref.kept], ['ids', gpu.ids, ref.ids]] as const) {
+  const pairs = [['threshold', gpu.threshold, ref.threshold], ['kept', gpu.kept, ref.kept], ['ids', gpu.ids, ref.ids], ['nonFinite', gpu.nonFinite, ref.nonFinite]] as const;
+  expect([...gpu.nonFinite], `${tag} non-finite counts`).toEqual([...ref.nonFinite]);
+  for (const [name, g, r] of pairs) {
     console.log(formatDiff(compare(`sample_tokens ${name} ${tag}`, g, r)));
   }
   let drawn = 0;
@@ -171,6 +174,22 @@ describe('sample_tokens vs reference', () => {
     check('extreme', logits, rows, V, gpu);
     expect([...gpu.kept]).toEqual([2, V, 1, 1]);
     expect(gpu.ids[3]).toBe(201);
+  });
+
+  it('counts each row\'s NaN and infinite logits, greedy or sampled, and still draws from the finite ones', async () => {
+    const V = 1000;
+    const logits = headRows(4, V, 9);
+    logits[0 * V + 17] = NaN;
+    logits[1 * V + 3] = Infinity;
+    logits[1 * V + 998] = NaN;
+    logits.fill(NaN, 2 * V, 3 * V); // a broken model: nothing finite in the row
+    const rows = [row(0), row(1, 5, 0.9, 3), row(1, 0, 1, 4), row(0)];
+    const gpu = await gpuSample(logits, rows, V);
+    expect([...gpu.nonFinite]).toEqual([1, 2, V, 0]);
+    const ref = cpu.sample_tokens(logits, rows, rows.length, V);
+    expect([...ref.nonFinite]).toEqual([1, 2, V, 0]);
+    expect(gpu.ids[0]).toBe(ref.ids[0]);
+    expect(gpu.ids[3]).toBe(ref.ids[3]);
   });
 
   it('repeats draws for the same (seed, step); other seeds or steps draw differently', async () => {

@@ -35,8 +35,10 @@ export interface SampleTokensArgs {
   settings: Bind; // [B] SamplingRow (packSamplingSettings)
   ids: Bind; // [B] u32, written: the sampled token of each row
   /**
-   * [B, 2] u32, written: (threshold, kept). Token v of row b was eligible iff sampling_key(logits[b, v] / temperature)
-   * >= threshold (0 = every token), and kept counts them. Greedy rows: threshold = the key of the max logit, kept = 1.
+   * [B, 3] u32, written: (threshold, kept, non-finite). Token v of row b was eligible iff
+   * sampling_key(logits[b, v] / temperature) >= threshold (0 = every token), and kept counts them. Greedy rows:
+   * threshold = the key of the max logit, kept = 1. non-finite counts the row's NaN and infinite logits (masks
+   * included), so a caller whose logits come from a model can tell a broken one from a real distribution.
    */
   aux: Bind;
   B: number;
@@ -44,8 +46,9 @@ export interface SampleTokensArgs {
 }
 
 /**
- * Records one `sample_tokens` dispatch, one workgroup (256 invocations) per row. Cost per row: up to 66 passes over
- * the V logits with top-k and top-p both on (32 counts, 1 + 32 mass sums, a final count, the draw), 3 with both off.
+ * Records one `sample_tokens` dispatch, one workgroup (256 invocations) per row. Cost per row: up to 67 passes over
+ * the V logits with top-k and top-p both on (the non-finite count, 32 counts, 1 + 32 mass sums, a final count, the
+ * draw), 4 with both off.
  */
 export async function sample_tokens(kernels: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
   if (a.B === 0) return;

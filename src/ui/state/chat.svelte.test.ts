@@ -3,7 +3,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { testAdapter } from '../../store/testing';
-import { deferred, testApp, type TestApp } from './testing';
+import { deferred, namedError, testApp, type TestApp } from './testing';
 
 /** The app with two adapters for the loaded model and the first one's chat open. */
 async function chatting(): Promise<TestApp> {
@@ -83,6 +83,19 @@ describe('ChatState', () => {
     expect(app.chat.turns).toEqual([]);
     expect(app.chat.input).toBe('hi');
     expect(app.chat.error?.name).toBe('DeviceLostError');
+  });
+
+  it('shows a reply that met non-finite logits as an error, not as a (partial or empty) answer', async () => {
+    const app = await chatting();
+    const reply = slowReply(app, '');
+    app.chat.input = 'hi';
+    const sent = app.chat.send();
+    const message = 'the model produced 387 NaN or infinite logits of 387 at the next token with adapter "a1": the model\'s weights or the adapter\'s overflow';
+    reply.reject(namedError('NonFiniteLogitsError', message));
+    await sent;
+    expect(app.chat.turns).toEqual([]);
+    expect(app.chat.streaming).toBe('');
+    expect(app.chat.error).toEqual({ name: 'NonFiniteLogitsError', message });
   });
 
   it('reopening the same adapter keeps the conversation', async () => {

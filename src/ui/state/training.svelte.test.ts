@@ -120,6 +120,19 @@ describe('TrainingState', () => {
     expect(app.training.statusText).toBe('Failed');
   });
 
+  it('fails a run whose loss went non-finite with the worker\'s message, keeping the last good checkpoint', async () => {
+    const app = await ready();
+    app.training.settings.checkpointEvery = 2;
+    const message = 'training step 3 gave a non-finite loss (NaN), so the run stopped there: nothing from this step was saved';
+    app.engine.script = { steps: 4, failAt: 3, error: namedError('NonFiniteTrainingError', message) };
+    await app.training.start();
+    expect(app.training.error).toEqual({ name: 'NonFiniteTrainingError', message });
+    expect(app.training.statusText).toBe('Failed');
+    expect(await storedRun(app)).toMatchObject({ status: 'failed', error: `NonFiniteTrainingError: ${message}` });
+    expect((await app.store.store!.latestCheckpoint(app.training.run!.id))?.step).toBe(2);
+    expect(app.library.adapters).toEqual([]);
+  });
+
   it('resumes from the checkpoint kept in memory when the store refused to save it', async () => {
     // Room for the dataset, the run and the adapter, not for a checkpoint (three LoRA-sized arrays).
     const app = await ready({ quotaBytes: 4 * LORA_SIZE + 8000 });
