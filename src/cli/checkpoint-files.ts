@@ -1,43 +1,107 @@
-// Training checkpoints on disk, in the adapter's folder: state.json (step, loss curve, the settings that must match
-// on resume) and tensors.safetensors (LoRA params and both Adam moments). Written to a temporary folder and renamed,
-// so an interrupted write never replaces a good checkpoint with a broken one.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// The adapter folder `genpi train` writes, and the training checkpoint it holds: checkpoint/state.json (step, loss
+// curve, and what must match on resume: the settings, the base model's weight hash, the dataset's hash) and
+// checkpoint/tensors.safetensors (LoRA params and both Adam moments). Both the checkpoint and the finished adapter
+// are replaced as whole folders (atomic-write.ts), so a kill at any moment leaves a checkpoint to resume from and
+// either the old adapter or the new one, complete.
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { METADATA_FILE } from '../genpi/adapter-meta';
 import { ModelError } from '../model/errors';
 import { fromFloat32 } from '../model/dtype';
 import { readSafetensorsHeader, readTensorF32 } from '../model/safetensors';
 import { writeSafetensors } from '../model/safetensors-write';
 import { BytesSource } from '../model/source';
 import type { Checkpoint } from '../train/loop';
+import { linkFiles, replaceFolder, settleFolder, SWAP_SUFFIXES } from './atomic-write';
+import { UsageError } from './fail';
 
-export const CHECKPOINT_DIR = 'checkpoint';
+const CHECKPOINT_DIR = 'checkpoint';
+const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors', METADATA_FILE];
 
-export async function saveCheckpoint(adapterDir: string, c: Checkpoint, settings: unknown): Promise<void> {
-  const dir = join(adapterDir, CHECKPOINT_DIR);
-  const tmp = `${dir}.tmp`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  const t = (x: Float32Array) => ({ dtype: 'F32' as const, shape: [x.length], data: fromFloat32(x, 'F32') });
-  await writeFile(join(tmp, 'tensors.safetensors'), writeSafetensors({ params: t(c.params), m: t(c.m), v: t(c.v) }));
-  await writeFile(join(tmp, 'state.json'), JSON.stringify({ step: c.step, curve: c.curve, settings }));
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
+/** What a checkpoint was trained from; a resume from anything else would not be a resume. */
+export interface RunIdentity {
+  settings: unknown;
+  model: { id: string; weight_hash: string };
+  dataset: { name: string; sha256: string };
 }
 
-/** The checkpoint, checked against the run's settings (a resume with other settings would not be a resume). */
-export async function loadCheckpoint(adapterDir: string, settings: unknown): Promise<Checkpoint> {
-  const dir = join(adapterDir, CHECKPOINT_DIR);
-  let state: { step: number; curve: Checkpoint['curve']; settings: unknown };
-  try {
-    state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'));
-  } catch {
-    throw new ModelError(dir, 'has no readable checkpoint to resume from; run without --resume to start over');
+/**
+ * Readies `out` for a run before any work: finishes a swap a kill interrupted, and refuses a folder that holds
+ * other files (the adapter replaces the whole folder), --resume without a checkpoint, and a new run over an
+ * earlier one's adapter or checkpoint without --force (which then drops the old checkpoint; the old adapter stays
+ * until the new one replaces it).
+ */
+export async function prepareAdapterFolder(out: string, o: { resume: boolean; force: boolean }): Promise<void> {
+  if (o.resume && o.force) throw new UsageError('train: --resume continues the run in --out and --force starts a new one over it; pass one of them');
+  await settleFolder(out);
+  const s = await stat(out).catch(() => null);
+  if (s && !s.isDirectory()) throw new ModelError(out, 'is a file; --out takes the folder to write the adapter to');
+  if (s) await settleFolder(join(out, CHECKPOINT_DIR));
+  const entries = s ? await readdir(out) : [];
+  const ours = (e: string) => ADAPTER_FILES.includes(e) || e === CHECKPOINT_DIR || SWAP_SUFFIXES.some((x) => e === CHECKPOINT_DIR + x);
+  const others = entries.filter((e) => !ours(e));
+  if (others.length) {
+    throw new ModelError(out, `holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}, which is not part of an adapter; ` +
+      'train replaces the whole folder, so give a new or empty folder');
   }
-  if (JSON.stringify(state.settings) !== JSON.stringify(settings)) {
-    throw new ModelError(join(dir, 'state.json'), 'was saved with other training settings; resume with the same flags, or start over without --resume');
+  const checkpoint = entries.includes(CHECKPOINT_DIR);
+  if (o.resume) {
+    if (!checkpoint) throw new ModelError(out, 'has no checkpoint to resume from; run without --resume to start over');
+    return;
+  }
+  if (!o.force && (checkpoint || entries.length)) {
+    throw new ModelError(out, `already holds ${checkpoint ? 'the checkpoint of an earlier run' : 'an adapter'}; continue it with --resume, ` +
+      'or pass --force to train a new adapter in its place');
+  }
+  await rm(join(out, CHECKPOINT_DIR), { recursive: true, force: true });
+}
+
+export async function saveCheckpoint(out: string, c: Checkpoint, id: RunIdentity): Promise<void> {
+  const t = (x: Float32Array) => ({ dtype: 'F32' as const, shape: [x.length], data: fromFloat32(x, 'F32') });
+  await replaceFolder(join(out, CHECKPOINT_DIR), 'checkpoint', async (write) => {
+    await write('tensors.safetensors', writeSafetensors({ params: t(c.params), m: t(c.m), v: t(c.v) }));
+    await write('state.json', JSON.stringify({ step: c.step, curve: c.curve, ...id }));
+  });
+}
+
+/** The checkpoint, checked against the run's settings, base model and dataset. */
+export async function loadCheckpoint(out: string, id: RunIdentity): Promise<Checkpoint> {
+  const dir = join(out, CHECKPOINT_DIR);
+  const file = join(dir, 'state.json');
+  let state: { step: number; curve: Checkpoint['curve'] } & Partial<RunIdentity>;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    throw new ModelError(dir, 'has no readable checkpoint to resume from; start over with --force');
+  }
+  const startOver = 'or start over with --force';
+  if (!state.model || !state.dataset) {
+    throw new ModelError(file, `does not record the base model and dataset it was trained on (an older genpi wrote it), so a resume cannot be checked; ${startOver}`);
+  }
+  if (state.model.weight_hash !== id.model.weight_hash) {
+    throw new ModelError(file, `was trained on the base model ${state.model.id} (weights ${state.model.weight_hash}), but --model ${id.model.id} ` +
+      `has other weights (${id.model.weight_hash}); resume with the model it was trained on, ${startOver}`);
+  }
+  if (state.dataset.sha256 !== id.dataset.sha256) {
+    const changed = state.dataset.name === id.dataset.name ? ', which has changed since' : '';
+    throw new ModelError(file, `was trained on the dataset ${state.dataset.name} (sha256 ${state.dataset.sha256.slice(0, 12)}), but --data ` +
+      `${id.dataset.name}${changed} has sha256 ${id.dataset.sha256.slice(0, 12)}; resume with the dataset it was trained on, ${startOver}`);
+  }
+  if (JSON.stringify(state.settings) !== JSON.stringify(id.settings)) {
+    throw new ModelError(file, `was saved with other training settings; resume with the same flags, ${startOver}`);
   }
   const src = new BytesSource('tensors.safetensors', new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));
   const header = await readSafetensorsHeader(src);
   const get = async (name: string) => (await readTensorF32(src, header, name)).data;
   return { step: state.step, curve: state.curve, params: await get('params'), m: await get('m'), v: await get('v') };
+}
+
+/** Replaces `out` with the finished adapter's files and the run's last checkpoint (linked, not copied). */
+export async function writeAdapterFolder(out: string, files: Map<string, Uint8Array>): Promise<void> {
+  const checkpoint = join(out, CHECKPOINT_DIR);
+  const hasCheckpoint = await stat(checkpoint).then(() => true, () => false);
+  await replaceFolder(out, 'adapter', async (write, stage) => {
+    for (const [name, bytes] of files) await write(name, bytes);
+    if (hasCheckpoint) await linkFiles(checkpoint, join(stage, CHECKPOINT_DIR));
+  });
 }

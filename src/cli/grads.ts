@@ -1,6 +1,6 @@
 // genpi grads: the LoRA gradients of the joint loss on one batch (dropout off), under PEFT's key names, and the
 // loss as the last line of stdout.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { LoraTrainer } from '../llama/trainer';
 import { peftKey } from '../llama/peft';
 import { ModelError } from '../model/errors';
@@ -10,6 +10,7 @@ import { groupTokenCounts, packGroups } from '../train/batch';
 import { parseBatchFile } from '../train/batch-file';
 import { MAX_LOSS_GROUPS } from '../llama/ops/cross_entropy';
 import { parseFlags, required } from './args';
+import { checkWritable, writeFileAtomic } from './atomic-write';
 import { openCliEngine } from './engine';
 
 export async function grads(argv: string[]): Promise<void> {
@@ -18,6 +19,7 @@ export async function grads(argv: string[]): Promise<void> {
   const adapterDir = required('grads', v, 'adapter');
   const batchFile = required('grads', v, 'batch');
   const out = required('grads', v, 'out');
+  await checkWritable(out);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(batchFile, 'utf8'));
@@ -41,7 +43,7 @@ export async function grads(argv: string[]): Promise<void> {
     tensors[peftKey(s.layer, s.target, 'A')] = { dtype: 'F32', shape: [R, s.K], data: fromFloat32(g.subarray(s.aOffset, s.aOffset + R * s.K), 'F32') };
     tensors[peftKey(s.layer, s.target, 'B')] = { dtype: 'F32', shape: [s.N, R], data: fromFloat32(g.subarray(s.bOffset, s.bOffset + s.N * R), 'F32') };
   }
-  await writeFile(out, writeSafetensors(tensors, { content: 'gradients of the LoRA parameters' }));
+  await writeFileAtomic(out, writeSafetensors(tensors, { content: 'gradients of the LoRA parameters' }), 'grads');
   const counts = groupTokenCounts(groups);
   const report = groups.map((grp, i) => ({
     weight: grp.weight,

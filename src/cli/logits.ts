@@ -1,6 +1,6 @@
 // genpi logits: float32 little-endian logits [T x V] for every position of a token sequence.
-import { writeFile } from 'node:fs/promises';
 import { parseFlags, required } from './args';
+import { checkWritable, writeFileAtomic } from './atomic-write';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 
@@ -18,10 +18,11 @@ export async function logits(argv: string[]): Promise<void> {
   const modelDir = required('logits', v, 'model');
   const out = required('logits', v, 'out');
   const tokens = parseTokens(required('logits', v, 'tokens'));
+  await checkWritable(out);
   const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
   engine.checkTokens(tokens, '--tokens');
   const values = await engine.logits(tokens, adapter);
-  await writeFile(out, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  await writeFileAtomic(out, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 'logits');
   const V = model.config.vocabSize;
   process.stdout.write(`${JSON.stringify({ out, tokens: tokens.length, vocab: V, dtype: 'float32', shape: [tokens.length, V] })}\n`);
 }

@@ -1,11 +1,12 @@
 // genpi synthesize: the training data from the prompt alone, as JSONL; the quality figures as the last stdout line.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { synthesize } from '../genpi/synthesize';
 import { intFlag, parseFlags, required } from './args';
+import { checkWritable, writeFileAtomic } from './atomic-write';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
 
@@ -19,6 +20,8 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
+  // Synthesis takes minutes: an --out that could not be written is refused before any of it.
+  await checkWritable(out);
   const samples = intFlag('synthesize', v, 'samples', DEFAULT_SYNTHESIS.samples, 1);
   const heldout = v.heldout === undefined ? DEFAULT_SYNTHESIS.heldout : Number(v.heldout);
   if (!(heldout >= 0 && heldout < 1)) throw new UsageError(`synthesize: --heldout must be in [0, 1), got "${v.heldout}"`);
@@ -51,8 +54,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   // P travels with the data, so training can build the PG target without being told P again.
   for (const r of records) r.settings = { ...r.settings, prompt: prompt.text };
   // Written whole or not at all: a file at `out` is a finished dataset.
-  await writeFile(`${out}.partial`, toJsonl(records));
-  await rename(`${out}.partial`, out);
+  await writeFileAtomic(out, toJsonl(records), 'dataset');
   process.stderr.write(`\nwrote ${records.length} records to ${out}\n`);
   if (figures.user_turn_off) process.stderr.write(`synthesize: user-turn sampling was off: ${figures.user_turn_off}\n`);
   const short = shortfallMessage(figures);

@@ -1,8 +1,8 @@
 // genpi train: a LoRA adapter from a synthesized dataset, with the joint SFT + PG loss; checkpoints in the adapter
-// folder every N steps (--resume continues from the last); progress on stderr; a JSON summary as the last line.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { adapterFiles, buildAdapterMetadata, weightHash } from '../genpi/adapter-meta';
+// folder every N steps (--resume continues from the last, --force starts over); progress on stderr; a JSON summary
+// as the last line. The adapter folder is written whole at the end (checkpoint-files.ts).
+import { readFile, rmdir, stat } from 'node:fs/promises';
+import { adapterFiles, buildAdapterMetadata, sha256Hex, weightHash } from '../genpi/adapter-meta';
 import { readDataset } from '../genpi/dataset';
 import { parsePrompt, promptTokenCount } from '../genpi/prompt';
 import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
@@ -13,7 +13,7 @@ import { loadTokenizer } from '../model/tokenizer';
 import { CLI_WORDS } from '../train/run-size';
 import { distills, type TrainingVariant } from '../train/sequences';
 import { floatFlag, intFlag, parseFlags, required } from './args';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint-files';
+import { loadCheckpoint, prepareAdapterFolder, saveCheckpoint, writeAdapterFolder, type RunIdentity } from './checkpoint-files';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { progress, readPrompt } from './pipeline';
@@ -26,7 +26,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     epochs: { type: 'string' }, rank: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' },
     dropout: { type: 'string' }, 'sft-weight': { type: 'string' }, 'pg-weight': { type: 'string' }, targets: { type: 'string' },
     variant: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-    'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' },
+    'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
     'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' }, 'dry-run': { type: 'boolean' },
   });
   const modelDir = required('train', v, 'model');
@@ -67,7 +67,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     memoryBudget: floatFlag('train', v, 'memory-gb', d.memoryBudget / 2 ** 30, 0.01, 1e4) * 2 ** 30,
   };
 
-  const { records, errors } = readDataset(await readFile(dataFile, 'utf8'), dataFile);
+  const dataText = await readFile(dataFile, 'utf8');
+  const { records, errors } = readDataset(dataText, dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const promptText = v.prompt ? (await readPrompt(v.prompt as string)).text : records.find((r) => typeof r.settings?.prompt === 'string')?.settings.prompt as string | undefined;
   if (!promptText) throw new ModelError(dataFile, 'does not carry the prompt (settings.prompt); pass it with --prompt FILE');
@@ -79,6 +80,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
     `${plural(size.records, 'training record')}. ${size.reason[0].toUpperCase()}${size.reason.slice(1)}.\n`);
   if (size.warning) process.stderr.write(`warning: ${size.warning}\n`);
 
+  // Before the model is loaded: a run that could not write its adapter, or would overwrite one unasked, stops now.
+  const resuming = v.resume === true;
+  const outExisted = !dryRun && (await stat(out).then(() => true, () => false));
+  if (!dryRun) await prepareAdapterFolder(out, { resume: resuming, force: v.force === true });
   const { model, engine } = await openCliEngine(modelDir);
   const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
   const memoryLine = (p: { total: number; recompute: boolean }) => `GPU memory planned: ${(p.total / 2 ** 20).toFixed(1)} MiB${p.recompute ? ' (activation recompute)' : ''}\n`;
@@ -89,17 +94,22 @@ export async function trainCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ dry_run: true, steps: size.steps, epochs: size.epochs, batch_size: size.batchSize, records: size.records, reason: size.reason, warning: size.warning, memory_bytes: plan.total, recompute: plan.recompute })}\n`);
     return;
   }
-  const resume = v.resume ? await loadCheckpoint(out, settings) : undefined;
+  const hash = await weightHash(model.weights);
+  const id: RunIdentity = { settings, model: { id: modelDir, weight_hash: hash }, dataset: { name: dataFile, sha256: await sha256Hex(dataText) } };
+  const resume = resuming ? await loadCheckpoint(out, id) : undefined;
   if (resume) process.stderr.write(`resuming after step ${resume.step}\n`);
-  await mkdir(out, { recursive: true });
+  // A run that fails before its first checkpoint leaves no empty folder behind (one with a checkpoint is kept).
   const r = await trainAdapter(engine, tokenizer, records, prompt, settings, {
     onTeacher: (done, total) => progress(`train: teacher targets ${done}/${total}`),
     onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}${p.kl != null ? `, kl ${p.kl.toFixed(4)}` : ''}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
-    saveCheckpoint: (c) => saveCheckpoint(out, c, settings),
-  }, resume, modelDir);
+    saveCheckpoint: (c) => saveCheckpoint(out, c, id),
+  }, resume, modelDir).catch(async (e) => {
+    if (!outExisted) await rmdir(out).catch(() => {});
+    throw e;
+  });
   process.stderr.write(`\n${memoryLine(r.plan)}`);
   const meta = await buildAdapterMetadata({
-    model: { id: modelDir, architecture: model.config.architecture, weightHash: await weightHash(model.weights), parameters: model.weights.parameterCount },
+    model: { id: modelDir, architecture: model.config.architecture, weightHash: hash, parameters: model.weights.parameterCount },
     prompt: { text: prompt.text, tokens: promptTokenCount(tokenizer, prompt) },
     lora: settings.lora, loss: settings.loss, loop: settings.loop, maxTokensPerMicroBatch: settings.maxTokensPerMicroBatch,
     recompute: r.plan.recompute,
@@ -107,7 +117,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dataset: { name: dataFile, records, figures: null, skippedLines: errors.length },
     curve: r.curve, created: Date.now(),
   });
-  for (const [name, bytes] of adapterFiles(r.adapter, meta)) await writeFile(join(out, name), bytes);
+  await writeAdapterFolder(out, adapterFiles(r.adapter, meta));
   const last = r.curve.at(-1);
   process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null, last_kl_loss: last?.kl ?? null })}\n`);
 }

@@ -1,0 +1,164 @@
+// Outputs written whole or not at all, so a kill, a full disk or an error leaves either the old output or the
+// complete new one, never a mix and never an empty file. A file is written as `X.partial` and renamed over X. A
+// folder (an adapter, a checkpoint) is filled as `X.genpi-partial`, renamed to `X.genpi-new` once complete, and
+// swapped in with the old one set aside as `X.genpi-old` until the new one is in place; `settleFolder` finishes a
+// swap that a kill cut short, and every command that reads or replaces such a folder calls it first.
+//
+// Test hook: GENPI_TEST_KILL_AT=<point>[:n] kills the process with SIGKILL (no cleanup, as a crash or a closed
+// laptop would) the n-th time (default 1st) it reaches <point>. Points, for a label such as `adapter`, `checkpoint`
+// or `logits`: `<label>-filling` (part of the data written), `<label>-written` (a file complete under its temporary
+// name), `<label>-staged` (a folder complete as .genpi-new), `<label>-aside` (the old folder set aside, the new one
+// not yet in) and `<label>-swapped` (the new one in, the old one not yet removed).
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ModelError } from '../model/errors';
+
+const reached = new Map<string, number>();
+
+function killPoint(point: string): void {
+  const at = process.env.GENPI_TEST_KILL_AT;
+  if (!at) return;
+  const [name, nth = '1'] = at.split(':');
+  if (name !== point) return;
+  const n = (reached.get(point) ?? 0) + 1;
+  reached.set(point, n);
+  if (n === Number(nth)) process.kill(process.pid, 'SIGKILL');
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/** Why `file` could not be written, in words (Node's codes alone, like EISDIR, say little to a user). */
+function writeError(file: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EISDIR: 'is a folder; give a file name to write to',
+    ENOENT: `cannot be written: the folder ${dirname(resolve(file))} does not exist`,
+    ENOTDIR: `cannot be written: ${dirname(resolve(file))} is not a folder`,
+    EACCES: 'cannot be written: permission denied',
+    EPERM: 'cannot be written: permission denied',
+    EROFS: 'cannot be written: the file system is read-only',
+    ENOSPC: 'cannot be written: the disk is full (nothing was replaced)',
+  };
+  return code && why[code] ? new ModelError(file, why[code]) : (e as Error);
+}
+
+/**
+ * Fails now, before any work, if `file` could not be written later: it is a folder, its folder is missing, or the
+ * file system refuses a file there (tried with the temporary name the write will use, then removed).
+ */
+export async function checkWritable(file: string): Promise<void> {
+  if ((await stat(file).catch(() => null))?.isDirectory()) throw writeError(file, { code: 'EISDIR' });
+  const tmp = `${file}.partial`;
+  try {
+    await (await open(tmp, 'w')).close();
+  } catch (e) {
+    throw writeError(file, e);
+  }
+  await rm(tmp, { force: true });
+}
+
+async function writeAll(path: string, data: Uint8Array | string, filling?: string): Promise<void> {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  const fh = await open(path, 'w');
+  try {
+    const write = async (from: number, to: number) => {
+      for (let at = from; at < to; ) at += (await fh.write(bytes, at, to - at, at)).bytesWritten;
+    };
+    const half = bytes.length >> 1;
+    await write(0, half);
+    if (filling) killPoint(filling);
+    await write(half, bytes.length);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** So that a rename survives a power loss too, not only a kill; some file systems cannot sync a folder. */
+async function syncFolder(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    await fh.sync().finally(() => fh.close());
+  } catch {
+    // best effort
+  }
+}
+
+/** Writes `file` whole: under a temporary name, then renamed over the old one. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string, label: string): Promise<void> {
+  const tmp = `${file}.partial`;
+  try {
+    await writeAll(tmp, data, `${label}-filling`);
+    killPoint(`${label}-written`);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw writeError(file, e);
+  }
+  await syncFolder(dirname(resolve(file)));
+}
+
+const suffixes = { partial: '.genpi-partial', fresh: '.genpi-new', old: '.genpi-old' };
+/** The names a folder's swap uses beside it (a folder that holds `dir` may list them as its own). */
+export const SWAP_SUFFIXES = Object.values(suffixes);
+
+/**
+ * Finishes a folder swap a kill interrupted: a complete new folder is put in place, a partial one and an old one
+ * set aside are removed. Afterwards `dir` is the old folder or the complete new one (or absent if it never was).
+ */
+export async function settleFolder(dir: string): Promise<void> {
+  const d = resolve(dir);
+  const [partial, fresh, old] = [d + suffixes.partial, d + suffixes.fresh, d + suffixes.old];
+  await rm(partial, { recursive: true, force: true });
+  if (await exists(fresh)) {
+    if (await exists(d)) {
+      await rm(old, { recursive: true, force: true });
+      await rename(d, old);
+    }
+    await rename(fresh, d);
+  } else if (!(await exists(d)) && (await exists(old))) {
+    await rename(old, d); // not left by a swap, but the old folder is all there is
+  }
+  await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Replaces the folder `dir` as a whole with what `fill` writes (through `write`, into the staging folder it is
+ * given). Parent folders are made as needed; if `fill` throws, the staging folder is removed and `dir` is untouched.
+ */
+export async function replaceFolder(dir: string, label: string,
+  fill: (write: (name: string, data: Uint8Array | string) => Promise<void>, stage: string) => Promise<void>): Promise<void> {
+  const d = resolve(dir);
+  const [partial, fresh, old] = [d + suffixes.partial, d + suffixes.fresh, d + suffixes.old];
+  await settleFolder(d);
+  await mkdir(partial, { recursive: true });
+  let first = true;
+  try {
+    await fill(async (name, data) => {
+      await writeAll(join(partial, name), data, first ? `${label}-filling` : undefined);
+      first = false;
+    }, partial);
+  } catch (e) {
+    await rm(partial, { recursive: true, force: true });
+    throw writeError(d, e);
+  }
+  await syncFolder(partial);
+  await rename(partial, fresh);
+  killPoint(`${label}-staged`);
+  if (await exists(d)) {
+    await rename(d, old);
+    killPoint(`${label}-aside`);
+  }
+  await rename(fresh, d);
+  killPoint(`${label}-swapped`);
+  await rm(old, { recursive: true, force: true });
+  await syncFolder(dirname(d));
+}
+
+/** Hard links (a copy where the file system has none) of `from`'s files into `to`, which is made. */
+export async function linkFiles(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const name of await readdir(from)) {
+    await link(join(from, name), join(to, name)).catch(() => copyFile(join(from, name), join(to, name)));
+  }
+}
