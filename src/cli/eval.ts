@@ -1,12 +1,12 @@
 // genpi eval: base, teacher and student on the dataset's held-out inputs; agreement with the teacher, KL with the
 // teacher's tokens forced, and what dropping P saves. --json prints one object; otherwise a table.
-import { readFile } from 'node:fs/promises';
 import { readDataset } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HARD_RULES, ruleOfPrompt, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../genpi/testbed';
 import { ModelError } from '../model/errors';
+import { readTextFile } from '../model/source-node';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
@@ -32,7 +32,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const rule = (v.rule ?? (existsSync(join(modelDir, TESTBED_MARKER)) ? ruleOfPrompt(prompt.text) : undefined) ?? undefined) as TestbedRule | undefined;
   const rules: TestbedRule[] = [...TESTBED_RULES, ...HARD_RULES];
   if (rule !== undefined && !rules.includes(rule)) throw new UsageError(`eval: --rule must be one of ${rules.join(', ')} (the testbed model's rules)`);
-  const { records, errors } = readDataset(await readFile(dataFile, 'utf8'), dataFile);
+  const { records, errors } = readDataset(await readTextFile(dataFile), dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));
   if (!inputs.length) throw new ModelError(dataFile, 'has no held-out records to evaluate on; synthesize with --heldout above 0');

@@ -1,34 +1,14 @@
 // genpi generate: text in, streamed text out (the prompt file as system text and example turns, prefilled once as
 // a cached prefix), or raw token ids in; --json ends with {"tokens": [prompt and generated ids], "text"}.
-import { readFile } from 'node:fs/promises';
 import { promptTokenIds } from '../genpi/prompt';
 import { Generator } from '../llama/generator';
-import { ModelError } from '../model/errors';
 import { DirFileSet } from '../model/source-node';
-import { loadTokenizer, type ChatMessage } from '../model/tokenizer';
+import { loadTokenizer } from '../model/tokenizer';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { parseTokens } from './logits';
-
-/** A prompt file: a JSON array of chat messages, or plain text used as the system message. */
-export async function readPromptMessages(file: string): Promise<ChatMessage[]> {
-  const text = await readFile(file, 'utf8');
-  if (!text.trim()) throw new ModelError(file, 'is empty');
-  if (text.trimStart().startsWith('[')) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new ModelError(file, `starts like a JSON list of messages but is not valid JSON (${(e as Error).message})`);
-    }
-    if (!Array.isArray(json) || !json.every((m) => typeof m?.role === 'string' && typeof m?.content === 'string')) {
-      throw new ModelError(file, 'must be a list of {"role", "content"} messages');
-    }
-    return json as ChatMessage[];
-  }
-  return [{ role: 'system', content: text }];
-}
+import { readPrompt } from './pipeline';
 
 export async function generate(argv: string[]): Promise<void> {
   const v = parseFlags('generate', argv, {
@@ -43,7 +23,8 @@ export async function generate(argv: string[]): Promise<void> {
   const topP = floatFlag('generate', v, 'top-p', 1, 0, 1);
   const topK = intFlag('generate', v, 'top-k', 0, 0);
   const seed = intFlag('generate', v, 'seed', 0, 0);
-  const messages = v.prompt ? await readPromptMessages(v.prompt as string) : [];
+  // The prompt file as every command reads it: system text and example turns.
+  const messages = v.prompt ? (await readPrompt(v.prompt as string)).messages : [];
   const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
   const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
 

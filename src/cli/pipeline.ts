@@ -1,23 +1,22 @@
 // What the pipeline commands share: the model on the GPU with its tokenizer and a generator, and the prompt file.
-import { readFile } from 'node:fs/promises';
-import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
+import { parsePrompt, PromptError, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
 import { Generator } from '../llama/generator';
 import { ModelError } from '../model/errors';
-import { DirFileSet } from '../model/source-node';
+import { DirFileSet, readTextFile } from '../model/source-node';
 import { loadTokenizer } from '../model/tokenizer';
 import { openCliEngine } from './engine';
 
+/**
+ * A prompt file, for every command that takes one: decoded as every text file is (readTextFile: UTF-8 with or
+ * without a BOM, UTF-16 with one, binary refused), then read by parsePrompt, as the app reads a pasted prompt.
+ */
 export async function readPrompt(file: string): Promise<ParsedPrompt> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new ModelError(file, 'cannot be read');
-  }
+  const text = await readTextFile(file);
   try {
     return parsePrompt(text);
   } catch (e) {
-    throw new ModelError(file, (e as Error).message);
+    if (e instanceof PromptError) throw new ModelError(file, e.message);
+    throw e;
   }
 }
 

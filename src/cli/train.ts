@@ -1,14 +1,14 @@
 // genpi train: a LoRA adapter from a synthesized dataset, with the joint SFT + PG loss; checkpoints in the adapter
 // folder every N steps (--resume continues from the last, --force starts over); progress on stderr; a JSON summary
 // as the last line. The adapter folder is written whole at the end (checkpoint-files.ts).
-import { readFile, rmdir, stat } from 'node:fs/promises';
+import { rmdir, stat } from 'node:fs/promises';
 import { adapterFiles, buildAdapterMetadata, sha256Hex, weightHash } from '../genpi/adapter-meta';
 import { readDataset } from '../genpi/dataset';
 import { parsePrompt, promptTokenCount } from '../genpi/prompt';
 import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
-import { DirFileSet } from '../model/source-node';
+import { DirFileSet, readTextFile } from '../model/source-node';
 import { loadTokenizer } from '../model/tokenizer';
 import { CLI_WORDS } from '../train/run-size';
 import { distills, type TrainingVariant } from '../train/sequences';
@@ -67,7 +67,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     memoryBudget: floatFlag('train', v, 'memory-gb', d.memoryBudget / 2 ** 30, 0.01, 1e4) * 2 ** 30,
   };
 
-  const dataText = await readFile(dataFile, 'utf8');
+  const dataText = await readTextFile(dataFile);
   const { records, errors } = readDataset(dataText, dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const promptText = v.prompt ? (await readPrompt(v.prompt as string)).text : records.find((r) => typeof r.settings?.prompt === 'string')?.settings.prompt as string | undefined;

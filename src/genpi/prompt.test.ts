@@ -167,6 +167,13 @@ describe('parsePrompt: JSON messages', () => {
     expect(() => parsePrompt('["hello"]')).toThrow(/Message 0 .*not a \{"role", "content"\} object/);
     expect(() => parsePrompt('[]')).toThrow(/empty JSON list/);
   });
+
+  it('reads a list or a request body after a byte-order mark as JSON, not as text', () => {
+    const p = parsePrompt(`\uFEFF${JSON.stringify(msgs.slice(0, 3))}`);
+    expect(p.format).toBe('json');
+    expect(p.text.charCodeAt(0)).not.toBe(0xfeff);
+    expect(parsePrompt(`\uFEFF${JSON.stringify({ messages: msgs.slice(0, 3) })}`).messages).toEqual(p.messages);
+  });
 });
 
 describe('promptAsText', () => {

@@ -1,5 +1,6 @@
 // Reads the prompt P the way users have it at hand (plain text, role-marked turns, or a JSON message list) into
 // one shape: the system text and the example turns the teacher sees before every input.
+import { withoutBom } from '../model/text-file';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 
 export interface ParsedPrompt {
@@ -61,7 +62,9 @@ function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-export function parsePrompt(text: string): ParsedPrompt {
+export function parsePrompt(given: string): ParsedPrompt {
+  // A byte-order mark is how an editor saved the text, not part of it (and would hide a leading "[" or "{").
+  const text = withoutBom(given);
   if (text.trim() === '') throw new PromptError('The prompt is empty: paste the prompt your application sends.');
   const json = tryJsonMessages(text);
   if (json) return assemble('json', text, json);

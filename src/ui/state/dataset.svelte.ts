@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink';
 import { DEFAULT_SYNTHESIS } from '../../genpi/synthesis-defaults';
 import { readDataset, type DatasetFigures, type GenpiRecord, type JsonlLineError } from '../../genpi/dataset';
+import { decodeTextFile } from '../../model/text-file';
 import type { StoredDataset, StoredPrompt, ModelRef } from '../../store/schema';
 import type { ErrorInfo, SynthesisProgress, SynthesisSettings } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
@@ -128,7 +129,8 @@ export class DatasetState {
   async importFile(file: File): Promise<void> {
     this.error = null;
     try {
-      const { records, errors } = readDataset(await file.text(), file.name);
+      // Decoded as every text file is (a UTF-16 export from a Windows editor too), not as UTF-8 regardless.
+      const { records, errors } = readDataset(decodeTextFile(new Uint8Array(await file.arrayBuffer()), file.name), file.name);
       const now = Date.now();
       this.id = newId('dataset');
       this.created = now;
