@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../model/errors';
 import { sftMessages } from '../train/sequences';
-import { parseJsonl, readDataset, toJsonl, toTrlJsonl, type GenpiRecord } from './dataset';
+import { MAX_LINE_CHARS, parseJsonl, readDataset, toJsonl, toTrlJsonl, type GenpiRecord } from './dataset';
 
 function record(id: string, split: GenpiRecord['split'] = 'train'): GenpiRecord {
   return {
@@ -59,6 +59,23 @@ describe('JSONL round trip', () => {
     expect(errors[3].message).toMatch(/not a JSON object/);
     expect(errors[4].message).toMatch(/^conversation\[0\] must be \{"role": "user" \| "assistant"/);
     expect(errors[5].message).toBe('duplicate id "a" (first on line 1)');
+  });
+});
+
+describe('JSONL lines that are not plain records', () => {
+  it('reads the first record after a byte-order mark (an editor\'s, not a bad line)', () => {
+    const { records, errors } = parseJsonl(`\uFEFF${toJsonl([record('a', 'heldout'), record('b')])}`);
+    expect(errors).toEqual([]);
+    expect(records.map((r) => [r.id, r.split])).toEqual([['a', 'heldout'], ['b', 'train']]);
+  });
+
+  it('skips a line over the size limit by number, without parsing it, and keeps the others', () => {
+    const huge = JSON.stringify({ ...record('big'), to_be: 'x'.repeat(MAX_LINE_CHARS) });
+    const t0 = performance.now();
+    const { records, errors } = parseJsonl([toJsonl([record('a')]).trimEnd(), huge, toJsonl([record('b')])].join('\n'));
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(records.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(errors).toEqual([{ line: 2, message: 'is 16.0 MiB long, over the 16.0 MiB a record may have (no model\'s context holds it)' }]);
   });
 });
 

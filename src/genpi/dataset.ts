@@ -1,6 +1,7 @@
 // The synthesized dataset as records (GENPI.md "Data synthesis"), its JSONL import and export, and an export in
 // the chat-messages JSONL that Hugging Face TRL's SFTTrainer trains on, so a dataset made here also trains in Python.
 import { ModelError } from '../model/errors';
+import { withoutBom } from '../model/text-file';
 import type { ChatMessage } from '../model/tokenizer';
 import type { GeneratedSource, InputSource } from './input-mix';
 import type { Shortfall } from './shortfall';
@@ -115,15 +116,27 @@ function describeValue(x: unknown): string {
 }
 
 /**
+ * The longest line read, in characters. A record is one conversation; no model's context holds 16 MiB of text, and
+ * parsing and tokenizing lines of 100 MB takes minutes before any message, so longer lines are skipped and reported.
+ */
+export const MAX_LINE_CHARS = 16 * 2 ** 20;
+
+/**
  * Reads JSONL, keeping every good record and reporting each bad line (1-based) with what is wrong; blank lines are
- * skipped. It does not decide whether a partly bad file is acceptable: `readDataset` is the strict caller.
+ * skipped, and so is a byte-order mark before the first line. It does not decide whether a partly bad file is
+ * acceptable: `readDataset` is the strict caller.
  */
 export function parseJsonl(text: string, file = 'dataset.jsonl'): { records: GenpiRecord[]; errors: JsonlLineError[]; file: string } {
   const records: GenpiRecord[] = [];
   const errors: JsonlLineError[] = [];
   const firstLineOfId = new Map<string, number>();
-  text.split(/\r?\n/).forEach((raw, i) => {
+  withoutBom(text).split(/\r?\n/).forEach((raw, i) => {
     const line = i + 1;
+    if (raw.length > MAX_LINE_CHARS) {
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      errors.push({ line, message: `is ${mb(raw.length)} long, over the ${mb(MAX_LINE_CHARS)} a record may have (no model's context holds it)` });
+      return;
+    }
     if (raw.trim() === '') return;
     let value: unknown;
     try {

@@ -67,7 +67,7 @@ const ceGroups = (set: TrainingSet) => set.groups.filter((g) => g.kind !== 'kl')
 
 /** Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. */
 export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText, s: TrainAdapterSettings) {
-  const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'));
+  const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'), engine.cfg.maxPositionEmbeddings);
   if (!set.sft.length) throw new Error(NO_TRAINING_RECORDS);
   checkFitsContext(set.named, engine.cfg.maxPositionEmbeddings);
   // Distillation: the teacher's views (P + conversation), checked to line up with the SFT sequences and to fit.

@@ -19,6 +19,7 @@ import {
   pgSequence,
   pgUserText,
   sftSequence,
+  tokensOverContext,
   type PromptText,
   type TrainingRecord,
 } from './sequences';
@@ -314,5 +315,35 @@ describe('checkFitsContext', () => {
     expect(msg).toMatch(/2 training sequences do not fit the model's context of 200 tokens: pg\[b\] \(500 tokens\), pg\[a\] \(300 tokens\)/);
     expect(msg).toContain('longer-context model');
     expect(msg).not.toContain('sft[a]');
+  });
+});
+
+describe('very long turns', () => {
+  const huge = 'word '.repeat(400_000); // 2 MB in one turn
+
+  it('labels a turn of more tokens than a call may take arguments (no stack overflow)', () => {
+    const long = '😀'.repeat(40_000); // 4 byte-level tokens each: 160,000 tokens, past V8's ~150,000 arguments
+    const seq = labelAssistantTurns(tok, [{ role: 'user', content: 'hi' }, { role: 'assistant', content: long }]);
+    expect(seq.labels.filter((l) => l !== IGNORE)).toHaveLength(160_001); // the turn and its end-of-turn token
+  });
+
+  it('refuses a 2 MB turn as too long for the context, quickly and before tokenizing it whole', () => {
+    const long = record({ id: 'long', conversation: [{ role: 'user', content: 'go' }, { role: 'assistant', content: huge }] });
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      buildTrainingGroups(tok, [record(), long], P, DEFAULT_JOINT_LOSS, new Rng(1), 2048);
+    } catch (e) {
+      err = e;
+    }
+    const ms = performance.now() - t0;
+    expect(err).toBeInstanceOf(ContextTooShortError);
+    expect((err as Error).message).toMatch(/^1 training sequence do not fit the model's context of 2048 tokens: sft\[long\] \(over \d+ tokens\)\. /);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('leaves texts that could fit to the exact count (the quick bound never refuses one that fits)', () => {
+    expect(tokensOverContext(tok, 'word '.repeat(1000), 2048)).toBeNull();
+    expect(tokensOverContext(tok, huge, 2048)).toBeGreaterThan(2048);
   });
 });

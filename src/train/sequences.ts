@@ -42,11 +42,12 @@ export class ChatTemplateError extends ModelError {
 /** Some sequences are longer than the context; P is never cut, so the user must change something. */
 export class ContextTooShortError extends TrainingDataError {
   override name = 'ContextTooShortError';
+  /** An offender with `atLeast` was measured on a prefix only (too long to tokenize whole): it has more tokens. */
   constructor(
     readonly context: number,
-    readonly offenders: { name: string; length: number }[],
+    readonly offenders: { name: string; length: number; atLeast?: boolean }[],
   ) {
-    const shown = offenders.slice(0, 5).map((o) => `${o.name} (${o.length} tokens)`);
+    const shown = offenders.slice(0, 5).map((o) => `${o.name} (${o.atLeast ? 'over ' : ''}${o.length} tokens)`);
     const more = offenders.length > 5 ? `, and ${offenders.length - 5} more` : '';
     super(
       `${offenders.length} training sequence${offenders.length === 1 ? '' : 's'} do not fit the model's context of ` +
@@ -119,8 +120,9 @@ function encodeWithSeams(tok: Tokenizer, text: string, seams: number[]): { ids: 
   for (const s of [...[...seams].sort((a, b) => a - b), text.length]) {
     let cur = enc(runStart, s);
     if (!prev.every((id, k) => cur[k] === id)) {
-      // prevSeam falls inside a token of the whole encoding: close the run there.
-      ids.push(...prev);
+      // prevSeam falls inside a token of the whole encoding: close the run there. (A loop, not push(...prev):
+      // spreading a long turn's tokens as arguments overflows the call stack.)
+      for (const id of prev) ids.push(id);
       runStart = prevSeam;
       cur = enc(runStart, s);
     }
@@ -128,7 +130,7 @@ function encodeWithSeams(tok: Tokenizer, text: string, seams: number[]): { ids: 
     prev = cur;
     prevSeam = s;
   }
-  ids.push(...prev);
+  for (const id of prev) ids.push(id);
   return { ids, at };
 }
 
@@ -277,8 +279,45 @@ export interface TrainingSet {
 }
 
 /**
+ * Most characters one token can hold, for the quick length check: real vocabularies' longest tokens (runs of spaces
+ * or of "=") are far shorter, so a text of more than (context + margin) x this many characters is surely too long.
+ */
+const MAX_CHARS_PER_TOKEN = 32;
+/** Tokens a prefix may count beyond the whole text's (the word cut at the prefix's end). */
+const PREFIX_MARGIN = 64;
+
+/**
+ * A lower bound on the tokens of `text` when that alone exceeds `context`, else null. Tokenizing takes seconds per
+ * megabyte, so a text longer than any context could hold is measured on a prefix that already holds too many
+ * tokens, and refused quickly with the same message as any other sequence over the context.
+ */
+export function tokensOverContext(tok: Pick<Tokenizer, 'encode'>, text: string, context: number): number | null {
+  const window = (context + PREFIX_MARGIN + 1) * MAX_CHARS_PER_TOKEN;
+  if (text.length <= window) return null; // short enough for the whole sequence to be built and measured
+  const n = tok.encode(text.slice(0, window), { addSpecialTokens: false }).length - PREFIX_MARGIN;
+  return n > context ? n : null;
+}
+
+/** Records whose SFT or PG text alone is over `context` tokens, named as checkFitsContext names them. */
+function recordsOverContext(tok: Tokenizer, train: readonly TrainingRecord[], p: PromptText, settings: JointLossSettings, context: number) {
+  const pgOpts = PG_OPTIONS[settings.variant];
+  const offenders: { name: string; length: number; atLeast: true }[] = [];
+  train.forEach((r, i) => {
+    const name = r.id ?? String(i);
+    const texts: [string, string][] = [[`sft[${name}]`, [r.input, r.to_be, ...r.conversation.map((m) => m.content)].join('\n')]];
+    if (pgOpts) texts.push([`pg[${name}]`, pgUserText(r, pgOpts) + pgAssistantText(r, p, pgOpts)]);
+    for (const [seq, text] of texts) {
+      const n = tokensOverContext(tok, text, context);
+      if (n !== null) offenders.push({ name: seq, length: n, atLeast: true });
+    }
+  });
+  return offenders;
+}
+
+/**
  * The joint loss's groups from the 'train' records (a record without a split counts as train). `rng` (seeded)
- * decides which SFT sequences get P prepended in the prepending baselines, so a run can be repeated exactly.
+ * decides which SFT sequences get P prepended in the prepending baselines, so a run can be repeated exactly. With
+ * `context`, records far too long for it are refused (ContextTooShortError) before any is tokenized whole.
  */
 export function buildTrainingGroups(
   tok: Tokenizer,
@@ -286,8 +325,13 @@ export function buildTrainingGroups(
   p: PromptText,
   settings: JointLossSettings,
   rng: { next(): number },
+  context?: number,
 ): TrainingSet {
   const train = records.filter((r) => (r.split ?? 'train') === 'train');
+  if (context !== undefined) {
+    const over = recordsOverContext(tok, train, p, settings, context);
+    if (over.length) throw new ContextTooShortError(context, over);
+  }
   const prob = PREPEND_PROBABILITY[settings.variant];
   const pgOpts = PG_OPTIONS[settings.variant];
   const named: TrainingSet['named'] = [];
