@@ -7,6 +7,7 @@ import { LlamaEngine } from '../llama/engine';
 import { importPeft, type LoraAdapter } from '../llama/peft';
 import { openModel, type ModelFiles } from '../model/open';
 import { DirFileSet } from '../model/source-node';
+import { checkAdapterBase } from './adapter-check';
 import { settleFolder } from './atomic-write';
 
 export interface CliEngine {
@@ -21,6 +22,7 @@ export async function openCliEngine(modelDir: string, adapterDir?: string): Prom
   // A kill while train swapped in a new adapter folder can leave only the old one set aside and the new one beside
   // it; the swap is finished before reading. Only then: a folder that is there may be one a running train is writing.
   if (adapterDir && !existsSync(adapterDir)) await settleFolder(adapterDir);
+  if (adapterDir) await checkAdapterBase(adapterDir, modelDir, model);
   const adapter = adapterDir ? await importPeft(new DirFileSet(adapterDir), model.config) : null;
   const ctx = await acquireNodeGpu();
   const kernels = createKernels(ctx, loadShaderSources(), { f16: process.env.GENPI_F16 !== '0' });

@@ -109,6 +109,28 @@ export async function weightHash(weights: WeightIndex): Promise<string> {
   return `fnv1a64:${(hi >>> 0).toString(16).padStart(8, '0')}${(lo >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+/** genpi_adapter.json's text as metadata; text that is not JSON is an error naming `what` (the adapter). */
+export function parseAdapterMetadata(text: string, what: string): AdapterMetadata {
+  try {
+    return JSON.parse(text) as AdapterMetadata;
+  } catch (e) {
+    throw new Error(`${what}: ${METADATA_FILE} is not JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Why an adapter must not run on the loaded model, or null: its metadata names the base model's weight hash, and the
+ * loaded weights hash differently. The one check the app (importing a .zip) and the CLI (--adapter) both make.
+ * `loadedHash` is asked for only when the metadata has a hash to compare (hashing reads every weight).
+ */
+export async function baseModelMismatch(meta: AdapterMetadata, adapter: string, loaded: { id: string; weightHash: () => Promise<string> | string }): Promise<string | null> {
+  const base = meta.base_model;
+  if (typeof base?.weight_hash !== 'string' || !base.weight_hash) return null;
+  const hash = await loaded.weightHash();
+  if (hash === base.weight_hash) return null;
+  return `${adapter} was trained on ${base.id} (weights ${base.weight_hash}), but the loaded model is ${loaded.id} (weights ${hash})`;
+}
+
 export function adapterFiles(adapter: LoraAdapter, meta: AdapterMetadata): Map<string, Uint8Array> {
   const files = exportPeft(adapter);
   files.set(METADATA_FILE, new TextEncoder().encode(JSON.stringify(meta, null, 2)));

@@ -58,11 +58,33 @@ describe('PEFT files', () => {
       [{ ...base, peft_type: 'IA3' }, /peft_type IA3 is not LORA/],
       [{ ...base, layers_to_transform: [0] }, /layers_to_transform: is set/],
       [{ ...base, bias: 'all' }, /bias: only "none"/],
+      [{ ...base, use_dora: true }, /adapter_config\.json: use_dora: is true: DoRA .* is not implemented here, and running it as plain LoRA would give wrong outputs/],
+      [{ ...base, lora_bias: true }, /lora_bias: is true: a bias on lora_B is not implemented/],
+      [{ ...base, fan_in_fan_out: true }, /fan_in_fan_out: is true/],
+      [{ ...base, use_qalora: true }, /use_qalora: is true/],
+      [{ ...base, layer_replication: [[0, 1]] }, /layer_replication: is set/],
+      [{ ...base, trainable_token_indices: [5] }, /trainable_token_indices: is set/],
     ];
     for (const [json, pattern] of bad) {
       expect(() => parsePeftConfig(json)).toThrow(ModelError);
       expect(() => parsePeftConfig(json)).toThrow(pattern);
     }
+    // What PEFT writes by default for a plain LoRA passes.
+    expect(() => parsePeftConfig({ ...base, use_dora: false, lora_bias: false, fan_in_fan_out: false, layer_replication: null, modules_to_save: null })).not.toThrow();
+  });
+
+  it('says r disagrees with the weights when only the rank differs, not that the adapter is for another model', async () => {
+    const layout = loraLayout(cfg, { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'v'] });
+    const out = exportPeft({ layout, params: new Float32Array(layout.size), baseModel: 'x' });
+    const config = JSON.parse(new TextDecoder().decode(out.get(ADAPTER_CONFIG)));
+    out.set(ADAPTER_CONFIG, new TextEncoder().encode(JSON.stringify({ ...config, r: 8 })));
+    await expect(importPeft(files(out), cfg)).rejects.toThrow(
+      /adapter_config\.json: r: says r = 8, but the tensors in adapter_model\.safetensors have rank 4 \(they fit this model otherwise\)/,
+    );
+    const other = parseModelConfig({ architectures: ['Qwen2ForCausalLM'], hidden_size: 32, intermediate_size: 96, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-6, vocab_size: 387, max_position_embeddings: 2048 });
+    await expect(importPeft(files(exportPeft({ layout: loraLayout(other, layout.spec), params: new Float32Array(loraLayout(other, layout.spec).size), baseModel: 'x' })), cfg))
+      .rejects.toThrow(/was it made for another model\?/);
   });
 
   it('reports missing tensors when the adapter covers fewer layers than the model', async () => {

@@ -59,6 +59,18 @@ export function exportPeft(adapter: LoraAdapter): Map<string, Uint8Array> {
   ]);
 }
 
+/** Settings that would put adapters on other layers or modules, with other ranks, or train extra weights. */
+const UNSUPPORTED_SETTINGS = ['layers_to_transform', 'rank_pattern', 'alpha_pattern', 'modules_to_save', 'layer_replication',
+  'target_parameters', 'trainable_token_indices', 'alora_invocation_tokens'];
+
+/** PEFT's flags for LoRA variants whose forward pass differs from W x + (alpha / r) B A x. */
+const UNSUPPORTED_VARIANTS: Record<string, string> = {
+  use_dora: 'DoRA (weight-decomposed LoRA, a learned magnitude per output)',
+  lora_bias: 'a bias on lora_B',
+  fan_in_fan_out: 'fan_in_fan_out (transposed weights, as in GPT-2\'s Conv1D)',
+  use_qalora: 'QA-LoRA (pooled inputs)',
+};
+
 /** Reads adapter_config.json into a LoraSpec, refusing PEFT features the engine does not implement. */
 export function parsePeftConfig(json: unknown, file = ADAPTER_CONFIG): { spec: LoraSpec; baseModel: string } {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelError(file, 'is not a JSON object');
@@ -80,11 +92,16 @@ export function parsePeftConfig(json: unknown, file = ADAPTER_CONFIG): { spec: L
     }
     targets.push(t as LoraTarget);
   }
-  for (const unsupported of ['layers_to_transform', 'rank_pattern', 'alpha_pattern', 'modules_to_save']) {
+  for (const unsupported of UNSUPPORTED_SETTINGS) {
     const v = c[unsupported];
     if (v !== undefined && v !== null && !(typeof v === 'object' && Object.keys(v).length === 0)) {
       throw new ModelError(file, 'is set, which this engine does not support', unsupported);
     }
+  }
+  // Variants of LoRA that change the forward pass: run as plain LoRA they would load without a word and compute
+  // something else.
+  for (const [flag, what] of Object.entries(UNSUPPORTED_VARIANTS)) {
+    if (c[flag] === true) throw new ModelError(file, `is true: ${what} is not implemented here, and running it as plain LoRA would give wrong outputs`, flag);
   }
   if (c.bias !== undefined && c.bias !== 'none') throw new ModelError(file, 'only "none" is supported', 'bias');
   const dropout = typeof c.lora_dropout === 'number' ? c.lora_dropout : 0;
@@ -105,6 +122,9 @@ export async function importPeft(files: FileSet, cfg: ModelConfig): Promise<Lora
   const R = spec.rank;
   const problems: string[] = [];
   const used = new Set<string>();
+  // Tensors that fit the model but have another rank than r: the config and the weights disagree.
+  const ranks = new Set<number>();
+  let misshaped = 0;
   for (const s of layout.slots) {
     for (const [which, shape, offset] of [['A', [R, s.K], s.aOffset], ['B', [s.N, R], s.bOffset]] as const) {
       const key = peftKey(s.layer, s.target, which);
@@ -114,6 +134,11 @@ export async function importPeft(files: FileSet, cfg: ModelConfig): Promise<Lora
         problems.push(`missing ${key}`);
       } else if (info.shape.join(',') !== shape.join(',')) {
         problems.push(`${key} is [${info.shape}] but this model needs [${shape}]`);
+        misshaped++;
+        const rank = which === 'A' ? info.shape[0] : info.shape[1];
+        const other = which === 'A' ? info.shape[1] : info.shape[0];
+        if (info.shape.length === 2 && other === (which === 'A' ? s.K : s.N)) ranks.add(rank);
+        else ranks.add(-1);
       } else {
         const { data } = await readTensorF32(src, header, key);
         checkTensorValues(data, src.name, key, info.shape);
@@ -123,6 +148,14 @@ export async function importPeft(files: FileSet, cfg: ModelConfig): Promise<Lora
   }
   const extra = [...header.tensors.keys()].filter((k) => !used.has(k));
   if (extra.length) problems.push(`tensors this model has no place for: ${extra.slice(0, 4).join(', ')}${extra.length > 4 ? ` and ${extra.length - 4} more` : ''}`);
+  if (problems.length && problems.length === misshaped && ranks.size === 1 && !ranks.has(-1)) {
+    throw new ModelError(
+      cfgSrc.name,
+      `says r = ${R}, but the tensors in ${ADAPTER_WEIGHTS} have rank ${[...ranks][0]} (they fit this model otherwise): ` +
+        'the config and the weights disagree; set r to the weights\' rank',
+      'r',
+    );
+  }
   if (problems.length) {
     throw new ModelError(
       src.name,

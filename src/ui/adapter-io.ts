@@ -1,7 +1,7 @@
 // An adapter between the library and the outside: the metadata written beside it (the app's run mapped onto the
 // builder `genpi train` uses too), export as a PEFT .zip, and import from one, refusing an adapter made for another model. The LoRA
 // layout follows from the base model's shape, so export needs that shape (kept per model) and import the loaded one.
-import { adapterFiles, buildAdapterMetadata, METADATA_FILE, SECRET_WARNING, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
+import { adapterFiles, baseModelMismatch, buildAdapterMetadata, METADATA_FILE, parseAdapterMetadata, SECRET_WARNING, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import { DEFAULT_TRAINING } from '../genpi/train-adapter';
 import { loraLayout, type LoraSpec } from '../llama/lora';
@@ -95,17 +95,12 @@ export async function importFiles(files: Map<string, Uint8Array>, loaded: ModelS
   let meta: AdapterMetadata | null = null;
   if (metaBytes) {
     try {
-      meta = JSON.parse(new TextDecoder().decode(metaBytes)) as AdapterMetadata;
+      meta = parseAdapterMetadata(new TextDecoder().decode(metaBytes), fileName);
     } catch (e) {
-      throw new WrongModelError(`${fileName}: ${METADATA_FILE} is not JSON (${(e as Error).message})`);
+      throw new WrongModelError((e as Error).message);
     }
-    const base = meta.base_model;
-    if (base?.weight_hash && base.weight_hash !== loaded.weightHash) {
-      throw new WrongModelError(
-        `${fileName} was trained on ${base.id} (weights ${base.weight_hash}), but the loaded model is ${loaded.source} ` +
-          `(weights ${loaded.weightHash}). Load ${base.id} in the Model section, then import it again.`,
-      );
-    }
+    const why = await baseModelMismatch(meta, fileName, { id: loaded.source, weightHash: () => loaded.weightHash });
+    if (why) throw new WrongModelError(`${why}. Load ${meta.base_model.id} in the Model section, then import it again.`);
   }
   const blobs = new Map([...flat].map(([name, bytes]) => [name, new Blob([bytes as BlobPart])]));
   const adapter = await importPeft(new BlobFileSet(fileName, blobs), configOf(loaded));
