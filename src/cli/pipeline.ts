@@ -3,7 +3,7 @@ import { parsePrompt, PromptError, promptTokenCount, type ParsedPrompt } from '.
 import { Generator } from '../llama/generator';
 import { ModelError } from '../model/errors';
 import { DirFileSet, readTextFile } from '../model/source-node';
-import { loadTokenizer } from '../model/tokenizer';
+import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { openCliEngine } from './engine';
 
 /**
@@ -21,15 +21,17 @@ export async function readPrompt(file: string): Promise<ParsedPrompt> {
 }
 
 /**
- * The model, its tokenizer and a generator whose cache slots hold P plus `turnTokens` of conversation (KV memory
- * grows with slots x slot length x layers, so slots are sized to the job rather than to the model's context).
+ * The model, its tokenizer and a generator whose cache slots hold P plus `turnTokens` of conversation, or the
+ * `slotTokens` a job measures with the tokenizer (KV memory grows with slots x slot length x layers, so slots are
+ * sized to the job rather than to the model's context).
  */
-export async function openPipeline(modelDir: string, o: { adapterDir?: string; prompt?: ParsedPrompt; slots?: number; turnTokens?: number } = {}) {
+export async function openPipeline(modelDir: string, o: { adapterDir?: string; prompt?: ParsedPrompt; slots?: number; turnTokens?: number;
+  slotTokens?: (tokenizer: Tokenizer) => number; } = {}) {
   const cli = await openCliEngine(modelDir, o.adapterDir);
   const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
   const pTokens = o.prompt ? promptTokenCount(tokenizer, o.prompt) : 0;
   // Requests that quote P in their text (pseudo inputs, reasons) hold it once more, besides the answers.
-  const slotLength = Math.min(cli.model.config.maxPositionEmbeddings, 2 * pTokens + (o.turnTokens ?? 1024));
+  const slotLength = Math.min(cli.model.config.maxPositionEmbeddings, o.slotTokens ? o.slotTokens(tokenizer) : 2 * pTokens + (o.turnTokens ?? 1024));
   const generator = new Generator(cli.engine, { tokenizer, slots: o.slots ?? 16, slotLength });
   return { ...cli, tokenizer, generator, pTokens };
 }

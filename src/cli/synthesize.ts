@@ -4,7 +4,9 @@ import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
+import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { synthesize } from '../genpi/synthesize';
+import type { Tokenizer } from '../model/tokenizer';
 import { intFlag, parseFlags, required } from './args';
 import { checkWritable, writeFileAtomic } from './atomic-write';
 import { UsageError } from './fail';
@@ -40,15 +42,17 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   const maxTurns = intFlag('synthesize', v, 'max-turns', DEFAULT_SYNTHESIS.maxTurns, 1);
   const reasonTokens = intFlag('synthesize', v, 'reason-tokens', DEFAULT_SYNTHESIS.reasonTokens, 1);
   const maxRounds = v['max-rounds'] === undefined ? undefined : intFlag('synthesize', v, 'max-rounds', 0, 0);
-  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, turnTokens: (maxTurns * 2 + 4) * maxNew + reasonTokens + 256 });
+  const environment = {
+    name: (v['env-name'] as string) ?? DEFAULT_ENVIRONMENT.name,
+    description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,
+    endMarker: (v['end-marker'] as string) ?? DEFAULT_ENVIRONMENT.endMarker,
+  };
+  const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment });
+  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
-    environment: {
-      name: (v['env-name'] as string) ?? DEFAULT_ENVIRONMENT.name,
-      description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,
-      endMarker: (v['end-marker'] as string) ?? DEFAULT_ENVIRONMENT.endMarker,
-    },
+    environment,
     onProgress: (p) => progress(`synthesize: ${p.stage} ${p.done}/${p.total}`),
   });
   // P travels with the data, so training can build the PG target without being told P again.

@@ -8,6 +8,7 @@ import type { GenpiRecord } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { ruleOfPrompt } from '../genpi/testbed';
 import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
+import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { synthesize } from '../genpi/synthesize';
 import { planRun, trainAdapter } from '../genpi/train-adapter';
 import { LlamaEngine } from '../llama/engine';
@@ -24,7 +25,7 @@ import { deviceLostInJob, NoModelError, RequestError } from './errors';
 import { Jobs, notifier } from './jobs';
 import { loadModelFiles, type LoadedModel } from './models';
 import { actionPattern, checkResume, trainAdapterSettings } from './requests';
-import { checkModelFits, generatorSize, slotLengthFor, trainingBudget, type GeneratorSize } from './sizing';
+import { checkModelFits, generatorSize, trainingBudget, type GeneratorSize } from './sizing';
 
 export interface SessionOptions {
   /** Where hub downloads go (OPFS in the browser); without one, hub models are refused. */
@@ -138,9 +139,8 @@ export class EngineSession {
       const m = this.model('Synthesis');
       const p = parsePrompt(prompt);
       const maxNew = settings.maxNewTokens;
-      // The CLI's sizing: every turn of the role-play, the environment's framing, and the reasons.
-      const turnTokens = (settings.maxTurns * 2 + 4) * maxNew + settings.reasonTokens + 256;
-      const { generator } = this.generator(m, slotLengthFor(m.engine.cfg, promptTokenCount(m.tokenizer, p), turnTokens));
+      // The CLI's sizing: the longest request synthesis makes with these settings, and its reply.
+      const { generator } = this.generator(m, synthesisSlotTokens(m.tokenizer, p, { ...settings, maxNewTokens: maxNew }));
       const out = await synthesize(generator, m.tokenizer, p, {
         samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),

@@ -23,14 +23,6 @@ export interface GeneratorSize {
   slotLength: number;
 }
 
-/**
- * Slot length for a job that quotes P in some requests (pseudo inputs, reasons): P twice plus the conversation,
- * as openPipeline (src/cli/pipeline.ts) sizes it, never past the model's context.
- */
-export function slotLengthFor(cfg: ModelConfig, pTokens: number, turnTokens: number): number {
-  return Math.min(cfg.maxPositionEmbeddings, 2 * pTokens + turnTokens);
-}
-
 /** As many slots as the binding limit (one K or V buffer per layer holds every slot) and the KV budget allow. */
 export function generatorSize(cfg: ModelConfig, limits: GPUSupportedLimits, slotLength: number): GeneratorSize {
   const perSlotLayer = slotLength * cfg.numKvHeads * cfg.headDim * 4;
