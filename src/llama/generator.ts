@@ -115,7 +115,8 @@ export class Generator {
       if (r.prefix?.length) this.engine.checkVocab(r.prefix, `${what} prefix`);
       if (total >= cfg.maxPositionEmbeddings) throw new ModelError(what, `the prompt has ${total} tokens; the model's context is ${cfg.maxPositionEmbeddings}, which leaves no room to generate`);
       if ((r.prefix?.length ?? 0) > this.slotLength || r.prompt.length >= this.slotLength) {
-        throw new ModelError(what, `the prompt (${r.prompt.length} tokens) or prefix (${r.prefix?.length ?? 0}) does not fit a cache slot of ${this.slotLength} tokens; raise slotLength`);
+        throw new ModelError(what, `the prompt (${r.prompt.length} tokens) or prefix (${r.prefix?.length ?? 0}) does not fit a cache slot of ${this.slotLength} tokens, ` +
+          'the length this job sized its slots to from its settings; use a shorter input or prompt');
       }
       if (r.adapter && !this.adapters.has(r.adapter)) throw new ModelError(what, `no adapter named "${r.adapter}" is loaded`);
       if (r.stopStrings?.length && !this.opts.tokenizer) throw new ModelError(what, 'stop strings need a tokenizer');
