@@ -108,7 +108,7 @@ describe('bad input: one line and a non-zero exit', () => {
   };
 
   it('a token id outside the vocabulary', () => {
-    expect(run('logits', '--model', modelDir, '--tokens', '1,2,99999', '--out', join(tmp, 'x.bin'))).toMatch(/token 99999 at position 2 is outside the vocabulary \(0\.\.386\)/);
+    expect(run('logits', '--model', modelDir, '--tokens', '1,2,99999', '--out', join(tmp, 'x.bin'))).toMatch(/token 99999 at position 2 is outside the vocabulary \(0\.\.386: config\.json's vocab_size; ids come from this model's tokenizer\.json\)/);
   });
 
   it('an empty token list', () => {

@@ -11,6 +11,7 @@ import { ModelError } from '../model/errors';
 import { DirFileSet, readTextFile } from '../model/source-node';
 import { loadTokenizer } from '../model/tokenizer';
 import { CLI_WORDS } from '../train/run-size';
+import { idleScheduleWarning } from '../train/schedule';
 import { distills, type TrainingVariant } from '../train/sequences';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { loadCheckpoint, prepareAdapterFolder, saveCheckpoint, writeAdapterFolder, type RunIdentity } from './checkpoint-files';
@@ -79,6 +80,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.stderr.write(`plan: ${plural(size.steps, 'step')}, ${plural(size.epochs, 'epoch')}, batch ${size.batchSize}, ` +
     `${plural(size.records, 'training record')}. ${size.reason[0].toUpperCase()}${size.reason.slice(1)}.\n`);
   if (size.warning) process.stderr.write(`warning: ${size.warning}\n`);
+  const idle = idleScheduleWarning(size.steps, settings.loop);
+  if (idle) process.stderr.write(`warning: ${idle} (--lr, --epochs)\n`);
 
   // Before the model is loaded: a run that could not write its adapter, or would overwrite one unasked, stops now.
   const resuming = v.resume === true;

@@ -87,7 +87,7 @@ export class LlamaEngine {
     const V = this.cfg.vocabSize;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new ModelError(what, `token ${id} at position ${i} is outside the vocabulary (0..${V - 1})`);
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new ModelError(what, `token ${id} at position ${i} is outside the vocabulary (0..${V - 1}: config.json's vocab_size; ids come from this model's tokenizer.json)`);
     }
   }
 

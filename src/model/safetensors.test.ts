@@ -223,6 +223,14 @@ describe('readSafetensorsHeader refuses malformed files', () => {
     await refuses(same, /overlap/);
   });
 
+  it('a tensor name listed twice (JSON.parse would keep the last and hide the first)', async () => {
+    const e = (o: number) => `{"dtype": "F32", "shape": [2], "data_offsets": [${o}, ${o + 8}]}`;
+    await refuses(craft(`{"a": ${e(0)}, "w\\u002e1": ${e(8)}, "b": {"a": 1, "a": 2}, "w.1": ${e(8)}}`, 16), /is listed twice in the header/, 'w.1');
+    // The same name nested in entries, or in the metadata, is not a duplicate tensor.
+    const ok = craft(`{"__metadata__": {"a": "x"}, "a": ${e(0)}, "x\\"a": ${e(8)}}`, 16);
+    expect([...(await readSafetensorsHeader(new BytesSource(FILE, ok))).tensors.keys()]).toEqual(['a', 'x"a']);
+  });
+
   it('allows empty tensors anywhere and gaps between tensors', async () => {
     const ok = craft(
       {

@@ -107,6 +107,38 @@ function checkOverlaps(file: string, tensors: Map<string, TensorInfo>): void {
   }
 }
 
+/**
+ * The first key the top-level object of valid JSON `text` has twice, or null. JSON.parse keeps the last of duplicate
+ * keys without a word, so two entries for one tensor name would pass as one.
+ */
+function duplicateKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && keyNext) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      keyNext = depth === 1;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      keyNext = true;
+    }
+  }
+  return null;
+}
+
 /** Reads and validates the header of a safetensors file; reads no tensor data. */
 export async function readSafetensorsHeader(src: ByteSource): Promise<SafetensorsFile> {
   const file = src.name;
@@ -122,12 +154,18 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<Safetensor
     throw new ModelError(file, `header length ${n} runs past the end of the file (${size} bytes); truncated download?`);
   }
   let header: unknown;
+  let headerText = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await src.read(8, n)));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(await src.read(8, n));
+    header = JSON.parse(headerText);
   } catch (e) {
     throw new ModelError(file, `header is not valid JSON (${(e as Error).message}); not a safetensors file?`);
   }
   if (!isObject(header)) throw new ModelError(file, 'header must be a JSON object of tensor name -> entry');
+  const twice = duplicateKey(headerText);
+  if (twice !== null) {
+    throw new ModelError(file, 'is listed twice in the header; JSON would keep only the last entry and hide the other bytes, so the file is ambiguous', twice);
+  }
 
   const dataStart = 8 + n;
   const dataSize = size - dataStart;

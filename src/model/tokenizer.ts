@@ -125,5 +125,24 @@ export async function loadTokenizer(files: FileSet): Promise<Tokenizer> {
   } catch (e) {
     throw new ModelError(jsonSrc.name, `transformers.js cannot build this tokenizer: ${(e as Error).message}`);
   }
-  return new Tokenizer(inner, configSrc.name, generationEos);
+  const tokenizer = new Tokenizer(inner, configSrc.name, generationEos);
+  await checkFitsModel(files, tokenizer, jsonSrc.name);
+  return tokenizer;
+}
+
+/**
+ * A tokenizer that can produce ids past the model's vocab_size (another model's tokenizer.json) would fail later,
+ * on some input, with an id "outside the vocabulary" and no hint why; it is refused here, naming both files.
+ */
+async function checkFitsModel(files: FileSet, tokenizer: Tokenizer, tokenizerFile: string): Promise<void> {
+  const src = await files.open('config.json');
+  if (!src) return; // a tokenizer on its own (tests): nothing to fit
+  const config = await readJson(src);
+  const V = isObject(config) ? config.vocab_size : undefined;
+  if (typeof V !== 'number' || tokenizer.vocabSize <= V) return;
+  throw new ModelError(
+    tokenizerFile,
+    `has token ids up to ${tokenizer.vocabSize - 1}, but config.json's vocab_size is ${V}, so the model has no embedding for ` +
+      `the last ${tokenizer.vocabSize - V}: the tokenizer and the weights come from different models`,
+  );
 }

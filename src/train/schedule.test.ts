@@ -1,6 +1,6 @@
 // Checks the schedule against transformers' cosine-with-warm-up formula worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { learningRate, warmupSteps } from './schedule';
+import { idleScheduleWarning, learningRate, warmupSteps } from './schedule';
 
 describe('learningRate', () => {
   const lr = 1e-4;
@@ -33,5 +33,20 @@ describe('learningRate', () => {
 
   it('without warm-up, starts at the peak', () => {
     expect(learningRate(0, 10, { lr, warmupFraction: 0 })).toBe(lr);
+  });
+});
+
+describe('idleScheduleWarning', () => {
+  it('warns when no step has a learning rate above 0: one warm-up step, or a rate of 0', () => {
+    expect(idleScheduleWarning(1, { lr: 1e-3 })).toBe(
+      'no step will change the adapter (its only step is warm-up, taken at learning rate 0), so it will have no effect; raise the learning rate or train more steps',
+    );
+    expect(idleScheduleWarning(40, { lr: 0 })).toMatch(/\(the learning rate is 0\)/);
+  });
+
+  it('is quiet when some step moves the adapter', () => {
+    expect(idleScheduleWarning(2, { lr: 1e-3 })).toBeNull();
+    expect(idleScheduleWarning(1, { lr: 1e-3, warmupFraction: 0 })).toBeNull();
+    expect(idleScheduleWarning(120, { lr: 1e-3 })).toBeNull();
   });
 });

@@ -25,3 +25,14 @@ export function learningRate(step: number, totalSteps: number, opts: ScheduleOpt
   const progress = (step - warmup) / Math.max(1, totalSteps - warmup);
   return opts.lr * Math.max(0, 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
+
+/**
+ * A warning when no optimizer step of the run has a learning rate above 0 (a single step is all warm-up, or the
+ * rate is 0): the adapter then ends exactly as initialized, with B = 0, so it changes nothing. Null otherwise.
+ */
+export function idleScheduleWarning(totalSteps: number, opts: ScheduleOptions): string | null {
+  for (let step = 0; step < totalSteps; step++) if (learningRate(step, totalSteps, opts) > 0) return null;
+  // With a peak above 0 only a run of one step (warm-up, which starts at 0) never moves.
+  const why = opts.lr > 0 ? 'its only step is warm-up, taken at learning rate 0' : 'the learning rate is 0';
+  return `no step will change the adapter (${why}), so it will have no effect; raise the learning rate or train more steps`;
+}
