@@ -1,11 +1,11 @@
 // genpi synthesize: the training data from the prompt alone, as JSONL; the quality figures as the last stdout line.
-import { readFile } from 'node:fs/promises';
 import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { synthesize } from '../genpi/synthesize';
+import { readTextFile } from '../model/source-node';
 import type { Tokenizer } from '../model/tokenizer';
 import { intFlag, parseFlags, required } from './args';
 import { checkWritable, writeFileAtomic } from './atomic-write';
@@ -36,7 +36,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
       throw new UsageError(`synthesize: --action-pattern is not a regular expression (${(e as Error).message})`);
     }
   }
-  const seedInputs = v['seed-inputs'] ? (await readFile(v['seed-inputs'] as string, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  const seedInputs = v['seed-inputs'] ? (await readTextFile(v['seed-inputs'] as string)).split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : [];
   process.stderr.write(`prompt: ${prompt.report}\n`);
   const maxNew = intFlag('synthesize', v, 'max-new-tokens', DEFAULT_SYNTHESIS.maxNewTokens, 1);
   const maxTurns = intFlag('synthesize', v, 'max-turns', DEFAULT_SYNTHESIS.maxTurns, 1);

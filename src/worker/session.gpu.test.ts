@@ -89,6 +89,8 @@ it('plans a run without training, and refuses a prompt past the context', async 
   expect(plan).toMatchObject({ examples: 3, steps: 4, epochs: 2, batchSize: 2 }); // 3 training records, batches of 2, 2 epochs
   expect(plan.reason).toBe('batch 2 and epochs 2 set by you: 4 optimizer steps');
   expect(plan.warning).toMatch(/^few steps \(4, under 120\): the adapter may learn little; lower the batch size or raise the epochs$/);
+  // A schedule that cannot move the adapter says so first.
+  expect((await session.planTraining(PROMPT, records, { ...TRAIN, lr: 0 })).warning).toMatch(/^no step will change the adapter \(the learning rate is 0\)/);
   expect(plan.sequences).toBe(6); // SFT and PG for each
   expect(plan.memory.total).toBeLessThan(plan.deviceLimit);
   // On auto, 64 records get a batch of 8 and enough epochs for 120 steps, not the paper's 20.

@@ -16,6 +16,7 @@ import { Generator } from '../llama/generator';
 import type { ModelCache } from '../model/cache';
 import type { DownloadProgress } from '../model/hub';
 import { stepPlan, type Checkpoint } from '../train/loop';
+import { idleScheduleWarning } from '../train/schedule';
 import { AdapterCache } from './adapters';
 import type {
   ChatRequest, EvalRequest, ModelSource, ModelSummary, PromptReport, SynthesisProgress, SynthesisSettings,
@@ -162,15 +163,17 @@ export class EngineSession {
     const budget = trainingBudget(m.engine.cfg, this.kernels.f16, this.kernels.ctx.limits);
     const { settings: s, size } = trainAdapterSettings(settings, records, budget);
     const { set, plan, layout } = planRun(m.engine, m.tokenizer, records, p, s);
+    const steps = stepPlan(set.sft.length, s.loop).length;
     const report: TrainPlanReport = {
       examples: set.sft.length,
       sequences: set.named.length,
       longestSequence: Math.max(...set.named.map((n) => n.seq.input_ids.length)),
-      steps: stepPlan(set.sft.length, s.loop).length,
+      steps,
       epochs: size.epochs,
       batchSize: size.batchSize,
       reason: size.reason,
-      warning: size.warning,
+      // The form shows one warning: a run that cannot change the adapter matters more than a short one.
+      warning: idleScheduleWarning(steps, s.loop) ?? size.warning,
       memory: plan,
       deviceLimit: budget,
     };
