@@ -90,10 +90,14 @@ export async function loadCheckpoint(out: string, id: RunIdentity): Promise<Chec
   if (JSON.stringify(state.settings) !== JSON.stringify(id.settings)) {
     throw new ModelError(file, `was saved with other training settings; resume with the same flags, ${startOver}`);
   }
-  const src = new BytesSource('tensors.safetensors', new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));
-  const header = await readSafetensorsHeader(src);
-  const get = async (name: string) => (await readTensorF32(src, header, name)).data;
-  return { step: state.step, curve: state.curve, params: await get('params'), m: await get('m'), v: await get('v') };
+  try {
+    const src = new BytesSource('tensors.safetensors', new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));
+    const header = await readSafetensorsHeader(src);
+    const get = async (name: string) => (await readTensorF32(src, header, name)).data;
+    return { step: state.step, curve: state.curve, params: await get('params'), m: await get('m'), v: await get('v') };
+  } catch (e) {
+    throw new ModelError(join(dir, 'tensors.safetensors'), `cannot be read (${(e as Error).message}); start over with --force`);
+  }
 }
 
 /** Replaces `out` with the finished adapter's files and the run's last checkpoint (linked, not copied). */

@@ -27,7 +27,7 @@ beforeAll(async () => {
   writeFileSync(data, records(4));
   const first = genpi('train', '--model', modelDir, '--data', data, '--out', out, ...FLAGS);
   expect(first.code, first.stderr).toBe(0);
-});
+}, 120_000); // a training run, on a shared machine
 
 function refused(pattern: RegExp, ...args: string[]) {
   const r = genpi('train', ...args);
@@ -111,4 +111,12 @@ it('a run that fails before its first checkpoint leaves no folder behind', () =>
   refused(/training sequences do not fit the model's context/, '--model', modelDir, '--data', huge, '--out', where, ...FLAGS);
   expect(existsSync(where)).toBe(false);
   expect(readdirSync(tmp).filter((f) => f.startsWith('never-written'))).toEqual([]);
+});
+
+it('a damaged checkpoint is refused by name, not resumed', () => {
+  const tensors = join(out, 'checkpoint', 'tensors.safetensors');
+  writeFileSync(tensors, readFileSync(tensors).subarray(0, 100));
+  refused(/checkpoint\/tensors\.safetensors: cannot be read \(.+\); start over with --force$/, '--model', modelDir, '--data', data, '--out', out, ...FLAGS, '--seed', '5', '--resume');
+  writeFileSync(join(out, 'checkpoint', 'state.json'), '{"step": 1, "cur');
+  refused(/adapter\/checkpoint: has no readable checkpoint to resume from; start over with --force$/, '--model', modelDir, '--data', data, '--out', out, ...FLAGS, '--seed', '5', '--resume');
 });
