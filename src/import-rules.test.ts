@@ -52,6 +52,10 @@ describe('import rules', () => {
     expect(violations('*', 'ref')).toEqual([]);
   });
 
+  it('src/export (the ONNX export) does not import the CLI, the worker or the UI, which all use it', () => {
+    expect([...violations('export', 'cli'), ...violations('export', 'worker'), ...violations('export', 'ui')]).toEqual([]);
+  });
+
   it('src/store does not import src/worker (the worker uses the store)', () => {
     expect(violations('store', 'worker')).toEqual([]);
   });

@@ -44,6 +44,10 @@ Usage:
       --batch-size or --epochs they are sized to the training records (at least 120 steps where it can);
       the plan and its reason go on stderr before training. --dry-run prints the plan (and the memory it
       needs) as JSON and stops there; it needs no --out.
+  genpi export-onnx --model DIR [--adapter DIR] --out DIR [--dtype f32|f16] [--force]
+      Write the model with the adapter merged (as PEFT merges it) as a folder transformers.js loads:
+      config.json, generation_config.json, the tokenizer files and onnx/model.onnx (model_fp16.onnx for
+      f16), with a KV cache under Optimum's names. A non-empty --out is replaced only with --force.
   genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
       KL(teacher||base), prompt tokens and prefill timings.
@@ -66,6 +70,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   synthesize: async () => (await import('./synthesize')).synthesizeCommand,
   train: async () => (await import('./train')).trainCommand,
   eval: async () => (await import('./eval')).evalCommand,
+  'export-onnx': async () => (await import('./export-onnx')).exportOnnxCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,12 +1,12 @@
 // How PEFT applies a LoRA adapter when it merges it: W [N,K] += (alpha / r) · B [N,R] · A [R,K] for every adapted
-// projection, in float64 on the reference model. An independent path to the adapted model's logits: no LoRA
-// kernels, no dropout, only the adapter's tensors as PEFT reads them.
+// projection (alpha / sqrt(r) with use_rslora), in float64 on the reference model. An independent path to the
+// adapted model's logits: no LoRA kernels, no dropout, only the adapter's tensors as PEFT reads them.
 import type { LoraAdapter } from '../llama/peft';
 import type { RefModel } from './llama';
 
 export function peft_merge(ref: RefModel, adapter: LoraAdapter): void {
   const R = adapter.layout.spec.rank;
-  const scale = adapter.layout.spec.alpha / R;
+  const scale = adapter.layout.spec.useRslora ? adapter.layout.spec.alpha / Math.sqrt(R) : adapter.layout.spec.alpha / R;
   for (const s of adapter.layout.slots) {
     const W = ref.layers[s.layer][s.target];
     const A = adapter.params.subarray(s.aOffset, s.aOffset + R * s.K);

@@ -1,0 +1,66 @@
+// genpi export-onnx as a user meets it (no GPU needed): the folder it writes, f16, an output folder that holds
+// something (refused unless --force, and then replaced whole), and an adapter made for another model.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPeft } from '../llama/peft';
+import { openModel } from '../model/open';
+import { DirFileSet } from '../model/source-node';
+import { writeTinyModel } from '../model/tiny/write-node';
+import { randomAdapter } from '../export/testing';
+import { genpi } from './testing';
+
+const tmp = mkdtempSync(join(tmpdir(), 'genpi-export-onnx-'));
+const modelDir = join(tmp, 'llama');
+const otherAdapter = join(tmp, 'qwen2-adapter');
+
+beforeAll(async () => {
+  await writeTinyModel(modelDir, { arch: 'llama', seed: 1 });
+  const qwen = join(tmp, 'qwen2');
+  await writeTinyModel(qwen, { arch: 'qwen2', seed: 3, hiddenSize: 32 });
+  mkdirSync(otherAdapter);
+  const cfg = (await openModel(new DirFileSet(qwen))).config;
+  for (const [name, bytes] of exportPeft(randomAdapter(cfg, 1))) writeFileSync(join(otherAdapter, name), bytes);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('genpi export-onnx', () => {
+  it('writes the folder transformers.js loads, f32 and f16', () => {
+    const out = join(tmp, 'out-f32');
+    const r = genpi('export-onnx', '--model', modelDir, '--out', out);
+    expect(r.errors).toEqual([]);
+    expect(r.lastJson().files).toContain('onnx/model.onnx');
+    expect(readdirSync(out).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(tmp).filter((n) => n.includes('genpi-'))).toEqual([]);
+    const f16 = join(tmp, 'out-f16');
+    expect(genpi('export-onnx', '--model', modelDir, '--out', f16, '--dtype', 'f16').code).toBe(0);
+    expect(readdirSync(join(f16, 'onnx'))).toEqual(['model_fp16.onnx']);
+  });
+
+  it('refuses an output folder that holds something unless --force, which replaces it whole', () => {
+    const out = join(tmp, 'busy');
+    mkdirSync(out);
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const r = genpi('export-onnx', '--model', modelDir, '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.errors[0]).toMatch(/exists and is not empty; .*--force/);
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+    expect(genpi('export-onnx', '--model', modelDir, '--out', out, '--force').code).toBe(0);
+    expect(existsSync(join(out, 'notes.txt'))).toBe(false);
+    expect(existsSync(join(out, 'onnx', 'model.onnx'))).toBe(true);
+  });
+
+  it('refuses an adapter made for another model, writing nothing', () => {
+    const out = join(tmp, 'wrong-adapter');
+    const r = genpi('export-onnx', '--model', modelDir, '--adapter', otherAdapter, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.errors[0]).toMatch(/does not fit this model .*was it made for another model/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses an unknown --dtype', () => {
+    const r = genpi('export-onnx', '--model', modelDir, '--out', join(tmp, 'x'), '--dtype', 'q8');
+    expect(r.errors[0]).toMatch(/--dtype must be f32 or f16/);
+  });
+});

@@ -1,0 +1,103 @@
+// The whole transformers.js folder for a model with its adapter merged: config.json (with a transformers.js_config
+// naming the dtype, and the external data chunks when there are any), generation_config.json, the tokenizer files
+// and onnx/model.onnx (model_fp16.onnx for f16). Returned as files in memory, in parts, so the CLI writes them
+// through its whole-or-nothing folder swap and the worker zips them, without one buffer past 2 GB.
+import type { LoraAdapter } from '../llama/peft';
+import type { ModelFiles } from '../model/open';
+import { readAll, readJson, type FileSet } from '../model/source';
+import { buildDecoderGraph, type ExportDType } from './decoder-graph';
+import { mergedReader } from './merge';
+import type { ExternalPlacement } from './onnx-graph';
+
+export interface ExportedFile {
+  /** Relative to the export's folder, with `/` (onnx/model.onnx). */
+  name: string;
+  /** The file's bytes, in order. */
+  parts: Uint8Array[];
+}
+
+export interface ExportOptions {
+  dtype: ExportDType;
+  /** Weights beyond this many bytes go to external data files of at most this size each [1.9 GB, under protobuf's 2 GB]. */
+  externalDataAbove?: number;
+  /** 0..1 with what is happening, after each layer and at the end. */
+  onProgress?: (fraction: number, what: string) => void;
+  signal?: AbortSignal;
+}
+
+export class ExportError extends Error {
+  override name = 'ExportError';
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja'];
+const CHUNK_LIMIT = 1.9e9;
+
+async function optional(files: FileSet, name: string): Promise<Uint8Array | null> {
+  const src = await files.open(name);
+  return src ? readAll(src) : null;
+}
+
+/**
+ * Weights laid end to end into chunk files of at most `limit` bytes; a tensor is never split. Small constants (the
+ * shapes that Reshape reads) stay inside model.onnx, where onnxruntime's shape inference needs them.
+ */
+function placeExternal(initializers: { name: string; type: string; bytes: Uint8Array }[], onnxName: string, limit: number) {
+  const chunks: ExportedFile[] = [];
+  const place = new Map<string, ExternalPlacement>();
+  let size = Infinity;
+  for (const t of initializers) {
+    if (t.type === 'int64' || t.bytes.length < 4096) continue;
+    if (size + t.bytes.length > limit && size > 0) {
+      const i = chunks.length;
+      chunks.push({ name: `onnx/${onnxName}_data${i === 0 ? '' : `_${i}`}`, parts: [] });
+      size = 0;
+    }
+    const chunk = chunks[chunks.length - 1];
+    place.set(t.name, { file: chunk.name.slice('onnx/'.length), offset: size });
+    chunk.parts.push(t.bytes);
+    size += t.bytes.length;
+  }
+  return { chunks, place };
+}
+
+export async function exportOnnx(model: ModelFiles, adapter: LoraAdapter | null, opts: ExportOptions): Promise<ExportedFile[]> {
+  const cfg = model.config;
+  if (cfg.architecture !== 'llama' && cfg.architecture !== 'qwen2') {
+    throw new ExportError(`export: ${String(cfg.architecture)} models cannot be exported to ONNX yet (llama and qwen2 can)`);
+  }
+  const progress = opts.onProgress ?? (() => {});
+  progress(0, 'merging the adapter and building the graph');
+  const graph = await buildDecoderGraph(cfg, mergedReader(model.weights, adapter), {
+    dtype: opts.dtype,
+    signal: opts.signal,
+    onLayer: (done, total) => progress((0.9 * done) / total, `layer ${done} of ${total}`),
+  });
+  opts.signal?.throwIfAborted();
+  const onnxName = opts.dtype === 'f16' ? 'model_fp16.onnx' : 'model.onnx';
+  const limit = opts.externalDataAbove ?? CHUNK_LIMIT;
+  const external = graph.weightBytes > limit ? placeExternal(graph.initializers, onnxName, limit) : null;
+  progress(0.9, 'encoding the ONNX model');
+  const out: ExportedFile[] = [{ name: `onnx/${onnxName}`, parts: [graph.encode(external?.place)] }, ...(external?.chunks ?? [])];
+
+  const config = (await readJson((await model.files.open('config.json'))!)) as Record<string, unknown>;
+  config['transformers.js_config'] = {
+    dtype: opts.dtype === 'f16' ? 'fp16' : 'fp32',
+    ...(external ? { use_external_data_format: { [onnxName]: external.chunks.length } } : {}),
+  };
+  const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+  out.push({ name: 'config.json', parts: [json(config)] });
+  const generation = await optional(model.files, 'generation_config.json');
+  out.push({
+    name: 'generation_config.json',
+    parts: [generation ?? json({ bos_token_id: cfg.bosTokenId ?? undefined, eos_token_id: cfg.eosTokenIds.length === 1 ? cfg.eosTokenIds[0] : cfg.eosTokenIds })],
+  });
+  for (const name of TOKENIZER_FILES) {
+    const bytes = await optional(model.files, name);
+    if (bytes) out.push({ name, parts: [bytes] });
+  }
+  if (!out.some((f) => f.name === 'tokenizer.json')) {
+    throw new ExportError(`export: ${model.files.name} has no tokenizer.json, which transformers.js needs to load the model`);
+  }
+  progress(1, 'done');
+  return out;
+}
