@@ -1,5 +1,6 @@
 // One decoder layer's forward (saving what its backward needs) and backward, recorded into a compute pass:
-//   n1 = rmsnorm(x); q,k,v = proj(n1) with RoPE on q,k; att = attention(q,k,v); mid = x + proj_o(att)
+//   n1 = rmsnorm(x); q,k,v = proj(n1) (Qwen3: q,k rmsnormed per head) with RoPE on q,k; att = attention(q,k,v);
+//   mid = x + proj_o(att)
 //   n2 = rmsnorm(mid); h = silu(proj_gate(n2)) * proj_up(n2); out = mid + proj_down(h)
 import type { Kernels } from '../gpu/kernel';
 import type { ModelConfig } from '../model/config';
@@ -16,6 +17,8 @@ import type { LayerWeights } from './weights-gpu';
 export interface LayerActs {
   n1: GPUBuffer; rstd1: GPUBuffer; q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; att: GPUBuffer; lse: GPUBuffer;
   mid: GPUBuffer; n2: GPUBuffer; rstd2: GPUBuffer; g: GPUBuffer; u: GPUBuffer; h: GPUBuffer;
+  /** Qwen3's per-head q/k norm: q and k before it, [T,H*D] and [T,KV*D], and its rstd per (token, head). */
+  qp?: GPUBuffer; kp?: GPUBuffer; rstdq?: GPUBuffer; rstdk?: GPUBuffer;
   lora: Partial<Record<LoraTarget, GPUBuffer>>; // [T,R] per adapted target
 }
 
@@ -41,15 +44,28 @@ export type LoraFor = (layer: number, target: LoraTarget, u: GPUBuffer | undefin
  */
 export type Attend = (pass: GPUComputePassEncoder, l: number, a: LayerActs) => Promise<void>;
 
+/** Qwen3's q/k norm weights and buffers, or null when the model has none. */
+function qkNormOf(cfg: ModelConfig, w: LayerWeights, a: LayerActs) {
+  if (!cfg.qkNorm) return null;
+  if (!w.qNorm || !w.kNorm || !a.qp || !a.kp || !a.rstdq || !a.rstdk) throw new Error('q/k norm: weights or activations missing');
+  return { qNorm: w.qNorm.blocks[0].buffer, kNorm: w.kNorm.blocks[0].buffer, qp: a.qp, kp: a.kp, rstdq: a.rstdq, rstdk: a.rstdk };
+}
+
 export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
   x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor, attend?: Attend): Promise<void> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = cfg;
   const T = b.T;
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
   await rmsnorm_forward(kernels, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
-  await projectForward(kernels, pass, a.n1, w.q, w.qBias, a.q, T, lf('q'));
-  await projectForward(kernels, pass, a.n1, w.k, w.kBias, a.k, T, lf('k'));
+  const qk = qkNormOf(cfg, w, a);
+  await projectForward(kernels, pass, a.n1, w.q, w.qBias, qk?.qp ?? a.q, T, lf('q'));
+  await projectForward(kernels, pass, a.n1, w.k, w.kBias, qk?.kp ?? a.k, T, lf('k'));
   await projectForward(kernels, pass, a.n1, w.v, w.vBias, a.v, T, lf('v'));
+  if (qk) {
+    // One row per (token, head): the rmsnorm kernel over [T*H, D] is exactly the per-head norm.
+    await rmsnorm_forward(kernels, pass, { x: qk.qp, w: qk.qNorm, y: a.q, rstd: qk.rstdq, T: T * H, C: D, eps });
+    await rmsnorm_forward(kernels, pass, { x: qk.kp, w: qk.kNorm, y: a.k, rstd: qk.rstdk, T: T * KV, C: D, eps });
+  }
   await rope_forward(kernels, pass, { x: a.q, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
   await rope_forward(kernels, pass, { x: a.k, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
   if (attend) await attend(pass, l, a);
@@ -87,8 +103,17 @@ export async function layerBackward(kernels: Kernels, pass: GPUComputePassEncode
   });
   await rope_backward(kernels, pass, { x: s.dq, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
   await rope_backward(kernels, pass, { x: s.dk, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
-  await projectBackward(kernels, pass, s.dq, a.n1, w.q, s.dn, T, false, lf('q'));
-  await projectBackward(kernels, pass, s.dk, a.n1, w.k, s.dn, T, true, lf('k'));
+  const qk = qkNormOf(cfg, w, a);
+  if (qk) {
+    // datt [T,H*D] is free once attention's backward has run: it takes each norm's input gradient in turn.
+    await rmsnorm_backward(kernels, pass, { dy: s.dq, x: qk.qp, w: qk.qNorm, rstd: qk.rstdq, dx: s.datt, T: T * H, C: D });
+    await projectBackward(kernels, pass, s.datt, a.n1, w.q, s.dn, T, false, lf('q'));
+    await rmsnorm_backward(kernels, pass, { dy: s.dk, x: qk.kp, w: qk.kNorm, rstd: qk.rstdk, dx: s.datt, T: T * KV, C: D });
+    await projectBackward(kernels, pass, s.datt, a.n1, w.k, s.dn, T, true, lf('k'));
+  } else {
+    await projectBackward(kernels, pass, s.dq, a.n1, w.q, s.dn, T, false, lf('q'));
+    await projectBackward(kernels, pass, s.dk, a.n1, w.k, s.dn, T, true, lf('k'));
+  }
   await projectBackward(kernels, pass, s.dv, a.n1, w.v, s.dn, T, true, lf('v'));
   await rmsnorm_backward(kernels, pass, { dy: s.dn, x, w: w.inNorm.blocks[0].buffer, rstd: a.rstd1, dx: s.dx, T, C, accumulate: true });
 }

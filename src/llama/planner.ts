@@ -12,6 +12,8 @@ export function layerActivations(cfg: ModelConfig, T: number, rank: number, targ
     n1: T * C, rstd1: T, q: T * H * D, k: T * KV * D, v: T * KV * D, att: T * H * D, lse: H * T,
     mid: T * C, n2: T * C, rstd2: T, g: T * F, u: T * F, h: T * F,
   };
+  // Qwen3 normalizes q and k per head: the projections before the norm, and each head's rstd, for the backward.
+  if (cfg.qkNorm) Object.assign(acts, { qp: T * H * D, kp: T * KV * D, rstdq: T * H, rstdk: T * KV });
   for (const t of targets) acts[`lora_${t}`] = T * rank;
   return acts;
 }
@@ -53,7 +55,7 @@ export function loraStateFloats(P: number): number {
 export function weightBytes(cfg: ModelConfig, f16: boolean): number {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V, numLayers: L } = cfg;
   const layer = 2 * C + H * D * C + 2 * KV * D * C + C * H * D + 3 * F * C
-    + (cfg.attentionBias ? H * D + 2 * KV * D : 0) + (cfg.oProjBias ? C : 0);
+    + (cfg.attentionBias ? H * D + 2 * KV * D : 0) + (cfg.oProjBias ? C : 0) + (cfg.qkNorm ? 2 * D : 0);
   const params = V * C * (cfg.tieWordEmbeddings ? 1 : 2) + C + L * layer;
   return params * (f16 ? 2 : 4);
 }

@@ -26,6 +26,7 @@ export interface LayerWeights {
   inNorm: GpuWeight; postNorm: GpuWeight; // [1,C]
   q: GpuWeight; k: GpuWeight; v: GpuWeight; o: GpuWeight; // [H*D,C] [KV*D,C] [KV*D,C] [C,H*D]
   qBias: GpuWeight | null; kBias: GpuWeight | null; vBias: GpuWeight | null; oBias: GpuWeight | null; // [1,N] f32
+  qNorm: GpuWeight | null; kNorm: GpuWeight | null; // [1,D], Qwen3 only
   gate: GpuWeight; up: GpuWeight; down: GpuWeight; // [F,C] [F,C] [C,F]
 }
 

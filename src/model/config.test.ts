@@ -55,6 +55,15 @@ const qwen25 = {
   vocab_size: 151936,
 };
 
+/** Qwen3-0.6B's config.json: head_dim 128, so q is 2048 wide on a 1024 hidden. */
+const qwen3 = {
+  architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
+  head_dim: 128, hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072,
+  max_position_embeddings: 40960, max_window_layers: 28, model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28,
+  num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_scaling: null, rope_theta: 1000000, sliding_window: null,
+  tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true, use_sliding_window: false, vocab_size: 151936,
+};
+
 /** Parses `json` expecting a ModelError whose message names the file, the field and the problem. */
 function refuses(json: unknown, field: string | undefined, problem: RegExp): ModelError {
   let err: unknown;
@@ -102,8 +111,19 @@ describe('parseModelConfig', () => {
       eosTokenIds: [128001, 128008, 128009],
       attentionBias: false,
       oProjBias: false,
+      qkNorm: false,
       torchDtype: 'bfloat16',
     });
+  });
+
+  it('reads a Qwen3-0.6B config: q/k norm, no biases, head_dim from the config (H*D != C)', () => {
+    const c = parseModelConfig(qwen3);
+    expect(c.architecture).toBe('qwen3');
+    expect([c.qkNorm, c.attentionBias, c.oProjBias]).toEqual([true, false, false]);
+    expect([c.hiddenSize, c.numHeads, c.headDim, c.numKvHeads]).toEqual([1024, 16, 128, 8]);
+    expect(c.eosTokenIds).toEqual([151645]);
+    expect(parseModelConfig({ ...qwen3, architectures: undefined }).architecture).toBe('qwen3');
+    refuses({ ...qwen3, use_sliding_window: true }, 'use_sliding_window', /not supported/);
   });
 
   it('reads a Qwen2.5 config: q/k/v biases, a single eos id, head dim from hidden/heads', () => {

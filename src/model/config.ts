@@ -1,9 +1,9 @@
-// Reads a Hugging Face config.json (LlamaForCausalLM, Qwen2ForCausalLM) into the one typed ModelConfig the engine
+// Reads a Hugging Face config.json (LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM) into the one typed ModelConfig the engine
 // uses, refusing what the engine cannot run (unknown architectures, unsupported rope scaling) with the field named.
 import { ModelError } from './errors';
 import { openRequired, readJson, type FileSet } from './source';
 
-export type Architecture = 'llama' | 'qwen2';
+export type Architecture = 'llama' | 'qwen2' | 'qwen3';
 
 /** Llama 3's frequency-dependent rope rescaling (the only scaling the engine implements). */
 export interface Llama3RopeScaling {
@@ -42,14 +42,17 @@ export interface ModelConfig {
   attentionBias: boolean;
   /** o_proj carries a bias [C]: llama's attention_bias also adds it, qwen2 never has one. */
   oProjBias: boolean;
+  /** q and k are RMS-normed per head over D (q_norm, k_norm [D]) before RoPE: Qwen3. */
+  qkNorm: boolean;
   torchDtype?: string;
 }
 
 const ARCHITECTURES: Record<string, Architecture> = {
   LlamaForCausalLM: 'llama',
   Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
 };
-const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2' };
+const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
 const SUPPORTED = `supported: ${Object.keys(ARCHITECTURES).join(', ')} (model_type ${Object.keys(MODEL_TYPES).join(', ')})`;
 
 /** Field readers that name the file and the field in every complaint. */
@@ -156,7 +159,7 @@ function refuseUnsupported(f: Fields, architecture: Architecture): void {
     f.fail('hidden_act', `activation ${JSON.stringify(act)} is not supported (only "silu" is)`);
   }
   if (f.bool('mlp_bias', false)) f.fail('mlp_bias', 'MLP biases are not supported');
-  if (architecture === 'qwen2' && f.bool('use_sliding_window', false)) {
+  if (architecture !== 'llama' && f.bool('use_sliding_window', false)) {
     f.fail('use_sliding_window', 'sliding-window attention is not supported; set it to false');
   }
 }
@@ -181,7 +184,8 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     }
     headDim = hiddenSize / numHeads;
   }
-  const llamaBias = architecture === 'llama' && f.bool('attention_bias', false);
+  // Llama and Qwen3 read attention_bias (q, k, v and o alike); Qwen2 always has q/k/v biases and no o bias.
+  const llamaBias = architecture !== 'qwen2' && f.bool('attention_bias', false);
   const bos = f.obj.bos_token_id;
   const dtype = f.obj.torch_dtype ?? f.obj.dtype; // newer transformers write `dtype`
 
@@ -203,6 +207,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     eosTokenIds: eosOf(f),
     attentionBias: architecture === 'qwen2' || llamaBias,
     oProjBias: llamaBias,
+    qkNorm: architecture === 'qwen3',
   };
   if (dtype !== undefined && dtype !== null) {
     if (typeof dtype !== 'string') f.fail('torch_dtype', `must be a string, got ${JSON.stringify(dtype)}`);

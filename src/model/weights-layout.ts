@@ -27,6 +27,8 @@ export const LAYER_TENSORS = {
   kBias: 'self_attn.k_proj.bias',
   vBias: 'self_attn.v_proj.bias',
   oBias: 'self_attn.o_proj.bias',
+  qNorm: 'self_attn.q_norm.weight',
+  kNorm: 'self_attn.k_norm.weight',
   gate: 'mlp.gate_proj.weight',
   up: 'mlp.up_proj.weight',
   down: 'mlp.down_proj.weight',
@@ -36,8 +38,11 @@ export type LayerField = keyof typeof LAYER_TENSORS;
 /** Biases exist only in some architectures (Qwen2's q/k/v, Llama's attention_bias). */
 export const isBias = (f: LayerField) => f.endsWith('Bias');
 
+/** Tensors only some architectures have: biases, and Qwen3's per-head q/k norms. */
+const isOptional = (f: LayerField) => isBias(f) || f === 'qNorm' || f === 'kNorm';
+
 /**
- * Reads every layer's tensors through `get`, in layer order; a bias the files do not have is null. Both the GPU
+ * Reads every layer's tensors through `get`, in layer order; a bias or q/k norm the files do not have is null. Both the GPU
  * upload and the float64 reference load through this, so they cannot disagree on names.
  */
 export async function mapLayers<T>(cfg: ModelConfig, has: (name: string) => boolean, get: (name: string, field: LayerField) => Promise<T>): Promise<Record<LayerField, T | null>[]> {
@@ -46,7 +51,7 @@ export async function mapLayers<T>(cfg: ModelConfig, has: (name: string) => bool
     const layer = {} as Record<LayerField, T | null>;
     for (const [field, suffix] of Object.entries(LAYER_TENSORS) as [LayerField, string][]) {
       const name = `model.layers.${i}.${suffix}`;
-      layer[field] = isBias(field) && !has(name) ? null : await get(name, field);
+      layer[field] = isOptional(field) && !has(name) ? null : await get(name, field);
     }
     layers.push(layer);
   }
@@ -75,6 +80,10 @@ export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
       m.set(`${p}.self_attn.v_proj.bias`, [KVD]);
     }
     if (cfg.oProjBias) m.set(`${p}.self_attn.o_proj.bias`, [C]);
+    if (cfg.qkNorm) {
+      m.set(`${p}.self_attn.q_norm.weight`, [cfg.headDim]);
+      m.set(`${p}.self_attn.k_norm.weight`, [cfg.headDim]);
+    }
     m.set(`${p}.post_attention_layernorm.weight`, [C]);
     m.set(`${p}.mlp.gate_proj.weight`, [F, C]);
     m.set(`${p}.mlp.up_proj.weight`, [F, C]);

@@ -21,6 +21,7 @@ export interface RefLayer {
   inNorm: F64; postNorm: F64; // [C]
   q: F64; k: F64; v: F64; o: F64; // [H*D,C] [KV*D,C] [KV*D,C] [C,H*D]
   qBias: F64 | null; kBias: F64 | null; vBias: F64 | null; oBias: F64 | null;
+  qNorm: F64 | null; kNorm: F64 | null; // [D], Qwen3's per-head q/k norm
   gate: F64; up: F64; down: F64; // [F,C] [F,C] [C,F]
 }
 
@@ -41,6 +42,8 @@ export interface RefLora {
 
 interface LayerCache {
   x: F64; n1: F64; rstd1: F64; q: F64; k: F64; v: F64; att: F64; lse: F64;
+  /** q and k before the per-head norm, and its rstd per (token, head); Qwen3 only. */
+  qp: F64; kp: F64; rstdq: F64; rstdk: F64;
   mid: F64; n2: F64; rstd2: F64; g: F64; u: F64; h: F64;
   loraU: Map<LoraTarget, F64>;
 }
@@ -95,8 +98,13 @@ export function llama_forward(m: RefModel, lora: RefLora | null, b: PackedBatch)
   m.layers.forEach((w, l) => {
     const loraU = new Map<LoraTarget, F64>();
     const { y: n1, rstd: rstd1 } = rmsnorm_forward(x, w.inNorm, m.cfg.rmsNormEps, T, C);
-    const q = rope_forward(project(n1, w.q, w.qBias, T, C, H * D, lora, l, 'q', loraU), b.pos, invFreq, T, H, D);
-    const k = rope_forward(project(n1, w.k, w.kBias, T, C, KV * D, lora, l, 'k', loraU), b.pos, invFreq, T, KV, D);
+    const qp = project(n1, w.q, w.qBias, T, C, H * D, lora, l, 'q', loraU);
+    const kp = project(n1, w.k, w.kBias, T, C, KV * D, lora, l, 'k', loraU);
+    // Qwen3: each head's q and k RMS-normed over D, before RoPE.
+    const qn = w.qNorm ? rmsnorm_forward(qp, w.qNorm, m.cfg.rmsNormEps, T * H, D) : { y: qp, rstd: new Float64Array(0) };
+    const kn = w.kNorm ? rmsnorm_forward(kp, w.kNorm, m.cfg.rmsNormEps, T * KV, D) : { y: kp, rstd: new Float64Array(0) };
+    const q = rope_forward(qn.y, b.pos, invFreq, T, H, D);
+    const k = rope_forward(kn.y, b.pos, invFreq, T, KV, D);
     const v = project(n1, w.v, w.vBias, T, C, KV * D, lora, l, 'v', loraU);
     const { out: att, lse } = attention_forward(q, k, v, b.seqStart, T, H, KV, D);
     const mid = add_forward(x, project(att, w.o, w.oBias, T, H * D, C, lora, l, 'o', loraU));
@@ -105,7 +113,7 @@ export function llama_forward(m: RefModel, lora: RefLora | null, b: PackedBatch)
     const u = project(n2, w.up, null, T, C, F, lora, l, 'up', loraU);
     const h = swiglu_forward(g, u, T, F);
     const next = add_forward(mid, project(h, w.down, null, T, F, C, lora, l, 'down', loraU));
-    layers.push({ x, n1, rstd1, q, k, v, att, lse, mid, n2, rstd2, g, u, h, loraU });
+    layers.push({ x, n1, rstd1, q, k, v, att, lse, qp, kp, rstdq: qn.rstd, rstdk: kn.rstd, mid, n2, rstd2, g, u, h, loraU });
     x = next;
   });
   const { y: nf, rstd: rstdf } = rmsnorm_forward(x, m.norm, m.cfg.rmsNormEps, T, C);
@@ -152,8 +160,10 @@ export function llama_backward(m: RefModel, lora: RefLora, b: PackedBatch, fwd: 
     const dmid = add_forward(dx, rmsnorm_backward(dn2, c.mid, w.postNorm, c.rstd2, T, C));
     const datt = projBack(dmid, c.att, w.o, H * D, C, l, 'o', c);
     const { dq, dk, dv } = attention_backward(datt, c.q, c.k, c.v, c.att, c.lse, b.seqStart, T, H, KV, D);
-    const dqPre = rope_backward(dq, b.pos, invFreq, T, H, D);
-    const dkPre = rope_backward(dk, b.pos, invFreq, T, KV, D);
+    let dqPre = rope_backward(dq, b.pos, invFreq, T, H, D);
+    let dkPre = rope_backward(dk, b.pos, invFreq, T, KV, D);
+    if (w.qNorm) dqPre = rmsnorm_backward(dqPre, c.qp, w.qNorm, c.rstdq, T * H, D);
+    if (w.kNorm) dkPre = rmsnorm_backward(dkPre, c.kp, w.kNorm, c.rstdk, T * KV, D);
     let dn1 = projBack(dqPre, c.n1, w.q, C, H * D, l, 'q', c);
     dn1 = add_forward(dn1, projBack(dkPre, c.n1, w.k, C, KV * D, l, 'k', c));
     dn1 = add_forward(dn1, projBack(dv, c.n1, w.v, C, KV * D, l, 'v', c));

@@ -36,7 +36,7 @@ export function configOf(s: ModelShape): ModelConfig {
     architecture: s.architecture, hiddenSize: s.hidden_size, intermediateSize: s.intermediate_size, numLayers: s.num_hidden_layers,
     numHeads: s.num_attention_heads, numKvHeads: s.num_key_value_heads, headDim: s.head_dim, vocabSize: s.vocab_size,
     maxPositionEmbeddings: s.max_position_embeddings, tieWordEmbeddings: s.tie_word_embeddings,
-    rmsNormEps: 1e-6, ropeTheta: 10000, ropeScaling: null, bosTokenId: null, eosTokenIds: [], attentionBias: false, oProjBias: false,
+    rmsNormEps: 1e-6, ropeTheta: 10000, ropeScaling: null, bosTokenId: null, eosTokenIds: [], attentionBias: false, oProjBias: false, qkNorm: false,
   };
 }
 

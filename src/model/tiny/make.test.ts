@@ -32,8 +32,10 @@ function stats(x: Float32Array): { mean: number; std: number } {
   return { mean, std: Math.sqrt(q / x.length) };
 }
 
-function expectedShapes(arch: 'llama' | 'qwen2', tied: boolean, V: number): Record<string, number[]> {
-  const [C, F, HD, KVD] = [64, 96, 64, 32];
+function expectedShapes(arch: 'llama' | 'qwen2' | 'qwen3', tied: boolean, V: number): Record<string, number[]> {
+  // Qwen3's tiny default doubles head_dim, so q (H*D) is wider than the hidden size, as in Qwen3-0.6B.
+  const D = arch === 'qwen3' ? 32 : 16;
+  const [C, F, HD, KVD] = [64, 96, 4 * D, 2 * D];
   const out: Record<string, number[]> = { 'model.embed_tokens.weight': [V, C], 'model.norm.weight': [C] };
   for (let i = 0; i < 2; i++) {
     const p = `model.layers.${i}.`;
@@ -55,6 +57,7 @@ function expectedShapes(arch: 'llama' | 'qwen2', tied: boolean, V: number): Reco
         [`${p}self_attn.v_proj.bias`]: [KVD],
       });
     }
+    if (arch === 'qwen3') Object.assign(out, { [`${p}self_attn.q_norm.weight`]: [D], [`${p}self_attn.k_norm.weight`]: [D] });
   }
   if (!tied) out['lm_head.weight'] = [V, C];
   return out;
@@ -111,7 +114,7 @@ describe('makeTinyModel', () => {
   });
 
   const cases: TinyModelOptions[] = [];
-  for (const arch of ['llama', 'qwen2'] as const)
+  for (const arch of ['llama', 'qwen2', 'qwen3'] as const)
     for (const tieWordEmbeddings of [true, false])
       for (const dtype of ['f32', 'f16', 'bf16'] as const) cases.push({ arch, tieWordEmbeddings, dtype });
 
@@ -132,7 +135,7 @@ describe('makeTinyModel', () => {
     expect(config.tie_word_embeddings).toBe(opts.tieWordEmbeddings);
   });
 
-  it('writes Hugging Face config keys for llama and qwen2', () => {
+  it('writes Hugging Face config keys for llama, qwen2 and qwen3', () => {
     const llama = json(makeTinyModel({ ropeScaling: 'llama3' }), 'config.json');
     expect(llama).toMatchObject({
       architectures: ['LlamaForCausalLM'],
@@ -157,6 +160,9 @@ describe('makeTinyModel', () => {
     expect('attention_bias' in qwen).toBe(false);
     expect(json(files, 'generation_config.json').eos_token_id).toEqual([2, 0]);
     expect(json(files, 'tokenizer_config.json').tokenizer_class).toBe('Qwen2Tokenizer');
+    expect(json(makeTinyModel({ arch: 'qwen3' }), 'config.json')).toMatchObject({
+      architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 32, attention_bias: false, tie_word_embeddings: true,
+    });
     expect(json(makeTinyModel(), 'tokenizer_config.json')).toMatchObject({
       tokenizer_class: 'GPT2Tokenizer',
       eos_token: '<|im_end|>',

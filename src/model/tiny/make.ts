@@ -1,4 +1,4 @@
-// Tiny random Llama/Qwen2 models in the exact Hugging Face file layout, made in memory (browser or Node), so the
+// Tiny random Llama/Qwen2/Qwen3 models in the exact Hugging Face file layout, made in memory (browser or Node), so the
 // loaders, kernels and training loop are tested on real-shaped files without downloading weights.
 import { fromFloat32, type DType } from '../dtype';
 import { writeSafetensors, type TensorToWrite } from '../safetensors-write';
@@ -6,7 +6,7 @@ import { buildBpeTokenizer, bytesToUnicode, SPECIAL_TOKENS } from './bpe';
 import { Rng } from '../../util/rng';
 import { CHATML_TEMPLATE } from './template';
 
-export type TinyArch = 'llama' | 'qwen2';
+export type TinyArch = 'llama' | 'qwen2' | 'qwen3';
 export type TinyDType = 'f32' | 'f16' | 'bf16';
 
 /** HF's llama3 rope scaling block, as it appears in config.json. */
@@ -27,9 +27,9 @@ export interface TinyModelOptions {
   numLayers?: number;
   numHeads?: number;
   numKvHeads?: number;
-  /** Defaults to hiddenSize / numHeads. */
+  /** Defaults to hiddenSize / numHeads; for qwen3 twice that, so q's width differs from hidden as in Qwen3-0.6B. */
   headDim?: number;
-  /** Defaults to true for llama (as SmolLM2), false for qwen2. */
+  /** Defaults to true for llama (as SmolLM2) and qwen3 (as Qwen3-0.6B), false for qwen2. */
   tieWordEmbeddings?: boolean;
   /** 'llama3' gives factor 8, low 1, high 4, original 64 (small, so short test sequences cross it). */
   ropeScaling?: null | 'llama3' | Llama3RopeScaling;
@@ -58,7 +58,7 @@ export function resolveTinyOptions(opts: TinyModelOptions = {}): ResolvedTinyOpt
   const arch = opts.arch ?? 'llama';
   const hiddenSize = opts.hiddenSize ?? 64;
   const numHeads = opts.numHeads ?? 4;
-  const headDim = opts.headDim ?? hiddenSize / numHeads;
+  const headDim = opts.headDim ?? (hiddenSize / numHeads) * (arch === 'qwen3' ? 2 : 1);
   const numKvHeads = opts.numKvHeads ?? 2;
   if (!Number.isInteger(headDim)) throw new Error(`tiny model: hiddenSize ${hiddenSize} is not divisible by numHeads ${numHeads}`);
   if (numHeads % numKvHeads !== 0) throw new Error(`tiny model: numHeads ${numHeads} is not a multiple of numKvHeads ${numKvHeads}`);
@@ -73,7 +73,7 @@ export function resolveTinyOptions(opts: TinyModelOptions = {}): ResolvedTinyOpt
     numHeads,
     numKvHeads,
     headDim,
-    tieWordEmbeddings: opts.tieWordEmbeddings ?? arch === 'llama',
+    tieWordEmbeddings: opts.tieWordEmbeddings ?? arch !== 'qwen2',
     ropeScaling:
       rs === 'llama3'
         ? { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 }
@@ -126,6 +126,10 @@ export function tinyTensorSpecs(o: ResolvedTinyOptions, vocabSize: number): [str
       specs.push([`${p}self_attn.k_proj.bias`, [KVD], { kind: 'bias' }]);
       specs.push([`${p}self_attn.v_proj.bias`, [KVD], { kind: 'bias' }]);
     }
+    if (o.arch === 'qwen3') {
+      specs.push([`${p}self_attn.q_norm.weight`, [o.headDim], { kind: 'norm' }]);
+      specs.push([`${p}self_attn.k_norm.weight`, [o.headDim], { kind: 'norm' }]);
+    }
     specs.push([`${p}self_attn.o_proj.weight`, [C, HD], { kind: 'linear', fanIn: HD }]);
     specs.push([`${p}post_attention_layernorm.weight`, [C], { kind: 'norm' }]);
     specs.push([`${p}mlp.gate_proj.weight`, [F, C], { kind: 'linear', fanIn: C }]);
@@ -169,25 +173,27 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
   const vocabSize = Math.max(...Object.values(tokenizer.model.vocab)) + 1;
   const [endoftext, imStart, imEnd] = SPECIAL_TOKENS.map((t) => tokenizer.model.vocab[t]);
   const llama = o.arch === 'llama';
-  // SmolLM2-Instruct uses <|im_start|> as bos; Qwen2 uses <|endoftext|> and also stops on it.
+  const qwen3 = o.arch === 'qwen3';
+  // SmolLM2-Instruct uses <|im_start|> as bos; Qwen2 and Qwen3 use <|endoftext|> and also stop on it.
   const bosId = llama ? imStart : endoftext;
 
   const config: Record<string, unknown> = {
-    architectures: [llama ? 'LlamaForCausalLM' : 'Qwen2ForCausalLM'],
+    architectures: [{ llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' }[o.arch]],
     model_type: o.arch,
     hidden_size: o.hiddenSize,
     intermediate_size: o.intermediateSize,
     num_hidden_layers: o.numLayers,
     num_attention_heads: o.numHeads,
     num_key_value_heads: o.numKvHeads,
-    // HF's Qwen2 configs carry no head_dim (readers derive it); recent Llama ones do.
-    ...(llama ? { head_dim: o.headDim } : {}),
+    // HF's Qwen2 configs carry no head_dim (readers derive it); recent Llama ones and Qwen3's do.
+    ...(llama || qwen3 ? { head_dim: o.headDim } : {}),
     hidden_act: 'silu',
     rms_norm_eps: llama ? 1e-5 : 1e-6,
     rope_theta: llama ? 100000 : 1000000,
     rope_scaling: o.ropeScaling,
-    // Qwen2 always has q/k/v biases and its config has no attention_bias key.
+    // Qwen2 always has q/k/v biases and its config has no attention_bias key; Qwen3's says false.
     ...(llama ? { attention_bias: false, mlp_bias: false } : { use_sliding_window: false, sliding_window: null }),
+    ...(qwen3 ? { attention_bias: false } : {}),
     attention_dropout: 0,
     initializer_range: 0.02,
     tie_word_embeddings: o.tieWordEmbeddings,
@@ -207,7 +213,7 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
   for (const [name, shape, init] of tinyTensorSpecs(o, vocabSize)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const values = draw(root.fork(name), n, init, o.headStd);
-    if (o.qkScale !== 1 && /\.(q|k)_proj\./.test(name)) values.forEach((x, i, a) => (a[i] = x * o.qkScale));
+    if (o.qkScale !== 1 && /\.(q|k)_(proj|norm)\./.test(name)) values.forEach((x, i, a) => (a[i] = x * o.qkScale));
     // An untied head can make the model write text that survives decoding and re-encoding: the rows of the quiet
     // tokens shrink, so they are rarely chosen.
     if (name === 'lm_head.weight') for (const id of quiet) values.subarray(id * shape[1], (id + 1) * shape[1]).forEach((x, i, row) => (row[i] = x * 0.05));
@@ -233,7 +239,7 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
     eos_token: '<|im_end|>',
     model_max_length: o.maxPositionEmbeddings,
     pad_token: llama ? '<|im_end|>' : '<|endoftext|>',
-    tokenizer_class: llama ? 'GPT2Tokenizer' : 'Qwen2Tokenizer',
+    tokenizer_class: llama ? 'GPT2Tokenizer' : 'Qwen2Tokenizer', // Qwen3 ships Qwen2Tokenizer too
     unk_token: llama ? '<|endoftext|>' : null,
     vocab_file: null,
   };
