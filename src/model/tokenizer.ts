@@ -10,9 +10,18 @@ export interface ChatMessage {
 }
 
 /** Tokens that end a turn in the model families we run; whichever exist are stop tokens, besides eos. */
-const END_OF_TURN_TOKENS = ['<|im_end|>', '<|eot_id|>', '<|end_of_text|>', '<|endoftext|>', '<|eom_id|>'];
+const END_OF_TURN_TOKENS = ['<|im_end|>', '<|eot_id|>', '<|end_of_text|>', '<|endoftext|>', '<|eom_id|>', '<end_of_turn>'];
 
 type Json = Record<string, unknown>;
+
+/**
+ * What Qwen3's template writes for a turn without thoughts. Thinking is off unless the user turns it on: the
+ * generation prompt then ends with this block (the template's enable_thinking=false), so the model answers at
+ * once, and every assistant turn of a rendered conversation opens with it too, though the template itself drops it
+ * from turns before the last user message. So a conversation reads exactly as the model wrote it, turn by turn,
+ * and synthesis, training, evaluation and chat, which all render through applyChatTemplate, see the same text.
+ */
+const EMPTY_THOUGHT = '<think>\n\n</think>\n\n';
 
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,14 +41,21 @@ export class Tokenizer {
   readonly endOfTurnIds: number[];
   /** Number of ids the tokenizer can produce (highest id + 1, added tokens included). */
   readonly vocabSize: number;
+  /** The template has a thinking mode (Qwen3's enable_thinking); with `thinking` off, turns carry EMPTY_THOUGHT. */
+  readonly hasThinkingMode: boolean;
   private readonly vocab: Map<string, number>;
+  private assistantHeader: string | undefined;
+  private unaskedPrompt: string | undefined;
 
   constructor(
     private readonly inner: PreTrainedTokenizer,
     /** Where the chat template came from, for error messages. */
     private readonly configName: string,
     generationEos: number[] = [],
+    /** Let a thinking model think before it answers (off by default: see EMPTY_THOUGHT). */
+    readonly thinking = false,
   ) {
+    this.hasThinkingMode = typeof inner.chat_template === 'string' && inner.chat_template.includes('enable_thinking');
     this.vocab = inner.get_vocab();
     let max = -1;
     for (const id of this.vocab.values()) if (id > max) max = id;
@@ -63,19 +79,68 @@ export class Tokenizer {
 
   /** The model's chat template rendered for `messages`, and its ids (no extra special tokens, as HF does). */
   applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): { text: string; ids: number[] } {
+    const addPrompt = opts.addGenerationPrompt ?? false;
+    let text = this.render(messages, addPrompt);
+    const unasked = addPrompt ? '' : this.promptWrittenUnasked();
+    if (unasked && text.endsWith(unasked)) text = text.slice(0, -unasked.length);
+    if (this.hasThinkingMode && !this.thinking) {
+      // Every assistant header not already followed by a thought gets the empty one (see EMPTY_THOUGHT).
+      const header = this.headerOfAssistant();
+      text = text.split(header).map((part, i) => (i === 0 || part.startsWith('<think>') ? part : EMPTY_THOUGHT + part)).join(header);
+    }
+    return { text, ids: this.encode(text, { addSpecialTokens: false }) };
+  }
+
+  private render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
     if (!this.inner.chat_template) {
       throw new ModelError(this.configName, 'has no chat template; this model cannot be used for chat', 'chat_template');
     }
-    let text: string;
     try {
-      text = this.inner.apply_chat_template(
+      return this.inner.apply_chat_template(
         messages.map((m) => ({ role: m.role, content: m.content })),
-        { tokenize: false, add_generation_prompt: opts.addGenerationPrompt ?? false },
+        { tokenize: false, add_generation_prompt: addGenerationPrompt, ...(this.hasThinkingMode ? { enable_thinking: this.thinking } : {}) },
       ) as string;
     } catch (e) {
       throw new ModelError(this.configName, `the chat template failed: ${(e as Error).message}`, 'chat_template');
     }
-    return { text, ids: this.encode(text, { addSpecialTokens: false }) };
+  }
+
+  /**
+   * The generation prompt a template writes even when not asked ('' for templates that honour the flag). The first
+   * Llama 3 Instruct template ends every conversation with the assistant header; without this, a conversation
+   * that ends in an assistant turn would not be a prefix of a longer one, and no turn boundary could be found.
+   */
+  private promptWrittenUnasked(): string {
+    if (this.unaskedPrompt === undefined) {
+      const turn = [{ role: 'user', content: 'x' }];
+      const without = this.render(turn, false);
+      let prompt = '';
+      if (without === this.render(turn, true)) {
+        // After an assistant turn come its end-of-turn token and then the prompt the template always adds.
+        const mark = 'GENPI_TURN_MARK';
+        const two = this.render([...turn, { role: 'assistant', content: mark }], false);
+        const after = two.slice(two.indexOf(mark) + mark.length);
+        let cut = -1;
+        for (const t of END_OF_TURN_TOKENS) if (after.lastIndexOf(t) >= 0) cut = Math.max(cut, after.lastIndexOf(t) + t.length);
+        const tail = cut >= 0 ? after.slice(cut) : '';
+        if (tail.trim() && without.endsWith(tail)) prompt = tail;
+      }
+      this.unaskedPrompt = prompt;
+    }
+    return this.unaskedPrompt;
+  }
+
+  /** What the template's generation prompt writes before the empty thought ("<|im_start|>assistant\n" for Qwen3). */
+  private headerOfAssistant(): string {
+    if (this.assistantHeader === undefined) {
+      const turn = [{ role: 'user', content: 'x' }];
+      const prompt = this.render(turn, true).slice(this.render(turn, false).length);
+      if (!prompt.endsWith(EMPTY_THOUGHT) || prompt.length === EMPTY_THOUGHT.length) {
+        throw new ModelError(this.configName, `has a thinking mode whose generation prompt does not end with an empty thought block (${JSON.stringify(prompt)}); thinking cannot be turned off for it`, 'chat_template');
+      }
+      this.assistantHeader = prompt.slice(0, -EMPTY_THOUGHT.length);
+    }
+    return this.assistantHeader;
   }
 
   tokenToId(token: string): number | undefined {
@@ -99,7 +164,7 @@ async function readEosFromGenerationConfig(files: FileSet): Promise<number[]> {
  * Reads tokenizer.json and tokenizer_config.json (both required) and builds the tokenizer class that
  * transformers.js's AutoTokenizer would pick; transformers.js itself is imported only on first use.
  */
-export async function loadTokenizer(files: FileSet): Promise<Tokenizer> {
+export async function loadTokenizer(files: FileSet, opts: { thinking?: boolean } = {}): Promise<Tokenizer> {
   const jsonSrc = await openRequired(files, 'tokenizer.json');
   const configSrc = await openRequired(files, 'tokenizer_config.json');
   const [tokenizerJson, config, generationEos] = await Promise.all([
@@ -125,7 +190,7 @@ export async function loadTokenizer(files: FileSet): Promise<Tokenizer> {
   } catch (e) {
     throw new ModelError(jsonSrc.name, `transformers.js cannot build this tokenizer: ${(e as Error).message}`);
   }
-  const tokenizer = new Tokenizer(inner, configSrc.name, generationEos);
+  const tokenizer = new Tokenizer(inner, configSrc.name, generationEos, opts.thinking ?? false);
   await checkFitsModel(files, tokenizer, jsonSrc.name);
   return tokenizer;
 }
