@@ -1,9 +1,9 @@
 // The ONNX export run by onnxruntime-node, a runtime no one here wrote, against the float64 reference with the
 // adapter merged as PEFT merges it (src/ref/peft_merge.ts): whole sequences, the KV cache fed step by step, left
 // padding in a batch, f16 weights, and external data files.
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packGroups } from '../train/batch';
 import { openModel } from '../model/open';
@@ -13,7 +13,7 @@ import { llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { peft_merge } from '../ref/peft_merge';
 import { exportOnnx, type ExportedFile } from './onnx-export';
-import { EXPORT_CASES, maxAbsDiff, ort, randomAdapter, runDecoder } from './testing';
+import { EXPORT_CASES, maxAbsDiff, ort, randomAdapter, runDecoder, writeExport } from './testing';
 
 const IDS = [5, 17, 30, 100, 7, 250, 3, 42, 9, 77];
 const TOL = 1e-4;
@@ -90,10 +90,7 @@ describe('batches, f16 and external data', () => {
     expect(config['transformers.js_config']).toEqual({ dtype: 'fp32', use_external_data_format: { 'model.onnx': chunks.length } });
     expect(files[0].parts[0].length).toBeLessThan(20_000);
     dir = await mkdtemp(join(tmpdir(), 'genpi-onnx-'));
-    for (const f of files) {
-      await mkdir(dirname(join(dir, f.name)), { recursive: true });
-      await writeFile(join(dir, f.name), joined(f));
-    }
+    await writeExport(dir, files);
     expect((await readdir(join(dir, 'onnx'))).sort()).toEqual(['model.onnx', ...chunks.map((f) => f.name.slice(5))].sort());
     const session = await ort.InferenceSession.create(join(dir, 'onnx/model.onnx'));
     const d = maxAbsDiff((await runDecoder(session, model.config, [IDS])).logits, logits);

@@ -1,6 +1,9 @@
 // What the ONNX export's tests share: the tiny models they export (Llama and Qwen2, tied and untied heads, GQA and
 // MQA), a random adapter for each, and onnxruntime-node runs of an export with or without a KV cache.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { ExportedFile } from './onnx-export';
 import type { ModelConfig } from '../model/config';
 import type { LoraAdapter } from '../llama/peft';
 import { loraLayout } from '../llama/lora';
@@ -25,11 +28,11 @@ export const EXPORT_CASES: ExportCase[] = MODELS.flatMap((m) => [
   { ...m, name: `${m.name} + adapter`, adapter: true },
 ]);
 
-/** An adapter on every target with non-zero A and B (a trained one's B is non-zero too), rsLoRA on Qwen2. */
+/** An adapter on every target with non-zero A and B (a trained one's B is non-zero too), rsLoRA on Qwen2; it moves logits by several units. */
 export function randomAdapter(cfg: ModelConfig, seed: number): LoraAdapter {
   const layout = loraLayout(cfg, { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], useRslora: cfg.architecture === 'qwen2' });
   const rng = new Rng(seed);
-  return { layout, params: Float32Array.from({ length: layout.size }, () => 0.2 * rng.normal()), baseModel: 'tiny' };
+  return { layout, params: Float32Array.from({ length: layout.size }, () => 0.1 * rng.normal()), baseModel: 'tiny' };
 }
 
 const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
@@ -61,6 +64,14 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** Writes an export's files under `dir`, as the CLI's folder has them. */
+export async function writeExport(dir: string, files: ExportedFile[]): Promise<void> {
+  for (const f of files) {
+    await mkdir(dirname(join(dir, f.name)), { recursive: true });
+    await writeFile(join(dir, f.name), f.parts.length === 1 ? f.parts[0] : Buffer.concat(f.parts));
+  }
 }
 
 export { ort };
