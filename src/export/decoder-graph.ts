@@ -109,7 +109,9 @@ export async function buildDecoderGraph(cfg: ModelConfig, read: TensorReader, op
   const flat = g.i64('flat_shape', [0, 0, H * D]);
 
   for (let l = 0; l < L; l++) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
+    // A macrotask between layers lets a worker take in the cancel message that aborts `signal`.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    opts.signal?.throwIfAborted();
     const p = (f: LayerField) => `model.layers.${l}.${LAYER_TENSORS[f]}`;
     const proj = async (f: 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down', input: string, N: number, K: number) => {
       let y = g.op('MatMul', [input, await linear(p(f), N, K)]);

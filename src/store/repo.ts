@@ -150,6 +150,15 @@ export class GenpiStore {
     return this.write(store, key, value, what, () => this.db.put(store, value));
   }
 
+  /**
+   * Throws the StorageFullError a write of `needed` bytes would meet, for a file made in memory before the page hands
+   * it to the browser (a transformers.js export): the same message, with what could be deleted to make room.
+   */
+  async checkRoom(what: string, needed: number): Promise<void> {
+    const available = this.quotaBytes !== undefined ? await simulatedRemaining(this.db, this.quotaBytes, 'settings', '') : await availableBytes();
+    if (available !== undefined && needed > available) throw new StorageFullError(what, needed, available, await deletableItems(this.db));
+  }
+
   /** Runs `apply` (one write transaction) and turns a refusal for lack of space into a StorageFullError. */
   private async write(store: Store, key: string, value: unknown, what: string, apply: () => Promise<unknown>): Promise<void> {
     const needed = estimateBytes(value);

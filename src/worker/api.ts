@@ -102,6 +102,12 @@ export interface AdapterData {
   params: Float32Array;
 }
 
+export interface ExportProgress {
+  /** 0..1 */
+  fraction: number;
+  stage: string;
+}
+
 export interface TrainResult {
   adapter: AdapterData;
   curve: CurvePoint[];
@@ -159,6 +165,11 @@ export interface WorkerApi {
   evaluate(jobId: string, request: EvalRequest, onProgress?: (stage: string) => void): Promise<EvalFigures>;
   /** One reply, streamed through onText (the text so far). */
   chat(jobId: string, request: ChatRequest, onText?: (text: string) => void): Promise<string>;
+  /**
+   * The loaded model with the adapter merged, as a transformers.js folder (config, tokenizer, onnx/model.onnx or
+   * model_fp16.onnx) in one .zip; progress after each layer, stops on cancel(jobId).
+   */
+  exportOnnx(jobId: string, adapter: AdapterData, dtype: 'f32' | 'f16', onProgress?: (p: ExportProgress) => void): Promise<Uint8Array>;
   /** Stops a running job at its next step; unknown or finished ids are ignored. */
   cancel(jobId: string): void;
 }

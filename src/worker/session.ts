@@ -12,6 +12,9 @@ import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { synthesize } from '../genpi/synthesize';
 import { planRun, trainAdapter } from '../genpi/train-adapter';
 import { LlamaEngine } from '../llama/engine';
+import { loraLayout } from '../llama/lora';
+import { ModelError } from '../model/errors';
+import { zipFiles } from '../store/zip';
 import { Generator } from '../llama/generator';
 import type { ModelCache } from '../model/cache';
 import type { DownloadProgress } from '../model/hub';
@@ -19,7 +22,7 @@ import { stepPlan, type Checkpoint } from '../train/loop';
 import { idleScheduleWarning } from '../train/schedule';
 import { AdapterCache } from './adapters';
 import type {
-  ChatRequest, EvalRequest, ModelSource, ModelSummary, PromptReport, SynthesisProgress, SynthesisSettings,
+  AdapterData, ChatRequest, EvalRequest, ExportProgress, ModelSource, ModelSummary, PromptReport, SynthesisProgress, SynthesisSettings,
   TrainCallbacks, TrainPlanReport, TrainResult, TrainSettings,
 } from './api';
 import { deviceLostInJob, NoModelError, RequestError } from './errors';
@@ -252,6 +255,31 @@ export class EngineSession {
       }]);
       signal.throwIfAborted();
       return reply.text.trim();
+    });
+  }
+
+  exportOnnx(jobId: string, adapter: AdapterData, dtype: 'f32' | 'f16', onProgress?: (p: ExportProgress) => void): Promise<Uint8Array> {
+    return this.job(jobId, async (signal) => {
+      signal.throwIfAborted();
+      const m = this.model('The transformers.js export');
+      const layout = loraLayout(m.engine.cfg, adapter.spec);
+      if (layout.size !== adapter.params.length) {
+        throw new ModelError('the adapter', `was made for another model: its ${adapter.params.length} values do not fit ${m.summary.source}, which needs ${layout.size}`);
+      }
+      // Loaded on first use: the ONNX encoder stays out of the worker's first download.
+      const { exportOnnx } = await import('../export/onnx-export');
+      const show = notifier(onProgress);
+      const files = await exportOnnx(m.model, { layout, params: adapter.params, baseModel: m.summary.source }, {
+        dtype, signal, onProgress: (fraction, stage) => show({ fraction, stage }),
+      });
+      signal.throwIfAborted();
+      const whole = (parts: Uint8Array[]) => {
+        if (parts.length === 1) return parts[0];
+        const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+        return out;
+      };
+      return zipFiles(new Map(files.map((f) => [f.name, whole(f.parts)])));
     });
   }
 }

@@ -87,6 +87,10 @@ export function createWorkerApi(acquire: () => Promise<GpuContext>, shaders: Sha
 
     evaluate: (jobId, request, onProgress) => rethrowing(async () => (await session()).evaluate(jobId, request, onProgress)),
     chat: (jobId, request, onText) => rethrowing(async () => (await session()).chat(jobId, request, onText)),
+    exportOnnx: (jobId, adapter, dtype, onProgress) => rethrowing(async () => {
+      const zip = await (await session()).exportOnnx(jobId, adapter, dtype, onProgress);
+      return Comlink.transfer(zip, [zip.buffer as ArrayBuffer]);
+    }),
 
     cancel(jobId) {
       // Nothing runs before the engine is open, so there is nothing to cancel then.

@@ -10,6 +10,7 @@ import { GpuState } from './gpu.svelte';
 import { JobGate } from './jobs.svelte';
 import { LibraryState } from './library.svelte';
 import { ModelState } from './model.svelte';
+import { OnnxExportState } from './onnx-export.svelte';
 import { PromptState } from './prompt.svelte';
 import { rememberModel, StoreState } from './store.svelte';
 import { TrainingState } from './training.svelte';
@@ -25,6 +26,7 @@ export class AppState {
   readonly training: TrainingState;
   readonly evaluation: EvaluationState;
   readonly chat: ChatState;
+  readonly onnxExport: OnnxExportState;
 
   constructor(engine: EngineClient = createEngineClient()) {
     this.gpu = new GpuState(engine);
@@ -35,6 +37,7 @@ export class AppState {
     this.training = new TrainingState(engine, this.store, this.model, this.prompt, this.dataset, this.library, this.gate);
     this.evaluation = new EvaluationState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
     this.chat = new ChatState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
+    this.onnxExport = new OnnxExportState(engine, this.store, this.model, this.library, this.gate);
 
     this.model.onLoaded = (summary, source) => {
       // The demo model comes with a prompt stating one of its rules, so a first visit can click straight through.
