@@ -3,7 +3,7 @@
 // disk leaves the old folder or none, never half an export; one that holds something is replaced only with --force.
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { exportOnnx } from '../export/onnx-export';
+import { exportOnnx } from '../export/merged-folder';
 import { importPeft } from '../llama/peft';
 import { openModel } from '../model/open';
 import { DirFileSet } from '../model/source-node';

@@ -14,7 +14,7 @@ import { memoryFiles } from '../llama/testing';
 import { openModel } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
 import { loadTokenizer } from '../model/tokenizer';
-import { exportOnnx } from './onnx-export';
+import { exportOnnx } from './merged-folder';
 import { EXPORT_CASES, maxAbsDiff, ort, randomAdapter, runDecoder, writeExport } from './testing';
 
 const IDS = [5, 17, 30, 100, 7, 250, 3, 42, 9, 77];

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ExportedFile } from './onnx-export';
+import type { ExportedFile } from './merged-folder';
 import type { ModelConfig } from '../model/config';
 import type { LoraAdapter } from '../llama/peft';
 import { loraLayout } from '../llama/lora';

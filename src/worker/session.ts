@@ -267,7 +267,7 @@ export class EngineSession {
         throw new ModelError('the adapter', `was made for another model: its ${adapter.params.length} values do not fit ${m.summary.source}, which needs ${layout.size}`);
       }
       // Loaded on first use: the ONNX encoder stays out of the worker's first download.
-      const { exportOnnx } = await import('../export/onnx-export');
+      const { exportOnnx } = await import('../export/merged-folder');
       const show = notifier(onProgress);
       const files = await exportOnnx(m.model, { layout, params: adapter.params, baseModel: m.summary.source }, {
         dtype, signal, onProgress: (fraction, stage) => show({ fraction, stage }),

@@ -12,7 +12,7 @@ import { memoryFiles } from '../llama/testing';
 import { llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { peft_merge } from '../ref/peft_merge';
-import { exportOnnx, type ExportedFile } from './onnx-export';
+import { exportOnnx, type ExportedFile } from './merged-folder';
 import { EXPORT_CASES, maxAbsDiff, ort, randomAdapter, runDecoder, writeExport } from './testing';
 
 const IDS = [5, 17, 30, 100, 7, 250, 3, 42, 9, 77];
