@@ -8,6 +8,7 @@ import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
+import { benchPeer, formatPeer, type PeerRow } from '../src/bench/peer';
 import { benchQuality, formatQuality, type QualityRow } from '../src/bench/quality';
 import { HARD_RULES, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
@@ -85,6 +86,17 @@ if (sections.has('pipeline')) {
   }
 }
 
+// Only with --only peer: our engine against transformers.js on onnxruntime-node, same weights, in this run.
+const peer: PeerRow[] = [];
+if (sections.has('peer')) {
+  log('peer: tiny model, ours vs transformers.js on onnxruntime-node…');
+  peer.push(await benchPeer(k, 'tiny', tiny, 1000, 16));
+  if (m135) {
+    log('peer: SmolLM2-135M-shaped…');
+    peer.push(await benchPeer(k, 'SmolLM2-135M-shaped', m135, 1000, 4));
+  }
+}
+
 // Retention on the testbed model (public/demo-model), the product's default flow from P alone, every variant.
 const quality: QualityRow[] = [];
 if (sections.has('quality')) {
@@ -149,6 +161,7 @@ if (pipeline.length) {
   console.log('\nsynthesize + train                   samples  answer/reason tokens  epochs  steps  train tokens  synthesize     train     total');
   for (const p of pipeline) console.log(`${p.model.slice(0, 36).padEnd(36)} ${String(p.samples).padStart(7)}  ${`${p.maxNewTokens}/${p.reasonTokens}`.padStart(20)}  ${String(p.epochs).padStart(6)}  ${String(p.steps).padStart(5)}  ${String(p.trainTokens).padStart(12)}  ${p.synthesizeSeconds.toFixed(0).padStart(8)} s ${p.trainSeconds.toFixed(0).padStart(7)} s ${p.totalSeconds.toFixed(0).padStart(7)} s`);
 }
+if (peer.length) console.log(`\n${formatPeer(peer, gpu.name)}`);
 if (quality.length) {
   console.log('\nretention on the testbed (student without P / teacher with P), rule accuracy on held-out and fresh inputs');
   console.log(formatQuality(quality));

@@ -1,13 +1,14 @@
-// The frozen base weights on the GPU: f16 where the device has shader-f16, f32 otherwise, uploaded one tensor at a
-// time (never the whole file in memory), and split into row blocks when a tensor is larger than one binding may be
-// (a 151,936 x 896 Qwen2.5 embedding is 272 MB in f16; many adapters bind at most 128 MiB).
+// The frozen base weights on the GPU: f16 where the device has shader-f16, f32 otherwise, streamed from the files in
+// row chunks converted to that type as they arrive (never a whole tensor in f32: Llama-3.2-1B's embedding would be
+// 1 GiB), and split into row blocks when a tensor is larger than one binding may be (a 151,936 x 896 Qwen2.5
+// embedding is 272 MB in f16; many adapters bind at most 128 MiB).
 import { storageBuffer } from '../gpu/buffers';
 import { AdapterTooSmallError } from '../gpu/errors';
 import type { ModelConfig } from '../model/config';
-import { fromFloat32 } from '../model/dtype';
-import { checkTensorValues } from '../model/finite';
 import type { ModelFiles } from '../model/open';
-import { isBias, mapLayers } from '../model/weights-layout';
+import { rowsAndCols, streamRows } from '../model/stream-rows';
+import type { WeightIndex } from '../model/weights';
+import { expectedTensors, isBias, mapLayers } from '../model/weights-layout';
 
 export interface WeightBlock {
   buffer: GPUBuffer;
@@ -48,17 +49,38 @@ export interface UploadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export function uploadWeight(device: GPUDevice, values: Float32Array, rows: number, cols: number, opts: UploadOptions, label: string): GpuWeight {
+/** Target bytes converted per chunk while streaming: small beside any model, large enough that reads are few. */
+const CHUNK_BYTES = 4 << 20;
+
+/** Streams one tensor into row blocks of at most maxBlockBytes, each chunk written as soon as it is converted. */
+async function uploadTensor(device: GPUDevice, weights: WeightIndex, name: string, opts: UploadOptions): Promise<GpuWeight> {
+  const [rows, cols] = rowsAndCols(weights.tensors.get(name)!.shape);
   const elem = opts.f16 ? 2 : 4;
   const rowBytes = cols * elem;
-  if (rowBytes > opts.maxBlockBytes) throw new AdapterTooSmallError(`one row of ${label}`, rowBytes, opts.maxBlockBytes);
-  const perBlock = Math.min(rows, Math.floor(opts.maxBlockBytes / rowBytes));
+  if (rowBytes > opts.maxBlockBytes) throw new AdapterTooSmallError(`one row of ${name}`, rowBytes, opts.maxBlockBytes);
+  // writeBuffer takes whole 4-byte words: f16 rows of an odd width go in pairs, and a block's last chunk is padded.
+  const rowMultiple = rowBytes % 4 ? 2 : 1;
+  const perBlock = Math.max(1, Math.min(rows, Math.floor(opts.maxBlockBytes / rowBytes)));
   const blocks: WeightBlock[] = [];
-  for (let rowStart = 0; rowStart < rows; rowStart += perBlock) {
-    const n = Math.min(perBlock, rows - rowStart);
-    const part = values.subarray(rowStart * cols, (rowStart + n) * cols);
-    const data = opts.f16 ? fromFloat32(part, 'F16') : part;
-    blocks.push({ buffer: storageBuffer(device, data, `${label}[${rowStart}:${rowStart + n}]`), rowStart, rows: n });
+  try {
+    for (let rowStart = 0; rowStart < rows; rowStart += perBlock) {
+      const n = Math.min(perBlock, rows - rowStart);
+      const buffer = storageBuffer(device, n * rowBytes, `${name}[${rowStart}:${rowStart + n}]`);
+      blocks.push({ buffer, rowStart, rows: n });
+      const chunks = streamRows(weights, name, { target: opts.f16 ? 'F16' : 'F32', rowStart, rows: n, chunkBytes: CHUNK_BYTES, rowMultiple });
+      for await (const c of chunks) {
+        let bytes = c.bytes;
+        if (bytes.byteLength % 4) {
+          const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+          padded.set(bytes);
+          bytes = padded;
+        }
+        device.queue.writeBuffer(buffer, (c.rowStart - rowStart) * rowBytes, bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+      }
+    }
+  } catch (e) {
+    for (const b of blocks) b.buffer.destroy();
+    throw e;
   }
   return { rows, cols, blocks };
 }
@@ -66,27 +88,27 @@ export function uploadWeight(device: GPUDevice, values: Float32Array, rows: numb
 export async function uploadModel(device: GPUDevice, model: ModelFiles, opts: UploadOptions): Promise<GpuModelWeights> {
   const { config: cfg, weights } = model;
   const all: GpuWeight[] = [];
-  const total = cfg.numLayers * 9 + 3;
+  const total = expectedTensors(cfg).size;
   let done = 0;
+  const destroy = () => all.forEach((w) => w.blocks.forEach((b) => b.buffer.destroy()));
   // Biases are added in f32 by the matmul kernel, so they stay f32 whatever the weights' type.
   const load = async (name: string, asF32 = false): Promise<GpuWeight> => {
-    const t = await weights.readF32(name);
-    // readF32 refused non-finite values; f16 weights must also not overflow to infinity here.
-    const f16 = opts.f16 && !asF32;
-    if (f16) checkTensorValues(t.data, weights.tensors.get(name)!.source.name, name, t.shape, { f16 });
-    const r = t.shape.length === 2 ? t.shape[0] : 1;
-    const w = uploadWeight(device, t.data, r, t.data.length / r, f16 ? opts : { ...opts, f16: false }, name);
+    const w = await uploadTensor(device, weights, name, asF32 ? { ...opts, f16: false } : opts);
     all.push(w);
     opts.onProgress?.(++done, total);
+    // Let the queue take each tensor's staged chunks before the next tensor adds more.
+    await device.queue.onSubmittedWorkDone();
     return w;
   };
-  const embed = await load('model.embed_tokens.weight');
-  const layers = (await mapLayers(cfg, (n) => weights.tensors.has(n), (n, field) => load(n, isBias(field)))) as LayerWeights[];
-  const norm = await load('model.norm.weight');
-  const lmHead = cfg.tieWordEmbeddings ? embed : await load('lm_head.weight');
-  const bytes = all.reduce((n, w) => n + w.blocks.reduce((m, b) => m + b.buffer.size, 0), 0);
-  return {
-    cfg, f16: opts.f16, embed, lmHead, norm, layers, bytes,
-    destroy: () => all.forEach((w) => w.blocks.forEach((b) => b.buffer.destroy())),
-  };
+  try {
+    const embed = await load('model.embed_tokens.weight');
+    const layers = (await mapLayers(cfg, (n) => weights.tensors.has(n), (n, field) => load(n, isBias(field)))) as LayerWeights[];
+    const norm = await load('model.norm.weight');
+    const lmHead = cfg.tieWordEmbeddings ? embed : await load('lm_head.weight');
+    const bytes = all.reduce((n, w) => n + w.blocks.reduce((m, b) => m + b.buffer.size, 0), 0);
+    return { cfg, f16: opts.f16, embed, lmHead, norm, layers, bytes, destroy };
+  } catch (e) {
+    destroy(); // a refused tensor leaves no GPU memory behind
+    throw e;
+  }
 }

@@ -63,9 +63,20 @@ export function f32ToBf16(x: number): number {
 
 /** Raw little-endian bytes of one dtype -> f32 values (a copy). */
 export function toFloat32(bytes: Uint8Array, dtype: DType): Float32Array {
+  return toFloat32Into(bytes, dtype, new Float32Array(bytes.byteLength / DTYPE_BYTES[dtype]));
+}
+
+/** As toFloat32, into `out` (at least as long as the values), so a stream of chunks reuses one array. */
+export function toFloat32Into(bytes: Uint8Array, dtype: DType, out: Float32Array): Float32Array {
   const n = bytes.byteLength / DTYPE_BYTES[dtype];
+  if (dtype === 'BF16' && bytes.byteOffset % 2 === 0) {
+    // bf16 is the top half of an f32: a shift per value (the common case for today's checkpoints).
+    const src = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+    const dst = new Uint32Array(out.buffer, out.byteOffset, n);
+    for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(n);
   if (dtype === 'F32') for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
   else if (dtype === 'F16') for (let i = 0; i < n; i++) out[i] = f16ToF32(view.getUint16(i * 2, true));
   else for (let i = 0; i < n; i++) out[i] = bf16ToF32(view.getUint16(i * 2, true));

@@ -29,31 +29,44 @@ export class F16RangeError extends ModelError {
   override name = 'F16RangeError';
 }
 
+/** Index of the first value that is NaN, infinite or (with `f16`) would round to infinity in f16; -1 if none. */
+export function firstBadValue(values: Float32Array, f16 = false): number {
+  const limit = f16 ? F16_OVERFLOW : Infinity;
+  // NaN fails every comparison, so this one test catches NaN, infinities and (with f16) too large values.
+  for (let i = 0; i < values.length; i++) if (!(Math.abs(values[i]) < limit)) return i;
+  return -1;
+}
+
+/** Whether `y` is bad in the way `x` (a bad value found) is: non-finite, or beyond f16's range; for counting. */
+export function sameFault(x: number): (y: number) => boolean {
+  return Number.isFinite(x) ? (y) => Math.abs(y) >= F16_OVERFLOW : (y) => !Number.isFinite(y);
+}
+
+/** The error for bad value `x` at flat index `i` of the tensor, `n` such values in all. */
+export function badValueError(x: number, i: number, n: number, file: string, tensor: string, shape: readonly number[]): ModelError {
+  if (!Number.isFinite(x)) {
+    return new NonFiniteTensorError(
+      file,
+      `holds ${x} at ${position(i, shape)} (${n} non-finite value${n === 1 ? '' : 's'} in all); the file is corrupt or ` +
+        'was saved from a run that diverged: use an intact copy',
+      tensor,
+    );
+  }
+  return new F16RangeError(
+    file,
+    `holds ${x} at ${position(i, shape)} (${n} value${n === 1 ? '' : 's'} beyond f16's range of ±${F16_MAX}), which would ` +
+      'become infinity in the f16 weights this GPU uses; run the model with f32 weights (genpi: GENPI_F16=0)',
+    tensor,
+  );
+}
+
 /**
  * Throws NonFiniteTensorError when `values` hold NaN or infinity, and, with `f16`, F16RangeError when a value would
  * round to infinity in f16. One comparison per value, so it rides along with the conversion that reads the tensor.
  */
 export function checkTensorValues(values: Float32Array, file: string, tensor: string, shape: readonly number[], opts: { f16?: boolean } = {}): void {
-  const limit = opts.f16 ? F16_OVERFLOW : Infinity;
-  for (let i = 0; i < values.length; i++) {
-    // NaN fails every comparison, so this one test catches NaN, infinities and (with f16) too large values.
-    if (Math.abs(values[i]) < limit) continue;
-    const x = values[i];
-    if (!Number.isFinite(x)) {
-      const n = countWhere(values, (y) => !Number.isFinite(y));
-      throw new NonFiniteTensorError(
-        file,
-        `holds ${x} at ${position(i, shape)} (${n} non-finite value${n === 1 ? '' : 's'} in all); the file is corrupt or ` +
-          'was saved from a run that diverged: use an intact copy',
-        tensor,
-      );
-    }
-    const n = countWhere(values, (y) => Math.abs(y) >= F16_OVERFLOW);
-    throw new F16RangeError(
-      file,
-      `holds ${x} at ${position(i, shape)} (${n} value${n === 1 ? '' : 's'} beyond f16's range of ±${F16_MAX}), which would ` +
-        'become infinity in the f16 weights this GPU uses; run the model with f32 weights (genpi: GENPI_F16=0)',
-      tensor,
-    );
-  }
+  const i = firstBadValue(values, opts.f16);
+  if (i < 0) return;
+  const x = values[i];
+  throw badValueError(x, i, countWhere(values, sameFault(x)), file, tensor, shape);
 }
