@@ -13,6 +13,7 @@ import { benchQuality, formatQuality, type QualityRow } from '../src/bench/quali
 import { HARD_RULES, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
 import { benchTraining, type TrainResult } from '../src/bench/train';
+import { benchLoadMemory, LLAMA32_1B, type LoadMemoryResult } from '../src/bench/load-memory';
 import { summarize } from '../src/gpu/device';
 import { createKernels } from '../src/gpu/kernel';
 import { acquireNodeGpu } from '../src/gpu/node';
@@ -26,7 +27,7 @@ import { makeTinyModel } from '../src/model/tiny/make';
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
-const sections = new Set((onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : 'kernels,train,generate,pipeline,quality').split(','));
+const sections = new Set((onlyAt >= 0 ? process.argv[onlyAt + 1] ?? '' : 'kernels,train,generate,pipeline,quality,load').split(','));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const listFlag = (name: string, all: readonly string[]) => {
   const at = process.argv.indexOf(name);
@@ -111,6 +112,13 @@ if (sections.has('quality')) {
   quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr }));
 }
 
+// Peak JavaScript memory while a Llama-3.2-1B-shaped model loads (written to a temporary folder first).
+const loading: LoadMemoryResult[] = [];
+if (sections.has('load')) {
+  log('loading: peak JavaScript memory, Llama-3.2-1B-shaped bf16 model from disk…');
+  loading.push(await benchLoadMemory(k, 'Llama-3.2-1B-shaped', LLAMA32_1B));
+}
+
 const decodeScaling = generation.map((g) => {
   const at = (b: number) => g.decode.find((d) => d.batch === b)!.tokensPerSecond;
   return { model: g.prefill.model, batch16OverBatch1: at(16) / at(1) };
@@ -129,6 +137,7 @@ const results = {
   planner,
   pipeline,
   quality,
+  loading,
   targets: {
     'training step model FLOP/s >= 40% of best matmul': training.map((t) => `${t.model}: ${((100 * t.modelGflops) / bestMatmul).toFixed(0)}%`),
     'batch-16 aggregate decode >= 8x batch-1': decodeScaling.map((d) => `${d.model}: ${d.batch16OverBatch1.toFixed(1)}x`),
@@ -165,6 +174,10 @@ if (peer.length) console.log(`\n${formatPeer(peer, gpu.name)}`);
 if (quality.length) {
   console.log('\nretention on the testbed (student without P / teacher with P), rule accuracy on held-out and fresh inputs');
   console.log(formatQuality(quality));
+}
+for (const l of loading) {
+  console.log(`\nloading ${l.model} (${(l.parameters / 1e9).toFixed(2)}B, ${l.weights} weights): peak JS memory ${mib(l.peak)}, ` +
+    `${mib(l.peak - l.baseline)} above the ${mib(l.baseline)} baseline (largest tensor in f16: ${mib(l.largestTensorF16)}), ${l.seconds.toFixed(1)} s`);
 }
 console.log(`\nplanner, ${planner.model} T=1024 f16: ${mib(plan(false).total)} saving activations, ${mib(plan(true).total)} with recompute (target < 2 GB)`);
 console.log('results: bench-results.json');
