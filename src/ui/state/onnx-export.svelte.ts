@@ -19,6 +19,7 @@ export function loadSnippet(name: string, dtype: OnnxDType): string {
   return [
     "import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';",
     `// Unzip into your site's /models/${name}/`,
+    'env.allowLocalModels = true;',
     "env.localModelPath = '/models/';",
     'env.allowRemoteModels = false;',
     `const tokenizer = await AutoTokenizer.from_pretrained('${name}');`,
