@@ -1,7 +1,7 @@
-// The Llama / Qwen2 decoder as an ONNX graph with a KV cache, under the input and output names of Hugging Face
+// The Llama / Qwen2 / Qwen3 decoder as an ONNX graph with a KV cache, under the input and output names of Hugging Face
 // Optimum's decoder export (input_ids, attention_mask, position_ids, past_key_values.N.key/value in; logits,
 // present.N.key/value out), which is what transformers.js feeds. It computes what transformers' modeling code
-// computes: RMSNorm, rotate-half RoPE from position_ids, grouped-query attention with a causal and padding mask,
+// computes: RMSNorm (and Qwen3's per-head q/k norm), rotate-half RoPE from position_ids, grouped-query attention with a causal and padding mask,
 // SwiGLU. Weights come in already merged with any LoRA adapter (merge.ts); f16 stores them as halves and casts them
 // to f32 once, so every input and output stays f32 and the arithmetic matches the f32 export.
 import type { ModelConfig } from '../model/config';
@@ -121,8 +121,10 @@ export async function buildDecoderGraph(cfg: ModelConfig, read: TensorReader, op
       return y;
     };
     const h = rmsnorm(x, weight(p('inNorm'), await need(p('inNorm')), [C]));
-    const q = rope(toHeads(await proj('q', h, H * D, C), H));
-    const k = rope(toHeads(await proj('k', h, KV * D, C), KV));
+    // Qwen3 normalizes each head's query and key (weights [D]) before RoPE.
+    const headNorm = async (t: string, f: 'qNorm' | 'kNorm') => (cfg.qkNorm ? rmsnorm(t, weight(p(f), await need(p(f)), [D])) : t);
+    const q = rope(await headNorm(toHeads(await proj('q', h, H * D, C), H), 'qNorm'));
+    const k = rope(await headNorm(toHeads(await proj('k', h, KV * D, C), KV), 'kNorm'));
     const v = toHeads(await proj('v', h, KV * D, C), KV);
     const presentK = g.op('Concat', [past[l][0], k], { axis: 2 }, `present.${l}.key`);
     const presentV = g.op('Concat', [past[l][1], v], { axis: 2 }, `present.${l}.value`);

@@ -31,6 +31,8 @@ export class ExportError extends Error {
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja'];
 const CHUNK_LIMIT = 1.9e9;
+/** The architectures decoder-graph.ts builds; one the engine learns later is refused here until it does too. */
+const EXPORTABLE: string[] = ['llama', 'qwen2', 'qwen3'];
 
 async function optional(files: FileSet, name: string): Promise<Uint8Array | null> {
   const src = await files.open(name);
@@ -62,8 +64,8 @@ function placeExternal(initializers: { name: string; type: string; bytes: Uint8A
 
 export async function exportOnnx(model: ModelFiles, adapter: LoraAdapter | null, opts: ExportOptions): Promise<ExportedFile[]> {
   const cfg = model.config;
-  if (cfg.architecture !== 'llama' && cfg.architecture !== 'qwen2') {
-    throw new ExportError(`export: ${String(cfg.architecture)} models cannot be exported to ONNX yet (llama and qwen2 can)`);
+  if (!EXPORTABLE.includes(cfg.architecture)) {
+    throw new ExportError(`export: ${String(cfg.architecture)} models cannot be exported to ONNX yet (${EXPORTABLE.join(', ')} can)`);
   }
   const progress = opts.onProgress ?? (() => {});
   progress(0, 'merging the adapter and building the graph');

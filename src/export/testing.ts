@@ -1,4 +1,4 @@
-// What the ONNX export's tests share: the tiny models they export (Llama and Qwen2, tied and untied heads, GQA and
+// What the ONNX export's tests share: the tiny models they export (Llama, Qwen2, Qwen3; tied and untied heads, GQA and
 // MQA), a random adapter for each, and onnxruntime-node runs of an export with or without a KV cache.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,7 @@ const MODELS: { name: string; tiny: TinyModelOptions }[] = [
   { name: 'llama untied MQA', tiny: { arch: 'llama', seed: 2, numKvHeads: 1, tieWordEmbeddings: false, ropeScaling: 'llama3' } },
   { name: 'qwen2 untied GQA', tiny: { arch: 'qwen2', seed: 3 } },
   { name: 'qwen2 tied MQA', tiny: { arch: 'qwen2', seed: 4, numKvHeads: 1, tieWordEmbeddings: true } },
+  { name: 'qwen3 tied GQA, q/k norm', tiny: { arch: 'qwen3', seed: 5, tieWordEmbeddings: true } },
 ];
 
 export const EXPORT_CASES: ExportCase[] = MODELS.flatMap((m) => [
