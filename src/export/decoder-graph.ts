@@ -1,9 +1,10 @@
-// The Llama / Qwen2 / Qwen3 decoder as an ONNX graph with a KV cache, under the input and output names of Hugging Face
-// Optimum's decoder export (input_ids, attention_mask, position_ids, past_key_values.N.key/value in; logits,
+// The Llama / Qwen2 / Qwen3 decoder as an ONNX graph with a KV cache, under the input and output names of Hugging
+// Face Optimum's decoder export (input_ids, attention_mask, position_ids, past_key_values.N.key/value in; logits,
 // present.N.key/value out), which is what transformers.js feeds. It computes what transformers' modeling code
-// computes: RMSNorm (and Qwen3's per-head q/k norm), rotate-half RoPE from position_ids, grouped-query attention with a causal and padding mask,
-// SwiGLU. Weights come in already merged with any LoRA adapter (merge.ts); f16 stores them as halves and casts them
-// to f32 once, so every input and output stays f32 and the arithmetic matches the f32 export.
+// computes: RMSNorm (and Qwen3's per-head q/k norm), rotate-half RoPE from position_ids, grouped-query attention
+// with a causal and padding mask, SwiGLU. Weights come in already merged with any LoRA adapter (merge.ts); f16
+// stores them as halves and casts them to f32 once, so every input and output stays f32 and the arithmetic matches
+// the f32 export.
 import type { ModelConfig } from '../model/config';
 import { fromFloat32 } from '../model/dtype';
 import { LAYER_TENSORS, type LayerField } from '../model/weights-layout';
