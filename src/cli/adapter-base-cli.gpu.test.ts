@@ -1,7 +1,7 @@
 // An adapter's base model, checked by the CLI as the app checks it: an adapter `genpi train` made on one model is
-// refused by logits, generate and eval on another model of the same shape (its genpi_adapter.json names the weight
-// hash), a PEFT folder without that file still loads, and PEFT options we do not implement (DoRA) are refused by
-// name, as is an r that disagrees with the weights.
+// refused by logits, generate, eval and export-onnx on another model of the same shape (its genpi_adapter.json
+// names the weight hash), a PEFT folder without that file still loads, and PEFT options we do not implement (DoRA)
+// are refused by name, as is an r that disagrees with the weights.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +32,10 @@ const runs = (model: string, adapter: string): string[][] => [
   ['logits', '--model', model, '--adapter', adapter, '--tokens', '1,2,3', '--out', dir('logits.bin')],
   ['generate', '--model', model, '--adapter', adapter, '--tokens', '1,2,3', '--max-new-tokens', '2'],
   ['eval', '--model', model, '--adapter', adapter, '--prompt', dir('prompt.txt'), '--data', dir('data.jsonl'), '--max-new-tokens', '2', '--json'],
+  ['export-onnx', '--model', model, '--adapter', adapter, '--out', dir('onnx'), '--force'],
 ];
 
-it('refuses an adapter trained on another model in logits, generate and eval, naming both weight hashes', () => {
+it('refuses an adapter trained on another model in logits, generate, eval and export-onnx, naming both weight hashes', () => {
   const meta = JSON.parse(readFileSync(join(dir('adapter'), 'genpi_adapter.json'), 'utf8'));
   expect(meta.base_model.weight_hash).toMatch(/^fnv1a64:/);
   const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
