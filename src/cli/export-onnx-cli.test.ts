@@ -1,5 +1,6 @@
 // genpi export-onnx as a user meets it (no GPU needed): the folder it writes, f16, an output folder that holds
-// something (refused unless --force, and then replaced whole), and an adapter made for another model.
+// something (refused unless --force, and then replaced whole), a kill mid-write, and an adapter made for another
+// model.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { openModel } from '../model/open';
 import { DirFileSet } from '../model/source-node';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { randomAdapter } from '../export/testing';
-import { genpi } from './testing';
+import { genpi, genpiWithEnv } from './testing';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-export-onnx-'));
 const modelDir = join(tmp, 'llama');
@@ -48,6 +49,16 @@ describe('genpi export-onnx', () => {
     expect(readdirSync(out)).toEqual(['notes.txt']);
     expect(genpi('export-onnx', '--model', modelDir, '--out', out, '--force').code).toBe(0);
     expect(existsSync(join(out, 'notes.txt'))).toBe(false);
+    expect(existsSync(join(out, 'onnx', 'model.onnx'))).toBe(true);
+  });
+
+  it('a kill while writing leaves no folder, and the next export writes it whole', () => {
+    const out = join(tmp, 'killed');
+    const killed = genpiWithEnv({ GENPI_TEST_KILL_AT: 'onnx-export-filling' }, 'export-onnx', '--model', modelDir, '--out', out);
+    expect(killed.code).toBeNull();
+    expect(existsSync(out)).toBe(false);
+    expect(genpi('export-onnx', '--model', modelDir, '--out', out).code).toBe(0);
+    expect(readdirSync(tmp).filter((n) => n.startsWith('killed'))).toEqual(['killed']);
     expect(existsSync(join(out, 'onnx', 'model.onnx'))).toBe(true);
   });
 
