@@ -12,6 +12,8 @@ export const CURATED_MODELS: readonly CuratedModel[] = [
   { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', parameters: '135M', bytes: 269e6, note: 'fastest; a good first run' },
   { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', parameters: '360M', bytes: 724e6, note: 'better text, still quick' },
   { id: 'Qwen/Qwen2.5-0.5B-Instruct', parameters: '494M', bytes: 988e6, note: 'strong for its size; 150k-token vocabulary' },
+  // 596M parameters in bf16 with the head tied to the embedding (151,936 x 1,024): computed from its config.json.
+  { id: 'Qwen/Qwen3-0.6B', parameters: '596M', bytes: 1.19e9, note: 'Qwen3, 150k-token vocabulary; thinking is off (it answers directly)' },
   { id: 'meta-llama/Llama-3.2-1B-Instruct', parameters: '1.24B', bytes: 2.47e9, note: 'gated: accept the license on the hub first; needs a discrete GPU' },
 ];
 
