@@ -1,23 +1,28 @@
 // The ONNX export in Chromium as a web developer would load it: transformers.js' web build on onnxruntime-web (wasm
 // backend, served from node_modules; never part of the app's build), from_pretrained on the exported folder, the
 // logits compared with onnxruntime-node's for the same folder, and greedy generate run. An untrained tiny model and
-// the same model with an adapter merged.
+// the same model with an adapter our own training made (a few steps of `genpi train`), each exported by
+// `genpi export-onnx` as a user would: the path from training to a web app, end to end.
 import { createServer, type Server } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { exportOnnx, type ExportedFile } from '../src/export/merged-folder';
-import { maxAbsDiff, ort, randomAdapter, runDecoder } from '../src/export/testing';
+import { genpi } from '../src/cli/testing';
+import { maxAbsDiff, ort, runDecoder } from '../src/export/testing';
+import type { ModelConfig } from '../src/model/config';
 import { openModel } from '../src/model/open';
-import { makeTinyModel } from '../src/model/tiny/make';
-import { memoryFiles } from '../src/llama/testing';
+import { DirFileSet } from '../src/model/source-node';
+import { writeTinyModel } from '../src/model/tiny/write-node';
 import { launchChromium, watchConsole } from './browser';
 
 const IDS = [5, 17, 30, 100, 7, 250];
+const NEW_TOKENS = 8;
 const folders = new Map<string, Map<string, Uint8Array>>();
-const expected = new Map<string, Float32Array>();
+const expected = new Map<string, { logits: Float32Array; greedy: number[] }>();
 let server: Server;
 let base = '';
 let browser: Browser;
@@ -41,7 +46,7 @@ const run = async (name, ids) => {
   const model = await AutoModelForCausalLM.from_pretrained(name, { device: 'wasm' });
   const t = (rows) => new Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
   const { logits } = await model({ input_ids: t([ids]), attention_mask: t([ids.map(() => 1)]) });
-  const out = await model.generate({ input_ids: t([ids]), attention_mask: t([ids.map(() => 1)]), max_new_tokens: 8, do_sample: false });
+  const out = await model.generate({ input_ids: t([ids]), attention_mask: t([ids.map(() => 1)]), max_new_tokens: ${NEW_TOKENS}, do_sample: false });
   return { logits: Array.from(logits.data), generated: Array.from(out.data, Number).slice(ids.length) };
 };
 window.ready = true;
@@ -63,14 +68,59 @@ async function respond(path: string): Promise<Uint8Array | string | null> {
   return null;
 }
 
+const tmp = mkdtempSync(join(tmpdir(), 'genpi-tfjs-'));
+const dir = (name: string) => join(tmp, name);
+const PROMPT = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
+
+/** `genpi train` on a tiny dataset: 4 steps, enough to move the adapter's B off zero and the loss down. */
+function trainAdapter(): void {
+  const record = (i: number, split: string) => JSON.stringify({
+    id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
+    conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt: PROMPT },
+  });
+  writeFileSync(dir('data.jsonl'), [record(0, 'train'), record(1, 'train'), record(2, 'heldout')].join('\n'));
+  const r = genpi('train', '--model', dir('model'), '--data', dir('data.jsonl'), '--out', dir('adapter'), '--rank', '4',
+    '--batch-size', '2', '--epochs', '4', '--lr', '0.05');
+  expect(r.code, r.stderr).toBe(0);
+  const summary = r.lastJson();
+  expect(summary.last_loss).toBeLessThan(summary.first_loss);
+}
+
+/** Every file of a folder, by its path inside it (onnx/model.onnx, config.json, ...). */
+async function readFolder(root: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    files.set(path.slice(root.length + 1), new Uint8Array(await readFile(path)));
+  }
+  return files;
+}
+
+/** Greedy decoding by onnxruntime-node, the cache fed back step by step: what generate in the page must produce. */
+async function greedy(session: ort.InferenceSession, cfg: ModelConfig, ids: number[], n: number) {
+  let run = await runDecoder(session, cfg, [ids]);
+  const first = run.logits;
+  const tokens: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const last = run.logits.subarray(run.logits.length - cfg.vocabSize);
+    tokens.push(last.indexOf(Math.max(...last)));
+    if (i + 1 < n) run = await runDecoder(session, cfg, [[tokens[i]]], { past: run.present });
+  }
+  return { logits: first, greedy: tokens };
+}
+
 beforeAll(async () => {
-  const tiny = makeTinyModel({ arch: 'llama', seed: 1 });
-  const model = await openModel(memoryFiles(tiny));
-  for (const [name, adapter] of [['untrained', null], ['adapted', randomAdapter(model.config, 11)]] as const) {
-    const files: ExportedFile[] = await exportOnnx(model, adapter, { dtype: 'f32' });
-    folders.set(name, new Map(files.map((f) => [f.name, f.parts[0]])));
-    const session = await ort.InferenceSession.create(files[0].parts[0]);
-    expected.set(name, (await runDecoder(session, model.config, [IDS])).logits);
+  await writeTinyModel(dir('model'), { arch: 'llama', seed: 1 });
+  trainAdapter();
+  const model = await openModel(new DirFileSet(dir('model')));
+  for (const [name, adapter] of [['untrained', []], ['trained', ['--adapter', dir('adapter')]]] as const) {
+    const r = genpi('export-onnx', '--model', dir('model'), ...adapter, '--out', dir(name));
+    expect(r.code, r.stderr).toBe(0);
+    const files = await readFolder(dir(name));
+    folders.set(name, files);
+    const session = await ort.InferenceSession.create(files.get('onnx/model.onnx')!);
+    expected.set(name, await greedy(session, model.config, IDS, NEW_TOKENS));
   }
   server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -86,6 +136,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   server?.close();
+  await rm(tmp, { recursive: true, force: true });
 });
 
 it('transformers.js on onnxruntime-web loads the export and agrees with onnxruntime-node', async () => {
@@ -93,15 +144,18 @@ it('transformers.js on onnxruntime-web loads the export and agrees with onnxrunt
   const log = watchConsole(page);
   await page.goto(base);
   await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-  // The adapter moves the logits well past the tolerance, so each folder is checked against its own.
-  expect(maxAbsDiff(expected.get('untrained')!, expected.get('adapted')!)).toBeGreaterThan(0.1);
-  for (const name of ['untrained', 'adapted']) {
+  // The trained adapter moves the logits well past the tolerance, so each folder is checked against its own.
+  const moved = maxAbsDiff(expected.get('untrained')!.logits, expected.get('trained')!.logits);
+  console.log(`the trained adapter moves onnxruntime-node's logits by up to ${moved.toFixed(3)}`);
+  expect(moved).toBeGreaterThan(0.1);
+  for (const name of ['untrained', 'trained']) {
     type Run = { logits: number[]; generated: number[]; error?: string };
     const got = await page.evaluate(async ([n, ids]) => (window as unknown as { runExport: (n: string, ids: number[]) => Promise<Run> }).runExport(n as string, ids as number[]), [name, IDS] as const);
     if (got.error) throw new Error(`in the page: ${got.error}\n${log.join('\n')}`);
-    const d = maxAbsDiff(got.logits, expected.get(name)!);
+    const want = expected.get(name)!;
+    const d = maxAbsDiff(got.logits, want.logits);
     console.log(`Chromium, ${name}: max |onnxruntime-web - onnxruntime-node| ${d.toExponential(2)}; generated ${got.generated.join(',')}`);
     expect(d).toBeLessThan(1e-4);
-    expect(got.generated.length).toBeGreaterThan(0);
+    expect(got.generated).toEqual(want.greedy);
   }
 }, 120_000);
