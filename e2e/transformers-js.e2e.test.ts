@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { genpi } from '../src/cli/testing';
@@ -18,6 +18,7 @@ import { openModel } from '../src/model/open';
 import { DirFileSet } from '../src/model/source-node';
 import { writeTinyModel } from '../src/model/tiny/write-node';
 import { launchChromium, watchConsole } from './browser';
+import { contentType, IMPORT_MAP, LOAD_TRANSFORMERS, transformersFile } from './transformers-web';
 
 const IDS = [5, 17, 30, 100, 7, 250];
 const NEW_TOKENS = 8;
@@ -27,14 +28,8 @@ let server: Server;
 let base = '';
 let browser: Browser;
 
-const PAGE = `<!doctype html><script type="importmap">
-{ "imports": { "onnxruntime-web/webgpu": "/ort/ort.webgpu.min.mjs", "onnxruntime-common": "/common.mjs" } }
-</script><script type="module">
-import { AutoModelForCausalLM, env, Tensor } from '/tf/transformers.web.js';
-env.allowLocalModels = true;
-env.allowRemoteModels = false;
-env.localModelPath = '/models/';
-env.backends.onnx.wasm.wasmPaths = { mjs: '/ort/ort-wasm-simd-threaded.asyncify.mjs', wasm: '/ort/ort-wasm-simd-threaded.asyncify.wasm' };
+const PAGE = `<!doctype html>${IMPORT_MAP}<script type="module">
+${LOAD_TRANSFORMERS}
 window.runExport = async (name, ids) => {
   try {
     return await run(name, ids);
@@ -43,8 +38,8 @@ window.runExport = async (name, ids) => {
   }
 };
 const run = async (name, ids) => {
-  const model = await AutoModelForCausalLM.from_pretrained(name, { device: 'wasm' });
-  const t = (rows) => new Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+  const model = await tf.AutoModelForCausalLM.from_pretrained(name, { device: 'wasm' });
+  const t = (rows) => new tf.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
   const { logits } = await model({ input_ids: t([ids]), attention_mask: t([ids.map(() => 1)]) });
   const out = await model.generate({ input_ids: t([ids]), attention_mask: t([ids.map(() => 1)]), max_new_tokens: ${NEW_TOKENS}, do_sample: false });
   return { logits: Array.from(logits.data), generated: Array.from(out.data, Number).slice(ids.length) };
@@ -52,19 +47,12 @@ const run = async (name, ids) => {
 window.ready = true;
 </script>`;
 
-const TYPES: Record<string, string> = { mjs: 'text/javascript', js: 'text/javascript', wasm: 'application/wasm', json: 'application/json', onnx: 'application/octet-stream' };
-
 async function respond(path: string): Promise<Uint8Array | string | null> {
   if (path === '/') return PAGE;
-  // One onnxruntime for both: transformers.js makes its tensors with onnxruntime-common's Tensor, which must be the
-  // class onnxruntime-web checks feeds against.
-  if (path === '/common.mjs') return "export { Tensor } from '/ort/ort.webgpu.min.mjs';";
-  const [, top, ...rest] = path.split('/');
-  const file = normalize(rest.join('/'));
-  if (file.startsWith('..')) return null;
-  if (top === 'tf') return readFile(join('node_modules/@huggingface/transformers/dist', file)).catch(() => null);
-  if (top === 'ort') return readFile(join('node_modules/onnxruntime-web/dist', file)).catch(() => null);
-  if (top === 'models') return folders.get(rest[0])?.get(rest.slice(1).join('/')) ?? null;
+  const lib = await transformersFile(path);
+  if (lib !== undefined) return lib;
+  const [, top, name, ...rest] = path.split('/');
+  if (top === 'models') return folders.get(name)?.get(rest.join('/')) ?? null;
   return null;
 }
 
@@ -126,7 +114,7 @@ beforeAll(async () => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     void respond(path).then((body) => {
       if (body === null) return res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': path === '/' ? 'text/html' : (TYPES[path.split('.').at(-1)!] ?? 'application/octet-stream') }).end(body);
+      res.writeHead(200, { 'content-type': path === '/' ? 'text/html' : contentType(path) }).end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
