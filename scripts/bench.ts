@@ -1,14 +1,16 @@
 // npm run bench: kernel rates, training throughput and memory on the adapter this machine has, as a table on
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
-// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality picks sections
-// (comma-separated); --rules upper,count and --variants joint,sft_only narrow the quality section (16 adapters in
-// all). The real-shaped models take many minutes on a software adapter, the 135M pipeline hours.
+// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
+// picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
+// joint,sft_only narrow the quality section (16 adapters in all). The real-shaped models take many minutes on a
+// software adapter, the 135M pipeline hours.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
 import { benchPeer, formatPeer, type PeerRow } from '../src/bench/peer';
+import { benchPeerChromium, type ChromiumPeer } from '../e2e/peer-bench';
 import { benchQuality, formatQuality, type QualityRow } from '../src/bench/quality';
 import { HARD_RULES, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
@@ -87,8 +89,10 @@ if (sections.has('pipeline')) {
   }
 }
 
-// Only with --only peer: our engine against transformers.js on onnxruntime-node, same weights, in this run.
+// Only with --only peer: our engine against transformers.js on onnxruntime-node, same weights, in this run; then
+// the same in Chromium (tiny model; peer-web runs that part alone).
 const peer: PeerRow[] = [];
+let peerWeb: ChromiumPeer | null = null;
 if (sections.has('peer')) {
   log('peer: tiny model, ours vs transformers.js on onnxruntime-node…');
   peer.push(await benchPeer(k, 'tiny', tiny, 1000, 16));
@@ -96,6 +100,10 @@ if (sections.has('peer')) {
     log('peer: SmolLM2-135M-shaped…');
     peer.push(await benchPeer(k, 'SmolLM2-135M-shaped', m135, 1000, 4));
   }
+}
+if (sections.has('peer') || sections.has('peer-web')) {
+  log('peer in Chromium: tiny model, ours on WebGPU vs transformers.js on onnxruntime-web…');
+  peerWeb = await benchPeerChromium('tiny', tinyFiles, 1000, 16);
 }
 
 // Retention on the testbed model (public/demo-model), the product's default flow from P alone, every variant.
@@ -170,7 +178,11 @@ if (pipeline.length) {
   console.log('\nsynthesize + train                   samples  answer/reason tokens  epochs  steps  train tokens  synthesize     train     total');
   for (const p of pipeline) console.log(`${p.model.slice(0, 36).padEnd(36)} ${String(p.samples).padStart(7)}  ${`${p.maxNewTokens}/${p.reasonTokens}`.padStart(20)}  ${String(p.epochs).padStart(6)}  ${String(p.steps).padStart(5)}  ${String(p.trainTokens).padStart(12)}  ${p.synthesizeSeconds.toFixed(0).padStart(8)} s ${p.trainSeconds.toFixed(0).padStart(7)} s ${p.totalSeconds.toFixed(0).padStart(7)} s`);
 }
-if (peer.length) console.log(`\n${formatPeer(peer, gpu.name)}`);
+if (peer.length) console.log(`\n${formatPeer(peer, `ours (Dawn, ${gpu.name}) vs transformers.js (onnxruntime-node, CPU)`)}`);
+if (peerWeb) {
+  console.log(`\n${formatPeer([peerWeb.row], `Chromium: ours (WebGPU, ${peerWeb.adapter}) vs transformers.js (onnxruntime-web, ${peerWeb.theirBackend})`)}`);
+  if (peerWeb.webgpuError) console.log(`onnxruntime-web's WebGPU backend failed on this adapter, so transformers.js ran on wasm: ${peerWeb.webgpuError}`);
+}
 if (quality.length) {
   console.log('\nretention on the testbed (student without P / teacher with P), rule accuracy on held-out and fresh inputs');
   console.log(formatQuality(quality));

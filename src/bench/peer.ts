@@ -75,8 +75,9 @@ export async function benchPeer(kernels: Kernels, name: string, model: ModelFile
   return { model: name, promptTokens, ours, theirs: await theirRates(model, promptTokens, steps) };
 }
 
-export function formatPeer(rows: PeerRow[], adapter: string): string {
-  const lines = [`ours (Dawn, ${adapter}) vs transformers.js (onnxruntime-node, CPU), tokens/s, ratio = ours / theirs`];
+/** The table; `sides` names both runtimes, e.g. "ours (Dawn, llvmpipe) vs transformers.js (onnxruntime-node, CPU)". */
+export function formatPeer(rows: PeerRow[], sides: string): string {
+  const lines = [`${sides}, tokens/s, ratio = ours / theirs`];
   lines.push('model                     prefill (ours / theirs = ratio)        decode batch 1                    decode batch 16');
   const cell = (a: number, b: number) => `${a.toFixed(1)} / ${b.toFixed(1)} = ${(a / b).toFixed(2)}x`.padEnd(34);
   for (const r of rows) {
