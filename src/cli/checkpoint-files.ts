@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { METADATA_FILE } from '../genpi/adapter-meta';
 import { ModelError } from '../model/errors';
 import { fromFloat32 } from '../model/dtype';
+import { checkTensorValues, NonFiniteTensorError } from '../model/finite';
 import { readSafetensorsHeader, readTensorF32 } from '../model/safetensors';
 import { writeSafetensors } from '../model/safetensors-write';
 import { BytesSource } from '../model/source';
@@ -90,13 +91,20 @@ export async function loadCheckpoint(out: string, id: RunIdentity): Promise<Chec
   if (JSON.stringify(state.settings) !== JSON.stringify(id.settings)) {
     throw new ModelError(file, `was saved with other training settings; resume with the same flags, ${startOver}`);
   }
+  const tensors = join(dir, 'tensors.safetensors');
   try {
-    const src = new BytesSource('tensors.safetensors', new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));
+    const src = new BytesSource('tensors.safetensors', new Uint8Array(await readFile(tensors)));
     const header = await readSafetensorsHeader(src);
-    const get = async (name: string) => (await readTensorF32(src, header, name)).data;
+    const get = async (name: string) => {
+      const t = await readTensorF32(src, header, name);
+      // A damaged checkpoint must not resume into NaN: the loop only stops after the first step's loss.
+      checkTensorValues(t.data, tensors, name, t.shape);
+      return t.data;
+    };
     return { step: state.step, curve: state.curve, params: await get('params'), m: await get('m'), v: await get('v') };
   } catch (e) {
-    throw new ModelError(join(dir, 'tensors.safetensors'), `cannot be read (${(e as Error).message}); start over with --force`);
+    if (e instanceof NonFiniteTensorError) throw e;
+    throw new ModelError(tensors, `cannot be read (${(e as Error).message}); start over with --force`);
   }
 }
 

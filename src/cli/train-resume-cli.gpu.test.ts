@@ -115,7 +115,15 @@ it('a run that fails before its first checkpoint leaves no folder behind', () =>
 
 it('a damaged checkpoint is refused by name, not resumed', () => {
   const tensors = join(out, 'checkpoint', 'tensors.safetensors');
-  writeFileSync(tensors, readFileSync(tensors).subarray(0, 100));
+  // A NaN in the saved parameters: refused by tensor, where resuming would train on from garbage.
+  const bytes = readFileSync(tensors);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const [at] = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')).params.data_offsets;
+  const bad = Buffer.from(bytes);
+  bad.writeFloatLE(Number.NaN, 8 + n + at + 4 * 3);
+  writeFileSync(tensors, bad);
+  refused(/checkpoint\/tensors\.safetensors: params: holds NaN at/, '--model', modelDir, '--data', data, '--out', out, ...FLAGS, '--seed', '5', '--resume');
+  writeFileSync(tensors, bytes.subarray(0, 100));
   refused(/checkpoint\/tensors\.safetensors: cannot be read \(.+\); start over with --force$/, '--model', modelDir, '--data', data, '--out', out, ...FLAGS, '--seed', '5', '--resume');
   writeFileSync(join(out, 'checkpoint', 'state.json'), '{"step": 1, "cur');
   refused(/adapter\/checkpoint: has no readable checkpoint to resume from; start over with --force$/, '--model', modelDir, '--data', data, '--out', out, ...FLAGS, '--seed', '5', '--resume');
