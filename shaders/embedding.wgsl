@@ -7,6 +7,7 @@ struct EmbeddingParams {
   rowStart: u32,  // first vocabulary row held by this block
   rows: u32,      // rows in this block
   row: u32,       // invocations per grid row (x workgroups * 256), for grids that spill into y
+  scale: f32,     // every row times this (Gemma's √C; 1 elsewhere)
 }
 
 @group(0) @binding(0) var<storage, read> embedding_ids: array<u32>;         // [T]
@@ -29,6 +30,6 @@ fn embedding_forward(@builtin(global_invocation_id) gid: vec3u) {
   }
   let j = r * embedding_p.C + c;
   if (j < arrayLength(&embedding_table)) { // a block shorter than `rows` says must not be read past its end
-    embedding_out[idx] = f32(embedding_table[j]);
+    embedding_out[idx] = f32(embedding_table[j]) * embedding_p.scale;
   }
 }

@@ -50,7 +50,8 @@ struct KvcAttParams {
   KV: u32,     // kv heads (H % KV == 0)
   S: u32,
   L: u32,
-  scale: f32,  // 1 / sqrt(D)
+  scale: f32,  // 1 / sqrt(D), or the model's own (Gemma)
+  window: u32, // keys seen: the last `window` of the query's sequence, itself included (0xffffffff: all)
 }
 
 // Chosen by src/llama/ops/kv_cache.ts so workgroup memory stays <= 16 KiB and [GB,D] fits KVC_ACC slots each.
@@ -117,6 +118,9 @@ fn attention_cached(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_
   if (live && pslot < S) { nPre = min(kvc_meta[t * 4u + 3u], L); }
   var nKeys = 0u;
   if (live) { nKeys = nPre + pos + 1u; }
+  // A sliding window skips the keys it no longer sees; the cache keeps them (other layers may see them).
+  var nFirst = 0u;
+  if (nKeys > kvc_p.window) { nFirst = nKeys - kvc_p.window; }
   let base0 = pslot * L;
   let base1 = slot * L;
 
@@ -134,7 +138,7 @@ fn attention_cached(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_
     kvc_l[lid] = 0.0;
   }
   var acc: array<f32, KVC_ACC>;  // this invocation's elements e = lid + WG c of the [GB,D] output block
-  for (var n0 = 0u; n0 < nKeys; n0 += KVC_BK) {
+  for (var n0 = nFirst; n0 < nKeys; n0 += KVC_BK) {
     let jEnd = min(KVC_BK, nKeys - n0);  // keys of this chunk
     workgroupBarrier();  // q is loaded; the previous chunk's readers of kvc_kv and kvc_s are done
     kvc_load(n0, nKeys, nPre, base0, base1, g, lid, false);

@@ -7,10 +7,11 @@ import { ModelError } from '../model/errors';
 import type { ModelFiles } from '../model/open';
 import { Allocator } from './alloc';
 import { headLogits } from './head';
-import { layerForward, type LayerActs, type LoraFor, type Scratch } from './layer';
+import { layerForward, type BatchBuffers, type LayerActs, type LoraFor, type Scratch } from './layer';
 import { findSlot, type LoraLayout, type LoraTarget } from './lora';
 import { rope_inv_freq } from './rope-freq';
 import { embedding_forward } from './ops/embedding';
+import { slidingSeqStart } from './sliding';
 import type { LoraAdapter } from './peft';
 import { backwardScratch, layerActivations } from './planner';
 import { uploadModel, type GpuModelWeights } from './weights-gpu';
@@ -64,6 +65,8 @@ export class LlamaEngine {
     readonly kernels: Kernels,
     readonly weights: GpuModelWeights,
     readonly invFreq: GPUBuffer,
+    /** Gemma's sliding layers rotate at rope_local_base_freq; null for other models. */
+    readonly invFreqLocal: GPUBuffer | null,
   ) {}
 
   get cfg(): ModelConfig {
@@ -78,7 +81,12 @@ export class LlamaEngine {
     const a = new Allocator(kernels.device);
     const invFreq = a.floats(inv.length, 'rope.invFreq');
     writeArray(kernels.device, invFreq, inv);
-    return new LlamaEngine(kernels, weights, invFreq);
+    let invFreqLocal: GPUBuffer | null = null;
+    if (cfg.gemma) {
+      invFreqLocal = a.floats(inv.length, 'rope.invFreqLocal');
+      writeArray(kernels.device, invFreqLocal, Float32Array.from(rope_inv_freq(cfg.headDim, cfg.gemma.ropeLocalTheta, cfg.ropeScaling)));
+    }
+    return new LlamaEngine(kernels, weights, invFreq, invFreqLocal);
   }
 
   /** Refuses token ids the model cannot embed, before any GPU work. */
@@ -99,11 +107,25 @@ export class LlamaEngine {
     }
   }
 
-  /** Embeds ids [T] into x [T,C], one dispatch per row block of the table. */
+  /** Embeds ids [T] into x [T,C], one dispatch per row block of the table (Gemma scales the rows by √C). */
   async embed(pass: GPUComputePassEncoder, ids: GPUBuffer, x: GPUBuffer, T: number): Promise<void> {
+    const C = this.cfg.hiddenSize;
+    const scale = this.cfg.gemma ? Math.sqrt(C) : 1;
     for (const b of this.weights.embed.blocks) {
-      await embedding_forward(this.kernels, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C: this.cfg.hiddenSize });
+      await embedding_forward(this.kernels, pass, { ids, table: b.buffer, rowStart: b.rowStart, rows: b.rows, out: x, T, C, scale });
     }
+  }
+
+  /**
+   * A batch's buffers for layerForward: with Gemma, `local` receives the sliding layers' first visible keys, computed
+   * from the host's seqStart.
+   */
+  batch(T: number, pos: GPUBuffer, seqStart: GPUBuffer, host: ArrayLike<number>, local?: GPUBuffer): BatchBuffers {
+    const g = this.cfg.gemma;
+    if (!g) return { T, pos, seqStart, invFreq: this.invFreq };
+    if (!local || !this.invFreqLocal) throw new Error('gemma: a batch needs its seqStartLocal buffer');
+    writeArray(this.kernels.device, local, slidingSeqStart(host, g.slidingWindow));
+    return { T, pos, seqStart, invFreq: this.invFreq, seqStartLocal: local, invFreqLocal: this.invFreqLocal };
   }
 
   /** Logits [T,V] of one sequence, every position, with an optional adapter (no dropout). */
@@ -122,6 +144,7 @@ export class LlamaEngine {
       const idsBuf = a.floats(T, 'ids');
       const pos = a.floats(T, 'pos');
       const seqStart = a.floats(T, 'seqStart');
+      const local = cfg.gemma ? a.floats(T, 'seqStartLocal') : undefined;
       const nf = a.floats(T * C, 'nf');
       const rstdf = a.floats(T, 'rstdf');
       const logits = a.floats(T * V, 'logits');
@@ -133,7 +156,7 @@ export class LlamaEngine {
         writeArray(this.kernels.device, params, lora.params);
         lf = loraFor(lora.layout, params, params, scratch.dlora);
       }
-      const b = { T, pos, seqStart, invFreq: this.invFreq };
+      const b = this.batch(T, pos, seqStart, new Uint32Array(T), local);
       await this.kernels.run('logits', async (pass) => {
         await this.embed(pass, idsBuf, xs[0], T);
         for (let l = 0; l < cfg.numLayers; l++) {
@@ -157,5 +180,6 @@ export class LlamaEngine {
   destroy(): void {
     this.weights.destroy();
     this.invFreq.destroy();
+    this.invFreqLocal?.destroy();
   }
 }

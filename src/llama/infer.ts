@@ -106,9 +106,12 @@ export class InferencePass {
     const { numHeads: H, numKvHeads: KV, headDim: D, hiddenSize: C } = cfg;
     const attend: Attend = async (pass, l, a) => {
       await kv_cache_write(k, pass, { k: a.k, v: a.v, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, T, S, L, KV, D });
-      await attention_cached(k, pass, { q: a.q, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, out: a.att, T, H, KV, S, L, D });
+      const g = cfg.gemma;
+      const sliding = g ? { scale: 1 / Math.sqrt(g.queryPreAttnScalar), window: g.sliding[l] ? g.slidingWindow : undefined } : {};
+      await attention_cached(k, pass, { q: a.q, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, out: a.att, T, H, KV, S, L, D, ...sliding });
     };
-    const bb = { T, pos: this.buf.pos, seqStart: this.buf.seqStart, invFreq: this.engine.invFreq };
+    // The cache's attention applies the window itself: seqStartLocal is never read here, so seqStart stands in.
+    const bb = { T, pos: this.buf.pos, seqStart: this.buf.seqStart, invFreq: this.engine.invFreq, seqStartLocal: this.buf.seqStart, invFreqLocal: this.engine.invFreqLocal ?? undefined };
     await k.run('infer', async (pass) => {
       await this.engine.embed(pass, this.buf.ids, this.xs[0], T);
       for (let l = 0; l < cfg.numLayers; l++) {

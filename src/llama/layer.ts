@@ -2,6 +2,8 @@
 //   n1 = rmsnorm(x); q,k,v = proj(n1) (Qwen3: q,k rmsnormed per head) with RoPE on q,k; att = attention(q,k,v);
 //   mid = x + proj_o(att)
 //   n2 = rmsnorm(mid); h = silu(proj_gate(n2)) * proj_up(n2); out = mid + proj_down(h)
+// Gemma 3 norms both branches' outputs too (mid = x + rmsnorm(proj_o(att)), out = mid + rmsnorm(proj_down(h))), uses
+// GeGLU, its own score scale, and on sliding layers a window (seqStartLocal) and a local RoPE base (invFreqLocal).
 import type { Kernels } from '../gpu/kernel';
 import type { ModelConfig } from '../model/config';
 import type { LoraTarget } from './lora';
@@ -9,6 +11,7 @@ import { add_forward } from './ops/add';
 import { attention_backward, attention_forward } from './ops/attention';
 import { rmsnorm_backward, rmsnorm_forward } from './ops/rmsnorm';
 import { rope_backward, rope_forward } from './ops/rope';
+import { geglu_backward, geglu_forward } from './ops/geglu';
 import { swiglu_backward, swiglu_forward } from './ops/swiglu';
 import { projectBackward, projectForward, type LoraUse } from './project';
 import type { LayerWeights } from './weights-gpu';
@@ -19,6 +22,8 @@ export interface LayerActs {
   mid: GPUBuffer; n2: GPUBuffer; rstd2: GPUBuffer; g: GPUBuffer; u: GPUBuffer; h: GPUBuffer;
   /** Qwen3's per-head q/k norm: q and k before it, [T,H*D] and [T,KV*D], and its rstd per (token, head). */
   qp?: GPUBuffer; kp?: GPUBuffer; rstdq?: GPUBuffer; rstdk?: GPUBuffer;
+  /** Gemma: o_proj's and down_proj's outputs [T,C] before their norms, and those norms' rstd [T]. */
+  ao?: GPUBuffer; rstdA?: GPUBuffer; dd?: GPUBuffer; rstdD?: GPUBuffer;
   lora: Partial<Record<LoraTarget, GPUBuffer>>; // [T,R] per adapted target
 }
 
@@ -33,6 +38,9 @@ export interface BatchBuffers {
   pos: GPUBuffer; // [T] u32
   seqStart: GPUBuffer; // [T] u32
   invFreq: GPUBuffer; // [D/2] f32
+  /** Gemma's sliding layers: each token's first visible key [T] u32, and RoPE at rope_local_base_freq [D/2] f32. */
+  seqStartLocal?: GPUBuffer;
+  invFreqLocal?: GPUBuffer;
 }
 
 /** The adapter for a layer's targets, or null for the base model. */
@@ -51,11 +59,26 @@ function qkNormOf(cfg: ModelConfig, w: LayerWeights, a: LayerActs) {
   return { qNorm: w.qNorm.blocks[0].buffer, kNorm: w.kNorm.blocks[0].buffer, qp: a.qp, kp: a.kp, rstdq: a.rstdq, rstdk: a.rstdk };
 }
 
+/** What Gemma changes in layer l: its norms' buffers, and the attention inputs of a sliding or global layer. */
+function gemmaOf(cfg: ModelConfig, w: LayerWeights, a: LayerActs, b: BatchBuffers, l: number) {
+  const g = cfg.gemma;
+  if (!g) return null;
+  if (!w.preFfNorm || !w.postFfNorm || !a.ao || !a.rstdA || !a.dd || !a.rstdD) throw new Error('gemma: norm weights or activations missing');
+  const local = g.sliding[l];
+  if (local && (!b.seqStartLocal || !b.invFreqLocal)) throw new Error(`gemma: layer ${l} slides but the batch has no seqStartLocal/invFreqLocal`);
+  return {
+    preFf: w.preFfNorm.blocks[0].buffer, postFf: w.postFfNorm.blocks[0].buffer, ao: a.ao, rstdA: a.rstdA, dd: a.dd, rstdD: a.rstdD,
+    seqStart: local ? b.seqStartLocal! : b.seqStart, invFreq: local ? b.invFreqLocal! : b.invFreq, scale: 1 / Math.sqrt(g.queryPreAttnScalar),
+  };
+}
+
 export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
   x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor, attend?: Attend): Promise<void> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = cfg;
   const T = b.T;
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
+  const gm = gemmaOf(cfg, w, a, b, l);
+  const invFreq = gm?.invFreq ?? b.invFreq;
   await rmsnorm_forward(kernels, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
   const qk = qkNormOf(cfg, w, a);
   await projectForward(kernels, pass, a.n1, w.q, w.qBias, qk?.qp ?? a.q, T, lf('q'));
@@ -66,10 +89,23 @@ export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder
     await rmsnorm_forward(kernels, pass, { x: qk.qp, w: qk.qNorm, y: a.q, rstd: qk.rstdq, T: T * H, C: D, eps });
     await rmsnorm_forward(kernels, pass, { x: qk.kp, w: qk.kNorm, y: a.k, rstd: qk.rstdk, T: T * KV, C: D, eps });
   }
-  await rope_forward(kernels, pass, { x: a.q, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
-  await rope_forward(kernels, pass, { x: a.k, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
+  await rope_forward(kernels, pass, { x: a.q, pos: b.pos, invFreq, T, nh: H, D });
+  await rope_forward(kernels, pass, { x: a.k, pos: b.pos, invFreq, T, nh: KV, D });
   if (attend) await attend(pass, l, a);
-  else await attention_forward(kernels, pass, { q: a.q, k: a.k, v: a.v, seqStart: b.seqStart, out: a.att, lse: a.lse, T, H, KV, D });
+  else await attention_forward(kernels, pass, { q: a.q, k: a.k, v: a.v, seqStart: gm?.seqStart ?? b.seqStart, out: a.att, lse: a.lse, T, H, KV, D, scale: gm?.scale });
+  if (gm) {
+    await projectForward(kernels, pass, a.att, w.o, w.oBias, gm.ao, T, lf('o'));
+    await rmsnorm_forward(kernels, pass, { x: gm.ao, w: w.postNorm.blocks[0].buffer, y: s.tmp, rstd: gm.rstdA, T, C, eps });
+    await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
+    await rmsnorm_forward(kernels, pass, { x: a.mid, w: gm.preFf, y: a.n2, rstd: a.rstd2, T, C, eps });
+    await projectForward(kernels, pass, a.n2, w.gate, null, a.g, T, lf('gate'));
+    await projectForward(kernels, pass, a.n2, w.up, null, a.u, T, lf('up'));
+    await geglu_forward(kernels, pass, { gate: a.g, up: a.u, h: a.h, T, F });
+    await projectForward(kernels, pass, a.h, w.down, null, gm.dd, T, lf('down'));
+    await rmsnorm_forward(kernels, pass, { x: gm.dd, w: gm.postFf, y: s.tmp, rstd: gm.rstdD, T, C, eps });
+    await add_forward(kernels, pass, { a: a.mid, b: s.tmp, out, n: T * C });
+    return;
+  }
   await projectForward(kernels, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
   await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
   await rmsnorm_forward(kernels, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
@@ -89,20 +125,26 @@ export async function layerBackward(kernels: Kernels, pass: GPUComputePassEncode
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F } = cfg;
   const T = b.T;
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
-  // MLP: the residual passes dx through; the branch adds rmsnorm's backward into it (dx becomes d(mid)).
-  await projectBackward(kernels, pass, s.dx, a.h, w.down, s.dh, T, false, lf('down'));
-  await swiglu_backward(kernels, pass, { dh: s.dh, gate: a.g, up: a.u, dgate: s.dg, dup: s.du, T, F });
+  const gm = gemmaOf(cfg, w, a, b, l);
+  const invFreq = gm?.invFreq ?? b.invFreq;
+  // MLP: the residual passes dx through; the branch adds rmsnorm's backward into it (dx becomes d(mid)). Gemma's
+  // norm after down_proj takes dx first, into tmp.
+  if (gm) await rmsnorm_backward(kernels, pass, { dy: s.dx, x: gm.dd, w: gm.postFf, rstd: gm.rstdD, dx: s.tmp, T, C });
+  await projectBackward(kernels, pass, gm ? s.tmp : s.dx, a.h, w.down, s.dh, T, false, lf('down'));
+  if (gm) await geglu_backward(kernels, pass, { dh: s.dh, gate: a.g, up: a.u, dgate: s.dg, dup: s.du, T, F });
+  else await swiglu_backward(kernels, pass, { dh: s.dh, gate: a.g, up: a.u, dgate: s.dg, dup: s.du, T, F });
   await projectBackward(kernels, pass, s.dg, a.n2, w.gate, s.dn, T, false, lf('gate'));
   await projectBackward(kernels, pass, s.du, a.n2, w.up, s.dn, T, true, lf('up'));
-  await rmsnorm_backward(kernels, pass, { dy: s.dn, x: a.mid, w: w.postNorm.blocks[0].buffer, rstd: a.rstd2, dx: s.dx, T, C, accumulate: true });
-  // Attention, likewise ending with dx = d(x).
-  await projectBackward(kernels, pass, s.dx, a.att, w.o, s.datt, T, false, lf('o'));
+  await rmsnorm_backward(kernels, pass, { dy: s.dn, x: a.mid, w: gm?.preFf ?? w.postNorm.blocks[0].buffer, rstd: a.rstd2, dx: s.dx, T, C, accumulate: true });
+  // Attention, likewise ending with dx = d(x); Gemma's norm after o_proj again goes through tmp.
+  if (gm) await rmsnorm_backward(kernels, pass, { dy: s.dx, x: gm.ao, w: w.postNorm.blocks[0].buffer, rstd: gm.rstdA, dx: s.tmp, T, C });
+  await projectBackward(kernels, pass, gm ? s.tmp : s.dx, a.att, w.o, s.datt, T, false, lf('o'));
   await attention_backward(kernels, pass, {
-    dout: s.datt, q: a.q, k: a.k, v: a.v, out: a.att, lse: a.lse, seqStart: b.seqStart,
-    dq: s.dq, dk: s.dk, dv: s.dv, delta: s.delta, T, H, KV, D,
+    dout: s.datt, q: a.q, k: a.k, v: a.v, out: a.att, lse: a.lse, seqStart: gm?.seqStart ?? b.seqStart,
+    dq: s.dq, dk: s.dk, dv: s.dv, delta: s.delta, T, H, KV, D, scale: gm?.scale,
   });
-  await rope_backward(kernels, pass, { x: s.dq, pos: b.pos, invFreq: b.invFreq, T, nh: H, D });
-  await rope_backward(kernels, pass, { x: s.dk, pos: b.pos, invFreq: b.invFreq, T, nh: KV, D });
+  await rope_backward(kernels, pass, { x: s.dq, pos: b.pos, invFreq, T, nh: H, D });
+  await rope_backward(kernels, pass, { x: s.dk, pos: b.pos, invFreq, T, nh: KV, D });
   const qk = qkNormOf(cfg, w, a);
   if (qk) {
     // datt [T,H*D] is free once attention's backward has run: it takes each norm's input gradient in turn.

@@ -14,6 +14,8 @@ export function layerActivations(cfg: ModelConfig, T: number, rank: number, targ
   };
   // Qwen3 normalizes q and k per head: the projections before the norm, and each head's rstd, for the backward.
   if (cfg.qkNorm) Object.assign(acts, { qp: T * H * D, kp: T * KV * D, rstdq: T * H, rstdk: T * KV });
+  // Gemma norms o_proj's and down_proj's outputs: those outputs and their rstd, for the norms' backward.
+  if (cfg.gemma) Object.assign(acts, { ao: T * C, rstdA: T, dd: T * C, rstdD: T });
   for (const t of targets) acts[`lora_${t}`] = T * rank;
   return acts;
 }
@@ -43,8 +45,9 @@ export function klBuffers(T: number, K: number) {
   return { ids: T * K, logp: T * K, weights: T, z: T * K, tok: 2 * T, sparse: T * K };
 }
 
-export function batchBuffers(T: number) {
-  return { ids: T, pos: T, seqStart: T };
+/** Gemma's sliding layers read their own first-visible key per token (seqStartLocal, see sliding.ts). */
+export function batchBuffers(cfg: ModelConfig, T: number): Record<string, number> {
+  return { ids: T, pos: T, seqStart: T, ...(cfg.gemma ? { seqStartLocal: T } : {}) };
 }
 
 /** Floats of the optimizer's state: params, grads, two moments, and the norm's partial sums. */
@@ -55,7 +58,7 @@ export function loraStateFloats(P: number): number {
 export function weightBytes(cfg: ModelConfig, f16: boolean): number {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V, numLayers: L } = cfg;
   const layer = 2 * C + H * D * C + 2 * KV * D * C + C * H * D + 3 * F * C
-    + (cfg.attentionBias ? H * D + 2 * KV * D : 0) + (cfg.oProjBias ? C : 0) + (cfg.qkNorm ? 2 * D : 0);
+    + (cfg.attentionBias ? H * D + 2 * KV * D : 0) + (cfg.oProjBias ? C : 0) + (cfg.qkNorm ? 2 * D : 0) + (cfg.gemma ? 2 * C : 0);
   const params = V * C * (cfg.tieWordEmbeddings ? 1 : 2) + C + L * layer;
   return params * (f16 ? 2 : 4);
 }
@@ -93,7 +96,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const activations = 4 * (layerSets * sum(layerActivations(cfg, T, p.rank, p.targets)) + (cfg.numLayers + 1) * T * cfg.hiddenSize);
   const backward = 4 * sum(backwardScratch(cfg, T, p.rank));
   const K = p.klTopK ?? 0;
-  const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups, K)) + sum(batchBuffers(T)) + (K > 0 ? sum(klBuffers(T, K)) : 0));
+  const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups, K)) + sum(batchBuffers(cfg, T)) + (K > 0 ? sum(klBuffers(T, K)) : 0));
   const lora = 4 * loraStateFloats(p.loraParams);
   const weights = weightBytes(cfg, p.f16);
   return { weights, activations, backward, head, lora, total: weights + activations + backward + head + lora, recompute: p.recompute };

@@ -55,7 +55,7 @@ export function topKRow(logits: Float32Array, r: number, V: number, dst: TopK, o
 export class TopLogProbs {
   private readonly a: Allocator;
   private readonly rows: number;
-  private readonly b: Record<'x0' | 'x1' | 'ids' | 'pos' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits', GPUBuffer>;
+  private readonly b: Record<'x0' | 'x1' | 'ids' | 'pos' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits', GPUBuffer> & { seqStartLocal?: GPUBuffer };
   private readonly acts: LayerActs;
   private readonly scratch: Scratch;
 
@@ -73,7 +73,8 @@ export class TopLogProbs {
     // seqStart stays zero: one sequence from position 0.
     this.b = this.a.table({
       x0: maxT * C, x1: maxT * C, ids: maxT, pos: maxT, seqStart: maxT, gatherIdx: B, gathered: B * C, nf: B * C, rstdf: B, logits: B * V,
-    }, 'teacher');
+      ...(cfg.gemma ? { seqStartLocal: maxT } : {}),
+    } as Record<string, number>, 'teacher') as TopLogProbs['b'];
   }
 
   /** The top-K at each of `positions` (the distribution of the token after it) of the sequence `ids`. */
@@ -90,7 +91,7 @@ export class TopLogProbs {
     writeArray(k.device, this.b.ids, Uint32Array.from(ids));
     writeArray(k.device, this.b.pos, Uint32Array.from({ length: T }, (_, i) => i));
     const xs = [this.b.x0, this.b.x1];
-    const bb = { T, pos: this.b.pos, seqStart: this.b.seqStart, invFreq: engine.invFreq };
+    const bb = engine.batch(T, this.b.pos, this.b.seqStart, new Uint32Array(T), this.b.seqStartLocal);
     await k.run('teacher.layers', async (pass) => {
       await engine.embed(pass, this.b.ids, xs[0], T);
       for (let l = 0; l < cfg.numLayers; l++) {

@@ -53,7 +53,7 @@ export class LoraTrainer {
   private readonly xs: GPUBuffer[]; // [L+1] residual stream entering each layer, and the final one
   private readonly scratch: Scratch;
   private readonly head: HeadBuffers;
-  private readonly batch: { ids: GPUBuffer; pos: GPUBuffer; seqStart: GPUBuffer };
+  private readonly batch: { ids: GPUBuffer; pos: GPUBuffer; seqStart: GPUBuffer; seqStartLocal?: GPUBuffer };
   private readonly headPass: Omit<HeadPass, 'T'>;
 
   constructor(
@@ -88,7 +88,7 @@ export class LoraTrainer {
     this.scratch = allocScratch(a, cfg, maxT, R);
     this.head = a.table(headBuffers(cfg, maxT, vocabChunk, G, K), 'head');
     if (K > 0) this.head.kl = a.table(klBuffers(maxT, K), 'kl');
-    this.batch = a.table(batchBuffers(maxT), 'batch');
+    this.batch = a.table(batchBuffers(cfg, maxT), 'batch') as LoraTrainer['batch'];
     const align = engine.kernels.ctx.limits.minStorageBufferOffsetAlignment;
     this.headPass = { cfg, weights: engine.weights, chunks: headChunks(engine.weights, vocabChunk, align), vocabChunk, G, K };
   }
@@ -192,7 +192,7 @@ export class LoraTrainer {
     const dropout = o.dropoutSeed === undefined || p === 0 ? undefined
       : (i: number) => ({ p, seed: loraSeed(o.dropoutSeed!, this.layout.slots[i]) });
     const lf = loraFor(this.layout, this.params, this.grads, this.scratch.dlora, dropout);
-    const bb = { T, pos: this.batch.pos, seqStart: this.batch.seqStart, invFreq: this.engine.invFreq };
+    const bb = this.engine.batch(T, this.batch.pos, this.batch.seqStart, b.seqStart, this.batch.seqStartLocal);
     const acts = (l: number) => this.acts[this.opts.recompute ? 0 : l];
     const hp = { ...this.headPass, T };
     await k.run('train.micro', async (pass) => {

@@ -7,8 +7,9 @@ import { AdapterTooSmallError } from '../gpu/errors';
 import type { ModelConfig } from '../model/config';
 import type { ModelFiles } from '../model/open';
 import { rowsAndCols, streamRows } from '../model/stream-rows';
+import { fromFloat32 } from '../model/dtype';
 import type { WeightIndex } from '../model/weights';
-import { expectedTensors, isBias, mapLayers } from '../model/weights-layout';
+import { expectedTensors, isBias, isNorm, mapLayers } from '../model/weights-layout';
 
 export interface WeightBlock {
   buffer: GPUBuffer;
@@ -27,7 +28,8 @@ export interface LayerWeights {
   inNorm: GpuWeight; postNorm: GpuWeight; // [1,C]
   q: GpuWeight; k: GpuWeight; v: GpuWeight; o: GpuWeight; // [H*D,C] [KV*D,C] [KV*D,C] [C,H*D]
   qBias: GpuWeight | null; kBias: GpuWeight | null; vBias: GpuWeight | null; oBias: GpuWeight | null; // [1,N] f32
-  qNorm: GpuWeight | null; kNorm: GpuWeight | null; // [1,D], Qwen3 only
+  qNorm: GpuWeight | null; kNorm: GpuWeight | null; // [1,D], Qwen3 and Gemma 3
+  preFfNorm: GpuWeight | null; postFfNorm: GpuWeight | null; // [1,C], Gemma 3 (which holds 1 + w in every norm)
   gate: GpuWeight; up: GpuWeight; down: GpuWeight; // [F,C] [F,C] [C,F]
 }
 
@@ -53,7 +55,7 @@ export interface UploadOptions {
 const CHUNK_BYTES = 4 << 20;
 
 /** Streams one tensor into row blocks of at most maxBlockBytes, each chunk written as soon as it is converted. */
-async function uploadTensor(device: GPUDevice, weights: WeightIndex, name: string, opts: UploadOptions): Promise<GpuWeight> {
+async function uploadTensor(device: GPUDevice, weights: WeightIndex, name: string, opts: UploadOptions, plusOne = false): Promise<GpuWeight> {
   const [rows, cols] = rowsAndCols(weights.tensors.get(name)!.shape);
   const elem = opts.f16 ? 2 : 4;
   const rowBytes = cols * elem;
@@ -67,9 +69,15 @@ async function uploadTensor(device: GPUDevice, weights: WeightIndex, name: strin
       const n = Math.min(perBlock, rows - rowStart);
       const buffer = storageBuffer(device, n * rowBytes, `${name}[${rowStart}:${rowStart + n}]`);
       blocks.push({ buffer, rowStart, rows: n });
-      const chunks = streamRows(weights, name, { target: opts.f16 ? 'F16' : 'F32', rowStart, rows: n, chunkBytes: CHUNK_BYTES, rowMultiple });
+      // Gemma's norms scale by 1 + w: its (small) norm vectors arrive in f32, gain the one, then take the GPU's type.
+      const target = opts.f16 && !plusOne ? 'F16' : 'F32';
+      const chunks = streamRows(weights, name, { target, rowStart, rows: n, chunkBytes: CHUNK_BYTES, rowMultiple });
       for await (const c of chunks) {
         let bytes = c.bytes;
+        if (plusOne) {
+          const shifted = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).map((x) => x + 1);
+          bytes = fromFloat32(shifted, opts.f16 ? 'F16' : 'F32');
+        }
         if (bytes.byteLength % 4) {
           const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
           padded.set(bytes);
@@ -92,8 +100,8 @@ export async function uploadModel(device: GPUDevice, model: ModelFiles, opts: Up
   let done = 0;
   const destroy = () => all.forEach((w) => w.blocks.forEach((b) => b.buffer.destroy()));
   // Biases are added in f32 by the matmul kernel, so they stay f32 whatever the weights' type.
-  const load = async (name: string, asF32 = false): Promise<GpuWeight> => {
-    const w = await uploadTensor(device, weights, name, asF32 ? { ...opts, f16: false } : opts);
+  const load = async (name: string, asF32 = false, plusOne = false): Promise<GpuWeight> => {
+    const w = await uploadTensor(device, weights, name, asF32 ? { ...opts, f16: false } : opts, plusOne);
     all.push(w);
     opts.onProgress?.(++done, total);
     // Let the queue take each tensor's staged chunks before the next tensor adds more.
@@ -102,8 +110,9 @@ export async function uploadModel(device: GPUDevice, model: ModelFiles, opts: Up
   };
   try {
     const embed = await load('model.embed_tokens.weight');
-    const layers = (await mapLayers(cfg, (n) => weights.tensors.has(n), (n, field) => load(n, isBias(field)))) as LayerWeights[];
-    const norm = await load('model.norm.weight');
+    const gemma = cfg.gemma !== undefined;
+    const layers = (await mapLayers(cfg, (n) => weights.tensors.has(n), (n, field) => load(n, isBias(field), gemma && isNorm(field)))) as LayerWeights[];
+    const norm = await load('model.norm.weight', false, gemma);
     const lmHead = cfg.tieWordEmbeddings ? embed : await load('lm_head.weight');
     const bytes = all.reduce((n, w) => n + w.blocks.reduce((m, b) => m + b.buffer.size, 0), 0);
     return { cfg, f16: opts.f16, embed, lmHead, norm, layers, bytes, destroy };

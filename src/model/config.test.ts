@@ -1,6 +1,7 @@
 // config.json parsing: real Llama 3.2 and Qwen2.5 configs, HF defaults, and every refusal naming file and field.
 import { describe, expect, it } from 'vitest';
 import { configFromFiles, parseModelConfig } from './config';
+import { GEMMA3_1B, GEMMA3_270M } from './testing/gemma3-configs';
 import { MissingFileError, ModelError } from './errors';
 import { BytesSource, type ByteSource, type FileSet } from './source';
 
@@ -124,6 +125,21 @@ describe('parseModelConfig', () => {
     expect(c.eosTokenIds).toEqual([151645]);
     expect(parseModelConfig({ ...qwen3, architectures: undefined }).architecture).toBe('qwen3');
     refuses({ ...qwen3, use_sliding_window: true }, 'use_sliding_window', /not supported/);
+  });
+
+  it('reads Gemma 3 270M (layer_types) and 1B (sliding_window_pattern) configs: the same sliding layers', () => {
+    const small = parseModelConfig(GEMMA3_270M);
+    expect(small.architecture).toBe('gemma3');
+    expect([small.hiddenSize, small.numHeads, small.numKvHeads, small.headDim, small.tieWordEmbeddings, small.qkNorm]).toEqual([640, 4, 1, 256, true, true]);
+    expect(small.gemma).toEqual({ queryPreAttnScalar: 256, slidingWindow: 512, ropeLocalTheta: 10000, sliding: GEMMA3_270M.layer_types.map((t) => t === 'sliding_attention') });
+    expect(small.gemma!.sliding.filter((s) => !s).length).toBe(3); // layers 5, 11 and 17 are global
+    const big = parseModelConfig(GEMMA3_1B);
+    expect(big.gemma!.sliding).toEqual(Array.from({ length: 26 }, (_, i) => (i + 1) % 6 !== 0));
+    expect([big.ropeTheta, big.eosTokenIds]).toEqual([1000000, [1, 106]]);
+    refuses({ ...GEMMA3_270M, final_logit_softcapping: 30 }, 'final_logit_softcapping', /soft-capping is not supported/);
+    refuses({ ...GEMMA3_270M, hidden_activation: 'gelu' }, 'hidden_activation', /only "gelu_pytorch_tanh"/);
+    refuses({ ...GEMMA3_270M, layer_types: ['sliding_attention'] }, 'layer_types', /one type per layer \(18\)/);
+    refuses({ ...GEMMA3_1B, rope_scaling: { rope_type: 'linear', factor: 8 } }, 'rope_scaling', /"linear" is not supported/);
   });
 
   it('reads a Qwen2.5 config: q/k/v biases, a single eos id, head dim from hidden/heads', () => {

@@ -1,9 +1,23 @@
-// Reads a Hugging Face config.json (LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM) into the one typed ModelConfig the engine
+// Reads a Hugging Face config.json (LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM) into the one typed ModelConfig the engine
 // uses, refusing what the engine cannot run (unknown architectures, unsupported rope scaling) with the field named.
 import { ModelError } from './errors';
 import { openRequired, readJson, type FileSet } from './source';
 
-export type Architecture = 'llama' | 'qwen2' | 'qwen3';
+export type Architecture = 'llama' | 'qwen2' | 'qwen3' | 'gemma3';
+
+/**
+ * What Gemma 3 (text) adds to the Llama block: embeddings times √C, RMSNorm weights applied as 1 + w, norms after
+ * attention and after the MLP as well as before, GeGLU (tanh GELU), scores scaled by queryPreAttnScalar^−½, and
+ * sliding-window attention with its own RoPE base on the layers `sliding` marks.
+ */
+export interface GemmaOptions {
+  queryPreAttnScalar: number;
+  /** Keys a query sees on a sliding layer, itself included: key j is visible from query i when i − j < window. */
+  slidingWindow: number;
+  /** Per layer, true where it attends within the window (and rotates with ropeLocalTheta). */
+  sliding: boolean[];
+  ropeLocalTheta: number;
+}
 
 /** Llama 3's frequency-dependent rope rescaling (the only scaling the engine implements). */
 export interface Llama3RopeScaling {
@@ -44,6 +58,8 @@ export interface ModelConfig {
   oProjBias: boolean;
   /** q and k are RMS-normed per head over D (q_norm, k_norm [D]) before RoPE: Qwen3. */
   qkNorm: boolean;
+  /** Gemma 3 only. */
+  gemma?: GemmaOptions;
   torchDtype?: string;
 }
 
@@ -51,8 +67,9 @@ const ARCHITECTURES: Record<string, Architecture> = {
   LlamaForCausalLM: 'llama',
   Qwen2ForCausalLM: 'qwen2',
   Qwen3ForCausalLM: 'qwen3',
+  Gemma3ForCausalLM: 'gemma3',
 };
-const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
+const MODEL_TYPES: Record<string, Architecture> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3', gemma3_text: 'gemma3' };
 const SUPPORTED = `supported: ${Object.keys(ARCHITECTURES).join(', ')} (model_type ${Object.keys(MODEL_TYPES).join(', ')})`;
 
 /** Field readers that name the file and the field in every complaint. */
@@ -152,14 +169,52 @@ function eosOf(f: Fields): number[] {
   return [f.tokenId('eos_token_id', v)];
 }
 
+/**
+ * Gemma 3's sliding layers: `layer_types` when given, else (older configs) every layer but each
+ * sliding_window_pattern-th, as transformers derives it.
+ */
+function gemmaOf(f: Fields, numLayers: number): GemmaOptions {
+  let sliding: boolean[];
+  const types = f.obj.layer_types;
+  if (types !== undefined && types !== null) {
+    if (!Array.isArray(types) || types.length !== numLayers) {
+      f.fail('layer_types', `must list one type per layer (${numLayers}), got ${JSON.stringify(types)}`);
+    }
+    sliding = types.map((t) => {
+      if (t !== 'sliding_attention' && t !== 'full_attention') f.fail('layer_types', `unknown layer type ${JSON.stringify(t)}`);
+      return t === 'sliding_attention';
+    });
+  } else {
+    const pattern = f.size('sliding_window_pattern', 6);
+    sliding = Array.from({ length: numLayers }, (_, i) => (i + 1) % pattern !== 0);
+  }
+  return {
+    queryPreAttnScalar: f.positive('query_pre_attn_scalar', 256),
+    slidingWindow: f.size('sliding_window', 4096),
+    sliding,
+    ropeLocalTheta: f.positive('rope_local_base_freq', 10000),
+  };
+}
+
 /** Refuses options that would change the network in ways the engine does not implement. */
 function refuseUnsupported(f: Fields, architecture: Architecture): void {
-  const act = f.obj.hidden_act;
-  if (act !== undefined && act !== null && act !== 'silu') {
-    f.fail('hidden_act', `activation ${JSON.stringify(act)} is not supported (only "silu" is)`);
+  if (architecture === 'gemma3') {
+    // Gemma names its activation hidden_activation (hidden_act is a leftover some configs still carry).
+    const field = f.has('hidden_activation') ? 'hidden_activation' : 'hidden_act';
+    const act = f.obj[field] ?? 'gelu_pytorch_tanh';
+    if (act !== 'gelu_pytorch_tanh') f.fail(field, `activation ${JSON.stringify(act)} is not supported for Gemma 3 (only "gelu_pytorch_tanh" is)`);
+    for (const cap of ['final_logit_softcapping', 'attn_logit_softcapping']) {
+      if (f.has(cap)) f.fail(cap, 'logit soft-capping is not supported (Gemma 3 has none); set it to null');
+    }
+    if (f.bool('use_bidirectional_attention', false)) f.fail('use_bidirectional_attention', 'bidirectional attention is not supported');
+  } else {
+    const act = f.obj.hidden_act;
+    if (act !== undefined && act !== null && act !== 'silu') {
+      f.fail('hidden_act', `activation ${JSON.stringify(act)} is not supported (only "silu" is)`);
+    }
   }
   if (f.bool('mlp_bias', false)) f.fail('mlp_bias', 'MLP biases are not supported');
-  if (architecture !== 'llama' && f.bool('use_sliding_window', false)) {
+  if ((architecture === 'qwen2' || architecture === 'qwen3') && f.bool('use_sliding_window', false)) {
     f.fail('use_sliding_window', 'sliding-window attention is not supported; set it to false');
   }
 }
@@ -186,6 +241,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
   }
   // Llama and Qwen3 read attention_bias (q, k, v and o alike); Qwen2 always has q/k/v biases and no o bias.
   const llamaBias = architecture !== 'qwen2' && f.bool('attention_bias', false);
+  const gemma = architecture === 'gemma3';
   const bos = f.obj.bos_token_id;
   const dtype = f.obj.torch_dtype ?? f.obj.dtype; // newer transformers write `dtype`
 
@@ -197,18 +253,19 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     numHeads,
     numKvHeads,
     headDim,
-    rmsNormEps: f.positive('rms_norm_eps'),
-    ropeTheta: f.positive('rope_theta', 10000),
+    rmsNormEps: f.positive('rms_norm_eps', gemma ? 1e-6 : undefined),
+    ropeTheta: f.positive('rope_theta', gemma ? 1000000 : 10000),
     ropeScaling: ropeScalingOf(f),
-    tieWordEmbeddings: f.bool('tie_word_embeddings', false),
+    tieWordEmbeddings: f.bool('tie_word_embeddings', gemma),
     vocabSize: f.size('vocab_size'),
     maxPositionEmbeddings: f.size('max_position_embeddings'),
     bosTokenId: bos === undefined || bos === null ? null : f.tokenId('bos_token_id', bos),
     eosTokenIds: eosOf(f),
     attentionBias: architecture === 'qwen2' || llamaBias,
     oProjBias: llamaBias,
-    qkNorm: architecture === 'qwen3',
+    qkNorm: architecture === 'qwen3' || gemma,
   };
+  if (gemma) cfg.gemma = gemmaOf(f, cfg.numLayers);
   if (dtype !== undefined && dtype !== null) {
     if (typeof dtype !== 'string') f.fail('torch_dtype', `must be a string, got ${JSON.stringify(dtype)}`);
     cfg.torchDtype = dtype;

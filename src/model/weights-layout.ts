@@ -29,6 +29,8 @@ export const LAYER_TENSORS = {
   oBias: 'self_attn.o_proj.bias',
   qNorm: 'self_attn.q_norm.weight',
   kNorm: 'self_attn.k_norm.weight',
+  preFfNorm: 'pre_feedforward_layernorm.weight',
+  postFfNorm: 'post_feedforward_layernorm.weight',
   gate: 'mlp.gate_proj.weight',
   up: 'mlp.up_proj.weight',
   down: 'mlp.down_proj.weight',
@@ -38,8 +40,11 @@ export type LayerField = keyof typeof LAYER_TENSORS;
 /** Biases exist only in some architectures (Qwen2's q/k/v, Llama's attention_bias). */
 export const isBias = (f: LayerField) => f.endsWith('Bias');
 
-/** Tensors only some architectures have: biases, and Qwen3's per-head q/k norms. */
-const isOptional = (f: LayerField) => isBias(f) || f === 'qNorm' || f === 'kNorm';
+/** Tensors only some architectures have: biases, per-head q/k norms (Qwen3, Gemma 3), Gemma's MLP norms. */
+const isOptional = (f: LayerField) => isBias(f) || f === 'qNorm' || f === 'kNorm' || f === 'preFfNorm' || f === 'postFfNorm';
+
+/** RMSNorm weights, which Gemma applies as 1 + w. */
+export const isNorm = (f: LayerField) => f.endsWith('Norm');
 
 /**
  * Reads every layer's tensors through `get`, in layer order; a bias or q/k norm the files do not have is null. Both the GPU
@@ -85,6 +90,10 @@ export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
       m.set(`${p}.self_attn.k_norm.weight`, [cfg.headDim]);
     }
     m.set(`${p}.post_attention_layernorm.weight`, [C]);
+    if (cfg.gemma) {
+      m.set(`${p}.pre_feedforward_layernorm.weight`, [C]);
+      m.set(`${p}.post_feedforward_layernorm.weight`, [C]);
+    }
     m.set(`${p}.mlp.gate_proj.weight`, [F, C]);
     m.set(`${p}.mlp.up_proj.weight`, [F, C]);
     m.set(`${p}.mlp.down_proj.weight`, [C, F]);

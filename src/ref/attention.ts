@@ -9,7 +9,8 @@ function kvHead(h: number, H: number, KV: number): number {
 
 /**
  * out[t,h] = sum_j softmax_j(scale * q[t,h] · k[j,g]) v[j,g] over keys j = seqStart[t]..t, g = kv head of h.
- * q: [T,H,D]; k, v: [T,KV,D]; seqStart: [T] (first token of t's sequence).
+ * q: [T,H,D]; k, v: [T,KV,D]; seqStart: [T] (first token of t's sequence). scale defaults to 1/√D (Gemma gives its
+ * own); a sliding window keeps only the keys with t − j < window.
  * Returns out: [T,H,D] and lse: [H,T] = log-sum-exp of the scaled scores (kept for the backward).
  */
 export function attention_forward(
@@ -21,15 +22,16 @@ export function attention_forward(
   H: number,
   KV: number,
   D: number,
+  scale = 1 / Math.sqrt(D),
+  window = Infinity,
 ): { out: Float64Array; lse: Float64Array } {
-  const scale = 1 / Math.sqrt(D);
   const out = new Float64Array(T * H * D);
   const lse = new Float64Array(H * T);
   const scores = new Float64Array(T);
   for (let h = 0; h < H; h++) {
     const g = kvHead(h, H, KV);
     for (let t = 0; t < T; t++) {
-      const lo = seqStart[t];
+      const lo = Math.max(seqStart[t], t - window + 1);
       const qo = (t * H + h) * D;
       let max = -Infinity;
       for (let j = lo; j <= t; j++) {
@@ -70,8 +72,9 @@ export function attention_backward(
   H: number,
   KV: number,
   D: number,
+  scale = 1 / Math.sqrt(D),
+  window = Infinity,
 ): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
-  const scale = 1 / Math.sqrt(D);
   const dq = new Float64Array(T * H * D);
   const dk = new Float64Array(T * KV * D);
   const dv = new Float64Array(T * KV * D);
@@ -82,7 +85,7 @@ export function attention_backward(
       // delta = sum_j p_j dp_j = dout · out, the softmax Jacobian's shared term.
       let delta = 0;
       for (let d = 0; d < D; d++) delta += dout[qo + d] * out[qo + d];
-      for (let j = seqStart[t]; j <= t; j++) {
+      for (let j = Math.max(seqStart[t], t - window + 1); j <= t; j++) {
         const ko = (j * KV + g) * D;
         let s = 0;
         let dp = 0;

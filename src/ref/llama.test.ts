@@ -1,7 +1,8 @@
 // The whole-model reference checked by finite differences: d(loss)/d(LoRA params) from llama_backward equals the
 // central difference of llama_forward's loss, on a micro model with every feature on (Qwen2 biases, Qwen3's per-head
 // q/k norm with head_dim != hidden/heads, GQA, llama3 rope scaling, packed sequences, two loss groups, dropout with a
-// fixed mask), and with the top-K distillation term.
+// fixed mask; Gemma 3's sandwich norms as 1 + w, GeGLU, query_pre_attn_scalar and a sliding window of 3 that the
+// 5-token sequence crosses), and with the top-K distillation term.
 import { describe, expect, it } from 'vitest';
 import { loraLayout } from '../llama/lora';
 import { parseModelConfig } from '../model/config';
@@ -10,18 +11,24 @@ import { labelledCount, packGroups, type Sequence } from '../train/batch';
 import { top_log_probs } from './kl_topk';
 import { llama_backward, llama_forward, type RefModel } from './llama';
 
-const CLASS = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' };
+const CLASS = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma3: 'Gemma3ForCausalLM' };
+const GEMMA = {
+  head_dim: 6, query_pre_attn_scalar: 5, sliding_window: 3, layer_types: ['sliding_attention', 'full_attention'],
+  rope_local_base_freq: 100, hidden_activation: 'gelu_pytorch_tanh',
+};
 
-function microModel(arch: 'llama' | 'qwen2' | 'qwen3', seed: number): RefModel {
+function microModel(arch: 'llama' | 'qwen2' | 'qwen3' | 'gemma3', seed: number): RefModel {
   const cfg = parseModelConfig({
-    architectures: [CLASS[arch]], ...(arch === 'qwen3' ? { head_dim: 6 } : {}), hidden_size: 8, intermediate_size: 12,
+    architectures: [CLASS[arch]], ...(arch === 'qwen3' ? { head_dim: 6 } : {}), ...(arch === 'gemma3' ? GEMMA : {}),
+    hidden_size: 8, intermediate_size: 12,
     num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, rms_norm_eps: 1e-5, vocab_size: 11,
     max_position_embeddings: 64, tie_word_embeddings: arch === 'llama', rope_theta: 10000,
     rope_scaling: arch === 'llama' ? { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 4 } : null,
   });
   const rng = new Rng(seed);
   const t = (n: number, std = 0.5) => Float64Array.from({ length: n }, () => std * rng.normal());
-  const ones = (n: number) => Float64Array.from({ length: n }, () => 1 + 0.1 * rng.normal());
+  // Gemma stores its norms as w in 1 + w.
+  const ones = (n: number) => Float64Array.from({ length: n }, () => (arch === 'gemma3' ? 0 : 1) + 0.1 * rng.normal());
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V } = cfg;
   const bias = (n: number) => (cfg.attentionBias ? t(n, 0.1) : null);
   const embed = t(V * C, 1);
@@ -31,12 +38,13 @@ function microModel(arch: 'llama' | 'qwen2' | 'qwen3', seed: number): RefModel {
       inNorm: ones(C), postNorm: ones(C), q: t(H * D * C), k: t(KV * D * C), v: t(KV * D * C), o: t(C * H * D),
       qBias: bias(H * D), kBias: bias(KV * D), vBias: bias(KV * D), oBias: null,
       qNorm: cfg.qkNorm ? ones(D) : null, kNorm: cfg.qkNorm ? ones(D) : null,
+      preFfNorm: cfg.gemma ? ones(C) : null, postFfNorm: cfg.gemma ? ones(C) : null,
       gate: t(F * C), up: t(F * C), down: t(C * F),
     })),
   };
 }
 
-describe.each(['llama', 'qwen2', 'qwen3'] as const)('%s', (arch) => {
+describe.each(['llama', 'qwen2', 'qwen3', 'gemma3'] as const)('%s', (arch) => {
   it('llama_backward equals finite differences of llama_forward', () => {
     const m = microModel(arch, 3);
     const layout = loraLayout(m.cfg, { rank: 2, alpha: 4, dropout: 0.25, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });

@@ -1,6 +1,7 @@
 // The whole decoder in float64, composed from the per-kernel references: logits, the weighted loss (cross-entropy,
 // plus top-K distillation when the batch carries teacher targets) and every LoRA gradient, for comparing the GPU
-// engine end to end on tiny models. Slow and simple on purpose.
+// engine end to end on tiny models. Slow and simple on purpose. Gemma 3 composes the same pieces differently: norms
+// as 1 + w, after attention and the MLP too, GeGLU, its own attention scale, sliding windows with a local RoPE base.
 import type { ModelConfig } from '../model/config';
 import { loraSeed, type LoraLayout, type LoraSlot, type LoraTarget } from '../llama/lora';
 import type { PackedBatch } from '../llama/batch';
@@ -8,6 +9,7 @@ import { add_forward } from './add';
 import { attention_backward, attention_forward } from './attention';
 import { cross_entropy_backward, cross_entropy_forward } from './cross_entropy';
 import { embedding_forward } from './embedding';
+import { geglu_backward, geglu_forward } from './geglu';
 import { kl_topk_backward, kl_topk_forward } from './kl_topk';
 import { lora_backward, lora_forward } from './lora';
 import { matmul_backward, matmul_forward } from './matmul';
@@ -21,7 +23,8 @@ export interface RefLayer {
   inNorm: F64; postNorm: F64; // [C]
   q: F64; k: F64; v: F64; o: F64; // [H*D,C] [KV*D,C] [KV*D,C] [C,H*D]
   qBias: F64 | null; kBias: F64 | null; vBias: F64 | null; oBias: F64 | null;
-  qNorm: F64 | null; kNorm: F64 | null; // [D], Qwen3's per-head q/k norm
+  qNorm: F64 | null; kNorm: F64 | null; // [D], Qwen3's and Gemma's per-head q/k norm
+  preFfNorm: F64 | null; postFfNorm: F64 | null; // [C], Gemma's norms before and after the MLP
   gate: F64; up: F64; down: F64; // [F,C] [F,C] [C,F]
 }
 
@@ -45,6 +48,8 @@ interface LayerCache {
   /** q and k before the per-head norm, and its rstd per (token, head); Qwen3 only. */
   qp: F64; kp: F64; rstdq: F64; rstdk: F64;
   mid: F64; n2: F64; rstd2: F64; g: F64; u: F64; h: F64;
+  /** Gemma: o_proj's and down_proj's outputs before their norms, and those norms' rstd. */
+  ao: F64; rstdA: F64; dd: F64; rstdD: F64;
   loraU: Map<LoraTarget, F64>;
 }
 
@@ -89,34 +94,61 @@ function project(x: F64, W: F64, bias: F64 | null, T: number, K: number, N: numb
   return add_forward(y, d.y);
 }
 
+/** Per layer: the norm weights as applied (Gemma's 1 + w), the RoPE frequencies, the attention scale and window. */
+function layerSetup(m: RefModel, l: number) {
+  const { headDim: D, ropeTheta, ropeScaling, gemma } = m.cfg;
+  const w = m.layers[l];
+  const nw = (x: F64 | null): F64 | null => (x && gemma ? x.map((v) => 1 + v) : x);
+  const local = gemma?.sliding[l] ?? false;
+  return {
+    inNorm: nw(w.inNorm)!, postNorm: nw(w.postNorm)!, qNorm: nw(w.qNorm), kNorm: nw(w.kNorm),
+    preFfNorm: nw(w.preFfNorm), postFfNorm: nw(w.postFfNorm),
+    invFreq: rope_inv_freq(D, local ? gemma!.ropeLocalTheta : ropeTheta, ropeScaling),
+    scale: gemma ? 1 / Math.sqrt(gemma.queryPreAttnScalar) : 1 / Math.sqrt(D),
+    window: local ? gemma!.slidingWindow : Infinity,
+  };
+}
+
+const finalNorm = (m: RefModel): F64 => (m.cfg.gemma ? m.norm.map((v) => 1 + v) : m.norm);
+
 export function llama_forward(m: RefModel, lora: RefLora | null, b: PackedBatch): RefForward {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V } = m.cfg;
   const T = b.T;
-  const invFreq = rope_inv_freq(D, m.cfg.ropeTheta, m.cfg.ropeScaling);
+  const eps = m.cfg.rmsNormEps;
+  const gemma = m.cfg.gemma !== undefined;
   let x = embedding_forward(b.ids, m.embed, T, C);
+  if (gemma) x = x.map((v) => v * Math.sqrt(C));
   const layers: LayerCache[] = [];
   m.layers.forEach((w, l) => {
     const loraU = new Map<LoraTarget, F64>();
-    const { y: n1, rstd: rstd1 } = rmsnorm_forward(x, w.inNorm, m.cfg.rmsNormEps, T, C);
+    const ws = layerSetup(m, l);
+    const invFreq = ws.invFreq;
+    const none = { y: new Float64Array(0), rstd: new Float64Array(0) };
+    const { y: n1, rstd: rstd1 } = rmsnorm_forward(x, ws.inNorm, eps, T, C);
     const qp = project(n1, w.q, w.qBias, T, C, H * D, lora, l, 'q', loraU);
     const kp = project(n1, w.k, w.kBias, T, C, KV * D, lora, l, 'k', loraU);
     // Qwen3: each head's q and k RMS-normed over D, before RoPE.
-    const qn = w.qNorm ? rmsnorm_forward(qp, w.qNorm, m.cfg.rmsNormEps, T * H, D) : { y: qp, rstd: new Float64Array(0) };
-    const kn = w.kNorm ? rmsnorm_forward(kp, w.kNorm, m.cfg.rmsNormEps, T * KV, D) : { y: kp, rstd: new Float64Array(0) };
+    const qn = ws.qNorm ? rmsnorm_forward(qp, ws.qNorm, eps, T * H, D) : { y: qp, rstd: new Float64Array(0) };
+    const kn = ws.kNorm ? rmsnorm_forward(kp, ws.kNorm, eps, T * KV, D) : { y: kp, rstd: new Float64Array(0) };
     const q = rope_forward(qn.y, b.pos, invFreq, T, H, D);
     const k = rope_forward(kn.y, b.pos, invFreq, T, KV, D);
     const v = project(n1, w.v, w.vBias, T, C, KV * D, lora, l, 'v', loraU);
-    const { out: att, lse } = attention_forward(q, k, v, b.seqStart, T, H, KV, D);
-    const mid = add_forward(x, project(att, w.o, w.oBias, T, H * D, C, lora, l, 'o', loraU));
-    const { y: n2, rstd: rstd2 } = rmsnorm_forward(mid, w.postNorm, m.cfg.rmsNormEps, T, C);
+    const { out: att, lse } = attention_forward(q, k, v, b.seqStart, T, H, KV, D, ws.scale, ws.window);
+    const ao = project(att, w.o, w.oBias, T, H * D, C, lora, l, 'o', loraU);
+    // Gemma norms the attention's output before the residual adds it, and likewise the MLP's.
+    const an = gemma ? rmsnorm_forward(ao, ws.postNorm, eps, T, C) : none;
+    const mid = add_forward(x, gemma ? an.y : ao);
+    const { y: n2, rstd: rstd2 } = rmsnorm_forward(mid, gemma ? ws.preFfNorm! : ws.postNorm, eps, T, C);
     const g = project(n2, w.gate, null, T, C, F, lora, l, 'gate', loraU);
     const u = project(n2, w.up, null, T, C, F, lora, l, 'up', loraU);
-    const h = swiglu_forward(g, u, T, F);
-    const next = add_forward(mid, project(h, w.down, null, T, F, C, lora, l, 'down', loraU));
-    layers.push({ x, n1, rstd1, q, k, v, att, lse, qp, kp, rstdq: qn.rstd, rstdk: kn.rstd, mid, n2, rstd2, g, u, h, loraU });
+    const h = gemma ? geglu_forward(g, u, T, F) : swiglu_forward(g, u, T, F);
+    const dd = project(h, w.down, null, T, F, C, lora, l, 'down', loraU);
+    const dn = gemma ? rmsnorm_forward(dd, ws.postFfNorm!, eps, T, C) : none;
+    const next = add_forward(mid, gemma ? dn.y : dd);
+    layers.push({ x, n1, rstd1, q, k, v, att, lse, qp, kp, rstdq: qn.rstd, rstdk: kn.rstd, mid, n2, rstd2, g, u, h, ao, rstdA: an.rstd, dd, rstdD: dn.rstd, loraU });
     x = next;
   });
-  const { y: nf, rstd: rstdf } = rmsnorm_forward(x, m.norm, m.cfg.rmsNormEps, T, C);
+  const { y: nf, rstd: rstdf } = rmsnorm_forward(x, finalNorm(m), eps, T, C);
   const logits = matmul_forward(nf, m.lmHead, null, T, C, V);
   const ce = cross_entropy_forward(logits, b.targets, b.weights, T, V);
   const kl = b.kl ? kl_topk_forward(logits, b.kl.ids, b.kl.logp, b.kl.weights, T, V, b.kl.K) : { loss: 0, losses: new Float64Array(T) };
@@ -129,7 +161,7 @@ export function llama_backward(m: RefModel, lora: RefLora, b: PackedBatch, fwd: 
   const T = b.T;
   const R = lora.layout.spec.rank;
   const grads = new Float64Array(lora.layout.size);
-  const invFreq = rope_inv_freq(D, m.cfg.ropeTheta, m.cfg.ropeScaling);
+  const gemma = m.cfg.gemma !== undefined;
 
   // The gradient into a projection's input: base weight plus, when adapted, the LoRA path (whose A, B grads land in `grads`).
   const projBack = (dy: F64, x: F64, W: F64, K: number, N: number, l: number, target: LoraTarget, cache: LayerCache): F64 => {
@@ -150,24 +182,27 @@ export function llama_backward(m: RefModel, lora: RefLora, b: PackedBatch, fwd: 
     for (let i = 0; i < dlogits.length; i++) dlogits[i] += dkl[i];
   }
   const dnf = matmul_backward(dlogits, m.lmHead, T, C, V);
-  let dx = rmsnorm_backward(dnf, fwd.final, m.norm, fwd.rstdf, T, C);
+  let dx = rmsnorm_backward(dnf, fwd.final, finalNorm(m), fwd.rstdf, T, C);
   for (let l = m.layers.length - 1; l >= 0; l--) {
     const w = m.layers[l];
+    const ws = layerSetup(m, l);
     const c = fwd.layers[l];
-    const dh = projBack(dx, c.h, w.down, F, C, l, 'down', c);
-    const { dgate, dup } = swiglu_backward(dh, c.g, c.u, T, F);
+    const ddd = gemma ? rmsnorm_backward(dx, c.dd, ws.postFfNorm!, c.rstdD, T, C) : dx;
+    const dh = projBack(ddd, c.h, w.down, F, C, l, 'down', c);
+    const { dgate, dup } = gemma ? geglu_backward(dh, c.g, c.u, T, F) : swiglu_backward(dh, c.g, c.u, T, F);
     const dn2 = add_forward(projBack(dgate, c.n2, w.gate, C, F, l, 'gate', c), projBack(dup, c.n2, w.up, C, F, l, 'up', c));
-    const dmid = add_forward(dx, rmsnorm_backward(dn2, c.mid, w.postNorm, c.rstd2, T, C));
-    const datt = projBack(dmid, c.att, w.o, H * D, C, l, 'o', c);
-    const { dq, dk, dv } = attention_backward(datt, c.q, c.k, c.v, c.att, c.lse, b.seqStart, T, H, KV, D);
-    let dqPre = rope_backward(dq, b.pos, invFreq, T, H, D);
-    let dkPre = rope_backward(dk, b.pos, invFreq, T, KV, D);
-    if (w.qNorm) dqPre = rmsnorm_backward(dqPre, c.qp, w.qNorm, c.rstdq, T * H, D);
-    if (w.kNorm) dkPre = rmsnorm_backward(dkPre, c.kp, w.kNorm, c.rstdk, T * KV, D);
+    const dmid = add_forward(dx, rmsnorm_backward(dn2, c.mid, gemma ? ws.preFfNorm! : ws.postNorm, c.rstd2, T, C));
+    const dao = gemma ? rmsnorm_backward(dmid, c.ao, ws.postNorm, c.rstdA, T, C) : dmid;
+    const datt = projBack(dao, c.att, w.o, H * D, C, l, 'o', c);
+    const { dq, dk, dv } = attention_backward(datt, c.q, c.k, c.v, c.att, c.lse, b.seqStart, T, H, KV, D, ws.scale, ws.window);
+    let dqPre = rope_backward(dq, b.pos, ws.invFreq, T, H, D);
+    let dkPre = rope_backward(dk, b.pos, ws.invFreq, T, KV, D);
+    if (ws.qNorm) dqPre = rmsnorm_backward(dqPre, c.qp, ws.qNorm, c.rstdq, T * H, D);
+    if (ws.kNorm) dkPre = rmsnorm_backward(dkPre, c.kp, ws.kNorm, c.rstdk, T * KV, D);
     let dn1 = projBack(dqPre, c.n1, w.q, C, H * D, l, 'q', c);
     dn1 = add_forward(dn1, projBack(dkPre, c.n1, w.k, C, KV * D, l, 'k', c));
     dn1 = add_forward(dn1, projBack(dv, c.n1, w.v, C, KV * D, l, 'v', c));
-    dx = add_forward(dmid, rmsnorm_backward(dn1, c.x, w.inNorm, c.rstd1, T, C));
+    dx = add_forward(dmid, rmsnorm_backward(dn1, c.x, ws.inNorm, c.rstd1, T, C));
   }
   return grads;
 }

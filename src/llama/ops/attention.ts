@@ -62,6 +62,8 @@ export interface AttentionShape {
   H: number; // query heads
   KV: number; // kv heads, H % KV == 0
   D: number; // head dim, 1..128
+  /** Scores' scale; 1/√D unless the model says otherwise (Gemma: query_pre_attn_scalar^−½). */
+  scale?: number;
 }
 
 export interface AttentionForwardArgs extends AttentionShape {
@@ -98,7 +100,7 @@ function check(s: AttentionShape): void {
   attentionTiles(D);
 }
 
-const params = (s: AttentionShape) => [s.T, s.H, s.KV, f32(1 / Math.sqrt(s.D))];
+const params = (s: AttentionShape) => [s.T, s.H, s.KV, f32(s.scale ?? 1 / Math.sqrt(s.D))];
 const constants = (D: number, t: AttentionTile) => ({ ATT_D: D, ATT_BQ: t.BQ, ATT_BK: t.BK });
 
 /** out = softmax(q kᵀ / sqrt(D), causal within each packed sequence) v, and lse per (head, query). */

@@ -59,6 +59,10 @@ export interface AttentionCachedArgs extends KvCacheShape {
   vcache: Bind; // [S,L,KV,D] f32
   meta: Bind; // [T,4] u32 (slot, pos, prefixSlot, prefixLen); query sees prefix entries 0..prefixLen-1, own 0..pos
   out: Bind; // [T,H,D] f32, written (zeros for an inactive query: slot >= S or pos >= L)
+  /** Scores' scale; 1/√D unless the model says otherwise (Gemma: query_pre_attn_scalar^−½). */
+  scale?: number;
+  /** Gemma's sliding layers: only the last `window` keys of the query's sequence (itself included) are seen. */
+  window?: number;
 }
 
 function checkShape(entry: string, s: KvCacheShape): void {
@@ -88,7 +92,9 @@ export async function kv_cache_write(kernels: Kernels, pass: GPUComputePassEncod
 export async function attention_cached(kernels: Kernels, pass: GPUComputePassEncoder, a: AttentionCachedArgs): Promise<void> {
   checkShape('attention_cached', a);
   const t = kvCacheTile(a.H, a.KV, a.D);
-  const params = [a.T, a.H, a.KV, a.S, a.L, f32(1 / Math.sqrt(a.D))];
+  const window = a.window ?? 0xffffffff;
+  if (!(Number.isInteger(window) && window >= 1 && window <= 0xffffffff)) throw new Error(`attention_cached: window ${window} is not a positive integer`);
+  const params = [a.T, a.H, a.KV, a.S, a.L, f32(a.scale ?? 1 / Math.sqrt(a.D)), window];
   const constants = { KVC_D: a.D, KVC_GB: t.GB, KVC_BK: t.BK };
   await kernels.dispatch(pass, 'attention_cached', [a.q, a.kcache, a.vcache, a.meta, a.out], params, [a.T, a.KV * t.blocks], constants);
 }

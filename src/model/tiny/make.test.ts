@@ -32,7 +32,7 @@ function stats(x: Float32Array): { mean: number; std: number } {
   return { mean, std: Math.sqrt(q / x.length) };
 }
 
-function expectedShapes(arch: 'llama' | 'qwen2' | 'qwen3', tied: boolean, V: number): Record<string, number[]> {
+function expectedShapes(arch: 'llama' | 'qwen2' | 'qwen3' | 'gemma3', tied: boolean, V: number): Record<string, number[]> {
   // Qwen3's tiny default doubles head_dim, so q (H*D) is wider than the hidden size, as in Qwen3-0.6B.
   const D = arch === 'qwen3' ? 32 : 16;
   const [C, F, HD, KVD] = [64, 96, 4 * D, 2 * D];
@@ -57,7 +57,8 @@ function expectedShapes(arch: 'llama' | 'qwen2' | 'qwen3', tied: boolean, V: num
         [`${p}self_attn.v_proj.bias`]: [KVD],
       });
     }
-    if (arch === 'qwen3') Object.assign(out, { [`${p}self_attn.q_norm.weight`]: [D], [`${p}self_attn.k_norm.weight`]: [D] });
+    if (arch === 'qwen3' || arch === 'gemma3') Object.assign(out, { [`${p}self_attn.q_norm.weight`]: [D], [`${p}self_attn.k_norm.weight`]: [D] });
+    if (arch === 'gemma3') Object.assign(out, { [`${p}pre_feedforward_layernorm.weight`]: [C], [`${p}post_feedforward_layernorm.weight`]: [C] });
   }
   if (!tied) out['lm_head.weight'] = [V, C];
   return out;
@@ -114,7 +115,7 @@ describe('makeTinyModel', () => {
   });
 
   const cases: TinyModelOptions[] = [];
-  for (const arch of ['llama', 'qwen2', 'qwen3'] as const)
+  for (const arch of ['llama', 'qwen2', 'qwen3', 'gemma3'] as const)
     for (const tieWordEmbeddings of [true, false])
       for (const dtype of ['f32', 'f16', 'bf16'] as const) cases.push({ arch, tieWordEmbeddings, dtype });
 
@@ -163,6 +164,12 @@ describe('makeTinyModel', () => {
     expect(json(makeTinyModel({ arch: 'qwen3' }), 'config.json')).toMatchObject({
       architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 32, attention_bias: false, tie_word_embeddings: true,
     });
+    const gemma = json(makeTinyModel({ arch: 'gemma3' }), 'config.json');
+    expect(gemma).toMatchObject({
+      architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', head_dim: 16, hidden_activation: 'gelu_pytorch_tanh',
+      query_pre_attn_scalar: 32, sliding_window: 4, layer_types: ['sliding_attention', 'full_attention'], tie_word_embeddings: true,
+    });
+    expect('hidden_act' in gemma).toBe(false);
     expect(json(makeTinyModel(), 'tokenizer_config.json')).toMatchObject({
       tokenizer_class: 'GPT2Tokenizer',
       eos_token: '<|im_end|>',

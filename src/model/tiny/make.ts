@@ -1,4 +1,4 @@
-// Tiny random Llama/Qwen2/Qwen3 models in the exact Hugging Face file layout, made in memory (browser or Node), so the
+// Tiny random Llama/Qwen2/Qwen3/Gemma 3 models in the exact Hugging Face file layout, made in memory (browser or Node), so the
 // loaders, kernels and training loop are tested on real-shaped files without downloading weights.
 import { fromFloat32, type DType } from '../dtype';
 import { writeSafetensors, type TensorToWrite } from '../safetensors-write';
@@ -6,7 +6,7 @@ import { buildBpeTokenizer, bytesToUnicode, SPECIAL_TOKENS } from './bpe';
 import { Rng } from '../../util/rng';
 import { CHATML_TEMPLATE } from './template';
 
-export type TinyArch = 'llama' | 'qwen2' | 'qwen3';
+export type TinyArch = 'llama' | 'qwen2' | 'qwen3' | 'gemma3';
 export type TinyDType = 'f32' | 'f16' | 'bf16';
 
 /** HF's llama3 rope scaling block, as it appears in config.json. */
@@ -29,7 +29,7 @@ export interface TinyModelOptions {
   numKvHeads?: number;
   /** Defaults to hiddenSize / numHeads; for qwen3 twice that, so q's width differs from hidden as in Qwen3-0.6B. */
   headDim?: number;
-  /** Defaults to true for llama (as SmolLM2) and qwen3 (as Qwen3-0.6B), false for qwen2. */
+  /** Defaults to true for llama (as SmolLM2), qwen3 (as Qwen3-0.6B) and gemma3, false for qwen2. */
   tieWordEmbeddings?: boolean;
   /** 'llama3' gives factor 8, low 1, high 4, original 64 (small, so short test sequences cross it). */
   ropeScaling?: null | 'llama3' | Llama3RopeScaling;
@@ -89,6 +89,20 @@ export function resolveTinyOptions(opts: TinyModelOptions = {}): ResolvedTinyOpt
 const SAFETENSORS_DTYPE: Record<TinyDType, DType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 const TORCH_DTYPE: Record<TinyDType, string> = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' };
 
+/**
+ * Gemma 3's fields, small enough that short test sequences cross the window: every second layer slides over 4 keys
+ * with its own RoPE base, and the score scale (query_pre_attn_scalar 2·D) differs from 1/√D so it is read.
+ */
+const GEMMA_TINY = (o: ResolvedTinyOptions) => ({
+  hidden_activation: 'gelu_pytorch_tanh',
+  query_pre_attn_scalar: 2 * o.headDim,
+  sliding_window: 4,
+  layer_types: Array.from({ length: o.numLayers }, (_, i) => ((i + 1) % 2 ? 'sliding_attention' : 'full_attention')),
+  rope_local_base_freq: 10000,
+  final_logit_softcapping: null,
+  attn_logit_softcapping: null,
+});
+
 /** How each kind of tensor is drawn: scaled so activations keep unit size and the logits are far from uniform. */
 type Init = { kind: 'embed' } | { kind: 'linear'; fanIn: number } | { kind: 'norm' } | { kind: 'bias' } | { kind: 'head' };
 
@@ -126,12 +140,16 @@ export function tinyTensorSpecs(o: ResolvedTinyOptions, vocabSize: number): [str
       specs.push([`${p}self_attn.k_proj.bias`, [KVD], { kind: 'bias' }]);
       specs.push([`${p}self_attn.v_proj.bias`, [KVD], { kind: 'bias' }]);
     }
-    if (o.arch === 'qwen3') {
+    if (o.arch === 'qwen3' || o.arch === 'gemma3') {
       specs.push([`${p}self_attn.q_norm.weight`, [o.headDim], { kind: 'norm' }]);
       specs.push([`${p}self_attn.k_norm.weight`, [o.headDim], { kind: 'norm' }]);
     }
     specs.push([`${p}self_attn.o_proj.weight`, [C, HD], { kind: 'linear', fanIn: HD }]);
     specs.push([`${p}post_attention_layernorm.weight`, [C], { kind: 'norm' }]);
+    if (o.arch === 'gemma3') {
+      specs.push([`${p}pre_feedforward_layernorm.weight`, [C], { kind: 'norm' }]);
+      specs.push([`${p}post_feedforward_layernorm.weight`, [C], { kind: 'norm' }]);
+    }
     specs.push([`${p}mlp.gate_proj.weight`, [F, C], { kind: 'linear', fanIn: C }]);
     specs.push([`${p}mlp.up_proj.weight`, [F, C], { kind: 'linear', fanIn: C }]);
     specs.push([`${p}mlp.down_proj.weight`, [C, F], { kind: 'linear', fanIn: F }]);
@@ -174,26 +192,27 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
   const [endoftext, imStart, imEnd] = SPECIAL_TOKENS.map((t) => tokenizer.model.vocab[t]);
   const llama = o.arch === 'llama';
   const qwen3 = o.arch === 'qwen3';
+  const gemma = o.arch === 'gemma3';
   // SmolLM2-Instruct uses <|im_start|> as bos; Qwen2 and Qwen3 use <|endoftext|> and also stop on it.
   const bosId = llama ? imStart : endoftext;
 
   const config: Record<string, unknown> = {
-    architectures: [{ llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' }[o.arch]],
-    model_type: o.arch,
+    architectures: [{ llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma3: 'Gemma3ForCausalLM' }[o.arch]],
+    model_type: gemma ? 'gemma3_text' : o.arch,
     hidden_size: o.hiddenSize,
     intermediate_size: o.intermediateSize,
     num_hidden_layers: o.numLayers,
     num_attention_heads: o.numHeads,
     num_key_value_heads: o.numKvHeads,
     // HF's Qwen2 configs carry no head_dim (readers derive it); recent Llama ones and Qwen3's do.
-    ...(llama || qwen3 ? { head_dim: o.headDim } : {}),
-    hidden_act: 'silu',
+    ...(llama || qwen3 || gemma ? { head_dim: o.headDim } : {}),
+    ...(gemma ? GEMMA_TINY(o) : { hidden_act: 'silu' }),
     rms_norm_eps: llama ? 1e-5 : 1e-6,
     rope_theta: llama ? 100000 : 1000000,
     rope_scaling: o.ropeScaling,
     // Qwen2 always has q/k/v biases and its config has no attention_bias key; Qwen3's says false.
-    ...(llama ? { attention_bias: false, mlp_bias: false } : { use_sliding_window: false, sliding_window: null }),
-    ...(qwen3 ? { attention_bias: false } : {}),
+    ...(llama ? { attention_bias: false, mlp_bias: false } : gemma ? {} : { use_sliding_window: false, sliding_window: null }),
+    ...(qwen3 || gemma ? { attention_bias: false } : {}),
     attention_dropout: 0,
     initializer_range: 0.02,
     tie_word_embeddings: o.tieWordEmbeddings,
@@ -213,7 +232,10 @@ export function makeTinyModel(opts: TinyModelOptions = {}): Map<string, Uint8Arr
   for (const [name, shape, init] of tinyTensorSpecs(o, vocabSize)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const values = draw(root.fork(name), n, init, o.headStd);
-    if (o.qkScale !== 1 && /\.(q|k)_(proj|norm)\./.test(name)) values.forEach((x, i, a) => (a[i] = x * o.qkScale));
+    // Gemma applies its norms as 1 + w: stored near 0, they act near 1 as the other families' do.
+    if (gemma && name.endsWith('norm.weight')) values.forEach((x, i, a) => (a[i] = x - 1));
+    if (o.qkScale !== 1 && /\.(q|k)_proj\./.test(name)) values.forEach((x, i, a) => (a[i] = x * o.qkScale));
+    if (o.qkScale !== 1 && /\.(q|k)_norm\./.test(name)) values.forEach((x, i, a) => (a[i] = gemma ? (1 + x) * o.qkScale - 1 : x * o.qkScale));
     // An untied head can make the model write text that survives decoding and re-encoding: the rows of the quiet
     // tokens shrink, so they are rarely chosen.
     if (name === 'lm_head.weight') for (const id of quiet) values.subarray(id * shape[1], (id + 1) * shape[1]).forEach((x, i, row) => (row[i] = x * 0.05));
