@@ -4,7 +4,7 @@ import { fail, UsageError } from './fail';
 const HELP = `genpi — Generative Prompt Internalization on WebGPU
 
 Usage:
-  genpi make-tiny --out DIR [--arch llama|qwen2|qwen3] [--seed N] [--dtype f32|f16|bf16]
+  genpi make-tiny --out DIR [--arch llama|qwen2|qwen3|gemma3] [--seed N] [--dtype f32|f16|bf16]
          [--qk-scale S] [--head-std S] [--merges N]
       Write a tiny random model (untrained) in the Hugging Face layout; --qk-scale near 0 makes attention
       near-uniform, --head-std sets how confident its answers are, --merges the tokenizer's BPE merges.

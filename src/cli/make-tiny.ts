@@ -12,7 +12,9 @@ export async function makeTiny(argv: string[]): Promise<void> {
     'qk-scale': { type: 'string' }, 'head-std': { type: 'string' }, merges: { type: 'string' },
   });
   const out = required('make-tiny', v, 'out');
-  if (v.arch !== 'llama' && v.arch !== 'qwen2' && v.arch !== 'qwen3') throw new UsageError(`make-tiny: --arch must be llama, qwen2 or qwen3, got "${v.arch}"`);
+  if (v.arch !== 'llama' && v.arch !== 'qwen2' && v.arch !== 'qwen3' && v.arch !== 'gemma3') {
+    throw new UsageError(`make-tiny: --arch must be llama, qwen2, qwen3 or gemma3, got "${v.arch}"`);
+  }
   if (v.dtype !== 'f32' && v.dtype !== 'f16' && v.dtype !== 'bf16') {
     throw new UsageError(`make-tiny: --dtype must be f32, f16 or bf16, got "${v.dtype}"`);
   }
