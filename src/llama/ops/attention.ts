@@ -8,7 +8,7 @@ const ACC = 32;
 /** WebGPU's guaranteed maxComputeWorkgroupStorageSize; every adapter (SwiftShader included) has at least this. */
 const WORKGROUP_BYTES = 16384;
 const SIZES = [64, 48, 32, 24, 16, 12, 8, 6, 4, 2, 1];
-export const ATTENTION_MAX_D = 128;
+export const ATTENTION_MAX_D = 256; // Gemma 3's head_dim
 
 export interface AttentionTile {
   BQ: number; // queries per tile
@@ -61,7 +61,7 @@ export interface AttentionShape {
   T: number; // tokens, all sequences packed
   H: number; // query heads
   KV: number; // kv heads, H % KV == 0
-  D: number; // head dim, 1..128
+  D: number; // head dim, 1..256
   /** Scores' scale; 1/√D unless the model says otherwise (Gemma: query_pre_attn_scalar^−½). */
   scale?: number;
 }

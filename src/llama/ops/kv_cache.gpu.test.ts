@@ -43,7 +43,7 @@ const rows = (slot: number, pos0: number, n: number, prefixSlot = 0, prefixLen =
   Array.from({ length: n }, (_, i) => [slot, pos0 + i, prefixSlot, prefixLen]).flat();
 
 /** Every step recorded into one pass (write, then attention); returns each step's out and the final caches. */
-async function runGpu(kernels: Kernels, sh: Shape, kc0: Float32Array, vc0: Float32Array, steps: Step[]) {
+async function runGpu(kernels: Kernels, sh: Shape, kc0: Float32Array, vc0: Float32Array, steps: Step[], extra: { scale?: number; window?: number } = {}) {
   const { H, KV, S, L, D } = sh;
   const kcache = upload(kernels, kc0);
   const vcache = upload(kernels, vc0);
@@ -56,7 +56,7 @@ async function runGpu(kernels: Kernels, sh: Shape, kc0: Float32Array, vc0: Float
         const b = bufs[i];
         const shape = { T: s.T, KV, S, L, D };
         await kv_cache_write(kernels, pass, { ...shape, k: b.k, v: b.v, meta: b.meta, kcache, vcache });
-        await attention_cached(kernels, pass, { ...shape, H, q: b.q, kcache, vcache, meta: b.meta, out: b.out });
+        await attention_cached(kernels, pass, { ...shape, H, q: b.q, kcache, vcache, meta: b.meta, out: b.out, ...extra });
       }
     });
     const outs: Float32Array[] = [];
@@ -109,6 +109,22 @@ for (const f16 of [false, true]) {
       const gpu = await runGpu(kernels, sh, cache(sh, 2), cache(sh, 3), [s]);
       const ref = attention_forward(s.q, s.k, s.v, packedSeqStart([s.T]), s.T, sh.H, sh.KV, sh.D).out;
       check('attention_cached prefill vs attention_forward', gpu.outs[0], ref);
+    });
+
+    it("Gemma 3's shape (D=256, MQA): a sliding window over prefix and own slot, its own scale", async () => {
+      const sh = { H: 4, KV: 1, S: 2, L: 24, D: 256 };
+      const n = 30;
+      const P = 9; // prefill 9 in slot 0, then 21 more in slot 1 behind it: the window of 5 cuts into both
+      const all = step(sh, [...rows(0, 0, P), ...rows(1, 0, n - P, 0, P)], 7);
+      const part = (a: number, b: number): Step => ({
+        T: b - a, q: all.q.subarray(a * sh.H * sh.D, b * sh.H * sh.D), k: all.k.subarray(a * sh.D, b * sh.D), v: all.v.subarray(a * sh.D, b * sh.D),
+        meta: all.meta.subarray(a * 4, b * 4),
+      });
+      const extra = { scale: 0.1, window: 5 };
+      const gpu = await runGpu(kernels, sh, cache(sh, 8), cache(sh, 9), [part(0, P), part(P, n)], extra);
+      const ref = attention_forward(all.q, all.k, all.v, packedSeqStart([n]), n, sh.H, sh.KV, sh.D, extra.scale, extra.window).out;
+      check('attention_cached D=256 window 5, prefix part', gpu.outs[0], ref.subarray(0, P * sh.H * sh.D));
+      check('attention_cached D=256 window 5, behind the prefix', gpu.outs[1], ref.subarray(P * sh.H * sh.D));
     });
 
     it('a prefix slot then the own slot equals attention over the whole sequence', async () => {

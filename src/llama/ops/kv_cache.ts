@@ -10,7 +10,7 @@ const ACC = 8;
 const WORKGROUP_FLOATS = 16384 / 4;
 const MAX_GB = 8;
 const MAX_BK = 64;
-export const KV_CACHE_MAX_D = 128;
+export const KV_CACHE_MAX_D = 256; // Gemma 3's head_dim (up to 4 query heads per kv head)
 
 /** Query heads per workgroup (GB, `blocks` of them per kv head) and keys per chunk (BK). */
 export interface KvCacheTile {
@@ -41,7 +41,7 @@ export interface KvCacheShape {
   KV: number; // kv heads
   S: number; // slots in the cache
   L: number; // entries per slot
-  D: number; // head dim, 1..128
+  D: number; // head dim, 1..256
 }
 
 export interface KvCacheWriteArgs extends KvCacheShape {
