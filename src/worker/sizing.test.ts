@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SMOLLM2_135M } from '../bench/random-model';
 import { parseModelConfig } from '../model/config';
 import { weightBytes } from '../llama/planner';
+import { GEMMA3_1B, GEMMA3_270M } from '../model/testing/gemma3-configs';
 import { CURATED_MODELS } from '../ui/curated-models';
 import { checkModelFits, generatorSize } from './sizing';
 
@@ -27,6 +28,16 @@ describe('checkModelFits', () => {
     expect(() => checkModelFits(parseModelConfig(QWEN3_06B), true, limits(1024 * MiB))).not.toThrow();
     // The curated list's Qwen3-0.6B size is its bf16 weights: the same bytes the f16 GPU copy takes.
     expect(weightBytes(parseModelConfig(QWEN3_06B), true)).toBeCloseTo(CURATED_MODELS.find((m) => m.id === 'Qwen/Qwen3-0.6B')!.bytes, -7);
+    // Gemma 3 270M and 1B likewise, their four norms per layer and q/k norms counted (268,098,176 and 999,885,952).
+    for (const [id, json] of [['google/gemma-3-270m-it', GEMMA3_270M], ['google/gemma-3-1b-it', GEMMA3_1B]] as const) {
+      const cfg = parseModelConfig(json);
+      expect(() => checkModelFits(cfg, true, limits(1024 * MiB)), id).not.toThrow();
+      const listed = CURATED_MODELS.find((m) => m.id === id)!;
+      expect(weightBytes(cfg, true), id).toBeCloseTo(listed.bytes, -7);
+      expect(listed.note, id).toMatch(/^gated: accept the license/);
+    }
+    expect(weightBytes(parseModelConfig(GEMMA3_270M), true) / 2).toBe(268098176);
+    expect(weightBytes(parseModelConfig(GEMMA3_1B), true) / 2).toBe(999885952);
   });
 
   it('refuses weights past the browser ceiling, saying how much they need', () => {
