@@ -32,7 +32,7 @@ export class ExportError extends Error {
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja'];
 const CHUNK_LIMIT = 1.9e9;
 /** The architectures decoder-graph.ts builds; one the engine learns later is refused here until it does too. */
-const EXPORTABLE: string[] = ['llama', 'qwen2', 'qwen3'];
+const EXPORTABLE: string[] = ['llama', 'qwen2', 'qwen3', 'gemma3'];
 
 async function optional(files: FileSet, name: string): Promise<Uint8Array | null> {
   const src = await files.open(name);
