@@ -95,10 +95,10 @@ const peer: PeerRow[] = [];
 let peerWeb: ChromiumPeer | null = null;
 if (sections.has('peer')) {
   log('peer: tiny model, ours vs transformers.js on onnxruntime-node…');
-  peer.push(await benchPeer(k, 'tiny', tiny, 1000, 16));
+  peer.push(await benchPeer(k, 'tiny', tiny, 1000, 16, log));
   if (m135) {
     log('peer: SmolLM2-135M-shaped…');
-    peer.push(await benchPeer(k, 'SmolLM2-135M-shaped', m135, 1000, 4));
+    peer.push(await benchPeer(k, 'SmolLM2-135M-shaped', m135, 1000, 4, log));
   }
 }
 if (sections.has('peer') || sections.has('peer-web')) {

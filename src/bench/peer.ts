@@ -68,11 +68,18 @@ async function theirRates(model: ModelFiles, promptTokens: number, steps: number
   }
 }
 
-export async function benchPeer(kernels: Kernels, name: string, model: ModelFiles, promptTokens: number, steps: number): Promise<PeerRow> {
+const rates = (r: PeerRow['ours']) => `prefill ${r.prefill.toFixed(1)}, decode batch 1 ${r.decode1.toFixed(1)}, batch 16 ${r.decode16.toFixed(1)} tokens/s`;
+
+/** `log` hears each side's figures as soon as they are measured, so a run cut short still tells how far it got. */
+export async function benchPeer(kernels: Kernels, name: string, model: ModelFiles, promptTokens: number, steps: number,
+  log: (line: string) => void = () => {}): Promise<PeerRow> {
   const g = await benchGeneration(kernels, name, model, [1, 16], steps, promptTokens);
   const at = (b: number) => g.decode.find((d) => d.batch === b)!.tokensPerSecond;
   const ours = { prefill: g.prefill.tokensPerSecond, decode1: at(1), decode16: at(16) };
-  return { model: name, promptTokens, ours, theirs: await theirRates(model, promptTokens, steps) };
+  log(`peer: ${name}, ours: ${rates(ours)}`);
+  const theirs = await theirRates(model, promptTokens, steps);
+  log(`peer: ${name}, transformers.js: ${rates(theirs)}`);
+  return { model: name, promptTokens, ours, theirs };
 }
 
 /** The table; `sides` names both runtimes, e.g. "ours (Dawn, llvmpipe) vs transformers.js (onnxruntime-node, CPU)". */
