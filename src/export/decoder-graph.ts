@@ -76,13 +76,14 @@ export async function buildDecoderGraph(cfg: ModelConfig, read: TensorReader, op
   // RoPE angles from position_ids: pos · inv_freq in f32, as transformers computes them, then cos and sin [B,1,S,D].
   const axis = (...a: number[]) => g.i64('axes', a);
   const pos = g.op('Unsqueeze', [g.op('Cast', [positionIds], { to: 1 }), axis(2)]);
-  const angles = (name: string, theta: number) => {
-    const freqs = g.op('Mul', [pos, g.f32(name, rope_inv_freq(D, theta, cfg.ropeScaling))]);
+  const angles = (name: string, invFreq: Float64Array) => {
+    const freqs = g.op('Mul', [pos, g.f32(name, invFreq)]);
     const emb = g.op('Concat', [freqs, freqs], { axis: -1 });
     return { cos: g.op('Unsqueeze', [g.op('Cos', [emb]), axis(1)]), sin: g.op('Unsqueeze', [g.op('Sin', [emb]), axis(1)]) };
   };
-  const globalAngles = angles('inv_freq', cfg.ropeTheta);
-  const localAngles = gemma ? angles('inv_freq_local', gemma.ropeLocalTheta) : globalAngles;
+  const globalAngles = angles('inv_freq', rope_inv_freq(D, cfg.ropeTheta, cfg.ropeScaling));
+  // Gemma's sliding layers: plain RoPE at the local base, never the global layers' scaling.
+  const localAngles = gemma ? angles('inv_freq_local', rope_inv_freq(D, gemma.ropeLocalTheta, null)) : globalAngles;
   const half = g.i64('half', [D / 2]);
   const start0 = g.i64('zero', [0]);
   const endD = g.i64('d', [D]);

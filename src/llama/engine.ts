@@ -84,7 +84,8 @@ export class LlamaEngine {
     let invFreqLocal: GPUBuffer | null = null;
     if (cfg.gemma) {
       invFreqLocal = a.floats(inv.length, 'rope.invFreqLocal');
-      writeArray(kernels.device, invFreqLocal, Float32Array.from(rope_inv_freq(cfg.headDim, cfg.gemma.ropeLocalTheta, cfg.ropeScaling)));
+      // transformers rotates sliding layers with plain RoPE at the local base: the global layers' scaling is not theirs.
+      writeArray(kernels.device, invFreqLocal, Float32Array.from(rope_inv_freq(cfg.headDim, cfg.gemma.ropeLocalTheta, null)));
     }
     return new LlamaEngine(kernels, weights, invFreq, invFreqLocal);
   }

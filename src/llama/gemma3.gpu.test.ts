@@ -16,6 +16,8 @@ import { packGroups } from '../train/batch';
 import { memoryFiles, testGroups } from './testing';
 import { LlamaEngine } from './engine';
 import { Generator } from './generator';
+import { InferencePass } from './infer';
+import { KvCache } from './kv-cache';
 import { loraLayout } from './lora';
 import { LoraTrainer } from './trainer';
 
@@ -76,6 +78,33 @@ describe.each(CASES)('$name', (c) => {
     trainer.destroy();
     engine.destroy();
   });
+});
+
+it("the KV cache's logits equal the reference's: a 7-token prefill, then 6 cached steps, all past the window", async () => {
+  const kernels = await getKernels(false);
+  const model = await openModel(memoryFiles(makeTinyModel({ arch: 'gemma3', seed: 7 })));
+  const cfg = model.config;
+  const engine = await LlamaEngine.load(kernels, model);
+  const ref = await loadRefModel(model.weights, cfg, false);
+  const cache = new KvCache(kernels.device, cfg, 1, 1, 16);
+  const pass = new InferencePass(engine, cache, 16, null);
+  const ids = [5, 17, 30, 100, 7, 250, 3, 42, 9, 77, 11, 300, 64];
+  const want = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }])).logits;
+  const V = cfg.vocabSize;
+  const greedy = { temperature: 0, topK: 0, topP: 1, seed: 0, step: 0 };
+  const seg = (tokens: number[], startPos: number) => ({ tokens, slot: 0, startPos, prefixSlot: 1, prefixLen: 0, sample: greedy });
+  try {
+    await pass.run([seg(ids.slice(0, 7), 0)], () => null);
+    expectMatches('cached prefill logits at position 6', await pass.lastLogits(1), want.subarray(6 * V, 7 * V), { scaled: 1e-5 });
+    for (let t = 7; t < ids.length; t++) {
+      await pass.run([seg([ids[t]], t)], () => null);
+      expectMatches(`cached decode logits at position ${t}`, await pass.lastLogits(1), want.subarray(t * V, (t + 1) * V), { scaled: 1e-5 });
+    }
+  } finally {
+    pass.destroy();
+    cache.destroy();
+    engine.destroy();
+  }
 });
 
 it('greedy decoding through the KV cache equals the reference argmax at every step, past the window', async () => {

@@ -103,7 +103,8 @@ function layerSetup(m: RefModel, l: number) {
   return {
     inNorm: nw(w.inNorm)!, postNorm: nw(w.postNorm)!, qNorm: nw(w.qNorm), kNorm: nw(w.kNorm),
     preFfNorm: nw(w.preFfNorm), postFfNorm: nw(w.postFfNorm),
-    invFreq: rope_inv_freq(D, local ? gemma!.ropeLocalTheta : ropeTheta, ropeScaling),
+    // Sliding layers rotate with plain RoPE at the local base (no scaling), as transformers does.
+    invFreq: local ? rope_inv_freq(D, gemma!.ropeLocalTheta, null) : rope_inv_freq(D, ropeTheta, ropeScaling),
     scale: gemma ? 1 / Math.sqrt(gemma.queryPreAttnScalar) : 1 / Math.sqrt(D),
     window: local ? gemma!.slidingWindow : Infinity,
   };
