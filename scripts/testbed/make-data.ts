@@ -23,12 +23,15 @@ const SAMPLES = Number(process.env.TESTBED_SAMPLES ?? 60000);
 const STAGES: Record<string, TestbedRule[]> = {
   '1': ['upper', 'reverse', 'count', 'double'],
   '2': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
+  '3': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
 };
 const STAGE = process.env.TESTBED_STAGE ?? '2';
 const ALL_RULES: TestbedRule[] = STAGES[STAGE];
-const DRAW = ALL_RULES;
-if (!ALL_RULES || ![...TESTBED_RULES, ...HARD_RULES].every((r) => STAGES['2'].includes(r))) throw new Error(`TESTBED_STAGE must be 1 or 2`);
-const rng = new Rng(STAGE === '1' ? 20261130 : 7);
+// Stage 3 draws the rules still under 90% (count, double) three times as often, keeping the others in the mix so
+// continued training does not forget them.
+const DRAW: TestbedRule[] = STAGE === '3' ? [...ALL_RULES, 'count', 'count', 'double', 'double'] : ALL_RULES;
+if (!ALL_RULES || ![...TESTBED_RULES, ...HARD_RULES].every((r) => STAGES['2'].includes(r))) throw new Error(`TESTBED_STAGE must be 1, 2 or 3`);
+const rng = new Rng(STAGE === '1' ? 20261130 : STAGE === '2' ? 7 : 11);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)];
 const chance = (p: number) => rng.next() < p;
 const int = (lo: number, hi: number) => lo + Math.floor(rng.next() * (hi - lo + 1));
