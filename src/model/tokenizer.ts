@@ -143,6 +143,11 @@ export class Tokenizer {
     return this.assistantHeader;
   }
 
+  /** Every id at or past `first` in the vocabulary (added tokens included). */
+  idsFrom(first: number): number[] {
+    return [...this.vocab.values()].filter((id) => id >= first);
+  }
+
   tokenToId(token: string): number | undefined {
     return this.vocab.get(token);
   }
@@ -191,20 +196,26 @@ export async function loadTokenizer(files: FileSet, opts: { thinking?: boolean }
     throw new ModelError(jsonSrc.name, `transformers.js cannot build this tokenizer: ${(e as Error).message}`);
   }
   const tokenizer = new Tokenizer(inner, configSrc.name, generationEos, opts.thinking ?? false);
-  await checkFitsModel(files, tokenizer, jsonSrc.name);
+  await checkFitsModel(files, tokenizer, jsonSrc.name, tokenizerJson.added_tokens);
   return tokenizer;
 }
 
 /**
  * A tokenizer that can produce ids past the model's vocab_size (another model's tokenizer.json) would fail later,
  * on some input, with an id "outside the vocabulary" and no hint why; it is refused here, naming both files.
+ * Special added tokens past it are let through: Gemma 3's text models (vocab_size 262,144) ship the family's
+ * tokenizer, whose <image_soft_token> is id 262,144; no template writes it, and text that spells it out is refused by
+ * the engine's id check, naming the token's position.
  */
-async function checkFitsModel(files: FileSet, tokenizer: Tokenizer, tokenizerFile: string): Promise<void> {
+async function checkFitsModel(files: FileSet, tokenizer: Tokenizer, tokenizerFile: string, addedTokens: unknown): Promise<void> {
   const src = await files.open('config.json');
   if (!src) return; // a tokenizer on its own (tests): nothing to fit
   const config = await readJson(src);
   const V = isObject(config) ? config.vocab_size : undefined;
   if (typeof V !== 'number' || tokenizer.vocabSize <= V) return;
+  const specialIds = new Set((Array.isArray(addedTokens) ? addedTokens : []).filter((t) => isObject(t) && t.special === true).map((t) => (t as Json).id));
+  const pastV = [...new Set(tokenizer.idsFrom(V))];
+  if (pastV.every((id) => specialIds.has(id))) return;
   throw new ModelError(
     tokenizerFile,
     `has token ids up to ${tokenizer.vocabSize - 1}, but config.json's vocab_size is ${V}, so the model has no embedding for ` +
