@@ -10,11 +10,13 @@ import { readTextFile } from '../model/source-node';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
+import { THINKING_FLAG } from './thinking';
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const v = parseFlags('eval', argv, {
     model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, data: { type: 'string' },
     json: { type: 'boolean' }, 'action-pattern': { type: 'string' }, rule: { type: 'string' }, 'max-new-tokens': { type: 'string' }, limit: { type: 'string' },
+    ...THINKING_FLAG,
   });
   const modelDir = required('eval', v, 'model');
   const adapterDir = required('eval', v, 'adapter');
@@ -37,7 +39,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));
   if (!inputs.length) throw new ModelError(dataFile, 'has no held-out records to evaluate on; synthesize with --heldout above 0');
   const maxNew = intFlag('eval', v, 'max-new-tokens', 256, 1);
-  const { engine, adapter, generator, tokenizer } = await openPipeline(modelDir, { adapterDir, prompt, turnTokens: maxNew + 512 });
+  const { engine, adapter, generator, tokenizer } = await openPipeline(modelDir, {
+    adapterDir, prompt, turnTokens: maxNew + 512, command: 'eval', thinking: v.thinking,
+  });
   generator.addAdapter('student', adapter!);
   const figures = await evaluate(engine, generator, tokenizer, prompt, inputs, { name: 'student', adapter: adapter! }, {
     maxNewTokens: maxNew, actionPattern, rule, onProgress: (s) => progress(`eval: ${s}`),

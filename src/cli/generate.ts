@@ -2,19 +2,19 @@
 // a cached prefix), or raw token ids in; --json ends with {"tokens": [prompt and generated ids], "text"}.
 import { promptTokenIds } from '../genpi/prompt';
 import { Generator } from '../llama/generator';
-import { DirFileSet } from '../model/source-node';
-import { loadTokenizer } from '../model/tokenizer';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { parseTokens } from './logits';
 import { readPrompt } from './pipeline';
+import { adapterThinking, loadCliTokenizer, THINKING_FLAG } from './thinking';
 
 export async function generate(argv: string[]): Promise<void> {
   const v = parseFlags('generate', argv, {
     model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, input: { type: 'string' },
     tokens: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
     'top-p': { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
+    ...THINKING_FLAG,
   });
   const modelDir = required('generate', v, 'model');
   if ((v.input === undefined) === (v.tokens === undefined)) throw new UsageError('generate: give exactly one of --input TEXT or --tokens 1,2,3');
@@ -26,7 +26,8 @@ export async function generate(argv: string[]): Promise<void> {
   // The prompt file as every command reads it: system text and example turns.
   const messages = v.prompt ? (await readPrompt(v.prompt as string)).messages : [];
   const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
-  const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
+  const adapterDir = v.adapter as string | undefined;
+  const tokenizer = await loadCliTokenizer('generate', modelDir, v.thinking, adapterDir ? await adapterThinking(adapterDir) : null);
 
   let prefix: number[] = [];
   let prompt: number[];

@@ -13,7 +13,7 @@ Usage:
   genpi logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE
       Write float32 little-endian logits [T x V] for every position (adapter: a PEFT folder).
   genpi generate --model DIR [--adapter DIR] [--prompt FILE] (--input TEXT | --tokens 1,2,3)
-         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--json]
+         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--json] [--thinking]
       Generate: text mode applies the chat template (the prompt file, plain text or a JSON list of
       messages, as system text and example turns) and streams text; --json prints
       {"tokens": [prompt and generated ids], "text": "..."} as its last line.
@@ -24,7 +24,7 @@ Usage:
 
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
-         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N]
+         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N] [--thinking]
       Synthesize training data from the prompt alone (pseudo inputs from the seed inputs, then sampled user
       turns and list requests; AS-IS/TO-BE, reasons, role-play); prints the quality figures as JSON last.
       --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). Fewer records than asked
@@ -35,6 +35,7 @@ Usage:
          [--variant joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl|kl_only]
          [--kl-weight W] [--kl-top-k K] [--batch-size N]
          [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE] [--dry-run]
+         [--thinking]
       Train a LoRA adapter with the joint SFT + PG loss; writes the PEFT folder, genpi_adapter.json and
       checkpoints; prints {steps, first_loss, last_loss, last_sft_loss, last_pg_loss, last_kl_loss} last.
       --resume continues from the checkpoint in ADAPTER_DIR (same model, dataset and flags, or it refuses);
@@ -48,9 +49,12 @@ Usage:
       Write the model with the adapter merged (as PEFT merges it) as a folder transformers.js loads:
       config.json, generation_config.json, the tokenizer files and onnx/model.onnx (model_fp16.onnx for
       f16), with a KV cache under Optimum's names. A non-empty --out is replaced only with --force.
-  genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX]
+  genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX] [--thinking]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
       KL(teacher||base), prompt tokens and prefill timings.
+
+--thinking lets a model with a thinking mode (Qwen3) think before it answers; it is off otherwise. A dataset
+and an adapter record the mode they were made with, and train, eval and generate use it unless told otherwise.
 
 Set GENPI_F16=0 to keep f32 weights on a device that has shader-f16.
 

@@ -2,9 +2,10 @@
 import { parsePrompt, PromptError, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
 import { Generator } from '../llama/generator';
 import { ModelError } from '../model/errors';
-import { DirFileSet, readTextFile } from '../model/source-node';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import { readTextFile } from '../model/source-node';
+import type { Tokenizer } from '../model/tokenizer';
 import { openCliEngine } from './engine';
+import { adapterThinking, loadCliTokenizer } from './thinking';
 
 /**
  * A prompt file, for every command that takes one: decoded as every text file is (readTextFile: UTF-8 with or
@@ -23,12 +24,12 @@ export async function readPrompt(file: string): Promise<ParsedPrompt> {
 /**
  * The model, its tokenizer and a generator whose cache slots hold P plus `turnTokens` of conversation, or the
  * `slotTokens` a job measures with the tokenizer (KV memory grows with slots x slot length x layers, so slots are
- * sized to the job rather than to the model's context).
+ * sized to the job rather than to the model's context). `thinking` is the --thinking of `command` (see thinking.ts).
  */
 export async function openPipeline(modelDir: string, o: { adapterDir?: string; prompt?: ParsedPrompt; slots?: number; turnTokens?: number;
-  slotTokens?: (tokenizer: Tokenizer) => number; } = {}) {
+  slotTokens?: (tokenizer: Tokenizer) => number; command?: string; thinking?: unknown } = {}) {
   const cli = await openCliEngine(modelDir, o.adapterDir);
-  const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
+  const tokenizer = await loadCliTokenizer(o.command ?? 'genpi', modelDir, o.thinking, o.adapterDir ? await adapterThinking(o.adapterDir) : null);
   const pTokens = o.prompt ? promptTokenCount(tokenizer, o.prompt) : 0;
   // Requests that quote P in their text (pseudo inputs, reasons) hold it once more, besides the answers.
   const slotLength = Math.min(cli.model.config.maxPositionEmbeddings, o.slotTokens ? o.slotTokens(tokenizer) : 2 * pTokens + (o.turnTokens ?? 1024));

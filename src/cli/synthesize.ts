@@ -11,6 +11,7 @@ import { intFlag, parseFlags, required } from './args';
 import { checkWritable, writeFileAtomic } from './atomic-write';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
+import { THINKING_FLAG } from './thinking';
 
 export async function synthesizeCommand(argv: string[]): Promise<void> {
   const v = parseFlags('synthesize', argv, {
@@ -18,7 +19,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     'max-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
     'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
     'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'reason-tokens': { type: 'string' },
-    'max-rounds': { type: 'string' },
+    'max-rounds': { type: 'string' }, ...THINKING_FLAG,
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
@@ -48,7 +49,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     endMarker: (v['end-marker'] as string) ?? DEFAULT_ENVIRONMENT.endMarker,
   };
   const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment });
-  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens });
+  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens, command: 'synthesize', thinking: v.thinking });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
@@ -56,7 +57,8 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     onProgress: (p) => progress(`synthesize: ${p.stage} ${p.done}/${p.total}`),
   });
   // P travels with the data, so training can build the PG target without being told P again.
-  for (const r of records) r.settings = { ...r.settings, prompt: prompt.text };
+  // So does the thinking mode, so training renders the conversations as they were made (see thinking.ts).
+  for (const r of records) r.settings = { ...r.settings, prompt: prompt.text, ...(tokenizer.hasThinkingMode ? { thinking: tokenizer.thinking } : {}) };
   // Written whole or not at all: a file at `out` is a finished dataset.
   await writeFileAtomic(out, toJsonl(records), 'dataset');
   process.stderr.write(`\nwrote ${records.length} records to ${out}\n`);

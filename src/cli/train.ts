@@ -8,8 +8,7 @@ import { parsePrompt, promptTokenCount } from '../genpi/prompt';
 import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
-import { DirFileSet, readTextFile } from '../model/source-node';
-import { loadTokenizer } from '../model/tokenizer';
+import { readTextFile } from '../model/source-node';
 import { CLI_WORDS } from '../train/run-size';
 import { idleScheduleWarning } from '../train/schedule';
 import { distills, type TrainingVariant } from '../train/sequences';
@@ -18,6 +17,7 @@ import { loadCheckpoint, prepareAdapterFolder, saveCheckpoint, writeAdapterFolde
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { progress, readPrompt } from './pipeline';
+import { datasetThinking, loadCliTokenizer, THINKING_FLAG } from './thinking';
 
 const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only'];
 
@@ -28,7 +28,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dropout: { type: 'string' }, 'sft-weight': { type: 'string' }, 'pg-weight': { type: 'string' }, targets: { type: 'string' },
     variant: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, 'checkpoint-every': { type: 'string' },
     'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
-    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' }, 'dry-run': { type: 'boolean' },
+    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...THINKING_FLAG,
   });
   const modelDir = required('train', v, 'model');
   const dataFile = required('train', v, 'data');
@@ -88,7 +88,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const outExisted = !dryRun && (await stat(out).then(() => true, () => false));
   if (!dryRun) await prepareAdapterFolder(out, { resume: resuming, force: v.force === true });
   const { model, engine } = await openCliEngine(modelDir);
-  const tokenizer = await loadTokenizer(new DirFileSet(modelDir));
+  const tokenizer = await loadCliTokenizer('train', modelDir, v.thinking, datasetThinking(records, dataFile));
   const memoryLine = (p: { total: number; recompute: boolean }) => `GPU memory planned: ${(p.total / 2 ** 20).toFixed(1)} MiB${p.recompute ? ' (activation recompute)' : ''}\n`;
   if (dryRun) {
     // The plan alone, checked as a run checks it (every sequence fits the context, the memory fits the budget).
@@ -113,7 +113,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.stderr.write(`\n${memoryLine(r.plan)}`);
   const meta = await buildAdapterMetadata({
     model: { id: modelDir, architecture: model.config.architecture, weightHash: hash, parameters: model.weights.parameterCount },
-    prompt: { text: prompt.text, tokens: promptTokenCount(tokenizer, prompt) },
+    prompt: { text: prompt.text, tokens: promptTokenCount(tokenizer, prompt) }, thinking: tokenizer.hasThinkingMode && tokenizer.thinking,
     lora: settings.lora, loss: settings.loss, loop: settings.loop, maxTokensPerMicroBatch: settings.maxTokensPerMicroBatch,
     recompute: r.plan.recompute,
     // A JSONL file keeps no synthesis figures (synthesize prints them on stdout instead).

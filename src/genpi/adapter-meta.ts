@@ -17,6 +17,8 @@ export interface AdapterMetadata {
   created: string;
   base_model: { id: string; architecture: string; weight_hash: string; parameters: number };
   prompt: { sha256: string; chars: number; tokens: number };
+  /** Thinking mode (Qwen3's enable_thinking) of the chat template it was trained through; absent in older metadata: off. */
+  thinking?: boolean;
   lora: { rank: number; alpha: number; dropout: number; targets: string[] };
   training: Record<string, unknown>;
   /** Partial: metadata written before the CLI and the app agreed on DatasetMeta lacks some fields (see there). */
@@ -46,6 +48,8 @@ export interface AdapterMetaInput {
   model: { id: string; architecture: string; weightHash: string; parameters: number };
   /** P's text and its token count (promptTokenCount; 0 when it could not be counted). */
   prompt: { text: string; tokens: number };
+  /** Whether the tokenizer rendered conversations with thinking on (Tokenizer.thinking; false without a thinking mode). */
+  thinking: boolean;
   lora: LoraSpec;
   loss: JointLossSettings;
   /** The loop settings the run trained with; batch and epochs as sized, never "auto". */
@@ -65,6 +69,7 @@ export async function buildAdapterMetadata(m: AdapterMetaInput): Promise<Adapter
     format: 'genpi-adapter', version: 1, created: new Date(m.created).toISOString(),
     base_model: { id: m.model.id, architecture: m.model.architecture, weight_hash: m.model.weightHash, parameters: m.model.parameters },
     prompt: { sha256: await sha256Hex(m.prompt.text), chars: m.prompt.text.length, tokens: m.prompt.tokens },
+    thinking: m.thinking,
     lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.map((t) => `${t}_proj`) },
     training: { ...m.loss, ...m.loop, max_tokens_per_micro_batch: m.maxTokensPerMicroBatch, recompute: m.recompute },
     dataset: {
@@ -129,6 +134,17 @@ export async function baseModelMismatch(meta: AdapterMetadata, adapter: string, 
   const hash = await loaded.weightHash();
   if (hash === base.weight_hash) return null;
   return `${adapter} was trained on ${base.id} (weights ${base.weight_hash}), but the loaded model is ${loaded.id} (weights ${hash})`;
+}
+
+/**
+ * Why an adapter's (or a dataset's) conversations would not read as in its training, or null: it was made with thinking
+ * on and runs with it off, or the other way (the empty thought block is there or not). A warning, not a refusal.
+ */
+export function thinkingMismatch(meta: Pick<AdapterMetadata, 'thinking'>, adapter: string, thinking: boolean): string | null {
+  const trained = meta.thinking ?? false;
+  if (trained === thinking) return null;
+  return `${adapter} was made with thinking ${trained ? 'on' : 'off'}, but runs now with thinking ${thinking ? 'on' : 'off'}: ` +
+    `its conversations do not read as they did then`;
 }
 
 export function adapterFiles(adapter: LoraAdapter, meta: AdapterMetadata): Map<string, Uint8Array> {

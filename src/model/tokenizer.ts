@@ -51,7 +51,7 @@ export class Tokenizer {
     private readonly inner: PreTrainedTokenizer,
     /** Where the chat template came from, for error messages. */
     private readonly configName: string,
-    generationEos: number[] = [],
+    private readonly generationEos: number[] = [],
     /** Let a thinking model think before it answers (off by default: see EMPTY_THOUGHT). */
     readonly thinking = false,
   ) {
@@ -65,6 +65,11 @@ export class Tokenizer {
     this.eosTokenIds = [...new Set([...(eosId === undefined ? [] : [eosId]), ...generationEos])];
     const turnIds = END_OF_TURN_TOKENS.map((t) => this.tokenToId(t)).filter((id): id is number => id !== undefined);
     this.endOfTurnIds = [...new Set([...turnIds, ...this.eosTokenIds])];
+  }
+
+  /** The same tokenizer with thinking on or off: the app's setting changes it without reading the files again. */
+  withThinking(on: boolean): Tokenizer {
+    return on === this.thinking ? this : new Tokenizer(this.inner, this.configName, this.generationEos, on);
   }
 
   /** Ids of `text`; `addSpecialTokens` (default true, as in HF) adds what the post-processor adds, e.g. Llama 3's bos. */

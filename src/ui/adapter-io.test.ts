@@ -23,7 +23,7 @@ async function adapter(): Promise<StoredAdapter> {
   const layout = loraLayout(configOf(shape), settings.lora);
   const params = Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i));
   const meta = await buildAdapterMeta({
-    model: shape, prompt: { text: 'You are terse.', tokens: 7 }, settings, memory: null,
+    model: shape, prompt: { text: 'You are terse.', tokens: 7 }, thinking: false, settings, memory: null,
     dataset: { name: 'd', records: [], figures: null }, curve: [{ step: 1, loss: 2, sft: 2, pg: null, kl: null, lr: 1e-3, gradNorm: 1, tokens: 10 }], created: 0,
   });
   return { id: 'a1', name: 'terse', created: 0, model: { id: shape.source, weightHash: shape.weightHash }, spec: layout.spec, params, meta, runId: null, evaluation: null };

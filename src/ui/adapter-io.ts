@@ -48,6 +48,8 @@ export function defaultAdapterName(label: string | null, when: number): string {
 export interface MetaInput {
   model: ModelShape;
   prompt: { text: string; tokens: number };
+  /** The thinking mode the run trained with (the model's summary: null, no such mode, is off). */
+  thinking: boolean;
   settings: TrainSettings;
   memory: MemoryPlan | null;
   dataset: { name: string; records: readonly GenpiRecord[]; figures: DatasetFigures | null };
@@ -60,7 +62,7 @@ export function buildAdapterMeta(m: MetaInput): Promise<AdapterMetadata> {
   const { lora, loss, maxTokensPerMicroBatch, ...loop } = m.settings;
   return buildAdapterMetadata({
     model: { id: m.model.source, architecture: m.model.architecture, weightHash: m.model.weightHash, parameters: m.model.parameters },
-    prompt: m.prompt, lora, loss, loop: { ...loop, optimizer: DEFAULT_TRAINING.loop.optimizer }, maxTokensPerMicroBatch,
+    prompt: m.prompt, thinking: m.thinking, lora, loss, loop: { ...loop, optimizer: DEFAULT_TRAINING.loop.optimizer }, maxTokensPerMicroBatch,
     recompute: m.memory?.recompute ?? null,
     dataset: { ...m.dataset, skippedLines: 0 },
     curve: m.curve, created: m.created,

@@ -52,6 +52,8 @@ export interface ModelSummary extends ReturnType<typeof describeModel> {
     /** A one-message conversation through the model's chat template, and its token count. */
     chatSample: string;
     chatSampleTokens: number;
+    /** Thinking on or off in every job of this model (Qwen3's enable_thinking); null: the template has no such mode. */
+    thinking: boolean | null;
   };
 }
 
@@ -148,7 +150,9 @@ export interface WorkerApi {
   /** Opens the WebGPU device (once) and proves it computes; never throws, errors come back in the report. */
   info(): Promise<GpuReport>;
   /** Downloads (or finds in the cache), makes or reads a model, checks it and puts it on the GPU. Typed errors. */
-  loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void): Promise<ModelSummary>;
+  loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void, opts?: { thinking?: boolean }): Promise<ModelSummary>;
+  /** Thinking on or off (off unless turned on) for every later job of the loaded model; its summary after. */
+  setThinking(on: boolean): Promise<ModelSummary>;
   /** Hub models complete in the browser's cache: id and bytes. */
   cachedModels(): Promise<{ id: string; bytes: number }[]>;
   deleteCachedModel(id: string): Promise<void>;

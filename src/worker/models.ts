@@ -65,11 +65,11 @@ async function filesOf(source: ModelSource, cache: ModelCache | undefined, onPro
 }
 
 /** Finds, reads and checks a model's files and tokenizer (no GPU work), with the summary the page shows. */
-export async function loadModelFiles(source: ModelSource, cache: ModelCache | undefined, onProgress?: (p: DownloadProgress) => void): Promise<LoadedModel> {
+export async function loadModelFiles(source: ModelSource, cache: ModelCache | undefined, onProgress?: (p: DownloadProgress) => void,
+  thinking = false): Promise<LoadedModel> {
   const found = await filesOf(source, cache, onProgress);
   const model = await openModel(found.files);
-  const tokenizer = await loadTokenizer(found.files);
-  const chat = tokenizer.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { addGenerationPrompt: true });
+  const tokenizer = await loadTokenizer(found.files, { thinking });
   const summary: ModelSummary = {
     source: found.label,
     untrained: found.untrained,
@@ -77,15 +77,22 @@ export async function loadModelFiles(source: ModelSource, cache: ModelCache | un
     ...((await found.files.open(TESTBED_MARKER)) ? { testbed: true } : {}),
     weightHash: await weightHash(model.weights),
     ...describeModel(model),
-    tokenizer: {
-      vocabSize: tokenizer.vocabSize,
-      eosTokenIds: tokenizer.eosTokenIds,
-      endOfTurnIds: tokenizer.endOfTurnIds,
-      chatSample: chat.text,
-      chatSampleTokens: chat.ids.length,
-    },
+    tokenizer: tokenizerSummary(tokenizer),
   };
   return { model, tokenizer, summary };
+}
+
+/** What the page shows of the tokenizer, the chat sample in its current thinking mode included. */
+export function tokenizerSummary(tokenizer: Tokenizer): ModelSummary['tokenizer'] {
+  const chat = tokenizer.applyChatTemplate([{ role: 'user', content: 'Hello!' }], { addGenerationPrompt: true });
+  return {
+    vocabSize: tokenizer.vocabSize,
+    eosTokenIds: tokenizer.eosTokenIds,
+    endOfTurnIds: tokenizer.endOfTurnIds,
+    chatSample: chat.text,
+    chatSampleTokens: chat.ids.length,
+    thinking: tokenizer.hasThinkingMode ? tokenizer.thinking : null,
+  };
 }
 
 /**

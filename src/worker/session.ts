@@ -27,7 +27,7 @@ import type {
 } from './api';
 import { deviceLostInJob, NoModelError, RequestError } from './errors';
 import { Jobs, notifier } from './jobs';
-import { loadModelFiles, type LoadedModel } from './models';
+import { loadModelFiles, tokenizerSummary, type LoadedModel } from './models';
 import { actionPattern, checkResume, trainAdapterSettings } from './requests';
 import { checkModelFits, generatorSize, trainingBudget, type GeneratorSize } from './sizing';
 
@@ -94,10 +94,10 @@ export class EngineSession {
     this.jobs.cancel(jobId);
   }
 
-  async loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void): Promise<ModelSummary> {
+  async loadModel(source: ModelSource, onProgress?: (p: DownloadProgress) => void, opts: { thinking?: boolean } = {}): Promise<ModelSummary> {
     return this.jobs.exclusive(() => this.guard((async () => {
       if (this.lost) throw this.lost;
-      const files = await loadModelFiles(source, this.opts.modelCache, notifier(onProgress));
+      const files = await loadModelFiles(source, this.opts.modelCache, notifier(onProgress), opts.thinking ?? false);
       checkModelFits(files.model.config, this.kernels.f16, this.kernels.ctx.limits);
       // The old model goes first: two models may not fit on the GPU together.
       this.unload();
@@ -105,6 +105,22 @@ export class EngineSession {
       this.loaded = { ...files, engine };
       return files.summary;
     })()));
+  }
+
+  /**
+   * Thinking on or off for every later job of the loaded model (between jobs, never during one). The generator goes,
+   * as it holds the tokenizer; the weights stay.
+   */
+  async setThinking(on: boolean): Promise<ModelSummary> {
+    return this.jobs.exclusive(async () => {
+      const m = this.model('Changing the thinking mode');
+      if (m.tokenizer.hasThinkingMode && m.tokenizer.thinking !== on) {
+        this.dropGenerator();
+        m.tokenizer = m.tokenizer.withThinking(on);
+        m.summary = { ...m.summary, tokenizer: tokenizerSummary(m.tokenizer) };
+      }
+      return m.summary;
+    });
   }
 
   /** Frees the model and the generator (the session stays usable: load another model). */
@@ -150,8 +166,10 @@ export class EngineSession {
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
         maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, maxRounds: settings.maxRounds, signal, onProgress: notifier(onProgress),
       });
-      // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it.
-      for (const r of out.records) r.settings = { ...r.settings, prompt: p.text };
+      // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it;
+      // so does the thinking mode, which genpi train then defaults to.
+      const thinking = m.tokenizer.hasThinkingMode ? { thinking: m.tokenizer.thinking } : {};
+      for (const r of out.records) r.settings = { ...r.settings, prompt: p.text, ...thinking };
       return out;
     });
   }

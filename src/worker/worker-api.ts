@@ -69,7 +69,8 @@ export function createWorkerApi(acquire: () => Promise<GpuContext>, shaders: Sha
       }
     },
 
-    loadModel: (source, onProgress) => rethrowing(async () => (await session()).loadModel(source, onProgress)),
+    loadModel: (source, onProgress, opts) => rethrowing(async () => (await session()).loadModel(source, onProgress, opts)),
+    setThinking: (on) => rethrowing(async () => (await session()).setThinking(on)),
     cachedModels: () => rethrowing(() => cachedModels(cache)),
     deleteCachedModel: (id) => rethrowing(() => cache.delete(id)),
     inspectPrompt: (text) => rethrowing(async () => (await session()).inspectPrompt(text)),

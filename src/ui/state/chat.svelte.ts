@@ -53,6 +53,10 @@ export class ChatState {
     return this.job.running;
   }
 
+  get thinkingWarning(): string | null {
+    return this.models.thinkingWarning(this.library.get(this.adapterId));
+  }
+
   open(adapterId: string): void {
     if (this.adapterId !== adapterId) this.newConversation();
     this.adapterId = adapterId;

@@ -56,6 +56,10 @@ export class EvaluationState {
     return this.job.running;
   }
 
+  get thinkingWarning(): string | null {
+    return this.models.thinkingWarning(this.library.get(this.adapterId));
+  }
+
   get inputs(): string[] {
     return this.source === 'heldout' ? this.dataset.heldoutInputs : lines(this.typed);
   }

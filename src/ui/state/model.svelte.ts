@@ -2,7 +2,8 @@
 // random model), download progress, the worker's summary or error, and the models already in the browser's cache.
 import * as Comlink from 'comlink';
 import type { DownloadProgress } from '../../model/hub';
-import type { ModelRef } from '../../store/schema';
+import { thinkingMismatch } from '../../genpi/adapter-meta';
+import type { ModelRef, StoredAdapter } from '../../store/schema';
 import type { ErrorInfo, ModelSource, ModelSummary } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { refOf } from '../adapter-io';
@@ -23,6 +24,11 @@ export class ModelState {
   lastSource = $state.raw<ModelSource | null>(null);
   cached = $state.raw<{ id: string; bytes: number }[]>([]);
   cachedError = $state<ErrorInfo | null>(null);
+  /**
+   * Thinking mode (Qwen3's): off unless the user turns it on. One setting for every job of the model (synthesis,
+   * training, evaluation, chat), kept for the next model loaded; adapters record it (genpi_adapter.json).
+   */
+  thinking = $state(false);
   /** Called after every successful load (the app re-checks the prompt and remembers the model's shape). */
   onLoaded: ((summary: ModelSummary, source: ModelSource) => void) | null = null;
 
@@ -33,6 +39,14 @@ export class ModelState {
 
   get ref(): ModelRef | null {
     return this.summary ? refOf(this.summary) : null;
+  }
+
+  /** When an adapter was trained with the other thinking mode than the loaded model's now: a warning, not a refusal. */
+  thinkingWarning(a: StoredAdapter | undefined): string | null {
+    const now = this.summary?.tokenizer.thinking;
+    if (!a || now === null || now === undefined) return null;
+    const why = thinkingMismatch(a.meta, `Adapter "${a.name}"`, now);
+    return why && `${why}. Set the thinking mode in section 1 to match.`;
   }
 
   loadFromHub(): Promise<void> {
@@ -75,6 +89,20 @@ export class ModelState {
     return this.load(source);
   }
 
+  /** Turns thinking on or off: at once for the loaded model (between jobs), and for every model loaded after. */
+  async setThinking(on: boolean): Promise<void> {
+    this.thinking = on;
+    if (!this.summary || this.summary.tokenizer.thinking === null || this.summary.tokenizer.thinking === on) return;
+    this.error = null;
+    try {
+      const run = () => this.engine.setThinking(on);
+      this.summary = await (this.gate ? this.gate.run('changing the thinking mode', run) : run());
+    } catch (e) {
+      this.thinking = this.summary.tokenizer.thinking ?? false;
+      this.error = errorInfo(e);
+    }
+  }
+
   async refreshCached(): Promise<void> {
     try {
       this.cached = await this.engine.cachedModels();
@@ -101,7 +129,7 @@ export class ModelState {
       const run = async () => {
         this.loading = true;
         try {
-          return await this.engine.loadModel(source, Comlink.proxy((p: DownloadProgress) => (this.progress = p)));
+          return await this.engine.loadModel(source, Comlink.proxy((p: DownloadProgress) => (this.progress = p)), { thinking: this.thinking });
         } finally {
           this.loading = false;
         }

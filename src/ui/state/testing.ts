@@ -68,6 +68,13 @@ export class FakeEngine {
     deviceLimit: 1e9,
   });
 
+  readonly thinkingCalls: boolean[] = [];
+  /** The loaded model's summary with its thinking mode set, as the worker answers. */
+  setThinking = async (on: boolean): Promise<ModelSummary> => {
+    this.thinkingCalls.push(on);
+    return { ...SUMMARY, tokenizer: { ...SUMMARY.tokenizer, thinking: on } };
+  };
+
   /** By default one reply, streamed in two pieces. */
   chat = async (jobId: string, request: ChatRequest, onText?: (t: string) => void): Promise<string> => {
     this.chatCalls.push({ jobId, request });
@@ -130,7 +137,7 @@ export class FakeEngine {
 export const SUMMARY = {
   source: 'tiny:test', weightHash: 'abc123', architecture: 'llama', hidden_size: 8, intermediate_size: 16,
   num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, vocab_size: 32,
-  max_position_embeddings: 128, tie_word_embeddings: true, parameters: 1000, untrained: true,
+  max_position_embeddings: 128, tie_word_embeddings: true, parameters: 1000, untrained: true, tokenizer: { thinking: null },
 } as unknown as ModelSummary;
 
 function record(i: number, split: GenpiRecord['split']): GenpiRecord {

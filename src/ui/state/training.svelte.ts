@@ -241,7 +241,8 @@ export class TrainingState {
       // The count is for the record only; an adapter without it is still whole.
     }
     const meta = await buildAdapterMeta({
-      model: shapeOf(model), prompt: { text: ds.prompt.text, tokens }, settings: run.settings, memory: result.memory,
+      model: shapeOf(model), prompt: { text: ds.prompt.text, tokens }, thinking: model.tokenizer.thinking ?? false, settings: run.settings,
+      memory: result.memory,
       dataset: { name: ds.name, records: ds.records, figures: ds.figures }, curve: result.curve, created,
     });
     const label = this.prompt.text === ds.prompt.text ? this.prompt.presetTitle : null;
