@@ -11,8 +11,7 @@ import { add_forward } from './ops/add';
 import { attention_backward, attention_forward } from './ops/attention';
 import { rmsnorm_backward, rmsnorm_forward } from './ops/rmsnorm';
 import { rope_backward, rope_forward } from './ops/rope';
-import { geglu_backward, geglu_forward } from './ops/geglu';
-import { swiglu_backward, swiglu_forward } from './ops/swiglu';
+import { geglu_backward, geglu_forward, swiglu_backward, swiglu_forward } from './ops/gated';
 import { projectBackward, projectForward, type LoraUse } from './project';
 import type { LayerWeights } from './weights-gpu';
 

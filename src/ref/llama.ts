@@ -9,13 +9,12 @@ import { add_forward } from './add';
 import { attention_backward, attention_forward } from './attention';
 import { cross_entropy_backward, cross_entropy_forward } from './cross_entropy';
 import { embedding_forward } from './embedding';
-import { geglu_backward, geglu_forward } from './geglu';
+import { geglu_backward, geglu_forward, swiglu_backward, swiglu_forward } from './gated';
 import { kl_topk_backward, kl_topk_forward } from './kl_topk';
 import { lora_backward, lora_forward } from './lora';
 import { matmul_backward, matmul_forward } from './matmul';
 import { rmsnorm_backward, rmsnorm_forward } from './rmsnorm';
 import { rope_backward, rope_forward, rope_inv_freq } from './rope';
-import { swiglu_backward, swiglu_forward } from './swiglu';
 
 type F64 = Float64Array;
 
