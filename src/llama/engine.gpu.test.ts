@@ -1,29 +1,20 @@
 // The GPU engine end to end against the float64 reference (src/ref/llama.ts) on tiny models: logits, the joint
 // loss per group and every LoRA gradient, for Llama and Qwen2 with tied and untied heads, MQA and GQA, rope scaling
-// on and off, f32/f16/bf16 files on f32 and f16 GPU weights, split weights, recompute and dropout.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Kernels } from '../gpu/kernel';
-import { expectMatches, testKernels } from '../gpu/testing';
+// on and off, f32/f16/bf16 files on f32 and f16 GPU weights, split weights, recompute and dropout (the checks in
+// src/llama/testing/reference-check.ts, shared with the Qwen3 and Gemma 3 tests); training to zero loss; micro-batches.
+import { describe, expect, it } from 'vitest';
 import { openModel } from '../model/open';
 import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
 import { Rng } from '../util/rng';
 import { compare, formatDiff } from '../ref/compare';
-import { llama_backward, llama_forward } from '../ref/llama';
-import { loadRefModel } from '../ref/llama-load';
 import { packGroups } from '../train/batch';
 import { memoryFiles, testGroups } from './testing';
 import { LlamaEngine } from './engine';
-import { loraLayout, type LoraTarget } from './lora';
+import { loraLayout } from './lora';
+import { expectEngineMatchesReference, kernelsByPrecision, type ReferenceCase } from './testing/reference-check';
 import { LoraTrainer } from './trainer';
 
-const byF16 = new Map<boolean, Promise<Kernels>>();
-const getKernels = (f16: boolean) => {
-  if (!byF16.has(f16)) byF16.set(f16, testKernels(f16));
-  return byF16.get(f16)!;
-};
-afterAll(async () => {
-  for (const k of byF16.values()) (await k).device.destroy();
-});
+const getKernels = kernelsByPrecision();
 
 /** LoRA params with non-zero B, so every gradient (A's included) is non-zero. */
 function randomLora(size: number, seed: number): Float32Array {
@@ -31,17 +22,9 @@ function randomLora(size: number, seed: number): Float32Array {
   return Float32Array.from({ length: size }, () => 0.2 * rng.normal());
 }
 
-interface Case {
-  name: string;
+interface Case extends ReferenceCase {
   tiny: TinyModelOptions;
-  f16: boolean;
-  targets?: LoraTarget[];
-  maxBlockBytes?: number;
-  vocabChunk?: number;
-  recompute?: boolean;
-  dropout?: number;
 }
-
 const CASES: Case[] = [
   { name: 'llama tied GQA f32', tiny: { arch: 'llama', dtype: 'f32' }, f16: false },
   { name: 'llama MQA rope-llama3 f16 file, f16 weights', tiny: { arch: 'llama', dtype: 'f16', numKvHeads: 1, ropeScaling: 'llama3' }, f16: true, vocabChunk: 64 },
@@ -52,45 +35,7 @@ const CASES: Case[] = [
 
 describe.each(CASES)('$name', (c) => {
   it('logits, loss per group and every LoRA gradient match the float64 reference', async () => {
-    const kernels = await getKernels(c.f16);
-    const model = await openModel(memoryFiles(makeTinyModel(c.tiny)));
-    const cfg = model.config;
-    const engine = await LlamaEngine.load(kernels, model, { maxBlockBytes: c.maxBlockBytes });
-    const ref = await loadRefModel(model.weights, cfg, c.f16);
-    const layout = loraLayout(cfg, { rank: 4, alpha: 8, dropout: c.dropout ?? 0, targets: c.targets ?? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
-    const params = randomLora(layout.size, 11);
-    const groups = testGroups(cfg.vocabSize, 5);
-    const batch = packGroups(groups);
-    const dropoutSeed = c.dropout ? 1234 : undefined;
-    const refLora = { layout, params, dropoutSeed };
-    const fwd = llama_forward(ref, refLora, batch);
-    // Errors against each tensor's scale: f32 accumulation over a few hundred terms, through two layers.
-    const check = (name: string, gpu: ArrayLike<number>, want: ArrayLike<number>, tol: number) => expectMatches(name, gpu, want, { scaled: tol });
-    console.log(c.name);
-
-    // Logits of the first sequence alone, with the adapter (no dropout outside training).
-    const seq = groups[0].sequences[0].input_ids;
-    const single = llama_forward(ref, { layout, params }, packGroups([{ weight: 1, sequences: [{ input_ids: seq, labels: seq }] }]));
-    check('logits', await engine.logits(seq, { layout, params, baseModel: 'tiny' }), single.logits, 1e-5);
-
-    const trainer = new LoraTrainer(engine, layout, { maxT: batch.T + 3, vocabChunk: c.vocabChunk ?? 128, groups: 2, recompute: c.recompute });
-    trainer.setParams(params);
-    trainer.zeroGrads();
-    await trainer.forwardBackward(batch, { first: true, dropoutSeed });
-    const loss = await trainer.readLoss();
-    const groupRef = [0, 1].map((g) => fwd.losses.reduce((s, l, t) => s + (batch.group[t] === g ? batch.weights[t] * l : 0), 0));
-    check('loss [total, sft, pg]', loss, [fwd.loss, ...groupRef], 1e-5);
-
-    const grads = await trainer.readGrads();
-    const want = llama_backward(ref, refLora, batch, fwd);
-    for (const s of layout.slots) {
-      const R = layout.spec.rank;
-      check(`grad ${s.layer}.${s.target}.A`, grads.subarray(s.aOffset, s.aOffset + R * s.K), want.subarray(s.aOffset, s.aOffset + R * s.K), 1e-4);
-      check(`grad ${s.layer}.${s.target}.B`, grads.subarray(s.bOffset, s.bOffset + s.N * R), want.subarray(s.bOffset, s.bOffset + s.N * R), 1e-4);
-    }
-    expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(1e-4); // the gradients are not trivially zero
-    trainer.destroy();
-    engine.destroy();
+    await expectEngineMatchesReference(await getKernels(c.f16), await openModel(memoryFiles(makeTinyModel(c.tiny))), c);
   });
 });
 

@@ -1,32 +1,13 @@
 // Qwen3 on the GPU against the float64 reference: the per-head q/k norm before RoPE, no biases and a head_dim that
 // makes q wider than the hidden size. Logits, the loss, every LoRA gradient (saved activations and recompute, f32
-// and f16 weights) and greedy decoding through the KV cache, each tensor's largest difference printed.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Kernels } from '../gpu/kernel';
-import { expectMatches, testKernels } from '../gpu/testing';
+// and f16 weights) and greedy decoding through the KV cache (src/llama/testing/reference-check.ts).
+import { describe, expect, it } from 'vitest';
 import { openModel } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer } from '../model/tokenizer';
-import { Rng } from '../util/rng';
-import { llama_backward, llama_forward } from '../ref/llama';
-import { loadRefModel } from '../ref/llama-load';
-import { packGroups } from '../train/batch';
-import { memoryFiles, testGroups } from './testing';
-import { LlamaEngine } from './engine';
-import { Generator } from './generator';
-import { loraLayout } from './lora';
-import { LoraTrainer } from './trainer';
+import { expectEngineMatchesReference, expectGreedyMatchesReference, kernelsByPrecision } from './testing/reference-check';
+import { memoryFiles } from './testing';
 
-const byF16 = new Map<boolean, Promise<Kernels>>();
-const getKernels = (f16: boolean) => {
-  if (!byF16.has(f16)) byF16.set(f16, testKernels(f16));
-  return byF16.get(f16)!;
-};
-afterAll(async () => {
-  for (const k of byF16.values()) (await k).device.destroy();
-});
-
-const ALL = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+const getKernels = kernelsByPrecision();
 
 const CASES = [
   { name: 'qwen3 f32, saved activations', f16: false, recompute: false, seed: 1 },
@@ -35,79 +16,13 @@ const CASES = [
 
 describe.each(CASES)('$name', (c) => {
   it('logits, loss and every LoRA gradient match the float64 reference', async () => {
-    const kernels = await getKernels(c.f16);
     const model = await openModel(memoryFiles(makeTinyModel({ arch: 'qwen3', seed: c.seed, dtype: c.f16 ? 'bf16' : 'f32', numKvHeads: c.numKvHeads })));
-    const cfg = model.config;
-    expect(cfg.qkNorm).toBe(true);
-    expect(cfg.numHeads * cfg.headDim).not.toBe(cfg.hiddenSize);
-    const engine = await LlamaEngine.load(kernels, model);
-    const ref = await loadRefModel(model.weights, cfg, c.f16);
-    const layout = loraLayout(cfg, { rank: 4, alpha: 8, dropout: 0, targets: [...ALL] });
-    const rng = new Rng(11);
-    const params = Float32Array.from({ length: layout.size }, () => 0.2 * rng.normal());
-    const groups = testGroups(cfg.vocabSize, 5);
-    const batch = packGroups(groups);
-    const check = (name: string, gpu: ArrayLike<number>, want: ArrayLike<number>, tol: number) => expectMatches(name, gpu, want, { scaled: tol });
-    console.log(c.name);
-
-    const seq = groups[0].sequences[0].input_ids;
-    const single = llama_forward(ref, { layout, params }, packGroups([{ weight: 1, sequences: [{ input_ids: seq, labels: seq }] }]));
-    check('logits', await engine.logits(seq, { layout, params, baseModel: 'tiny' }), single.logits, 1e-5);
-
-    const trainer = new LoraTrainer(engine, layout, { maxT: batch.T, vocabChunk: 128, groups: 2, recompute: c.recompute });
-    trainer.setParams(params);
-    trainer.zeroGrads();
-    await trainer.forwardBackward(batch, { first: true });
-    const fwd = llama_forward(ref, { layout, params }, batch);
-    check('loss', [(await trainer.readLoss())[0]], [fwd.loss], 1e-5);
-    const grads = await trainer.readGrads();
-    const want = llama_backward(ref, { layout, params }, batch, fwd);
-    const R = layout.spec.rank;
-    for (const s of layout.slots) {
-      check(`grad ${s.layer}.${s.target}.A`, grads.subarray(s.aOffset, s.aOffset + R * s.K), want.subarray(s.aOffset, s.aOffset + R * s.K), 1e-4);
-      check(`grad ${s.layer}.${s.target}.B`, grads.subarray(s.bOffset, s.bOffset + s.N * R), want.subarray(s.bOffset, s.bOffset + s.N * R), 1e-4);
-    }
-    expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(1e-4);
-    // Planned memory is allocated memory with the q/k norm's extra activations counted.
-    expect(Math.abs(trainer.plan.total - (trainer.allocatedBytes + engine.weights.bytes)) / trainer.plan.total).toBeLessThan(0.01);
-    trainer.destroy();
-    engine.destroy();
+    expect(model.config.qkNorm).toBe(true);
+    expect(model.config.numHeads * model.config.headDim).not.toBe(model.config.hiddenSize);
+    await expectEngineMatchesReference(await getKernels(c.f16), model, c);
   });
 });
 
 it('greedy decoding through the KV cache equals the reference argmax at every step', async () => {
-  const kernels = await getKernels(false);
-  const files = memoryFiles(makeTinyModel({ arch: 'qwen3', seed: 4 }));
-  const model = await openModel(files);
-  const engine = await LlamaEngine.load(kernels, model);
-  const ref = await loadRefModel(model.weights, model.config, false);
-  const layout = loraLayout(model.config, { rank: 4, alpha: 8, dropout: 0, targets: [...ALL] });
-  const rng = new Rng(3);
-  const params = Float32Array.from({ length: layout.size }, () => 0.3 * rng.normal());
-  const g = new Generator(engine, { tokenizer: await loadTokenizer(files) });
-  g.addAdapter('student', { layout, params, baseModel: 'tiny' });
-  const prompt = Array.from({ length: 11 }, () => 3 + Math.floor(rng.next() * 380));
-  try {
-    for (const adapter of [null, 'student']) {
-      const [r] = await g.generate([{ prompt, maxNewTokens: 10, stopTokenIds: [], adapter }]);
-      const seq = [...prompt, ...r.tokens];
-      const logits = llama_forward(ref, adapter ? { layout, params } : null, packGroups([{ weight: 1, sequences: [{ input_ids: seq, labels: seq }] }])).logits;
-      const V = model.config.vocabSize;
-      let checked = 0;
-      let worstMargin = Infinity;
-      r.tokens.forEach((tok, i) => {
-        const row = logits.subarray((prompt.length - 1 + i) * V, (prompt.length + i) * V);
-        const order = [...row.keys()].sort((a, b) => row[b] - row[a]);
-        if (row[order[0]] - row[order[1]] < 1e-4) return; // an exact tie either way is fine
-        expect(tok, `step ${i}`).toBe(order[0]);
-        worstMargin = Math.min(worstMargin, row[order[0]] - row[order[1]]);
-        checked++;
-      });
-      console.log(`qwen3 greedy ${adapter ?? 'base'}: ${checked} of ${r.tokens.length} decoded tokens are the reference's argmax (smallest margin ${worstMargin.toFixed(4)})`);
-      expect(checked).toBeGreaterThanOrEqual(8);
-    }
-  } finally {
-    g.destroy();
-    engine.destroy();
-  }
+  await expectGreedyMatchesReference(await getKernels(false), memoryFiles(makeTinyModel({ arch: 'qwen3', seed: 4 })), 'qwen3');
 });
