@@ -5,48 +5,16 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packGroups } from '../train/batch';
-import { openModel } from '../model/open';
-import { makeTinyModel } from '../model/tiny/make';
-import { memoryFiles } from '../llama/testing';
-import { llama_forward } from '../ref/llama';
-import { loadRefModel } from '../ref/llama-load';
-import { peft_merge } from '../ref/peft_merge';
-import { exportOnnx, type ExportedFile } from './merged-folder';
-import { EXPORT_CASES, maxAbsDiff, ort, randomAdapter, runDecoder, writeExport } from './testing';
+import { exportOnnx } from './merged-folder';
+import { EXPORT_CASES, joined, maxAbsDiff, ort, refLogits, runDecoder, wholeAndCachedDiffs, writeExport } from './testing';
 
 const IDS = [5, 17, 30, 100, 7, 250, 3, 42, 9, 77];
 const TOL = 1e-4;
-const joined = (f: ExportedFile) => (f.parts.length === 1 ? f.parts[0] : new Uint8Array(Buffer.concat(f.parts)));
-
-async function refLogits(tiny: Parameters<typeof makeTinyModel>[0], withAdapter: boolean, ids: number[], f16 = false) {
-  const model = await openModel(memoryFiles(makeTinyModel(tiny)));
-  const ref = await loadRefModel(model.weights, model.config, f16);
-  const adapter = withAdapter ? randomAdapter(model.config, 11) : null;
-  if (adapter) peft_merge(ref, adapter);
-  const fwd = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }]));
-  return { model, adapter, logits: fwd.logits };
-}
 
 describe.each(EXPORT_CASES)('$name', (c) => {
   it('logits through onnxruntime-node match the float64 reference, whole and with the KV cache', async () => {
     const { model, adapter, logits } = await refLogits(c.tiny, c.adapter, IDS);
-    const cfg = model.config;
-    const files = await exportOnnx(model, adapter, { dtype: 'f32' });
-    const session = await ort.InferenceSession.create(joined(files.find((f) => f.name === 'onnx/model.onnx')!));
-    const whole = await runDecoder(session, cfg, [IDS]);
-    const dWhole = maxAbsDiff(whole.logits, logits);
-
-    // Prefill 6 tokens, then one at a time with the cache, as transformers.js decodes.
-    const V = cfg.vocabSize;
-    const first = await runDecoder(session, cfg, [IDS.slice(0, 6)]);
-    let dSteps = maxAbsDiff(first.logits, logits.subarray(0, 6 * V));
-    let past = first.present;
-    for (let t = 6; t < IDS.length; t++) {
-      const step = await runDecoder(session, cfg, [[IDS[t]]], { past });
-      dSteps = Math.max(dSteps, maxAbsDiff(step.logits, logits.subarray(t * V, (t + 1) * V)));
-      past = step.present;
-    }
+    const { dWhole, dSteps } = await wholeAndCachedDiffs(model, adapter, IDS, logits);
     console.log(`${c.name}: max |onnxruntime - float64 ref| whole ${dWhole.toExponential(2)}, KV steps ${dSteps.toExponential(2)}`);
     expect(dWhole).toBeLessThan(TOL);
     expect(dSteps).toBeLessThan(TOL);

@@ -1,12 +1,20 @@
 // What the ONNX export's tests share: the tiny models they export (Llama, Qwen2, Qwen3; tied and untied heads, GQA and
-// MQA), a random adapter for each, and onnxruntime-node runs of an export with or without a KV cache.
+// MQA), a random adapter for each, the float64 reference's logits with it merged, and onnxruntime-node runs of an
+// export with or without a KV cache.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ExportedFile } from './merged-folder';
+import { exportOnnx, type ExportedFile } from './merged-folder';
 import type { ModelConfig } from '../model/config';
 import type { LoraAdapter } from '../llama/peft';
 import { loraLayout } from '../llama/lora';
+import { memoryFiles } from '../llama/testing';
+import { openModel, type ModelFiles } from '../model/open';
+import { makeTinyModel } from '../model/tiny/make';
+import { llama_forward } from '../ref/llama';
+import { loadRefModel } from '../ref/llama-load';
+import { peft_merge } from '../ref/peft_merge';
+import { packGroups } from '../train/batch';
 import type { TinyModelOptions } from '../model/tiny/make';
 import { Rng } from '../util/rng';
 
@@ -73,6 +81,40 @@ export async function writeExport(dir: string, files: ExportedFile[]): Promise<v
     await mkdir(dirname(join(dir, f.name)), { recursive: true });
     await writeFile(join(dir, f.name), f.parts.length === 1 ? f.parts[0] : Buffer.concat(f.parts));
   }
+}
+
+/** A file's bytes in one piece, as onnxruntime takes a model. */
+export const joined = (f: ExportedFile) => (f.parts.length === 1 ? f.parts[0] : new Uint8Array(Buffer.concat(f.parts)));
+
+/** A tiny model, its random adapter (or none) and the float64 reference's logits of `ids` with it merged as PEFT merges. */
+export async function refLogits(tiny: TinyModelOptions, withAdapter: boolean, ids: number[], f16 = false) {
+  const model = await openModel(memoryFiles(makeTinyModel(tiny)));
+  const ref = await loadRefModel(model.weights, model.config, f16);
+  const adapter = withAdapter ? randomAdapter(model.config, 11) : null;
+  if (adapter) peft_merge(ref, adapter);
+  const fwd = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }]));
+  return { model, adapter, logits: fwd.logits };
+}
+
+/**
+ * The f32 export through onnxruntime-node against the reference's logits: the whole sequence at once, and a 6-token
+ * prefill then one token at a time with the cache, as transformers.js decodes. Returns each largest difference.
+ */
+export async function wholeAndCachedDiffs(model: ModelFiles, adapter: LoraAdapter | null, ids: number[], logits: Float64Array) {
+  const cfg = model.config;
+  const files = await exportOnnx(model, adapter, { dtype: 'f32' });
+  const session = await ort.InferenceSession.create(joined(files.find((f) => f.name === 'onnx/model.onnx')!));
+  const dWhole = maxAbsDiff((await runDecoder(session, cfg, [ids])).logits, logits);
+  const V = cfg.vocabSize;
+  const first = await runDecoder(session, cfg, [ids.slice(0, 6)]);
+  let dSteps = maxAbsDiff(first.logits, logits.subarray(0, 6 * V));
+  let past = first.present;
+  for (let t = 6; t < ids.length; t++) {
+    const step = await runDecoder(session, cfg, [[ids[t]]], { past });
+    dSteps = Math.max(dSteps, maxAbsDiff(step.logits, logits.subarray(t * V, (t + 1) * V)));
+    past = step.present;
+  }
+  return { dWhole, dSteps };
 }
 
 export { ort };
