@@ -1,12 +1,11 @@
 // GenPI end to end as a user runs it, on a model that really follows its prompt: the testbed (public/demo-model),
 // the demo preset's P alone (a phrasing of the rule the model never saw), genpi synthesize with no seed inputs,
 // genpi train (the joint SFT + PG loss), genpi eval on the held-out inputs. The student, without P, must apply the
-// rule where the base never does, and end far closer to the teacher in KL. Then the trained adapter, merged into
-// the weights as PEFT merges it, must give the engine's own logits.
-// The run is cut to fit the suite (32 samples, 24 steps, short answers and reasons). Measured so: the student
-// applies the rule on 4 of 8 held-out inputs (the teacher on 8), KL(teacher || student) 1.98 vs 15.6 for the base.
-// The issue's bar, the student at >= 90% of the teacher, is not met at this size; the full-size flow is
-// `npm run bench -- --only quality`.
+// rule at >= 90% of the teacher's rate where the base never does, and end far closer to the teacher in KL. Then the
+// trained adapter, merged into the weights as PEFT merges it, must give the engine's own logits.
+// The run is cut to fit the suite: 32 samples, 24 steps, short answers and reasons, and so a learning rate of 3e-3
+// (the default 1e-3 needs the default plan's ~120 steps). Measured so: the student applies the rule on 8 of 8
+// held-out inputs (the teacher on 8), KL(teacher || student) 0.13 vs 15.6 for the base; at lr 1e-3 it was 4 of 8.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +43,7 @@ it(`testbed "${RULE}" from P alone: the student applies the rule without P, the 
   const records = readDataset(readFileSync(data, 'utf8'), data).records;
   expect(records.filter((r) => r.split === 'heldout').length).toBe(8);
 
-  const t = genpi('train', '--model', MODEL, '--data', data, '--out', adapter, '--lr', '1e-3', '--batch-size', '4', '--epochs', '4', '--checkpoint-every', '0');
+  const t = genpi('train', '--model', MODEL, '--data', data, '--out', adapter, '--lr', '3e-3', '--batch-size', '4', '--epochs', '4', '--checkpoint-every', '0');
   expect(t.code, t.stderr).toBe(0);
   console.log('train:', JSON.stringify(t.lastJson()));
   expect(t.lastJson().steps).toBe(24);
@@ -58,7 +57,7 @@ it(`testbed "${RULE}" from P alone: the student applies the rule without P, the 
   expect(acc.rule).toBe(RULE);
   expect(acc.teacher).toBeGreaterThanOrEqual(0.9);
   expect(acc.base).toBe(0);
-  expect(acc.student).toBeGreaterThanOrEqual(0.25);
+  expect(acc.student).toBeGreaterThanOrEqual(0.9 * acc.teacher);
   expect(f.kl_teacher_student).toBeLessThan(0.5 * f.kl_teacher_base);
 
   // The adapter as a user's Python gets it: PEFT's merge in float64 against `genpi logits` with the adapter.
