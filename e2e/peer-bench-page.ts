@@ -8,8 +8,8 @@ import { createKernels } from '../src/gpu/kernel';
 import { shaderSources } from '../src/gpu/shaders-vite';
 import { openModel } from '../src/model/open';
 import { BytesSource } from '../src/model/source';
+import { theirRates, type Rates } from '../src/bench/peer-rates';
 
-export interface Rates { prefill: number; decode1: number; decode16: number }
 export interface OursResult { adapter: string; weights: 'f16' | 'f32'; rates: Rates }
 export interface TheirsResult { backend: 'webgpu' | 'wasm'; webgpuError: string | null; rates: Rates }
 
@@ -24,8 +24,6 @@ interface Transformers {
   AutoModelForCausalLM: { from_pretrained(name: string, opts: Record<string, unknown>): Promise<CausalLM> };
   Tensor: new (type: string, data: BigInt64Array, dims: number[]) => unknown;
 }
-
-const ids = (n: number, seed: number, V: number) => Array.from({ length: n }, (_, i) => (seed * 7919 + i * 104729) % V);
 
 async function ours(name: string, files: string[], promptTokens: number, steps: number): Promise<OursResult> {
   const bytes = new Map<string, Uint8Array>();
@@ -42,29 +40,6 @@ async function ours(name: string, files: string[], promptTokens: number, steps: 
   }
 }
 
-async function theirRates(tf: Transformers, lm: CausalLM, V: number, promptTokens: number, steps: number): Promise<Rates> {
-  const i64 = (rows: number[][]) => new tf.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
-  const forward = (rows: number[][]) => lm({ input_ids: i64(rows), attention_mask: i64(rows.map((r) => r.map(() => 1))) });
-  const prompt = [ids(promptTokens, 1, V)];
-  await forward(prompt);
-  let t0 = performance.now();
-  await forward(prompt);
-  const prefill = promptTokens / ((performance.now() - t0) / 1000);
-  // Decode through transformers.js' own generate: N+1 new tokens minus 1, so its prefill is not counted.
-  const decode = async (B: number) => {
-    const rows = Array.from({ length: B }, (_, b) => ids(4, b + 2, V));
-    const gen = (n: number) => lm.generate({ input_ids: i64(rows), attention_mask: i64(rows.map((r) => r.map(() => 1))), max_new_tokens: n, min_new_tokens: n, do_sample: false });
-    await gen(2);
-    t0 = performance.now();
-    await gen(1);
-    const one = performance.now() - t0;
-    t0 = performance.now();
-    await gen(steps + 1);
-    return (B * steps) / ((performance.now() - t0 - one) / 1000);
-  };
-  return { prefill, decode1: await decode(1), decode16: await decode(16) };
-}
-
 async function theirs(name: string, V: number, promptTokens: number, steps: number): Promise<TheirsResult> {
   const tf = (window as unknown as { tf: Transformers }).tf;
   let webgpuError: string | null = null;
@@ -72,7 +47,7 @@ async function theirs(name: string, V: number, promptTokens: number, steps: numb
     const lm = await tf.AutoModelForCausalLM.from_pretrained(name, { device: 'webgpu', dtype: 'fp32' });
     try {
       await lm({ input_ids: new tf.Tensor('int64', BigInt64Array.from([1n, 2n]), [1, 2]), attention_mask: new tf.Tensor('int64', BigInt64Array.from([1n, 1n]), [1, 2]) });
-      return { backend: 'webgpu', webgpuError, rates: await theirRates(tf, lm, V, promptTokens, steps) };
+      return { backend: 'webgpu', webgpuError, rates: await theirRates(tf.Tensor, lm, V, promptTokens, steps) };
     } finally {
       await lm.dispose();
     }
@@ -81,7 +56,7 @@ async function theirs(name: string, V: number, promptTokens: number, steps: numb
   }
   const lm = await tf.AutoModelForCausalLM.from_pretrained(name, { device: 'wasm', dtype: 'fp32' });
   try {
-    return { backend: 'wasm', webgpuError, rates: await theirRates(tf, lm, V, promptTokens, steps) };
+    return { backend: 'wasm', webgpuError, rates: await theirRates(tf.Tensor, lm, V, promptTokens, steps) };
   } finally {
     await lm.dispose();
   }

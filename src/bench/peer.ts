@@ -12,6 +12,7 @@ import { BytesSource } from '../model/source';
 import { makeTinyModel } from '../model/tiny/make';
 import { exportOnnx } from '../export/merged-folder';
 import { benchGeneration } from './generate';
+import { theirRates, type PeerLM } from './peer-rates';
 
 export interface PeerRow {
   model: string;
@@ -20,8 +21,6 @@ export interface PeerRow {
   theirs: { prefill: number; decode1: number; decode16: number };
 }
 
-const ids = (n: number, seed: number, V: number) => Array.from({ length: n }, (_, i) => (seed * 7919 + i * 104729) % V);
-const i64 = (rows: number[][]) => new Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 
 /** A FileSet view that adds the tiny model's tokenizer files, for random models made without one. */
 function withTokenizer(model: ModelFiles): ModelFiles {
@@ -31,7 +30,7 @@ function withTokenizer(model: ModelFiles): ModelFiles {
   return { ...model, files: { name: files.name, open: async (f) => (await files.open(f)) ?? extra(f) } };
 }
 
-async function theirRates(model: ModelFiles, promptTokens: number, steps: number) {
+async function theirRatesNode(model: ModelFiles, promptTokens: number, steps: number) {
   const root = await mkdtemp(join(tmpdir(), 'genpi-peer-'));
   try {
     const dir = join(root, 'model');
@@ -42,25 +41,7 @@ async function theirRates(model: ModelFiles, promptTokens: number, steps: number
     env.allowRemoteModels = false;
     env.localModelPath = root;
     const lm = await AutoModelForCausalLM.from_pretrained(basename(dir), { local_files_only: true, device: 'cpu', dtype: 'fp32' });
-    const V = model.config.vocabSize;
-    const forward = (rows: number[][]) => lm({ input_ids: i64(rows), attention_mask: i64(rows.map((r) => r.map(() => 1))) });
-    const prompt = [ids(promptTokens, 1, V)];
-    await forward(prompt);
-    let t0 = performance.now();
-    await forward(prompt);
-    const prefill = promptTokens / ((performance.now() - t0) / 1000);
-    const decode = async (B: number) => {
-      const rows = Array.from({ length: B }, (_, b) => ids(4, b + 2, V));
-      const gen = (n: number) => lm.generate({ input_ids: i64(rows), attention_mask: i64(rows.map((r) => r.map(() => 1))), max_new_tokens: n, min_new_tokens: n, do_sample: false });
-      await gen(2);
-      t0 = performance.now();
-      await gen(1);
-      const one = performance.now() - t0;
-      t0 = performance.now();
-      await gen(steps + 1);
-      return (B * steps) / ((performance.now() - t0 - one) / 1000);
-    };
-    const result = { prefill, decode1: await decode(1), decode16: await decode(16) };
+    const result = await theirRates(Tensor, lm as unknown as PeerLM, model.config.vocabSize, promptTokens, steps);
     await lm.dispose();
     return result;
   } finally {
@@ -77,7 +58,7 @@ export async function benchPeer(kernels: Kernels, name: string, model: ModelFile
   const at = (b: number) => g.decode.find((d) => d.batch === b)!.tokensPerSecond;
   const ours = { prefill: g.prefill.tokensPerSecond, decode1: at(1), decode16: at(16) };
   log(`peer: ${name}, ours: ${rates(ours)}`);
-  const theirs = await theirRates(model, promptTokens, steps);
+  const theirs = await theirRatesNode(model, promptTokens, steps);
   log(`peer: ${name}, transformers.js: ${rates(theirs)}`);
   return { model: name, promptTokens, ours, theirs };
 }
