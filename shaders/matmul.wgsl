@@ -171,3 +171,51 @@ fn matmul_backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_i
     }
   }
 }
+
+// matmul_forward_rows: the same contract and bindings as matmul_forward, for T <= 16 rows (decoding: one row per
+// sequence), where the 64x64 tile computes 64 rows for each real one. A workgroup owns MMR_COLS output columns; its
+// 64 invocations split the reduction (invocation l takes k = l, l+64, ...), so neighbours read consecutive k of w and
+// x, each x value loaded once serves every column, and the T x MMR_COLS partial sums meet in workgroup memory once.
+// Measured on Mesa lavapipe (2 cores), f16 weights, K 1024 x N 16384, ms per call, tile -> this kernel:
+//   T 1: 1517 -> 48, T 2: 1517 -> 56, T 4: 1840 -> 72, T 8: 1578 -> 153, T 16: 1785 -> 490, T 32: 1716 -> 2007;
+// K 576 x N 1536: T 32: 81 (tile) vs 82, so src/llama/ops/matmul.ts takes this kernel up to T = 16.
+// (One invocation per column walking its own row of w was slower from T = 2 on: 75 / 128 / 268 ms at T 2 / 4 / 8.)
+const MMR_ACC = 32u;  // accumulators per invocation: MMR_ROWS * MMR_COLS <= MMR_ACC
+const MMR_MAX = 16u;  // the most rows
+override MMR_ROWS: u32 = 1u;   // T rounded up to a power of two (fewer pipelines), fixed so the row loops unroll
+override MMR_COLS: u32 = 32u;  // output columns per workgroup, MMR_ACC / MMR_ROWS
+var<workgroup> mmr_part: array<f32, 2048>; // [64 invocations][MMR_ACC] partial sums
+
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias) for T = MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
+// (x, y) when that exceeds one dimension's limit (a 262k-row block at T = 16 is 131k); the extras write nothing.
+@compute @workgroup_size(64)
+fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) lid: u32) {
+  let n0 = (wg.y * nwg.x + wg.x) * MMR_COLS;
+  let K = mm_p.K;
+  var acc = array<f32, MMR_ACC>();
+  for (var k = lid; k < K; k += 64u) {
+    var xv = array<f32, MMR_MAX>();
+    // Rows T..MMR_ROWS-1 repeat row T-1 (at most doubling the work of T rows); their sums are never written.
+    for (var t = 0u; t < MMR_ROWS; t++) { xv[t] = mm_x[min(t, mm_p.T - 1u) * K + k]; }
+    for (var c = 0u; c < MMR_COLS; c++) {
+      // Columns past N (the last workgroup) re-read row N-1 rather than branch; their sums are never written.
+      let wv = f32(mm_w[min(n0 + c, mm_p.N - 1u) * K + k]);
+      for (var t = 0u; t < MMR_ROWS; t++) { acc[c * MMR_ROWS + t] += xv[t] * wv; }
+    }
+  }
+  for (var j = 0u; j < MMR_COLS * MMR_ROWS; j++) { mmr_part[lid * MMR_ACC + j] = acc[j]; }
+  workgroupBarrier();
+  // Invocation j < MMR_COLS * MMR_ROWS sums output (t, n0 + c) over the 64 partials.
+  if (lid >= MMR_COLS * MMR_ROWS) { return; }
+  let c = lid / MMR_ROWS;
+  let t = lid % MMR_ROWS;
+  let n = n0 + c;
+  if (n >= mm_p.N || t >= mm_p.T) { return; }
+  var v = 0.0;
+  for (var l = 0u; l < 64u; l++) { v += mmr_part[l * MMR_ACC + lid]; }
+  if (mm_p.has_bias != 0u) { v += mm_bias[n]; }
+  let o = t * mm_p.ldy + mm_p.n_off + n;
+  if (mm_p.accumulate != 0u) { v += mm_y[o]; }
+  mm_y[o] = v;
+}

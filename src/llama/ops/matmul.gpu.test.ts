@@ -1,12 +1,14 @@
 // matmul_forward / matmul_backward on Dawn against the float64 reference: awkward shapes (not multiples of the 64x64
 // tile or the 16-wide K stage), bias or not, row blocks assembled through nOffset/ldy, accumulate, f32 and f16 weights.
+// matmul_forward_rows (the few-row kernel matmul_forward takes up to MATMUL_ROWS_MAX rows) gets the same treatment
+// at T = 1 up to the bound, K below and above its 64-way split, N not a multiple of its columns per workgroup.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { lcgInputs } from '../../gpu/selftest';
 import { expectMatches, read, roundF16, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
 import { compare } from '../../ref/compare';
 import * as ref from '../../ref/matmul';
-import { matmul_backward, matmul_forward } from './matmul';
+import { MATMUL_ROWS_MAX, matmul_backward, matmul_forward, matmul_forward_rows } from './matmul';
 
 // f32 accumulation over K (or N) <= ~1.5k products of inputs in [-1, 1): rounding grows like sqrt(terms)·2^-24·|sum|,
 // a few 1e-6 relative to the output's scale (~sqrt(K)/3); 1e-5 of that scale leaves margin without hiding a wrong
@@ -97,6 +99,64 @@ for (const f16 of [false, true]) {
       check('matmul_forward.y two blocks +=', await read(kernels, yAcc, T * N), want.map((v, i) => v + y0[i]));
       const dxWant = ref.matmul_backward(dy, wFull, T, K, N).map((v, i) => v + dx0[i]);
       check('matmul_backward.dx two blocks +=', await read(kernels, dxb, T * K), dxWant);
+    });
+
+    for (const [T, K, N, bias] of [
+      [1, 576, 1536, false],
+      [1, 17, 33, true],
+      [2, 70, 130, true],
+      [3, 130, 70, false],
+      [7, 1, 5, true],
+      [MATMUL_ROWS_MAX, 129, 67, true],
+    ] as const) {
+      const shape = `${T}x${K}x${N}${bias ? '+bias' : ''}`;
+      it(`matmul_forward_rows ${shape}`, async () => {
+        const x = lcgInputs(T * K, 21);
+        const w = weight(N * K, 22);
+        const b = bias ? lcgInputs(N, 23) : null;
+        const y = buf(zeros(kernels, T * N));
+        const xb = buf(upload(kernels, x));
+        await kernels.run('matmul rows', (pass) => matmul_forward_rows(kernels, pass, { x: xb, w: w.gpu, bias: b && buf(upload(kernels, b)), y, T, K, N }));
+        check(`matmul_forward_rows.y ${shape}`, await read(kernels, y, T * N), ref.matmul_forward(x, w.ref, b, T, K, N));
+      });
+    }
+
+    it('matmul_forward_rows assembles row blocks (nOffset, ldy), accumulates, and refuses T over its bound', async () => {
+      const [T, K, N1, N2] = [5, 70, 50, 80];
+      const N = N1 + N2;
+      const x = lcgInputs(T * K, 24);
+      const w1 = weight(N1 * K, 25);
+      const w2 = weight(N2 * K, 26);
+      const bias = lcgInputs(N, 27);
+      const y0 = lcgInputs(T * N, 28);
+      const yAcc = buf(upload(kernels, y0));
+      const yNew = buf(upload(kernels, y0));
+      const xb = buf(upload(kernels, x));
+      const b1 = buf(upload(kernels, bias.subarray(0, N1)));
+      const b2 = buf(upload(kernels, bias.subarray(N1)));
+      await kernels.run('matmul rows blocks', async (pass) => {
+        for (const [w, b, n, off] of [[w1, b1, N1, 0], [w2, b2, N2, N1]] as const) {
+          const block = { x: xb, w: w.gpu, bias: b, T, K, N: n, nOffset: off, ldy: N };
+          await matmul_forward_rows(kernels, pass, { ...block, y: yNew });
+          await matmul_forward_rows(kernels, pass, { ...block, y: yAcc, accumulate: true });
+        }
+      });
+      const want = ref.matmul_forward(x, Float64Array.from([...w1.ref, ...w2.ref]), bias, T, K, N);
+      check('matmul_forward_rows.y two blocks', await read(kernels, yNew, T * N), want);
+      check('matmul_forward_rows.y two blocks +=', await read(kernels, yAcc, T * N), want.map((v, i) => v + y0[i]));
+      const big = { x: xb, w: w1.gpu, y: yNew, T: MATMUL_ROWS_MAX + 1, K: 1, N: 1 };
+      await expect(kernels.run('too many rows', (pass) => matmul_forward_rows(kernels, pass, big))).rejects.toThrow(/exceeds its 16 rows/);
+    });
+
+    it('matmul_forward_rows folds a grid wider than one dimension allows into two', async () => {
+      // T = 16 puts 2 columns in a workgroup: 131,075 columns need 65,538 workgroups, over the 65,535 per dimension.
+      const [T, K, N] = [MATMUL_ROWS_MAX, 3, 131_075];
+      expect(Math.ceil(N / 2)).toBeGreaterThan(kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+      const x = lcgInputs(T * K, 29);
+      const w = weight(N * K, 30);
+      const y = buf(zeros(kernels, T * N));
+      await kernels.run('matmul rows fold', (pass) => matmul_forward_rows(kernels, pass, { x: buf(upload(kernels, x)), w: w.gpu, y, T, K, N }));
+      check(`matmul_forward_rows.y ${T}x${K}x${N}`, await read(kernels, y, T * N), ref.matmul_forward(x, w.ref, null, T, K, N));
     });
 
     it('detects a wrong result (the comparison can fail)', async () => {

@@ -2,8 +2,17 @@
 // block, and dx = dy·W summed over blocks. No submit and no readback here; the engine owns the encoder.
 import type { Bind, Kernels } from '../../gpu/kernel';
 
-/** The output tile of one workgroup (64x64) in both kernels. */
+/** The output tile of one workgroup (64x64) in the tiled kernels. */
 const TILE = 64;
+
+/**
+ * The T up to which matmul_forward takes matmul_forward_rows over the 64x64 tile (MMR_MAX in the WGSL). Measured on
+ * lavapipe at K 1024 x N 16384 (shaders/matmul.wgsl has the table): 490 ms vs the tile's 1785 at T = 16, 2007 vs
+ * 1716 at T = 32; the tile's cost is flat up to 64 rows, this kernel's grows with T.
+ */
+export const MATMUL_ROWS_MAX = 16;
+/** Accumulators per invocation of matmul_forward_rows (MMR_ACC): T rows x columns per workgroup. */
+const ROWS_ACC = 32;
 
 export interface MatmulForwardOptions {
   /** [T,K] f32 */
@@ -53,6 +62,7 @@ export async function matmul_forward(kernels: Kernels, pass: GPUComputePassEncod
   const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
   check('matmul_forward', T, K, N, nOffset, ldy);
   if (T === 0 || N === 0) return;
+  if (T <= MATMUL_ROWS_MAX) return matmul_forward_rows(kernels, pass, o);
   // Without a bias the binding still needs a buffer; x is read-only too, so it can stand in (never read).
   const bias = o.bias ?? o.x;
   await kernels.dispatch(
@@ -61,6 +71,29 @@ export async function matmul_forward(kernels: Kernels, pass: GPUComputePassEncod
     [o.x, o.w, bias, o.y],
     [T, K, N, nOffset, ldy, accumulate ? 1 : 0, o.bias ? 1 : 0],
     [Math.ceil(N / TILE), Math.ceil(T / TILE)],
+  );
+}
+
+/** matmul_forward for T <= MATMUL_ROWS_MAX rows: a workgroup per few output columns, no padded rows. */
+export async function matmul_forward_rows(kernels: Kernels, pass: GPUComputePassEncoder, o: MatmulForwardOptions): Promise<void> {
+  const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
+  check('matmul_forward_rows', T, K, N, nOffset, ldy);
+  if (T > MATMUL_ROWS_MAX) throw new Error(`matmul_forward_rows: T=${T} exceeds its ${MATMUL_ROWS_MAX} rows; use matmul_forward`);
+  if (T === 0 || N === 0) return;
+  // One pipeline per power of two: each compiles in about a second on lavapipe, and every prompt length up to the
+  // bound would otherwise build its own.
+  const rows = 2 ** Math.ceil(Math.log2(T));
+  const cols = ROWS_ACC / rows;
+  const groups = Math.ceil(N / cols);
+  const gy = Math.ceil(groups / kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
+  const gx = Math.ceil(groups / gy);
+  await kernels.dispatch(
+    pass,
+    'matmul_forward_rows',
+    [o.x, o.w, o.bias ?? o.x, o.y],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, o.bias ? 1 : 0],
+    [gx, gy],
+    { MMR_ROWS: rows, MMR_COLS: cols },
   );
 }
 
