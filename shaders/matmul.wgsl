@@ -1,5 +1,6 @@
 // The frozen base projections y = x·Wᵀ + b and their input gradient dx = dy·W: most of a training step's FLOPs,
 // so both are register-tiled (64x64 outputs per workgroup, 4x4 per invocation, K staged through workgroup memory).
+// Decoding's few rows take matmul_forward_rows (at the end) instead: the tile would pad them to 64.
 //
 // W is one ROW BLOCK [N,K] of a possibly larger weight (weights over maxStorageBufferBindingSize are split into
 // row blocks, each its own buffer): the forward writes columns n_off..n_off+N of y (row stride ldy), the backward
@@ -179,14 +180,18 @@ fn matmul_backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_i
 // Measured on Mesa lavapipe (2 cores), f16 weights, K 1024 x N 16384, ms per call, tile -> this kernel:
 //   T 1: 1517 -> 48, T 2: 1517 -> 56, T 4: 1840 -> 72, T 8: 1578 -> 153, T 16: 1785 -> 490, T 32: 1716 -> 2007;
 // K 576 x N 1536: T 32: 81 (tile) vs 82, so src/llama/ops/matmul.ts takes this kernel up to T = 16.
-// (One invocation per column walking its own row of w was slower from T = 2 on: 75 / 128 / 268 ms at T 2 / 4 / 8.)
+// (One invocation per column walking its own row of w was slower from T = 2 on: 75 / 128 / 268 ms at T 2 / 4 / 8;
+// vec4 loads of w and x here gained nothing measurable, within the shared machine's noise.)
+// At T = 1 over a whole vocabulary head (row blocks as the engine splits them): 151,936 x 1,024 14.3 s -> 0.42 s,
+// 262,144 x 640 16.6 s -> 0.51 s, 128,256 x 2,048 31.7 s -> 0.73 s. One decode step for one sequence: SmolLM2-135M
+// shape (576 wide, 30 layers, 49,152 vocab) 16.7 s -> 0.95 s; two-layer Qwen3-0.6B widths 20.3 s -> 1.03 s.
 const MMR_ACC = 32u;  // accumulators per invocation: MMR_ROWS * MMR_COLS <= MMR_ACC
 const MMR_MAX = 16u;  // the most rows
 override MMR_ROWS: u32 = 1u;   // T rounded up to a power of two (fewer pipelines), fixed so the row loops unroll
 override MMR_COLS: u32 = 32u;  // output columns per workgroup, MMR_ACC / MMR_ROWS
 var<workgroup> mmr_part: array<f32, 2048>; // [64 invocations][MMR_ACC] partial sums
 
-// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias) for T = MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias) for T <= MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
 // (x, y) when that exceeds one dimension's limit (a 262k-row block at T = 16 is 131k); the extras write nothing.
 @compute @workgroup_size(64)
 fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
