@@ -5,6 +5,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { memoryFiles } from '../llama/testing';
+import { openModel } from '../model/open';
+import { makeTinyModel } from '../model/tiny/make';
 import { exportOnnx } from './merged-folder';
 import { EXPORT_CASES, joined, maxAbsDiff, ort, refLogits, runDecoder, wholeAndCachedDiffs, writeExport } from './testing';
 
@@ -64,5 +67,19 @@ describe('batches, f16 and external data', () => {
     const d = maxAbsDiff((await runDecoder(session, model.config, [IDS])).logits, logits);
     console.log(`external data (${chunks.length} chunks): max |onnxruntime - float64 ref| ${d.toExponential(2)}`);
     expect(d).toBeLessThan(TOL);
+  });
+});
+
+describe('config.json', () => {
+  it('names the model_type transformers.js picks its class by, when the source config names only architectures', async () => {
+    for (const c of EXPORT_CASES) {
+      const files = makeTinyModel(c.tiny);
+      const source = JSON.parse(new TextDecoder().decode(files.get('config.json')!));
+      delete source.model_type;
+      files.set('config.json', new TextEncoder().encode(JSON.stringify(source)));
+      const out = await exportOnnx(await openModel(memoryFiles(files)), null, { dtype: 'f32' });
+      const config = JSON.parse(new TextDecoder().decode(out.find((f) => f.name === 'config.json')!.parts[0]));
+      expect(config.model_type, c.name).toBe({ LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', Qwen3ForCausalLM: 'qwen3', Gemma3ForCausalLM: 'gemma3_text' }[source.architectures[0] as string]);
+    }
   });
 });

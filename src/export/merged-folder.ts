@@ -31,8 +31,12 @@ export class ExportError extends Error {
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja'];
 const CHUNK_LIMIT = 1.9e9;
-/** The architectures decoder-graph.ts builds; one the engine learns later is refused here until it does too. */
-const EXPORTABLE: string[] = ['llama', 'qwen2', 'qwen3', 'gemma3'];
+/**
+ * The architectures decoder-graph.ts builds, with the model_type transformers.js knows each by; one the engine
+ * learns later is refused here until it does too.
+ */
+const MODEL_TYPE: Record<string, string> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3', gemma3: 'gemma3_text' };
+const EXPORTABLE = Object.keys(MODEL_TYPE);
 
 async function optional(files: FileSet, name: string): Promise<Uint8Array | null> {
   const src = await files.open(name);
@@ -82,6 +86,9 @@ export async function exportOnnx(model: ModelFiles, adapter: LoraAdapter | null,
   const out: ExportedFile[] = [{ name: `onnx/${onnxName}`, parts: [graph.encode(external?.place)] }, ...(external?.chunks ?? [])];
 
   const config = (await readJson((await model.files.open('config.json'))!)) as Record<string, unknown>;
+  // transformers.js picks its model class by model_type alone; a config that names only `architectures` (which our
+  // loader accepts) would otherwise fail there with "Unsupported model type: null".
+  config.model_type ??= MODEL_TYPE[cfg.architecture];
   config['transformers.js_config'] = {
     dtype: opts.dtype === 'f16' ? 'fp16' : 'fp32',
     ...(external ? { use_external_data_format: { [onnxName]: external.chunks.length } } : {}),
