@@ -224,3 +224,51 @@ fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   if (mm_p.accumulate != 0u) { v += mm_y[o]; }
   mm_y[o] = v;
 }
+
+// matmul_backward_rows: the same contract and bindings as matmul_backward, for the few rows of a short training
+// sequence (a chat turn of ~20 tokens) whose dx = dy·W over a vocabulary head of 128k-262k rows the 64x64 tile would
+// compute as 64 rows. Invocation l of a workgroup owns output column k0 + l (neighbours read consecutive k of one row
+// of w) and MMBR_ROWS accumulators; it walks every n of the block, and the dy values of one n (the same for the whole
+// workgroup) are staged through workgroup memory MMBR_CHUNK n at a time. No split over n: the K / 64 workgroups
+// (10-32 at the widths we load) already fill lavapipe's cores, and dx needs no cross-workgroup reduction.
+// Measured against the tile on lavapipe at K 1024 x N 16384: T 1 2342 -> 290 ms, T 20 1239 -> 558, T 32 1160 -> 978
+// (src/llama/ops/matmul.ts, MATMUL_BACKWARD_ROWS_MAX, has the rest of the table and the bound it sets).
+const MMBR_MAX = 32u;  // the most rows
+const MMBR_CHUNK = 64u; // n staged per barrier: one dy value per invocation per row
+override MMBR_ROWS: u32 = 8u; // T rounded up (src/llama/ops/matmul.ts), fixed so the row loops unroll
+var<workgroup> mmbr_dy: array<f32, 2048>; // [MMBR_CHUNK][MMBR_MAX]: dy[t, n0 + j] at j * MMBR_MAX + t
+
+// dx (=|+=) dy[:, n_off:n_off+N]·w for T <= MMBR_ROWS. Grid: ceil(K / 64) workgroups.
+@compute @workgroup_size(64)
+fn matmul_backward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let K = mmb_p.K;
+  let N = mmb_p.N;
+  let k = wg.x * 64u + lid;
+  // Columns past K (the last workgroup) read column K-1 rather than branch around the barriers; never written.
+  let kr = min(k, K - 1u);
+  var acc = array<f32, MMBR_MAX>();
+  for (var n0 = 0u; n0 < N; n0 += MMBR_CHUNK) {
+    // Rows T..MMBR_ROWS-1 and n past N stage zeros: their products add nothing.
+    let n = n0 + lid;
+    for (var t = 0u; t < MMBR_ROWS; t++) {
+      var v = 0.0;
+      if (n < N && t < mmb_p.T) { v = mmb_dy[t * mmb_p.ldy + mmb_p.n_off + n]; }
+      mmbr_dy[lid * MMBR_MAX + t] = v;
+    }
+    workgroupBarrier();
+    let m = min(MMBR_CHUNK, N - n0);
+    for (var j = 0u; j < m; j++) {
+      let wv = f32(mmb_w[(n0 + j) * K + kr]);
+      for (var t = 0u; t < MMBR_ROWS; t++) { acc[t] += mmbr_dy[j * MMBR_MAX + t] * wv; }
+    }
+    workgroupBarrier();
+  }
+  if (k >= K) { return; }
+  for (var t = 0u; t < MMBR_ROWS; t++) {
+    if (t >= mmb_p.T) { break; }
+    let o = t * K + k;
+    var v = acc[t];
+    if (mmb_p.accumulate != 0u) { v += mmb_dx[o]; }
+    mmb_dx[o] = v;
+  }
+}

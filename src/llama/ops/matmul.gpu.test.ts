@@ -2,13 +2,15 @@
 // tile or the 16-wide K stage), bias or not, row blocks assembled through nOffset/ldy, accumulate, f32 and f16 weights.
 // matmul_forward_rows (the few-row kernel matmul_forward takes up to MATMUL_ROWS_MAX rows) gets the same treatment
 // at T = 1 up to the bound, K below and above its 64-way split, N not a multiple of its columns per workgroup.
+// matmul_backward_rows (matmul_backward's, up to MATMUL_BACKWARD_ROWS_MAX rows) likewise: T = 1, odd T between its
+// rounded row counts, the bound; K not a multiple of its 64 columns per workgroup, N not a multiple of its 64-row stage.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { lcgInputs } from '../../gpu/selftest';
 import { expectMatches, read, roundF16, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
 import { compare } from '../../ref/compare';
 import * as ref from '../../ref/matmul';
-import { MATMUL_ROWS_MAX, matmul_backward, matmul_forward, matmul_forward_rows } from './matmul';
+import { MATMUL_BACKWARD_ROWS_MAX, MATMUL_ROWS_MAX, matmul_backward, matmul_backward_rows, matmul_forward, matmul_forward_rows } from './matmul';
 
 // f32 accumulation over K (or N) <= ~1.5k products of inputs in [-1, 1): rounding grows like sqrt(terms)·2^-24·|sum|,
 // a few 1e-6 relative to the output's scale (~sqrt(K)/3); 1e-5 of that scale leaves margin without hiding a wrong
@@ -157,6 +159,51 @@ for (const f16 of [false, true]) {
       const y = buf(zeros(kernels, T * N));
       await kernels.run('matmul rows fold', (pass) => matmul_forward_rows(kernels, pass, { x: buf(upload(kernels, x)), w: w.gpu, y, T, K, N }));
       check(`matmul_forward_rows.y ${T}x${K}x${N}`, await read(kernels, y, T * N), ref.matmul_forward(x, w.ref, null, T, K, N));
+    });
+
+    for (const [T, K, N] of [
+      [1, 576, 1536],
+      [1, 17, 33],
+      [3, 130, 70],
+      [7, 1, 5],
+      [13, 70, 130],
+      [21, 129, 67],
+      [MATMUL_BACKWARD_ROWS_MAX, 200, 300],
+    ] as const) {
+      const shape = `${T}x${K}x${N}`;
+      it(`matmul_backward_rows ${shape}`, async () => {
+        const w = weight(N * K, 31);
+        const dy = lcgInputs(T * N, 32);
+        const dx = buf(zeros(kernels, T * K));
+        await kernels.run('matmul backward rows', (pass) => matmul_backward_rows(kernels, pass, { dy: buf(upload(kernels, dy)), w: w.gpu, dx, T, K, N }));
+        check(`matmul_backward_rows.dx ${shape}`, await read(kernels, dx, T * K), ref.matmul_backward(dy, w.ref, T, K, N));
+      });
+    }
+
+    it('matmul_backward_rows sums row blocks (nOffset, ldy) into dx, and refuses T over its bound', async () => {
+      const [T, K, N1, N2] = [19, 70, 50, 80];
+      const N = N1 + N2;
+      const w1 = weight(N1 * K, 33);
+      const w2 = weight(N2 * K, 34);
+      const dy = lcgInputs(T * N, 35);
+      const dx0 = lcgInputs(T * K, 36);
+      const dyb = buf(upload(kernels, dy));
+      const dxNew = buf(upload(kernels, dx0)); // the first block overwrites, so dx0 must not survive
+      const dxAcc = buf(upload(kernels, dx0));
+      await kernels.run('matmul backward rows blocks', async (pass) => {
+        for (const [w, n, off] of [[w1, N1, 0], [w2, N2, N1]] as const) {
+          const block = { dy: dyb, w: w.gpu, T, K, N: n, nOffset: off, ldy: N };
+          await matmul_backward_rows(kernels, pass, { ...block, dx: dxNew, accumulate: off > 0 });
+          await matmul_backward_rows(kernels, pass, { ...block, dx: dxAcc, accumulate: true });
+        }
+      });
+      const want = ref.matmul_backward(dy, Float64Array.from([...w1.ref, ...w2.ref]), T, K, N);
+      check('matmul_backward_rows.dx two blocks', await read(kernels, dxNew, T * K), want);
+      check('matmul_backward_rows.dx two blocks +=', await read(kernels, dxAcc, T * K), want.map((v, i) => v + dx0[i]));
+      const big = { dy: dyb, w: w1.gpu, dx: dxNew, T: MATMUL_BACKWARD_ROWS_MAX + 1, K: 1, N: 1 };
+      await expect(kernels.run('too many rows', (pass) => matmul_backward_rows(kernels, pass, big))).rejects.toThrow(
+        new RegExp(`exceeds its ${MATMUL_BACKWARD_ROWS_MAX} rows`),
+      );
     });
 
     it('detects a wrong result (the comparison can fail)', async () => {

@@ -11,6 +11,13 @@ const TILE = 64;
  * 1716 at T = 32; the tile's cost is flat up to 64 rows, this kernel's grows with T.
  */
 export const MATMUL_ROWS_MAX = 16;
+/**
+ * The T up to which matmul_backward takes matmul_backward_rows: all of its MMBR_MAX = 32 rows, since it still beats
+ * the tile there. Measured on lavapipe (2 shared cores), f16 weights, N 16384, ms per call, tile vs this kernel:
+ * K 1024: T 1 2342 vs 290, T 16 1646 vs 580, T 20 1239 vs 558, T 24 1210 vs 854, T 32 1160 vs 978;
+ * K 640: T 20 1247 vs 519, T 32 1181 vs 746 (runs differ by ~30% on the shared machine).
+ */
+export const MATMUL_BACKWARD_ROWS_MAX = 32;
 /** Accumulators per invocation of matmul_forward_rows (MMR_ACC): T rows x columns per workgroup. */
 const ROWS_ACC = 32;
 
@@ -106,11 +113,32 @@ export async function matmul_backward(
   const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
   check('matmul_backward', T, K, N, nOffset, ldy);
   if (T === 0 || K === 0) return;
+  if (T <= MATMUL_BACKWARD_ROWS_MAX) return matmul_backward_rows(kernels, pass, o);
   await kernels.dispatch(
     pass,
     'matmul_backward',
     [o.dy, o.w, o.dx],
     [T, K, N, nOffset, ldy, accumulate ? 1 : 0, 0],
     [Math.ceil(K / TILE), Math.ceil(T / TILE)],
+  );
+}
+
+/** matmul_backward for T <= MATMUL_BACKWARD_ROWS_MAX rows: a workgroup per 64 columns of dx, no padded rows. */
+export async function matmul_backward_rows(kernels: Kernels, pass: GPUComputePassEncoder, o: MatmulBackwardOptions): Promise<void> {
+  const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
+  check('matmul_backward_rows', T, K, N, nOffset, ldy);
+  if (T > MATMUL_BACKWARD_ROWS_MAX) {
+    throw new Error(`matmul_backward_rows: T=${T} exceeds its ${MATMUL_BACKWARD_ROWS_MAX} rows; use matmul_backward`);
+  }
+  if (T === 0 || K === 0) return;
+  // Powers of two up to 8, then multiples of 8: padded rows cost FMAs, and each row count is its own pipeline.
+  const rows = T <= 8 ? 2 ** Math.ceil(Math.log2(T)) : Math.ceil(T / 8) * 8;
+  await kernels.dispatch(
+    pass,
+    'matmul_backward_rows',
+    [o.dy, o.w, o.dx],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, 0],
+    [Math.ceil(K / TILE)],
+    { MMBR_ROWS: rows },
   );
 }
