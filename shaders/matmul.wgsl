@@ -173,23 +173,26 @@ fn matmul_backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_i
   }
 }
 
-// matmul_forward_rows: the same contract and bindings as matmul_forward, for T <= 16 rows (decoding: one row per
+// matmul_forward_rows: the same contract and bindings as matmul_forward, for T <= 24 rows (decoding: one row per
 // sequence), where the 64x64 tile computes 64 rows for each real one. A workgroup owns MMR_COLS output columns; its
 // 64 invocations split the reduction (invocation l takes k = l, l+64, ...), so neighbours read consecutive k of w and
 // x, each x value loaded once serves every column, and the T x MMR_COLS partial sums meet in workgroup memory once.
 // Measured on Mesa lavapipe (2 cores), f16 weights, K 1024 x N 16384, ms per call, tile -> this kernel:
 //   T 1: 1517 -> 48, T 2: 1517 -> 56, T 4: 1840 -> 72, T 8: 1578 -> 153, T 16: 1785 -> 490, T 32: 1716 -> 2007;
-// K 576 x N 1536: T 32: 81 (tile) vs 82, so src/llama/ops/matmul.ts takes this kernel up to T = 16.
+// K 576 x N 1536: T 32: 81 (tile) vs 82. Above 16 rows T rounds to a multiple of 8 and MMR_ACC = 48 keeps two
+// columns per workgroup at 24 (later run, K 1024 x N 16384): T 20 1608 -> 661, T 24 2205 -> 668, T 32 (one column)
+// 1956 -> 1686; K 2048 x N 8192, T 24: 1796 -> 802; K 576 x N 1536, T 24: 101 -> 65. So src/llama/ops/matmul.ts
+// takes this kernel up to T = 24, which covers a short chat turn's training step.
 // (One invocation per column walking its own row of w was slower from T = 2 on: 75 / 128 / 268 ms at T 2 / 4 / 8;
 // vec4 loads of w and x here gained nothing measurable, within the shared machine's noise.)
 // At T = 1 over a whole vocabulary head (row blocks as the engine splits them): 151,936 x 1,024 14.3 s -> 0.42 s,
 // 262,144 x 640 16.6 s -> 0.51 s, 128,256 x 2,048 31.7 s -> 0.73 s. One decode step for one sequence: SmolLM2-135M
 // shape (576 wide, 30 layers, 49,152 vocab) 16.7 s -> 0.95 s; two-layer Qwen3-0.6B widths 20.3 s -> 1.03 s.
-const MMR_ACC = 32u;  // accumulators per invocation: MMR_ROWS * MMR_COLS <= MMR_ACC
-const MMR_MAX = 16u;  // the most rows
-override MMR_ROWS: u32 = 1u;   // T rounded up to a power of two (fewer pipelines), fixed so the row loops unroll
-override MMR_COLS: u32 = 32u;  // output columns per workgroup, MMR_ACC / MMR_ROWS
-var<workgroup> mmr_part: array<f32, 2048>; // [64 invocations][MMR_ACC] partial sums
+const MMR_ACC = 48u;  // accumulators per invocation: MMR_ROWS * MMR_COLS <= MMR_ACC
+const MMR_MAX = 24u;  // the most rows
+override MMR_ROWS: u32 = 1u;   // T rounded up (fewer pipelines; src/llama/ops/matmul.ts), fixed so the row loops unroll
+override MMR_COLS: u32 = 32u;  // output columns per workgroup (src/llama/ops/matmul.ts picks them)
+var<workgroup> mmr_part: array<f32, 3072>; // [64 invocations][MMR_ACC] partial sums
 
 // y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias) for T <= MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
 // (x, y) when that exceeds one dimension's limit (a 262k-row block at T = 16 is 131k); the extras write nothing.

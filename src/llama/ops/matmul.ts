@@ -6,11 +6,12 @@ import type { Bind, Kernels } from '../../gpu/kernel';
 const TILE = 64;
 
 /**
- * The T up to which matmul_forward takes matmul_forward_rows over the 64x64 tile (MMR_MAX in the WGSL). Measured on
- * lavapipe at K 1024 x N 16384 (shaders/matmul.wgsl has the table): 490 ms vs the tile's 1785 at T = 16, 2007 vs
- * 1716 at T = 32; the tile's cost is flat up to 64 rows, this kernel's grows with T.
+ * The T up to which matmul_forward takes matmul_forward_rows over the 64x64 tile (MMR_MAX in the WGSL), so a chat
+ * turn of ~20 tokens trains without padded rows. Measured on lavapipe at K 1024 x N 16384 (shaders/matmul.wgsl has
+ * the table): 490 ms vs the tile's 1785 at T = 16, 661 vs 1608 at T = 20, 668 vs 2205 at T = 24 (two columns per
+ * workgroup), but 1686 vs 1956 at T = 32 (one column: within the shared machine's noise), so the bound stops at 24.
  */
-export const MATMUL_ROWS_MAX = 16;
+export const MATMUL_ROWS_MAX = 24;
 /**
  * The T up to which matmul_backward takes matmul_backward_rows: all of its MMBR_MAX = 32 rows, since it still beats
  * the tile there. Measured on lavapipe (2 shared cores), f16 weights, N 16384, ms per call, tile vs this kernel:
@@ -20,6 +21,8 @@ export const MATMUL_ROWS_MAX = 16;
 export const MATMUL_BACKWARD_ROWS_MAX = 32;
 /** Accumulators per invocation of matmul_forward_rows (MMR_ACC): T rows x columns per workgroup. */
 const ROWS_ACC = 32;
+/** Above 16 rows the invocation may hold up to MMR_ACC = 48 (two columns at 24 rows, where 32 would allow one). */
+const ROWS_ACC_WIDE = 48;
 
 export interface MatmulForwardOptions {
   /** [T,K] f32 */
@@ -89,8 +92,8 @@ export async function matmul_forward_rows(kernels: Kernels, pass: GPUComputePass
   if (T === 0 || N === 0) return;
   // One pipeline per power of two: each compiles in about a second on lavapipe, and every prompt length up to the
   // bound would otherwise build its own.
-  const rows = 2 ** Math.ceil(Math.log2(T));
-  const cols = ROWS_ACC / rows;
+  const rows = T <= 16 ? 2 ** Math.ceil(Math.log2(T)) : Math.ceil(T / 8) * 8;
+  const cols = rows <= 16 ? ROWS_ACC / rows : Math.floor(ROWS_ACC_WIDE / rows);
   const groups = Math.ceil(N / cols);
   const gy = Math.ceil(groups / kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
   const gx = Math.ceil(groups / gy);
