@@ -1,14 +1,15 @@
 // Random-weight models with Llama 3's, Qwen3's and Gemma 3's real vocabularies, tokenizers and widths, two layers
 // each: at the family's real hidden, feed-forward and attention widths (Llama-3.2-1B 2048/8192, Qwen3-0.6B 1024/3072,
-// Gemma-3-270M 640/2048) the model loads and generates a few tokens from the real chat template; the same vocabulary
-// and attention with hidden and feed-forward narrowed to 32 and 64 runs one training step with recompute on a sequence
-// the real template built, with the planned memory equal to the allocated.
-// Why training is narrowed: decoding takes matmul_forward_rows (a few rows, no 64-row tile), so full-width generation
-// costs 2.5-9 s here plus 4-8 s to load (the file went from 30 s to 56 s on the 2-core lavapipe machine); the training
-// step's ~20 rows still go through the 64-row tiles forward and backward, and one full-width Qwen3 step measured 61 s
-// (151,936 x 1,024 head, about 20 GFLOP a pass), against 4.5-5 s narrowed. Full shapes are the bench's (npm run bench
-// loads a Llama-3.2-1B-shaped model). Each tokenizer is loaded once, by its one case; the full-width model is freed
-// before the narrow one is built.
+// Gemma-3-270M 640/2048) the model loads and generates a few tokens from the real chat template, then runs one
+// training step with recompute on a sequence the real template built, with the planned memory equal to the allocated.
+// Qwen3 and Gemma 3 train at those full widths. Llama 3 trains with its vocabulary and attention but hidden and
+// feed-forward narrowed to 32 and 64: short sequences take the few-row kernels (matmul_forward_rows up to 24 rows,
+// matmul_backward_rows up to 32), which brought a full-width Qwen3 step from 61 s to ~38 s on the 2-core lavapipe
+// machine, but a full-width Llama step still takes 80-110 s there. Per dispatch (build/profile-train.ts, not kept),
+// two thirds of it is the 128,256 x 2,048 head run three times over all 18 rows (forward, the backward's recompute,
+// dx), though only the ~6 assistant tokens carry loss; the rest is the two layers' 8192-wide feed-forward.
+// Full shapes are the bench's (npm run bench loads a Llama-3.2-1B-shaped model). Each tokenizer is loaded once, by
+// its one case; a full-width model is freed before a narrow one is built.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
@@ -28,7 +29,13 @@ import { LoraTrainer } from './trainer';
 let kernels: Promise<Kernels> | undefined;
 afterAll(async () => (await kernels)?.device.destroy());
 
-const CASES: { name: string; family: RealFamily; config: Record<string, unknown> }[] = [
+/**
+ * Widths the training step narrows hidden and feed-forward to, where the full-width step does not fit the file's time
+ * (see the header); absent: the step trains the full-width model that generated.
+ */
+interface TrainWidths { hidden_size: number; intermediate_size: number }
+
+const CASES: { name: string; family: RealFamily; config: Record<string, unknown>; trainWidths?: TrainWidths }[] = [
   {
     name: 'Llama 3, 128,256-token vocabulary, Llama-3.2-1B widths (2048, 8192; 32 x 64, 8 kv heads)',
     family: 'llama3',
@@ -38,6 +45,7 @@ const CASES: { name: string; family: RealFamily; config: Record<string, unknown>
       rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
       tie_word_embeddings: true, bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], torch_dtype: 'bfloat16',
     },
+    trainWidths: { hidden_size: 32, intermediate_size: 64 },
   },
   {
     name: 'Qwen3, 151,936-token vocabulary, Qwen3-0.6B widths (1024, 3072; 16 x 128, 8 kv heads)',
@@ -63,50 +71,46 @@ const record = {
 };
 const prompt = { text: 'You are a shell agent.', messages: [{ role: 'system', content: 'You are a shell agent.' }] };
 
-/** Loads the full-width model, greedily generates 3 tokens after `ids`, and frees the model; returns its vocabulary size. */
-async function generateAtFullWidth(k: Kernels, c: (typeof CASES)[number], tok: Tokenizer, ids: number[]): Promise<number> {
-  const full = await openModel(memoryFiles(realVocabModel(c.family, c.config)));
-  let t0 = performance.now();
-  const engine = await LlamaEngine.load(k, full);
-  const loadSeconds = (performance.now() - t0) / 1000;
+/** Greedily generates 3 tokens after `ids` and checks they are tokens of the vocabulary. */
+async function generateThree(engine: LlamaEngine, c: (typeof CASES)[number], tok: Tokenizer, ids: number[]): Promise<void> {
   const V = engine.cfg.vocabSize;
-  let r: { tokens: number[] };
-  t0 = performance.now();
-  try {
-    const g = new Generator(engine, { tokenizer: tok, slots: 1, slotLength: 64 });
-    [r] = await g.generate([{ prompt: ids, maxNewTokens: 3, stopTokenIds: [] }]).finally(() => g.destroy());
-  } finally {
-    engine.destroy();
-  }
+  const t0 = performance.now();
+  const g = new Generator(engine, { tokenizer: tok, slots: 1, slotLength: 64 });
+  const [r] = await g.generate([{ prompt: ids, maxNewTokens: 3, stopTokenIds: [] }]).finally(() => g.destroy());
   const genSeconds = (performance.now() - t0) / 1000;
   expect(r.tokens).toHaveLength(3);
   expect(r.tokens.every((t) => Number.isInteger(t) && t >= 0 && t < V)).toBe(true);
-  console.log(`${c.name}: loaded in ${loadSeconds.toFixed(1)} s; ${ids.length}-token prompt and 3 tokens in ${genSeconds.toFixed(1)} s: ` +
-    JSON.stringify(tok.decode(r.tokens)));
-  return V;
+  console.log(`${c.name}: ${ids.length}-token prompt and 3 tokens in ${genSeconds.toFixed(1)} s: ${JSON.stringify(tok.decode(r.tokens))}`);
 }
 
-/** The training step's widths (see the header): the family's vocabulary and attention, hidden and feed-forward narrowed. */
-const TRAIN_WIDTHS = { hidden_size: 32, intermediate_size: 64 };
-
 describe.each(CASES)('$name', (c) => {
-  it('generates at full width; trains one step with recompute, planned memory equal to allocated', async () => {
+  it('loads at full width, generates, and trains one step with recompute, planned memory equal to allocated', async () => {
     const k = await (kernels ??= testKernels(true));
     const tok = await loadTokenizer(realTokenizerFiles(c.family));
     const ids = tok.applyChatTemplate([{ role: 'user', content: 'List the files.' }], { addGenerationPrompt: true }).ids;
 
-    const V = await generateAtFullWidth(k, c, tok, ids);
-
-    const narrow = await openModel(memoryFiles(realVocabModel(c.family, { ...c.config, ...TRAIN_WIDTHS })));
-    const small = await LlamaEngine.load(k, narrow);
+    const load = async (config: Record<string, unknown>) => {
+      const t0 = performance.now();
+      const engine = await LlamaEngine.load(k, await openModel(memoryFiles(realVocabModel(c.family, config))));
+      console.log(`${c.name}: loaded at hidden ${engine.cfg.hiddenSize} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return engine;
+    };
+    let engine = await load(c.config);
+    const V = engine.cfg.vocabSize;
     try {
+      await generateThree(engine, c, tok, ids);
+      if (c.trainWidths) {
+        // Freed before the narrow model is built: two 128k-row embeddings at once are not needed.
+        engine.destroy();
+        engine = await load({ ...c.config, ...c.trainWidths });
+      }
       // SFT only: one short sequence keeps the step to one 64-token tile (the PG template is checked in real-templates.test.ts).
       const set = buildTrainingGroups(tok, [record], prompt, { ...DEFAULT_JOINT_LOSS, variant: 'sft_only' }, new Rng(1));
       const batch = packGroups(set.groups);
       const window = c.config.sliding_window;
       if (typeof window === 'number') expect(batch.T).toBeGreaterThan(window); // Gemma's sliding layer drops keys
-      const layout = loraLayout(small.cfg, { rank: 8, alpha: 16, dropout: 0, targets: [...LORA_TARGETS] });
-      const trainer = new LoraTrainer(small, layout, { maxT: batch.T, groups: set.groups.length, recompute: true, vocabChunk: 16384 });
+      const layout = loraLayout(engine.cfg, { rank: 8, alpha: 16, dropout: 0, targets: [...LORA_TARGETS] });
+      const trainer = new LoraTrainer(engine, layout, { maxT: batch.T, groups: set.groups.length, recompute: true, vocabChunk: 16384 });
       try {
         const init = initLora(layout, 1);
         trainer.setParams(init);
@@ -118,8 +122,8 @@ describe.each(CASES)('$name', (c) => {
         const after = await trainer.readParams();
         const stepSeconds = (performance.now() - t0) / 1000;
         const planned = trainer.plan.total;
-        const allocated = trainer.allocatedBytes + small.weights.bytes;
-        console.log(`${c.name}, trained at hidden ${TRAIN_WIDTHS.hidden_size}: ${batch.T} tokens in ${stepSeconds.toFixed(1)} s, ` +
+        const allocated = trainer.allocatedBytes + engine.weights.bytes;
+        console.log(`${c.name}: trained at hidden ${engine.cfg.hiddenSize} on ${batch.T} tokens in ${stepSeconds.toFixed(1)} s, ` +
           `loss ${loss.toFixed(3)} (ln V = ${Math.log(V).toFixed(3)}); planned ${(planned / 2 ** 20).toFixed(1)} MiB, allocated ${(allocated / 2 ** 20).toFixed(1)} MiB`);
         // Near-zero random weights give near-uniform logits: the SFT loss is its weight times about ln V.
         expect(Math.abs(loss - DEFAULT_JOINT_LOSS.sftWeight * Math.log(V))).toBeLessThan(0.5);
@@ -130,7 +134,7 @@ describe.each(CASES)('$name', (c) => {
         trainer.destroy();
       }
     } finally {
-      small.destroy();
+      engine.destroy();
     }
-  }, 120_000);
+  }, 240_000);
 });
