@@ -1,6 +1,7 @@
 // The frozen base projections y = x·Wᵀ + b and their input gradient dx = dy·W: most of a training step's FLOPs,
 // so both are register-tiled (64x64 outputs per workgroup, 4x4 per invocation, K staged through workgroup memory).
-// Decoding's few rows take matmul_forward_rows (at the end) instead: the tile would pad them to 64.
+// Decoding's few rows, and a short training sequence's, take matmul_forward_rows and matmul_backward_rows (at the
+// end) instead: the tile would pad them to 64.
 //
 // W is one ROW BLOCK [N,K] of a possibly larger weight (weights over maxStorageBufferBindingSize are split into
 // row blocks, each its own buffer): the forward writes columns n_off..n_off+N of y (row stride ldy), the backward
