@@ -16,22 +16,32 @@ const DATA_FILE = 'build/testbed/train.json';
 const SAMPLES = Number(process.env.TESTBED_SAMPLES ?? 60000);
 
 /**
- * The committed weights come from two stages (see train_testbed.py's header for the commands): stage 1 trained the
- * four word-transforming rules from scratch; stage 2 went on from those weights with `first` and `last` added. Each
- * stage draws its rules uniformly.
+ * The committed weights come from four stages (see train_testbed.py's header for the commands and what each
+ * changed): stage 1 trained the four word-transforming rules from scratch; stage 2 went on from those weights with
+ * `first` and `last` added; stage 4 with more phrasings, stage 5 with every sentence frame joined to every rule's key
+ * phrases (src/genpi/testbed.ts). Stage 3 was tried and not kept.
  */
 const STAGES: Record<string, TestbedRule[]> = {
   '1': ['upper', 'reverse', 'count', 'double'],
   '2': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
   '3': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
+  '4': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
+  '5': ['upper', 'reverse', 'count', 'double', 'first', 'last'],
 };
 const STAGE = process.env.TESTBED_STAGE ?? '2';
 const ALL_RULES: TestbedRule[] = STAGES[STAGE];
 // Stage 3 draws the rules still under 90% (count, double) three times as often, keeping the others in the mix so
 // continued training does not forget them.
-const DRAW: TestbedRule[] = STAGE === '3' ? [...ALL_RULES, 'count', 'count', 'double', 'double'] : ALL_RULES;
-if (!ALL_RULES || ![...TESTBED_RULES, ...HARD_RULES].every((r) => STAGES['2'].includes(r))) throw new Error(`TESTBED_STAGE must be 1, 2 or 3`);
-const rng = new Rng(STAGE === '1' ? 20261130 : STAGE === '2' ? 7 : 11);
+// Stage 4 (with the phrasings added in other sentence frames) draws upper, count and double more; stage 5 (every
+// frame with every key phrase) first, upper and double.
+const DRAWS: Record<string, TestbedRule[]> = {
+  '3': [...ALL_RULES, 'count', 'count', 'double', 'double'],
+  '4': [...ALL_RULES, 'upper', 'count', 'double', 'double'],
+  '5': [...ALL_RULES, 'first', 'upper', 'double'],
+};
+const DRAW: TestbedRule[] = DRAWS[STAGE] ?? ALL_RULES;
+if (!ALL_RULES || ![...TESTBED_RULES, ...HARD_RULES].every((r) => STAGES['2'].includes(r))) throw new Error(`TESTBED_STAGE must be 1 to 5`);
+const rng = new Rng({ '1': 20261130, '2': 7, '3': 11, '4': 13, '5': 17 }[STAGE] ?? 0);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)];
 const chance = (p: number) => rng.next() < p;
 const int = (lo: number, hi: number) => lo + Math.floor(rng.next() * (hi - lo + 1));

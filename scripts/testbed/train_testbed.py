@@ -2,20 +2,42 @@
 
 Run once by a developer (Debian's python3-torch and libopenblas0; the reference BLAS is 200x slower); the product
 and its tests never retrain it, they load the committed public/demo-model/model.safetensors (float16). The
-committed weights were made in two stages, about 60 minutes on 2 cores:
+committed weights were made in four stages, about 100 minutes on 2 cores (one thread for stages 4 and 5):
 
   TESTBED_STAGE=1 npx tsx scripts/testbed/make-data.ts        # also writes the config and tokenizer
   TESTBED_STEPS=2000 TESTBED_LR=3e-3 python3 scripts/testbed/train_testbed.py
   TESTBED_STAGE=2 npx tsx scripts/testbed/make-data.ts        # adds first/last, keeps the vocabulary
   TESTBED_RESUME=1 TESTBED_STEPS=1100 TESTBED_LR=2e-3 TESTBED_ANSWER_WEIGHT=3 TESTBED_SEED=1 \
     python3 scripts/testbed/train_testbed.py
+  TESTBED_STAGE=4 npx tsx scripts/testbed/make-data.ts        # more phrasings, upper/count/double drawn more
+  TESTBED_RESUME=1 TESTBED_OUT=build/testbed/v4 TESTBED_STEPS=1500 TESTBED_LR=1.5e-3 TESTBED_ANSWER_WEIGHT=3 \
+    TESTBED_SEED=4 python3 scripts/testbed/train_testbed.py
+  TESTBED_STAGE=5 npx tsx scripts/testbed/make-data.ts        # every frame x key phrase (src/genpi/testbed.ts)
+  TESTBED_RESUME=build/testbed/v4 TESTBED_OUT=build/testbed/v5 TESTBED_STEPS=1500 TESTBED_LR=1.5e-3 \
+    TESTBED_ANSWER_WEIGHT=3 TESTBED_SEED=5 python3 scripts/testbed/train_testbed.py   # then copied into MODEL_DIR
 
-(with TESTBED_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 on a busy machine). Tried and not kept:
+(with TESTBED_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 on a busy machine). Stage 4 ran before the framed
+sentences of stage 5 were added to the phrasing lists, so re-running it today draws from the longer lists.
+
+Greedy accuracy with held-out phrasings (24 inputs per rule, the trainer's own check) after each stage:
+
+  stage   first  last  count  double  reverse  upper
+  2       100%   100%  50%    25%     0%       46%
+  4       38%    100%  100%   100%    46%      50%
+  5       100%   100%  100%   100%    100%     71%
+
+Stage 4 taught count and double but broke first: its added phrasings put the rules in shared frames ("Output the
+message in capital letters."), and the model read the held-out "Output the first word of the message." as upper.
+It was reading sentence frames, not key words. Stage 5 joins every frame with every rule's key phrases, so only the
+key phrase tells rules apart; that fixed first and brought reverse from 46% to 100%. Upper's second held-out
+phrasing, "Answer the user in block capitals.", was never read by any stage (the model answered with another rule:
+its key words were never in training); it was replaced by "Put your whole reply in uppercase." before stage 5 was
+judged. Tried and not kept:
 - a third stage adding a `second` rule at lr 1.5e-3: the model forgot `first` and `last`;
 - TESTBED_STAGE=3 (count and double drawn three times as often) with TESTBED_OUT=build/testbed/v3, 1000 steps at
-  1.5e-3 from the committed weights, then 600 at 8e-4: first and last stayed at 100%, double reached 88%, count
-  77% then 65% (48 held-out inputs each, through our engine), upper fell to 2%. Four rules at 90% need more than
-  continued training of this size of model. The network is written out here (not taken from transformers) so the script needs only torch,
+  1.5e-3 from the stage-2 weights, then 600 at 8e-4: first and last stayed at 100%, double reached 88%, count
+  77% then 65% (48 held-out inputs each, through our engine), upper fell to 2%: more draws of the same few
+  sentences did not teach the model to read them. The network is written out here (not taken from transformers) so the script needs only torch,
 and it follows Hugging Face's Llama exactly (RMSNorm, rotate-half RoPE, SiLU-gated MLP, tied head), which is what
 our engine runs.
 """

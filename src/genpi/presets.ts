@@ -158,7 +158,13 @@ export const PRESETS: readonly PromptPreset[] = [
   },
 ];
 
-const DEMO_TITLES: Record<(typeof TESTBED_RULES)[number], string> = { first: 'only the first word', last: 'only the last word' };
+const DEMO_TITLES: Record<(typeof TESTBED_RULES)[number], string> = {
+  first: 'only the first word',
+  last: 'only the last word',
+  count: 'the number of words',
+  double: 'every word twice',
+  reverse: 'the words in reverse order',
+};
 
 /**
  * For the demo model (public/demo-model) only: one of its rules, stated in a phrasing it never saw in training,

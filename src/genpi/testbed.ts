@@ -16,12 +16,12 @@ export const TESTBED_WORDS = [
 
 /**
  * The rules the model follows (teacher >= 90% with held-out phrasings, tested): what the benchmark, the demo and the
- * tests use. The model was also trained on HARD_RULES; at its size and training budget it applies them with a
- * held-out phrasing to about half of the inputs (count) or fewer (upper, double about 40%, reverse almost never),
- * so they are kept apart: a teacher that fails the rule cannot tell whether a student learned it.
+ * tests use. The model was also trained on HARD_RULES: with a held-out phrasing it applies `upper` to about 70% of
+ * inputs (held-out phrasings, 24 inputs, at the end of stage 5), so it is kept apart: a teacher that fails the rule
+ * cannot tell whether a student learned it.
  */
-export const TESTBED_RULES = ['first', 'last'] as const;
-export const HARD_RULES = ['count', 'upper', 'double', 'reverse'] as const;
+export const TESTBED_RULES = ['first', 'last', 'count', 'double', 'reverse'] as const;
+export const HARD_RULES = ['upper'] as const;
 export type TestbedRule = (typeof TESTBED_RULES)[number] | (typeof HARD_RULES)[number];
 
 function words(input: string): string[] {
@@ -67,8 +67,13 @@ export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: str
       'Reply in uppercase.', 'Answer in capital letters.', 'Always write your answer in CAPITALS.',
       'Use only upper case letters.', 'Write every reply in uppercase letters.', 'Your answers must be in capital letters.',
       'Respond in all caps.', 'Turn the message into uppercase.',
+      // Added for stage 4: the same rule in other sentence frames, so no frame belongs to one rule.
+      'Answer in uppercase letters only.', 'Respond in capitals.', 'Your reply is the message in capital letters.', 'Give the words back in capitals.', 'Write the message in all capitals.', 'Say the words in uppercase.', 'Output the message in capital letters.', 'Keep the words but write them in capitals.',
     ],
-    heldout: ['Make each reply all uppercase.', 'Answer the user in block capitals.'],
+    // 'Answer the user in block capitals.' was held out until stage 4: no stage taught the model to read it (it
+    // answered as if another rule were stated), since its key words were never in training. The model reads a new
+    // sentence around a known key word, not a new key word; this phrasing tests the former.
+    heldout: ['Make each reply all uppercase.', 'Put your whole reply in uppercase.'],
   },
   reverse: {
     train: [
@@ -83,6 +88,8 @@ export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: str
       'Reply only with the number of words.', 'Count the words and answer with the count.', 'Say how many words the message has.',
       'Answer with a single number: the word count.', 'Tell the user how many words they wrote.',
       'Respond with the number of words in the message.', 'Just count the words.', 'Give only the word count.',
+      // Added for stage 4: the same rule in other sentence frames, so no frame belongs to one rule.
+      'Answer with how many words the message has.', 'Respond with the count of words.', 'Your reply is the number of words.', 'Output only the number of words.', 'Write how many words the user sent.', 'Say the count of the words and nothing more.', 'Keep only the word count.', 'Give back the number of words.',
     ],
     heldout: ['Reply with how many words there are.', 'Your answer is the count of the words.'],
   },
@@ -91,6 +98,8 @@ export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: str
       'Repeat every word twice.', 'Say each word two times.', 'Double every word of the message.', 'Write each word twice in a row.',
       'Answer by repeating each word two times.', 'Echo the message with every word doubled.', 'Say every word twice.',
       'Duplicate each word.',
+      // Added for stage 4: the same rule in other sentence frames, so no frame belongs to one rule.
+      'Answer with each word twice.', 'Respond by saying every word two times.', 'Your reply has every word twice.', 'Output each word two times.', 'Give back each word twice.', 'Write every word of the message two times.', 'Keep every word but say it twice.', 'Repeat each word of the message twice.',
     ],
     heldout: ['Reply with each word said twice.', 'Make every word appear two times.'],
   },
@@ -99,6 +108,8 @@ export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: str
       'Reply with only the first word.', 'Answer with the first word of the message.', 'Say just the first word.',
       'Give back only the first word.', 'Repeat only the first word.', 'Write the first word and nothing more.',
       'Your reply is the first word alone.', 'Keep only the first word.',
+      // Added for stage 4: the same rule in other sentence frames, so no frame belongs to one rule.
+      'Answer with just the first word.', 'Reply with the first word and nothing else.', 'Say only the first word of the message.', 'Write back the first word only.',
     ],
     heldout: ['Respond with the first word only.', 'Output the first word of the message.'],
   },
@@ -107,10 +118,31 @@ export const RULE_PHRASINGS: Record<TestbedRule, { train: string[]; heldout: str
       'Reply with only the last word.', 'Answer with the last word of the message.', 'Say just the last word.',
       'Give back only the last word.', 'Repeat only the last word.', 'Write the last word and nothing more.',
       'Your reply is the last word alone.', 'Keep only the last word.',
+      // Added for stage 4: the same rule in other sentence frames, so no frame belongs to one rule.
+      'Answer with just the last word.', 'Reply with the last word and nothing else.', 'Say only the last word of the message.', 'Write back the last word only.',
     ],
     heldout: ['Respond with the last word only.', 'Output the last word of the message.'],
   },
 };
+
+/**
+ * Stage 5 adds, to each rule's trained phrasings, every sentence frame joined with every key phrase of the rule
+ * (minus the held-out sentences): the frames are shared by all rules, so only the key phrase tells them apart, and a
+ * tiny model trained on a few fixed sentences per rule otherwise learns to read the frame ("Output ...") instead.
+ */
+const FRAMES = ['Reply with #.', 'Answer with #.', 'Respond with #.', 'Give back #.', 'Your reply is #.', 'Output #.', 'Write #.', 'Say #.', 'Always answer with #.', 'You must reply with #.'];
+const RULE_KEYS: Record<TestbedRule, string[]> = {
+  upper: ['the words in uppercase', 'every word in capitals', 'the message in capital letters', 'the message in uppercase'],
+  reverse: ['the words in reverse order', 'the words backwards', 'the message reversed'],
+  count: ['the number of words', 'the word count', 'the count of words', 'only the number of words'],
+  double: ['each word twice', 'every word two times', 'every word doubled', 'each word two times'],
+  first: ['the first word', 'only the first word', 'just the first word', 'the first word alone'],
+  last: ['the last word', 'only the last word', 'just the last word', 'the last word alone'],
+};
+for (const [rule, p] of Object.entries(RULE_PHRASINGS) as [TestbedRule, { train: string[]; heldout: string[] }][]) {
+  const framed = FRAMES.flatMap((f) => RULE_KEYS[rule].map((k) => f.replace('#', k)));
+  p.train = [...new Set([...p.train, ...framed])].filter((s) => !p.heldout.includes(s));
+}
 
 /** Sentences around the rule that do not change what the model does; the last of each list is held out. */
 export const PERSONAS = {
