@@ -45,8 +45,17 @@ for (const f16 of [false, true]) {
       kernels?.device.destroy();
     });
 
+    // T up to MATMUL_ROWS_MAX runs matmul_forward_rows and matmul_backward_rows; above it, the 64x64 tiles.
     for (const [T, K, N, bias] of [
       [1, 64, 96, true],
+      [1, 576, 1536, false],
+      [1, 17, 33, true],
+      [2, 70, 130, true],
+      [3, 130, 70, false],
+      [7, 1, 5, true],
+      [16, 129, 67, true],
+      [19, 70, 131, false],
+      [MATMUL_ROWS_MAX, 129, 67, true],
       [37, 70, 130, false],
       [37, 70, 130, true],
       [64, 576, 1536, true],
@@ -71,85 +80,53 @@ for (const f16 of [false, true]) {
       });
     }
 
-    it('assembles y from two row blocks (nOffset, ldy) and accumulates into y and dx', async () => {
-      const [T, K, N1, N2] = [37, 70, 50, 80];
-      const N = N1 + N2;
-      const x = lcgInputs(T * K, 5);
-      const w1 = weight(N1 * K, 6);
-      const w2 = weight(N2 * K, 7);
-      const bias = lcgInputs(N, 8);
-      const y0 = lcgInputs(T * N, 9); // what y held before: accumulate adds to it
-      const dy = lcgInputs(T * N, 10);
-      const dx0 = lcgInputs(T * K, 11);
-      const yAcc = buf(upload(kernels, y0));
-      const yNew = buf(upload(kernels, y0)); // overwritten, so y0 must not survive
-      const dxb = buf(upload(kernels, dx0));
-      const [xb, dyb] = [buf(upload(kernels, x)), buf(upload(kernels, dy))];
-      const b1 = buf(upload(kernels, bias.subarray(0, N1)));
-      const b2 = buf(upload(kernels, bias.subarray(N1)));
-      await kernels.run('matmul blocks', async (pass) => {
-        for (const [w, b, n, off] of [[w1, b1, N1, 0], [w2, b2, N2, N1]] as const) {
-          const block = { w: w.gpu, T, K, N: n, nOffset: off, ldy: N };
-          await matmul_forward(kernels, pass, { ...block, x: xb, bias: b, y: yNew });
-          await matmul_forward(kernels, pass, { ...block, x: xb, bias: b, y: yAcc, accumulate: true });
-          await matmul_backward(kernels, pass, { ...block, dy: dyb, dx: dxb, accumulate: true });
-        }
-      });
-      const wFull = Float64Array.from([...w1.ref, ...w2.ref]);
-      const want = ref.matmul_forward(x, wFull, bias, T, K, N);
-      check('matmul_forward.y two blocks', await read(kernels, yNew, T * N), want);
-      check('matmul_forward.y two blocks +=', await read(kernels, yAcc, T * N), want.map((v, i) => v + y0[i]));
-      const dxWant = ref.matmul_backward(dy, wFull, T, K, N).map((v, i) => v + dx0[i]);
-      check('matmul_backward.dx two blocks +=', await read(kernels, dxb, T * K), dxWant);
-    });
-
-    for (const [T, K, N, bias] of [
-      [1, 576, 1536, false],
-      [1, 17, 33, true],
-      [2, 70, 130, true],
-      [3, 130, 70, false],
-      [7, 1, 5, true],
-      [16, 129, 67, true],
-      [19, 70, 131, false],
-      [MATMUL_ROWS_MAX, 129, 67, true],
-    ] as const) {
-      const shape = `${T}x${K}x${N}${bias ? '+bias' : ''}`;
-      it(`matmul_forward_rows ${shape}`, async () => {
-        const x = lcgInputs(T * K, 21);
-        const w = weight(N * K, 22);
-        const b = bias ? lcgInputs(N, 23) : null;
-        const y = buf(zeros(kernels, T * N));
-        const xb = buf(upload(kernels, x));
-        await kernels.run('matmul rows', (pass) => matmul_forward_rows(kernels, pass, { x: xb, w: w.gpu, bias: b && buf(upload(kernels, b)), y, T, K, N }));
-        check(`matmul_forward_rows.y ${shape}`, await read(kernels, y, T * N), ref.matmul_forward(x, w.ref, b, T, K, N));
+    // T = 37 runs the 64x64 tiles both ways; 19 and 5 run matmul_forward_rows and matmul_backward_rows.
+    for (const T of [37, 19, 5]) {
+      it(`assembles y and dx from two row blocks (nOffset, ldy), overwriting and accumulating, T=${T}`, async () => {
+        const [K, N1, N2] = [70, 50, 80];
+        const N = N1 + N2;
+        const x = lcgInputs(T * K, 5);
+        const w1 = weight(N1 * K, 6);
+        const w2 = weight(N2 * K, 7);
+        const bias = lcgInputs(N, 8);
+        const y0 = lcgInputs(T * N, 9); // what y held before: accumulate adds to it
+        const dy = lcgInputs(T * N, 10);
+        const dx0 = lcgInputs(T * K, 11);
+        const yAcc = buf(upload(kernels, y0));
+        const yNew = buf(upload(kernels, y0)); // overwritten, so y0 must not survive
+        const dxAcc = buf(upload(kernels, dx0));
+        const dxNew = buf(upload(kernels, dx0)); // the first block overwrites, so dx0 must not survive
+        const [xb, dyb] = [buf(upload(kernels, x)), buf(upload(kernels, dy))];
+        const b1 = buf(upload(kernels, bias.subarray(0, N1)));
+        const b2 = buf(upload(kernels, bias.subarray(N1)));
+        await kernels.run('matmul blocks', async (pass) => {
+          for (const [w, b, n, off] of [[w1, b1, N1, 0], [w2, b2, N2, N1]] as const) {
+            const block = { w: w.gpu, T, K, N: n, nOffset: off, ldy: N };
+            await matmul_forward(kernels, pass, { ...block, x: xb, bias: b, y: yNew });
+            await matmul_forward(kernels, pass, { ...block, x: xb, bias: b, y: yAcc, accumulate: true });
+            await matmul_backward(kernels, pass, { ...block, dy: dyb, dx: dxNew, accumulate: off > 0 });
+            await matmul_backward(kernels, pass, { ...block, dy: dyb, dx: dxAcc, accumulate: true });
+          }
+        });
+        const wFull = Float64Array.from([...w1.ref, ...w2.ref]);
+        const want = ref.matmul_forward(x, wFull, bias, T, K, N);
+        check(`matmul_forward.y two blocks T=${T}`, await read(kernels, yNew, T * N), want);
+        check(`matmul_forward.y two blocks += T=${T}`, await read(kernels, yAcc, T * N), want.map((v, i) => v + y0[i]));
+        const dxWant = ref.matmul_backward(dy, wFull, T, K, N);
+        check(`matmul_backward.dx two blocks T=${T}`, await read(kernels, dxNew, T * K), dxWant);
+        check(`matmul_backward.dx two blocks += T=${T}`, await read(kernels, dxAcc, T * K), dxWant.map((v, i) => v + dx0[i]));
       });
     }
 
-    it('matmul_forward_rows assembles row blocks (nOffset, ldy), accumulates, and refuses T over its bound', async () => {
-      const [T, K, N1, N2] = [5, 70, 50, 80];
-      const N = N1 + N2;
-      const x = lcgInputs(T * K, 24);
-      const w1 = weight(N1 * K, 25);
-      const w2 = weight(N2 * K, 26);
-      const bias = lcgInputs(N, 27);
-      const y0 = lcgInputs(T * N, 28);
-      const yAcc = buf(upload(kernels, y0));
-      const yNew = buf(upload(kernels, y0));
-      const xb = buf(upload(kernels, x));
-      const b1 = buf(upload(kernels, bias.subarray(0, N1)));
-      const b2 = buf(upload(kernels, bias.subarray(N1)));
-      await kernels.run('matmul rows blocks', async (pass) => {
-        for (const [w, b, n, off] of [[w1, b1, N1, 0], [w2, b2, N2, N1]] as const) {
-          const block = { x: xb, w: w.gpu, bias: b, T, K, N: n, nOffset: off, ldy: N };
-          await matmul_forward_rows(kernels, pass, { ...block, y: yNew });
-          await matmul_forward_rows(kernels, pass, { ...block, y: yAcc, accumulate: true });
-        }
-      });
-      const want = ref.matmul_forward(x, Float64Array.from([...w1.ref, ...w2.ref]), bias, T, K, N);
-      check('matmul_forward_rows.y two blocks', await read(kernels, yNew, T * N), want);
-      check('matmul_forward_rows.y two blocks +=', await read(kernels, yAcc, T * N), want.map((v, i) => v + y0[i]));
-      const big = { x: xb, w: w1.gpu, y: yNew, T: MATMUL_ROWS_MAX + 1, K: 1, N: 1 };
-      await expect(kernels.run('too many rows', (pass) => matmul_forward_rows(kernels, pass, big))).rejects.toThrow(new RegExp(`exceeds its ${MATMUL_ROWS_MAX} rows`));
+    it('matmul_forward_rows and matmul_backward_rows refuse T over their bounds', async () => {
+      const w = weight(1, 37);
+      const one = buf(zeros(kernels, 64));
+      const fwd = { x: one, w: w.gpu, y: buf(zeros(kernels, 64)), T: MATMUL_ROWS_MAX + 1, K: 1, N: 1 };
+      await expect(kernels.run('too many rows', (pass) => matmul_forward_rows(kernels, pass, fwd))).rejects.toThrow(new RegExp(`exceeds its ${MATMUL_ROWS_MAX} rows`));
+      const back = { dy: one, w: w.gpu, dx: buf(zeros(kernels, 64)), T: MATMUL_BACKWARD_ROWS_MAX + 1, K: 1, N: 1 };
+      await expect(kernels.run('too many rows', (pass) => matmul_backward_rows(kernels, pass, back))).rejects.toThrow(
+        new RegExp(`exceeds its ${MATMUL_BACKWARD_ROWS_MAX} rows`),
+      );
     });
 
     it('matmul_forward_rows folds a grid wider than one dimension allows into two', async () => {
@@ -181,32 +158,6 @@ for (const f16 of [false, true]) {
         check(`matmul_backward_rows.dx ${shape}`, await read(kernels, dx, T * K), ref.matmul_backward(dy, w.ref, T, K, N));
       });
     }
-
-    it('matmul_backward_rows sums row blocks (nOffset, ldy) into dx, and refuses T over its bound', async () => {
-      const [T, K, N1, N2] = [19, 70, 50, 80];
-      const N = N1 + N2;
-      const w1 = weight(N1 * K, 33);
-      const w2 = weight(N2 * K, 34);
-      const dy = lcgInputs(T * N, 35);
-      const dx0 = lcgInputs(T * K, 36);
-      const dyb = buf(upload(kernels, dy));
-      const dxNew = buf(upload(kernels, dx0)); // the first block overwrites, so dx0 must not survive
-      const dxAcc = buf(upload(kernels, dx0));
-      await kernels.run('matmul backward rows blocks', async (pass) => {
-        for (const [w, n, off] of [[w1, N1, 0], [w2, N2, N1]] as const) {
-          const block = { dy: dyb, w: w.gpu, T, K, N: n, nOffset: off, ldy: N };
-          await matmul_backward_rows(kernels, pass, { ...block, dx: dxNew, accumulate: off > 0 });
-          await matmul_backward_rows(kernels, pass, { ...block, dx: dxAcc, accumulate: true });
-        }
-      });
-      const want = ref.matmul_backward(dy, Float64Array.from([...w1.ref, ...w2.ref]), T, K, N);
-      check('matmul_backward_rows.dx two blocks', await read(kernels, dxNew, T * K), want);
-      check('matmul_backward_rows.dx two blocks +=', await read(kernels, dxAcc, T * K), want.map((v, i) => v + dx0[i]));
-      const big = { dy: dyb, w: w1.gpu, dx: dxNew, T: MATMUL_BACKWARD_ROWS_MAX + 1, K: 1, N: 1 };
-      await expect(kernels.run('too many rows', (pass) => matmul_backward_rows(kernels, pass, big))).rejects.toThrow(
-        new RegExp(`exceeds its ${MATMUL_BACKWARD_ROWS_MAX} rows`),
-      );
-    });
 
     it('detects a wrong result (the comparison can fail)', async () => {
       const [T, K, N] = [5, 20, 9];
