@@ -35,7 +35,7 @@ export function backwardScratch(cfg: ModelConfig, T: number, rank: number) {
  */
 export function headBuffers(cfg: ModelConfig, T: number, vocabChunk: number, groups: number, klTopK = 0) {
   return {
-    nf: T * cfg.hiddenSize, rstdf: T, logits: T * vocabChunk, stats: 2 * T, targetLogit: T, lse: T, losses: T,
+    rows: T * cfg.hiddenSize, rowIdx: T, rowInv: T, nf: T * cfg.hiddenSize, rstdf: T, logits: T * vocabChunk, stats: 2 * T, targetLogit: T, lse: T, losses: T,
     loss: 1 + groups + (klTopK > 0 ? 1 : 0), targets: T, weights: T, group: T,
   };
 }

@@ -8,7 +8,7 @@ import { ModelError } from '../model/errors';
 import { Allocator } from './alloc';
 import { IGNORE, type PackedBatch } from './batch';
 import { allocLayerActs, allocScratch, loraFor, type LlamaEngine } from './engine';
-import { headBackward, headChunks, headForward, type HeadBuffers, type HeadPass } from './head';
+import { headBackward, headChunks, headForward, headRows, type HeadBuffers, type HeadPass } from './head';
 import { layerBackward, layerForward, type LayerActs, type Scratch } from './layer';
 import { loraSeed, type LoraLayout } from './lora';
 import { adamw_update, grad_norm } from './ops/adamw';
@@ -54,7 +54,7 @@ export class LoraTrainer {
   private readonly scratch: Scratch;
   private readonly head: HeadBuffers;
   private readonly batch: { ids: GPUBuffer; pos: GPUBuffer; seqStart: GPUBuffer; seqStartLocal?: GPUBuffer };
-  private readonly headPass: Omit<HeadPass, 'T'>;
+  private readonly headPass: Omit<HeadPass, 'T' | 'R'>;
 
   constructor(
     readonly engine: LlamaEngine,
@@ -174,18 +174,22 @@ export class LoraTrainer {
     const cfg = this.cfg;
     const L = cfg.numLayers;
     const T = b.T;
-    writeArray(this.engine.kernels.device, this.batch.ids, b.ids);
-    writeArray(this.engine.kernels.device, this.batch.pos, b.pos);
-    writeArray(this.engine.kernels.device, this.batch.seqStart, b.seqStart);
-    writeArray(this.engine.kernels.device, this.head.targets, b.targets);
-    writeArray(this.engine.kernels.device, this.head.weights, b.weights);
-    writeArray(this.engine.kernels.device, this.head.group, b.group);
+    const device = this.engine.kernels.device;
+    writeArray(device, this.batch.ids, b.ids);
+    writeArray(device, this.batch.pos, b.pos);
+    writeArray(device, this.batch.seqStart, b.seqStart);
+    const rows = headRows(b);
+    writeArray(device, this.head.rowIdx, rows.idx);
+    writeArray(device, this.head.rowInv, rows.inv);
+    writeArray(device, this.head.targets, rows.targets);
+    writeArray(device, this.head.weights, rows.weights);
+    writeArray(device, this.head.group, rows.group);
     if (this.head.kl) {
       // A batch without targets (e.g. PG only) is distilled nowhere: zero weights, stale ids never read into the loss.
-      writeArray(this.engine.kernels.device, this.head.kl.weights, b.kl?.weights ?? new Float32Array(T));
-      if (b.kl) {
-        writeArray(this.engine.kernels.device, this.head.kl.ids, b.kl.ids);
-        writeArray(this.engine.kernels.device, this.head.kl.logp, b.kl.logp);
+      writeArray(device, this.head.kl.weights, rows.kl?.weights ?? new Float32Array(rows.R));
+      if (rows.kl) {
+        writeArray(device, this.head.kl.ids, rows.kl.ids);
+        writeArray(device, this.head.kl.logp, rows.kl.logp);
       }
     }
     const p = this.layout.spec.dropout;
@@ -194,14 +198,14 @@ export class LoraTrainer {
     const lf = loraFor(this.layout, this.params, this.grads, this.scratch.dlora, dropout);
     const bb = this.engine.batch(T, this.batch.pos, this.batch.seqStart, b.seqStart, this.batch.seqStartLocal);
     const acts = (l: number) => this.acts[this.opts.recompute ? 0 : l];
-    const hp = { ...this.headPass, T };
+    const hp = { ...this.headPass, T, R: rows.R };
     await k.run('train.micro', async (pass) => {
       await this.engine.embed(pass, this.batch.ids, this.xs[0], T);
       for (let l = 0; l < L; l++) {
         await layerForward(k, pass, cfg, this.engine.weights.layers[l], l, this.xs[l], this.xs[l + 1], acts(l), this.scratch, bb, lf);
       }
       await headForward(k, pass, hp, this.xs[L], this.head, !o.first);
-      await headBackward(k, pass, hp, this.xs[L], this.head, this.scratch.dn, this.scratch.dx);
+      await headBackward(k, pass, hp, this.head, this.scratch.dn, this.scratch.dx);
       for (let l = L - 1; l >= 0; l--) {
         const w = this.engine.weights.layers[l];
         // Recompute: rebuild this layer's activations from its saved input (writing the same x[l+1] again).
