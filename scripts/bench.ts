@@ -2,7 +2,7 @@
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
 // picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
-// joint,sft_only narrow the quality section (16 adapters in all). The real-shaped models take many minutes on a
+// joint,sft_only narrow the quality section (20 adapters in all), --lr and --pg-weight override its defaults. The real-shaped models take many minutes on a
 // software adapter, the 135M pipeline hours.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
@@ -115,9 +115,11 @@ if (sections.has('quality')) {
   const rules = listFlag('--rules', [...TESTBED_RULES, ...HARD_RULES]).filter((r) => process.argv.includes('--rules') || (TESTBED_RULES as readonly string[]).includes(r)) as TestbedRule[];
   const variants = listFlag('--variants', ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
   log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
-  const lrAt = process.argv.indexOf('--lr');
-  const lr = lrAt >= 0 ? Number(process.argv[lrAt + 1]) : undefined;
-  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr }));
+  const numberFlag = (name: string) => {
+    const at = process.argv.indexOf(name);
+    return at >= 0 ? Number(process.argv[at + 1]) : undefined;
+  };
+  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight') }));
 }
 
 // Peak JavaScript memory while a Llama-3.2-1B-shaped model loads (written to a temporary folder first).

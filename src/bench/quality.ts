@@ -7,6 +7,7 @@ import { DEMO_PRESETS } from '../genpi/presets';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { TESTBED_WORDS, type TestbedRule } from '../genpi/testbed';
 import { Rng } from '../util/rng';
+import type { CurvePoint } from '../train/loop';
 import type { TrainingVariant } from '../train/sequences';
 import { defaultTrainSettings, effectiveSettings } from '../ui/train-settings';
 import type { SynthesisSettings } from '../worker/api';
@@ -37,8 +38,9 @@ function freshInputs(n: number, exclude: Set<string>, seed: number): string[] {
 
 export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Array>, o: {
   rules: TestbedRule[]; variants: TrainingVariant[]; testInputs: number; samples?: number; reasonTokens?: number;
-  /** Overrides of the default training settings, for sweeps (e.g. the learning rate). */
+  /** Overrides of the default training settings, for sweeps: the learning rate, the PG term's weight. */
   lr?: number;
+  pgWeight?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -66,6 +68,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         settings.loss.variant = variant;
         settings.checkpointEvery = 0;
         if (o.lr !== undefined) settings.lr = o.lr;
+        if (o.pgWeight !== undefined) settings.loss.pgWeight = o.pgWeight;
         const t1 = performance.now();
         const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings));
         const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '' });
@@ -74,6 +77,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         row.base = acc.base;
         row.variants.push({ variant, steps: r.steps, student: acc.student, retention: acc.retention, minutes: (performance.now() - t1) / 60_000 });
         log(`${rule} ${variant}: ${r.steps} steps, student ${acc.student.toFixed(2)}, teacher ${acc.teacher.toFixed(2)}, base ${acc.base.toFixed(2)}`);
+        log(`${rule} ${variant} curve: ${curveSummary(r.curve)}`);
       }
       rows.push(row);
     }
@@ -81,6 +85,24 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
     session.unload();
   }
   return rows;
+}
+
+/**
+ * Each term's loss and the gradient norm at the first step, a quarter, half and the end (means of a few steps), so a
+ * variant that falls short says which term kept the step: a PG loss that stays high is a target the model cannot
+ * learn, and a gradient norm far over the clip shrinks every term's share of the step.
+ */
+function curveSummary(curve: CurvePoint[]): string {
+  const at = (f: number) => {
+    const i = Math.min(curve.length - 1, Math.floor(f * curve.length));
+    const w = curve.slice(Math.max(0, i - 2), i + 3);
+    const mean = (k: 'sft' | 'pg' | 'kl' | 'gradNorm') => {
+      const xs = w.map((p) => p[k]).filter((x): x is number => x !== null);
+      return xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2) : '-';
+    };
+    return `step ${curve[i].step}: sft ${mean('sft')} pg ${mean('pg')} kl ${mean('kl')} |g| ${mean('gradNorm')}`;
+  };
+  return curve.length ? [0, 0.25, 0.5, 1].map(at).join('; ') : 'no steps';
 }
 
 export function formatQuality(rows: QualityRow[]): string {
