@@ -2,7 +2,7 @@
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
 // picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
-// joint,sft_only narrow the quality section (20 adapters in all), --lr and --pg-weight override its defaults. The real-shaped models take many minutes on a
+// joint,sft_only narrow the quality section (20 adapters in all), --lr, --pg-weight and --samples override its defaults. The real-shaped models take many minutes on a
 // software adapter, the 135M pipeline hours.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
@@ -119,7 +119,7 @@ if (sections.has('quality')) {
     const at = process.argv.indexOf(name);
     return at >= 0 ? Number(process.argv[at + 1]) : undefined;
   };
-  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight') }));
+  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples') }));
 }
 
 // Peak JavaScript memory while a Llama-3.2-1B-shaped model loads (written to a temporary folder first).

@@ -58,7 +58,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
       const t0 = performance.now();
       const { records } = await session.synthesize(`q-${rule}`, prompt, synth);
       const synthesisMinutes = (performance.now() - t0) / 60_000;
-      log(`${rule}: ${records.length} records in ${synthesisMinutes.toFixed(1)} min`);
+      log(`${rule}: ${records.length} records in ${synthesisMinutes.toFixed(1)} min; training inputs by word count ${wordCounts(records.map((r) => r.input))}`);
       const trained = new Set(records.filter((r) => r.split === 'train').map((r) => r.input));
       const heldout = records.filter((r) => r.split === 'heldout').map((r) => r.input);
       const inputs = [...heldout, ...freshInputs(Math.max(0, o.testInputs - heldout.length), new Set([...trained, ...heldout]), 7)];
@@ -85,6 +85,16 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
     session.unload();
   }
   return rows;
+}
+
+/** "words: count" of the inputs, e.g. "1: 3, 2: 20, 5: 1": whether training saw the lengths the test asks. */
+function wordCounts(inputs: string[]): string {
+  const n = new Map<number, number>();
+  for (const x of inputs) {
+    const w = x.trim().split(/\s+/).filter(Boolean).length;
+    n.set(w, (n.get(w) ?? 0) + 1);
+  }
+  return [...n].sort((a, b) => a[0] - b[0]).map(([w, c]) => `${w}: ${c}`).join(', ');
 }
 
 /**
