@@ -2,8 +2,8 @@
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
 // picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
-// joint,sft_only narrow the quality section (20 adapters in all), --lr, --pg-weight and --samples override its defaults. The real-shaped models take many minutes on a
-// software adapter, the 135M pipeline hours.
+// joint,sft_only narrow the quality section (20 adapters in all), --lr, --pg-weight and --samples override its
+// defaults. The real-shaped models take many minutes on a software adapter, the 135M pipeline hours.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
