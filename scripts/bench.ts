@@ -2,8 +2,9 @@
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
 // picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
-// joint,sft_only narrow the quality section (20 adapters in all), --lr, --pg-weight and --samples override its
-// defaults. The real-shaped models take many minutes on a software adapter, the 135M pipeline hours.
+// joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --rank, --epochs,
+// --seed (training) and --test-inputs override its defaults. The real-shaped models take many minutes on a
+// software adapter, the 135M pipeline hours.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
@@ -119,7 +120,9 @@ if (sections.has('quality')) {
     const at = process.argv.indexOf(name);
     return at >= 0 ? Number(process.argv[at + 1]) : undefined;
   };
-  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: 48, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples') }));
+  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: numberFlag('--test-inputs') ?? 48, log, lr: numberFlag('--lr'),
+    pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'),
+    seed: numberFlag('--seed') }));
 }
 
 // Peak JavaScript memory while a Llama-3.2-1B-shaped model loads (written to a temporary folder first).

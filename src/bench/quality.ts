@@ -41,6 +41,10 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   /** Overrides of the default training settings, for sweeps: the learning rate, the PG term's weight. */
   lr?: number;
   pgWeight?: number;
+  /** LoRA rank (alpha stays 2 x rank), the epochs (null: sized to the records) and the training seed. */
+  rank?: number;
+  epochs?: number;
+  seed?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -69,6 +73,9 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         settings.checkpointEvery = 0;
         if (o.lr !== undefined) settings.lr = o.lr;
         if (o.pgWeight !== undefined) settings.loss.pgWeight = o.pgWeight;
+        if (o.rank !== undefined) settings.lora = { ...settings.lora, rank: o.rank, alpha: 2 * o.rank };
+        if (o.epochs !== undefined) settings.epochs = o.epochs;
+        if (o.seed !== undefined) settings.seed = o.seed;
         const t1 = performance.now();
         const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings));
         const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '' });
@@ -78,6 +85,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         row.variants.push({ variant, steps: r.steps, student: acc.student, retention: acc.retention, minutes: (performance.now() - t1) / 60_000 });
         log(`${rule} ${variant}: ${r.steps} steps, student ${acc.student.toFixed(2)}, teacher ${acc.teacher.toFixed(2)}, base ${acc.base.toFixed(2)}`);
         log(`${rule} ${variant} curve: ${curveSummary(r.curve)}`);
+        if (acc.misses.length) log(`${rule} ${variant} misses: ${acc.misses.map((m) => `${JSON.stringify(m.input)} -> ${JSON.stringify(m.student)}`).join('; ')}`);
       }
       rows.push(row);
     }

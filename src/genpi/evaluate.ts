@@ -9,7 +9,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import { GREEDY, runChatReplies, type ChatReply } from './chat';
 import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare } from './metrics';
 import { promptTokenCount, type ParsedPrompt } from './prompt';
-import { ruleAccuracy, type TestbedRule } from './testbed';
+import { followsRule, ruleAccuracy, type TestbedRule } from './testbed';
 
 export interface EvalOptions {
   maxNewTokens: number;
@@ -29,8 +29,14 @@ export interface EvalFigures {
   kl_teacher_student: number | null;
   kl_teacher_base: number | null;
   valid_action: { teacher: number | null; student: number | null; base: number | null } | null;
-  /** Share of answers that apply the testbed rule, and retention = student / teacher; null without a rule. */
-  rule_accuracy: { rule: TestbedRule; teacher: number; student: number; base: number; retention: number | null } | null;
+  /**
+   * Share of answers that apply the testbed rule, and retention = student / teacher; null without a rule. `misses`:
+   * the first few inputs the teacher answered by the rule and the student did not, with the student's answer.
+   */
+  rule_accuracy: {
+    rule: TestbedRule; teacher: number; student: number; base: number; retention: number | null;
+    misses: { input: string; student: string }[];
+  } | null;
   prompt_tokens: number;
   tokens_saved_per_turn: number;
   prefill_ms_with_prompt: number; // time to first token of an input with P in front (uncached)
@@ -92,7 +98,14 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
 
   const st = agree(studentOut);
   const ruleShare = (xs: ChatReply[]) => ruleAccuracy(o.rule!, xs.map((x, i) => ({ input: inputs[i], output: x.text }))) ?? 0;
-  const rule = o.rule ? { rule: o.rule, teacher: ruleShare(teacher), student: ruleShare(studentOut), base: ruleShare(base) } : null;
+  const misses = (r: TestbedRule) => inputs
+    .map((input, i) => ({ input, student: studentOut[i].text, teacherOk: followsRule(r, input, teacher[i].text) }))
+    .filter((m) => m.teacherOk && !followsRule(r, m.input, m.student))
+    .slice(0, 8)
+    .map(({ input, student }) => ({ input, student }));
+  const rule = o.rule
+    ? { rule: o.rule, teacher: ruleShare(teacher), student: ruleShare(studentOut), base: ruleShare(base), misses: misses(o.rule) }
+    : null;
   return {
     inputs: inputs.length,
     ...st,
