@@ -37,7 +37,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const d = DEFAULT_TRAINING;
   const targets = (v.targets ? (v.targets as string).split(',').map((t) => t.trim().replace(/_proj$/, '')) : d.lora.targets) as LoraTarget[];
   for (const t of targets) if (!LORA_TARGETS.includes(t)) throw new UsageError(`train: unknown target "${t}" (choose from ${LORA_TARGETS.join(',')})`);
-  const variant = (v.variant ?? 'joint') as TrainingVariant;
+  const variant = (v.variant ?? d.loss.variant) as TrainingVariant;
   if (!VARIANTS.includes(variant)) throw new UsageError(`train: --variant must be one of ${VARIANTS.join(', ')}`);
   const rank = intFlag('train', v, 'rank', d.lora.rank, 1);
   // Unset, batch and epochs are sized to the training records once the dataset is read (train/run-size.ts).

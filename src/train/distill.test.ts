@@ -122,7 +122,7 @@ describe('the distillation variants', () => {
     expect(only.groups.map((g) => [g.weight, g.kind ?? 'ce'])).toEqual([[0, 'ce'], [2, 'kl']]);
     expect(only.pg).toEqual([]);
     expect(only.distill).toEqual({ topK: 4 });
-    expect(buildTrainingGroups(tok, records, P, DEFAULT_JOINT_LOSS, rng).distill).toBeNull();
+    expect(buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'joint' }, rng).distill).toBeNull();
     expect(teacherViews(tok, only, P, 1000).map((v) => v.name)).toEqual(['teacher[r7]', 'teacher[r8]']);
     expect(() => teacherViews(tok, only, P, 3)).toThrow(/top-K must be a whole number from 1 to 3, got 4/);
   });

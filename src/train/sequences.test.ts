@@ -256,7 +256,7 @@ describe('buildTrainingGroups', () => {
   const records = [record(), record({ id: 'r2', split: 'heldout' }), record({ id: 'r3', split: 'train' }), multiTurn];
 
   it('joint: SFT and PG groups with weights 0.7 and 0.3 from train records only', () => {
-    const set = buildTrainingGroups(tok, records, P, DEFAULT_JOINT_LOSS, new Rng(1));
+    const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'joint' }, new Rng(1));
     expect(set.groups.map((g) => g.weight)).toEqual([0.7, 0.3]);
     expect(set.sft).toHaveLength(3);
     expect(set.pg).toHaveLength(3);

@@ -36,7 +36,7 @@ describe('adapter metadata', () => {
     expect(meta.prompt.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.prompt).toMatchObject({ chars: 14, tokens: 7 });
     expect(meta.lora.targets).toContain('q_proj');
-    expect(meta.training).toMatchObject({ variant: 'joint', sftWeight: 0.7, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
+    expect(meta.training).toMatchObject({ variant: 'kl_only', klWeight: 1, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
     expect(meta.warning).toMatch(/secret/);
     // The same dataset fields `genpi train` writes (src/genpi/adapter-meta.ts builds both).
     expect(meta.dataset).toEqual({ name: 'd', records: 0, train: 0, heldout: 0, figures: null, skipped_lines: 0 });

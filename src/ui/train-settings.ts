@@ -23,6 +23,7 @@ export function defaultTrainSettings(): TrainSettings {
 }
 
 export const VARIANTS: readonly { value: TrainingVariant; label: string }[] = [
+  { value: 'kl_only', label: 'Distillation: KL to the teacher with P (default, best measured)' },
   { value: 'joint', label: 'GenPI: SFT + prompt generation (joint loss)' },
   { value: 'sft_only', label: 'Ablation: SFT only (no PG loss)' },
   { value: 'pg_no_reason', label: 'Ablation: PG without the reason' },
@@ -30,7 +31,6 @@ export const VARIANTS: readonly { value: TrainingVariant; label: string }[] = [
   { value: 'prepend_0.5', label: 'Baseline: prompt prepending, p = 0.5' },
   { value: 'prepend_1.0', label: 'Baseline: prompt prepending, p = 1.0' },
   { value: 'joint_kl', label: 'GenPI + distillation: SFT + PG + KL to the teacher' },
-  { value: 'kl_only', label: 'Distillation only: KL to the teacher (no SFT, no PG)' },
 ];
 
 /** A plain copy with the variant's switch applied, ready for the worker and the store. */
