@@ -38,7 +38,7 @@ it('a prompt that leaves no room in the context, before any training', () => {
   const huge = `You are an agent. ${'Follow every rule of the handbook carefully. '.repeat(400)}`;
   const data = join(tmp, 'huge.jsonl');
   writeFileSync(data, [record('a', 'train', huge), record('b', 'train', huge)].join('\n'));
-  fails(['train', '--model', modelDir, '--data', data, '--out', join(tmp, 'huge-adapter'), '--epochs', '1'], /training sequences do not fit the model's context of 2048 tokens: pg\[a\] \(\d+ tokens\).*never truncated/);
+  fails(['train', '--model', modelDir, '--data', data, '--out', join(tmp, 'huge-adapter'), '--epochs', '1'], /training sequences do not fit the model's context of 2048 tokens: teacher\[a\] \(\d+ tokens\).*never truncated/);
 });
 
 it('a dataset with broken lines keeps the good ones and reports the bad ones by line number', () => {

@@ -91,7 +91,8 @@ it('plans a run without training, and refuses a prompt past the context', async 
   expect(plan.warning).toMatch(/^few steps \(4, under 120\): the adapter may learn little; lower the batch size or raise the epochs$/);
   // A schedule that cannot move the adapter says so first.
   expect((await session.planTraining(PROMPT, records, { ...TRAIN, lr: 0 })).warning).toMatch(/^no step will change the adapter \(the learning rate is 0\)/);
-  expect(plan.sequences).toBe(6); // SFT and PG for each
+  expect(plan.sequences).toBe(3); // the default (kl_only) trains the SFT sequence of each; the teacher's is forward only
+  expect((await session.planTraining(PROMPT, records, { ...TRAIN, loss: { ...TRAIN.loss, variant: 'joint' } })).sequences).toBe(6); // SFT and PG
   expect(plan.memory.total).toBeLessThan(plan.deviceLimit);
   // On auto, 64 records get a batch of 8 and enough epochs for 120 steps, not the paper's 20.
   const many = Array.from({ length: 64 }, (_, i) => record(i));
