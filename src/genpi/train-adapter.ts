@@ -32,10 +32,11 @@ export const DEFAULT_TRAINING: TrainAdapterSettings = {
   lora: DEFAULT_LORA,
   loss: DEFAULT_JOINT_LOSS,
   loop: {
-    // lr 1e-3, not the paper's 1e-4 (a 70B teacher, thousands of records): on the testbed model (README,
+    // lr 2e-3, not the paper's 1e-4 (a 70B teacher, thousands of records). On the testbed model (README,
     // "Internalization on the testbed") 120 steps at 1e-4 left the student applying the rule on 0% of held-out
-    // inputs; 24 steps at 1e-3 reached 50%.
-    epochs: 10, batchSize: 32, lr: 1e-3, warmupFraction: 0.03, seed: 0, checkpointEvery: 10,
+    // inputs. With the default kl_only and plan (126 steps), 1e-3 left `reverse` at 89% of 96 inputs and 2e-3
+    // reached 98%, with every other rule at 99-100%.
+    epochs: 10, batchSize: 32, lr: 2e-3, warmupFraction: 0.03, seed: 0, checkpointEvery: 10,
     optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 },
   },
   maxTokensPerMicroBatch: 2048,
