@@ -82,7 +82,15 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   await screenshot(page, 'flow-4-dataset');
   mark('synthesized');
 
-  // 4. Training: 3 examples x 3 epochs at batch 1 = 9 steps, a checkpoint after each.
+  // 4. Training: 3 examples x 3 epochs at batch 1 = 9 steps, a checkpoint after each. The default variant
+  // (distillation) shows its own weights only; GenPI's joint loss, one switch away, shows SFT and PG.
+  expect(await page.getByTestId('train-variant').inputValue()).toBe('kl_only');
+  expect(await page.getByTestId('train-kl-weight').count()).toBe(1);
+  expect(await page.getByTestId('train-pg-weight').count()).toBe(0);
+  await page.getByTestId('train-variant').selectOption('joint');
+  expect(await page.getByTestId('train-pg-weight').count()).toBe(1);
+  expect(await page.getByTestId('train-kl-weight').count()).toBe(0);
+  await page.getByTestId('train-variant').selectOption('kl_only');
   await page.getByTestId('train-rank').fill('4');
   await page.getByTestId('train-epochs').fill('3');
   await page.getByTestId('train-batch-size').fill('1');

@@ -14,14 +14,17 @@ import {
   checkFitsContext,
   ContextTooShortError,
   DEFAULT_JOINT_LOSS,
+  hasPg,
   labelAssistantTurns,
   pgAssistantText,
   pgSequence,
   pgUserText,
   sftSequence,
   tokensOverContext,
+  trainsSft,
   type PromptText,
   type TrainingRecord,
+  type TrainingVariant,
 } from './sequences';
 
 let tok: Tokenizer;
@@ -275,6 +278,17 @@ describe('buildTrainingGroups', () => {
     expect(labelledSpans(noReason.pg[0])).toEqual([`## Context\n${P.text}<|im_end|>`]);
     const noPrompt = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'pg_no_prompt' }, new Rng(1));
     expect(labelledSpans(noPrompt.pg[0])).toEqual([`## Reason\n${record().reason}<|im_end|>`]);
+  });
+
+  it('hasPg and trainsSft (which weights the form shows) say which terms each variant trains', () => {
+    const all: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only'];
+    for (const variant of all) {
+      const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant }, new Rng(1));
+      expect(hasPg(variant), variant).toBe(set.pg.length > 0);
+      expect(trainsSft(variant), variant).toBe(set.groups[0].weight > 0);
+    }
+    expect(all.filter(hasPg)).toEqual(['joint', 'pg_no_reason', 'pg_no_prompt', 'joint_kl']);
+    expect(all.filter((v) => !trainsSft(v))).toEqual(['kl_only']);
   });
 
   it('prepends P with probability 0.5 (seeded, repeatable) or always', () => {

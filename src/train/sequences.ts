@@ -270,6 +270,16 @@ const PG_OPTIONS: Partial<Record<TrainingVariant, PgOptions>> = {
   pg_no_prompt: { withReason: true, withPrompt: false },
 };
 
+/** Whether the variant has the prompt-generation term, so w_pg means something to it. */
+export function hasPg(variant: TrainingVariant): boolean {
+  return PG_OPTIONS[variant] !== undefined;
+}
+
+/** Whether the variant has the SFT cross-entropy term, so w_sft means something to it. */
+export function trainsSft(variant: TrainingVariant): boolean {
+  return variant !== 'kl_only';
+}
+
 export interface TrainingSet {
   /** The 'train' records, in the order of `sft`. */
   records: TrainingRecord[];
