@@ -26,7 +26,7 @@ it('refuses a 2 MB turn with the context message, quickly', () => {
   const seconds = (performance.now() - t0) / 1000;
   expect(r.code, r.stderr).toBe(1);
   expect(r.errors).toEqual([expect.stringMatching(
-    /^genpi: 2 training sequences do not fit the model's context of 2048 tokens: sft\[long\] \(over \d+ tokens\), pg\[long\] \(over \d+ tokens\)\. The prompt is never truncated/,
+    /^genpi: 1 training sequence does not fit the model's context of 2048 tokens: sft\[long\] \(over \d+ tokens\)\. The prompt is never truncated/,
   )]);
   expect(seconds).toBeLessThan(20);
 });

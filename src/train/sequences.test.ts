@@ -352,7 +352,7 @@ describe('very long turns', () => {
     }
     const ms = performance.now() - t0;
     expect(err).toBeInstanceOf(ContextTooShortError);
-    expect((err as Error).message).toMatch(/^1 training sequence do not fit the model's context of 2048 tokens: sft\[long\] \(over \d+ tokens\)\. /);
+    expect((err as Error).message).toMatch(/^1 training sequence does not fit the model's context of 2048 tokens: sft\[long\] \(over \d+ tokens\)\. /);
     expect(ms).toBeLessThan(3000);
   });
 

@@ -50,7 +50,7 @@ export class ContextTooShortError extends TrainingDataError {
     const shown = offenders.slice(0, 5).map((o) => `${o.name} (${o.atLeast ? 'over ' : ''}${o.length} tokens)`);
     const more = offenders.length > 5 ? `, and ${offenders.length - 5} more` : '';
     super(
-      `${offenders.length} training sequence${offenders.length === 1 ? '' : 's'} do not fit the model's context of ` +
+      `${offenders.length} training sequence${offenders.length === 1 ? ' does' : 's do'} not fit the model's context of ` +
         `${context} tokens: ${shown.join(', ')}${more}. The prompt is never truncated, so use a longer-context model, ` +
         'or a shorter prompt or a lower conversation turn limit.',
     );
