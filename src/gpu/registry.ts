@@ -1,5 +1,6 @@
 // Builds compute pipelines by entry-point name from the WGSL files in shaders/, under an error scope, and caches
-// them. The entry point's snake_case name is also the registry key and the src/ref function's name.
+// them. The entry point's snake_case name is the registry key, and it is its src/ref function's name, or that name
+// plus a suffix for one pass of it (attention_backward_dq, grad_norm_partial): src/gpu/naming.test.ts checks it.
 import { GpuError, ShaderError } from './errors';
 
 /** File stem ('add') -> WGSL source. Given by shaders-vite.ts in bundles and shaders-node.ts in Node. */
