@@ -3,9 +3,8 @@
 // their Kernels in the worker and the engine.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { fromFloat32, toFloat32 } from '../model/dtype';
-import { formatDiff } from '../ref/compare';
 import { readF32, storageBuffer } from './buffers';
-import { compare, type Diff } from './compare';
+import { compare, formatDiff, type Diff } from './compare';
 import { createKernels, type Kernels } from './kernel';
 import { acquireNodeGpu } from './node';
 import { lcgInputs } from './selftest';
