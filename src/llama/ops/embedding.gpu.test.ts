@@ -1,7 +1,8 @@
 // embedding_forward on Dawn against its float64 reference: from one table and from row blocks, with the table stored
 // as f32 and as f16 (reference built from the f16-rounded table, so the copy must match exactly).
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectMatches, kernelSuite, read, roundF16, scaled, upload, uploadWeight, zeros } from '../../gpu/testing';
+import { compare, formatDiff } from '../../ref/compare';
 import * as cpu from '../../ref/embedding';
 import { embedding_forward } from './embedding';
 
@@ -47,6 +48,19 @@ for (const f16 of [false, true]) {
       const expected = Float64Array.from(sentinel);
       for (const [t, id] of [[1, 4], [2, 9]]) expected.set(ref.subarray(id * C, (id + 1) * C), t * C);
       expectMatches(`embedding_forward.out out-of-block ids ${wname}`, await read(suite.kernels, out, T * C), expected, { rel: 0, abs: 0 });
+    });
+
+    it('detects a wrong result (the comparison can fail): one id read as its neighbour', async () => {
+      const [V, C, T] = [50, 70, 5];
+      const ids = Uint32Array.from([7, 0, 49, 12, 7]);
+      const table = suite.weight(scaled(V * C, 81, 1), 'embedding.table');
+      const [bids, out] = [upload(suite.kernels, ids), zeros(suite.kernels, T * C)].map(suite.keep);
+      await suite.kernels.run('embedding', (pass) => embedding_forward(suite.kernels, pass, { ids: bids, table: table.buf, rowStart: 0, rows: V, out, T, C }));
+      const wrong = ids.slice();
+      wrong[3] = 13;
+      const d = compare(`embedding_forward.out vs a wrong id ${wname}`, await read(suite.kernels, out, T * C), cpu.embedding_forward(wrong, table.ref, T, C));
+      console.log(formatDiff(d));
+      expect(d.maxAbs).toBeGreaterThan(0.1);
     });
   });
 }

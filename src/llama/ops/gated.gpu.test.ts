@@ -1,8 +1,9 @@
 // swiglu_forward/backward and geglu_forward/backward on Dawn against their float64 references, including saturated
 // gates. One body for both gates: they differ only in the activation. swiglu runs under both weight registries, f32
 // and f16, though neither reads weights; geglu under f32 only.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectMatches, kernelSuite, read, scaled, upload, zeros } from '../../gpu/testing';
+import { compare, formatDiff } from '../../ref/compare';
 import * as cpu from '../../ref/gated';
 import { geglu_backward, geglu_forward, swiglu_backward, swiglu_forward } from './gated';
 
@@ -39,3 +40,17 @@ for (const op of OPS) {
     });
   }
 }
+
+describe('gated kernels', () => {
+  const suite = kernelSuite(false);
+  it('detect a wrong result (the comparison can fail): swiglu against the geglu reference', async () => {
+    const [T, F] = [3, 96];
+    const n = T * F;
+    const [gate, up] = [scaled(n, 91, 4), scaled(n, 92, 1)];
+    const [bg, bu, bh] = [upload(suite.kernels, gate), upload(suite.kernels, up), zeros(suite.kernels, n)].map(suite.keep);
+    await suite.kernels.run('swiglu', (pass) => swiglu_forward(suite.kernels, pass, { gate: bg, up: bu, h: bh, T, F }));
+    const d = compare('swiglu_forward.h vs geglu_forward', await read(suite.kernels, bh, n), cpu.geglu_forward(gate, up, T, F));
+    console.log(formatDiff(d));
+    expect(d.maxAbs).toBeGreaterThan(0.05);
+  });
+});

@@ -1,6 +1,6 @@
 // rope_forward and rope_backward on Dawn against their float64 references, in place, at small and large positions
 // (run under both weight registries, f32 and f16, though rope reads no weights).
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectMatches, kernelSuite, read, scaled, upload } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
 import * as cpu from '../../ref/rope';
@@ -59,6 +59,19 @@ for (const f16 of [false, true]) {
       // angle itself (up to 131071·6e-8 ≈ 8e-3 rad) dominates, which is HF's behaviour too: printed, not asserted.
       expectMatches('rope_forward.y vs f32-angle reference', gpu, hf, { abs: 2e-5 });
       console.log(formatDiff(compare('rope_forward.y vs exact-angle reference', gpu, cpu.rope_forward(x, pos, inv, T, nh, D))));
+    });
+
+    it('detects a wrong result (the comparison can fail): positions off by one', async () => {
+      const [T, nh, D] = [9, 2, 16];
+      const inv = Float32Array.from(cpu.rope_inv_freq(D, 10000, null));
+      const pos = Uint32Array.from({ length: T }, (_, t) => t);
+      const x = scaled(T * nh * D, 43, 1);
+      const [bx, bpos, binv] = [upload(suite.kernels, x), upload(suite.kernels, pos), upload(suite.kernels, inv)].map(suite.keep);
+      await suite.kernels.run('rope', (pass) => rope_forward(suite.kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
+      const shifted = pos.map((p) => p + 1);
+      const d = compare(`rope_forward.y vs positions + 1 ${wname}`, await read(suite.kernels, bx, T * nh * D), cpu.rope_forward(x, shifted, inv, T, nh, D));
+      console.log(formatDiff(d));
+      expect(d.maxAbs).toBeGreaterThan(0.05);
     });
   });
 }
