@@ -168,6 +168,30 @@ describe('parsePrompt: JSON messages', () => {
     expect(() => parsePrompt('[]')).toThrow(/empty JSON list/);
   });
 
+  it('refuses a file that starts like a message list and does not parse, naming the line and column', () => {
+    const body = JSON.stringify({ messages: msgs.slice(0, 3) }, null, 2);
+    // Truncated after the first message: the parser stops at the end, on the last line.
+    const cut = `\n\n${body.slice(0, body.indexOf('},') + 2)}`;
+    const lines = cut.split('\n');
+    expect(() => parsePrompt(cut)).toThrow(
+      new RegExp(`looks like JSON but does not parse: line ${lines.length}, column ${lines.at(-1)!.length + 1} \\(`),
+    );
+    expect(() => parsePrompt('[{"role": "system", "content": "x"}')).toThrow(/line 1, column 36/);
+    // A stray character inside: the column is where it stands.
+    expect(() => parsePrompt('{\n  "messages": [\n    {"role" "user"}\n  ]\n}')).toThrow(/line 3, column 13/);
+    expect(() => parsePrompt('[{"role": "user", "content": "x"}')).toThrow(PromptError);
+    // Text that only opens with a bracket is still text.
+    expect(parsePrompt('[Task] Summarize the email.').format).toBe('text');
+    expect(parsePrompt('{name} is a placeholder the user fills in.').format).toBe('text');
+  });
+
+  it('refuses a request body whose "messages" is not a list, and keeps other JSON objects as text', () => {
+    expect(() => parsePrompt('{"messages": "you are a bot"}')).toThrow(/"messages" of the JSON prompt must be a list .* got a string/);
+    expect(() => parsePrompt('{"messages": {"role": "user"}}')).toThrow(/got an object/);
+    expect(() => parsePrompt('{"messages": null}')).toThrow(/got null/);
+    expect(parsePrompt('{"tone": "formal", "language": "fr"}').format).toBe('text');
+  });
+
   it('reads a list or a request body after a byte-order mark as JSON, not as text', () => {
     const p = parsePrompt(`\uFEFF${JSON.stringify(msgs.slice(0, 3))}`);
     expect(p.format).toBe('json');

@@ -92,8 +92,10 @@ function markedTurns(text: string): { role: Role; content: string }[] | null {
 
 /**
  * A JSON array of {role, content}, or an API request body {messages: [...]}. Text that merely starts with "[" (a
- * "[Task]" heading) and is not JSON is left to the text readers; JSON that is a message list but has a bad item
- * is an error naming the item.
+ * "[Task]" heading) is left to the text readers; text that starts the way a message list does (`[{`, `{"`) and does
+ * not parse is an error naming the line and column, as is a body whose "messages" is not a list: read as plain text,
+ * a truncated file would silently become the system prompt. JSON that is a message list but has a bad item is an
+ * error naming the item.
  */
 function tryJsonMessages(text: string): { role: Role; content: string }[] | null {
   const t = text.trim();
@@ -101,12 +103,17 @@ function tryJsonMessages(text: string): { role: Role; content: string }[] | null
   let value: unknown;
   try {
     value = JSON.parse(t);
-  } catch {
-    return null;
+  } catch (e) {
+    if (!LOOKS_LIKE_JSON.test(t)) return null;
+    const lead = text.length - text.trimStart().length;
+    throw new PromptError(`The prompt looks like JSON but does not parse: ${jsonErrorPlace(text, lead, t, e as Error)}. Fix the JSON, or write the prompt as plain text.`);
   }
   if (!Array.isArray(value)) {
-    const msgs = typeof value === 'object' && value !== null ? (value as { messages?: unknown }).messages : undefined;
-    if (!Array.isArray(msgs)) return null;
+    if (typeof value !== 'object' || value === null || !('messages' in value)) return null;
+    const msgs = (value as { messages?: unknown }).messages;
+    if (!Array.isArray(msgs)) {
+      throw new PromptError(`"messages" of the JSON prompt must be a list of {"role", "content"} objects, got ${jsonKind(msgs)}.`);
+    }
     value = msgs;
   }
   const list = value as unknown[];
@@ -125,6 +132,36 @@ function tryJsonMessages(text: string): { role: Role; content: string }[] | null
     }
     return { role: mapped, content: contentText(content, i) };
   });
+}
+
+/** How a JSON message list or request body starts: `[` then an object, list, string or `]`; `{` then a key or `}`. */
+const LOOKS_LIKE_JSON = /^(?:\[\s*[[{"\]]|\{\s*["}])/;
+
+/** "line 3, column 5 (Unexpected end of JSON input)": where in the file the parser stopped, 1-based as editors count. */
+function jsonErrorPlace(file: string, lead: number, parsed: string, e: Error): string {
+  const said = /line (\d+) column (\d+)/.exec(e.message);
+  let line: number;
+  let column: number;
+  if (said) {
+    // The parser counted in the trimmed text: only the first line's column and the line number shift.
+    const before = file.slice(0, lead).split('\n');
+    line = Number(said[1]) + before.length - 1;
+    column = Number(said[2]) + (said[1] === '1' ? before[before.length - 1].length : 0);
+  } else {
+    const pos = /position (\d+)/.exec(e.message);
+    const at = lead + (pos ? Number(pos[1]) : parsed.length);
+    const lines = file.slice(0, at).split('\n');
+    line = lines.length;
+    column = lines[lines.length - 1].length + 1;
+  }
+  const reason = e.message.replace(/\s*(?:in JSON )?at position \d+.*$/, '').replace(/\s*at line \d+ column \d+.*$/, '');
+  return `line ${line}, column ${column} (${reason})`;
+}
+
+function jsonKind(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** A message's content: a string, or OpenAI-style parts of which only text parts can be internalized. */
