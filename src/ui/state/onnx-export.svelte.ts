@@ -26,7 +26,9 @@ export function loadSnippet(name: string, dtype: OnnxDType): string {
     `const model = await AutoModelForCausalLM.from_pretrained('${name}', { dtype: '${dtype === 'f16' ? 'fp16' : 'fp32'}' });`,
     "const inputs = tokenizer.apply_chat_template([{ role: 'user', content: 'Hello' }], { add_generation_prompt: true, return_dict: true });",
     'const out = await model.generate({ ...inputs, max_new_tokens: 64 });',
-    'console.log(tokenizer.decode(out[0].slice(inputs.input_ids.dims[1]), { skip_special_tokens: true }));',
+    '// Rows of the batch, from the first new token on (slice takes one range per dimension).',
+    'const reply = out.slice(null, [inputs.input_ids.dims[1], null]);',
+    'console.log(tokenizer.batch_decode(reply, { skip_special_tokens: true })[0]);',
   ].join('\n');
 }
 
