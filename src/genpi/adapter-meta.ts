@@ -1,12 +1,13 @@
 // What an adapter records beside its PEFT files: the base model (id and a hash of its weights, so it is never
 // applied to another model), P's hash, the LoRA, training and synthesis settings, the dataset figures, the loss
-// curve and the evaluation. The PG loss teaches the adapter to write P back out: it is as secret as P.
+// curve and the evaluation, and what the adapter can reveal about P, which depends on its variant (the PG loss
+// teaches it to write P back out).
 import type { LoraSpec } from '../llama/lora';
 import type { LoraAdapter } from '../llama/peft';
 import { exportPeft } from '../llama/peft';
 import type { WeightIndex } from '../model/weights';
 import type { CurvePoint, LoopSettings } from '../train/loop';
-import type { JointLossSettings } from '../train/sequences';
+import { effectiveLoss, revealWarning, type LossSettings } from '../train/variants';
 import type { DatasetFigures, GenpiRecord } from './dataset';
 
 export const METADATA_FILE = 'genpi_adapter.json';
@@ -51,7 +52,7 @@ export interface AdapterMetaInput {
   /** Whether the tokenizer rendered conversations with thinking on (Tokenizer.thinking; false without a thinking mode). */
   thinking: boolean;
   lora: LoraSpec;
-  loss: JointLossSettings;
+  loss: LossSettings;
   /** The loop settings the run trained with; batch and epochs as sized, never "auto". */
   loop: Omit<LoopSettings, 'epochs' | 'batchSize'> & { epochs: number | null; batchSize: number | null };
   maxTokensPerMicroBatch: number;
@@ -71,7 +72,8 @@ export async function buildAdapterMetadata(m: AdapterMetaInput): Promise<Adapter
     prompt: { sha256: await sha256Hex(m.prompt.text), chars: m.prompt.text.length, tokens: m.prompt.tokens },
     thinking: m.thinking,
     lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.map((t) => `${t}_proj`) },
-    training: { ...m.loss, ...m.loop, max_tokens_per_micro_batch: m.maxTokensPerMicroBatch, recompute: m.recompute },
+    // The variant's switch applied here, so a run records the same loss whichever surface (CLI or app) started it.
+    training: { ...effectiveLoss(m.loss), ...m.loop, max_tokens_per_micro_batch: m.maxTokensPerMicroBatch, recompute: m.recompute },
     dataset: {
       name: d.name,
       records: d.records.length,
@@ -80,7 +82,7 @@ export async function buildAdapterMetadata(m: AdapterMetaInput): Promise<Adapter
       figures: d.figures,
       skipped_lines: d.skippedLines,
     },
-    loss_curve: m.curve, evaluation: null, warning: SECRET_WARNING,
+    loss_curve: m.curve, evaluation: null, warning: revealWarning(m.loss.variant),
   };
 }
 
@@ -153,4 +155,12 @@ export function adapterFiles(adapter: LoraAdapter, meta: AdapterMetadata): Map<s
   return files;
 }
 
-export const SECRET_WARNING = 'This adapter was trained to reproduce its prompt (the PG loss): anyone with it can recover the prompt. Keep it as secret as the prompt.';
+/**
+ * What the adapter can reveal about its prompt, for the library and the export: from its recorded variant, since
+ * that is what decides it (metadata written before the variant mattered carried one sentence for all of them). An
+ * adapter with no variant on record (an import trained elsewhere) gets the warning for one that can.
+ */
+export function adapterWarning(meta: Pick<AdapterMetadata, 'training'>): string {
+  const variant = meta.training?.variant;
+  return revealWarning(typeof variant === 'string' ? variant : undefined);
+}

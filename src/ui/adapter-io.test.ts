@@ -5,7 +5,7 @@ import { DEFAULT_LORA, loraLayout } from '../llama/lora';
 import { ModelError } from '../model/errors';
 import type { StoredAdapter } from '../store/schema';
 import { unzipFiles, zipFiles } from '../store/zip';
-import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import type { TrainSettings } from '../worker/api';
 import { promptForAdapter, buildAdapterMeta, configOf, defaultAdapterName, exportFiles, importedMeta, importFiles, WrongModelError, type ModelShape } from './adapter-io';
 
@@ -15,33 +15,43 @@ const shape: ModelShape = {
   tie_word_embeddings: true, parameters: 1234,
 };
 const settings: TrainSettings = {
-  lora: { ...DEFAULT_LORA, rank: 2, alpha: 4 }, loss: DEFAULT_JOINT_LOSS, epochs: 1, batchSize: 2, lr: 1e-3, warmupFraction: 0.03,
+  lora: { ...DEFAULT_LORA, rank: 2, alpha: 4 }, loss: DEFAULT_LOSS, epochs: 1, batchSize: 2, lr: 1e-3, warmupFraction: 0.03,
   seed: 0, checkpointEvery: 1, maxTokensPerMicroBatch: 256,
 };
 
-async function adapter(): Promise<StoredAdapter> {
-  const layout = loraLayout(configOf(shape), settings.lora);
+async function adapter(s: TrainSettings = settings): Promise<StoredAdapter> {
+  const layout = loraLayout(configOf(shape), s.lora);
   const params = Float32Array.from({ length: layout.size }, (_, i) => Math.sin(i));
   const meta = await buildAdapterMeta({
-    model: shape, prompt: { text: 'You are terse.', tokens: 7 }, thinking: false, settings, memory: null,
+    model: shape, prompt: { text: 'You are terse.', tokens: 7 }, thinking: false, settings: s, memory: null,
     dataset: { name: 'd', records: [], figures: null }, curve: [{ step: 1, loss: 2, sft: 2, pg: null, kl: null, lr: 1e-3, gradNorm: 1, tokens: 10 }], created: 0,
   });
   return { id: 'a1', name: 'terse', created: 0, model: { id: shape.source, weightHash: shape.weightHash }, spec: layout.spec, params, meta, runId: null, evaluation: null };
 }
 
 describe('adapter metadata', () => {
-  it('records the base model, P\'s hash and size, the LoRA with PEFT module names, and the secret warning', async () => {
+  it('records the base model, P\'s hash and size, the LoRA with PEFT module names, and what the adapter can reveal', async () => {
     const { meta } = await adapter();
     expect(meta.base_model).toEqual({ id: 'tiny:qwen2:0', architecture: 'qwen2', weight_hash: shape.weightHash, parameters: 1234 });
     expect(meta.prompt.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.prompt).toMatchObject({ chars: 14, tokens: 7 });
     expect(meta.lora.targets).toContain('q_proj');
-    expect(meta.training).toMatchObject({ variant: 'kl_only', klWeight: 1, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
-    expect(meta.warning).toMatch(/secret/);
+    // The variant's switch applied (kl_only trains no SFT or PG term), as the CLI records it too.
+    expect(meta.training).toMatchObject({ variant: 'kl_only', sftWeight: 0, pgWeight: 0, klWeight: 1, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
+    expect(meta.warning).toMatch(/not trained to write its prompt out/);
+    expect(meta.warning).not.toMatch(/prompt-generation loss/);
     // The same dataset fields `genpi train` writes (src/genpi/adapter-meta.ts builds both).
     expect(meta.dataset).toEqual({ name: 'd', records: 0, train: 0, heldout: 0, figures: null, skipped_lines: 0 });
     expect(meta.training).toHaveProperty('optimizer.maxNorm');
     expect(importedMeta(shape, settings.lora, 0).training).toEqual({ imported: true });
+  });
+
+  it('warns that a joint (prompt-generation) adapter can write its prompt back, and an import of unknown training too', async () => {
+    const { meta } = await adapter({ ...settings, loss: { ...DEFAULT_LOSS, variant: 'joint' } });
+    expect(meta.training).toMatchObject({ variant: 'joint', sftWeight: 0.7, pgWeight: 0.3 });
+    expect(meta.training).not.toHaveProperty('klWeight');
+    expect(meta.warning).toMatch(/trained to write its prompt back out .*Keep it as secret as the prompt/);
+    expect(importedMeta(shape, settings.lora, 0).warning).toMatch(/write its prompt back out/);
   });
 
   it('names adapters after the preset and the time', () => {

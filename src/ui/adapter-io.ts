@@ -1,7 +1,7 @@
 // An adapter between the library and the outside: the metadata written beside it (the app's run mapped onto the
 // builder `genpi train` uses too), export as a PEFT .zip, and import from one, refusing an adapter made for another model. The LoRA
 // layout follows from the base model's shape, so export needs that shape (kept per model) and import the loaded one.
-import { adapterFiles, baseModelMismatch, buildAdapterMetadata, METADATA_FILE, parseAdapterMetadata, SECRET_WARNING, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
+import { adapterFiles, adapterWarning, baseModelMismatch, buildAdapterMetadata, METADATA_FILE, parseAdapterMetadata, sha256Hex, type AdapterMetadata } from '../genpi/adapter-meta';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import { DEFAULT_TRAINING } from '../genpi/train-adapter';
 import { loraLayout, type LoraSpec } from '../llama/lora';
@@ -116,7 +116,7 @@ export function importedMeta(loaded: ModelShape, spec: LoraSpec, created: number
     base_model: { id: loaded.source, architecture: loaded.architecture, weight_hash: loaded.weightHash, parameters: loaded.parameters },
     prompt: { sha256: '', chars: 0, tokens: 0 },
     lora: { rank: spec.rank, alpha: spec.alpha, dropout: spec.dropout, targets: spec.targets.map((t) => `${t}_proj`) },
-    training: { imported: true }, dataset: null, loss_curve: [], evaluation: null, warning: SECRET_WARNING,
+    training: { imported: true }, dataset: null, loss_curve: [], evaluation: null, warning: adapterWarning({ training: {} }),
   };
 }
 

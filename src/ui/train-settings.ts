@@ -1,9 +1,11 @@
-// Training settings as the form edits them: the defaults (GENPI.md's, from the CLI's DEFAULT_TRAINING, except batch
-// and epochs, which start on auto and are sized to the records), the variants with the words the select shows, and
-// the settings actually sent (SFT only means w_pg = 0; KL only, w_sft = w_pg = 0).
+// Training settings as the form edits them: the defaults (DEFAULT_TRAINING in genpi/train-adapter.ts, the CLI's
+// too, except batch and epochs, which start on auto and are sized to the records), the variants as the select shows
+// them (from the one table, train/variants.ts), and the settings actually sent: the variant's switch applied by
+// effectiveLoss, the same function the CLI and the adapter metadata use. The form keeps every weight it was given,
+// so switching variants back and forth loses nothing.
 import { DEFAULT_TRAINING } from '../genpi/train-adapter';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
-import { distills, type TrainingVariant } from '../train/sequences';
+import { DEFAULT_LOSS, effectiveLoss, VARIANT_SPECS, variantSpec, type TrainingVariant } from '../train/variants';
 import type { TrainSettings } from '../worker/api';
 
 export function defaultTrainSettings(): TrainSettings {
@@ -22,28 +24,18 @@ export function defaultTrainSettings(): TrainSettings {
   };
 }
 
-export const VARIANTS: readonly { value: TrainingVariant; label: string }[] = [
-  { value: 'kl_only', label: 'Distillation: KL to the teacher with P (default, best measured)' },
-  { value: 'joint', label: 'GenPI: SFT + prompt generation (joint loss)' },
-  { value: 'sft_only', label: 'Ablation: SFT only (no PG loss)' },
-  { value: 'pg_no_reason', label: 'Ablation: PG without the reason' },
-  { value: 'pg_no_prompt', label: 'Ablation: PG without P' },
-  { value: 'prepend_0.5', label: 'Baseline: prompt prepending, p = 0.5' },
-  { value: 'prepend_1.0', label: 'Baseline: prompt prepending, p = 1.0' },
-  { value: 'joint_kl', label: 'GenPI + distillation: SFT + PG + KL to the teacher' },
-];
+/** The select's entries, in the table's order (the default first). */
+export const VARIANTS: readonly { value: TrainingVariant; label: string }[] = VARIANT_SPECS.map(({ value, label }) => ({ value, label }));
+
+/** Which loss terms the variant has, so the form shows only the weights that mean something to it. */
+export function lossTerms(variant: TrainingVariant): { sft: boolean; pg: boolean; kl: boolean } {
+  const spec = variantSpec(variant);
+  return { sft: spec.sft, pg: spec.pg !== null, kl: spec.kl };
+}
 
 /** A plain copy with the variant's switch applied, ready for the worker and the store. */
 export function effectiveSettings(s: TrainSettings): TrainSettings {
-  const copy: TrainSettings = { ...s, lora: { ...s.lora, targets: [...s.lora.targets] }, loss: { ...s.loss } };
-  if (copy.loss.variant === 'sft_only') copy.loss.pgWeight = 0;
-  if (copy.loss.variant === 'kl_only') copy.loss.sftWeight = copy.loss.pgWeight = 0;
-  // The KL settings are kept only where they apply, so a stored run says what it trained with.
-  if (!distills(copy.loss.variant)) {
-    delete copy.loss.klWeight;
-    delete copy.loss.klTopK;
-  }
-  return copy;
+  return { ...s, lora: { ...s.lora, targets: [...s.lora.targets] }, loss: effectiveLoss(s.loss) };
 }
 
 /** Problems the form can see before asking the worker; empty when the settings look runnable. */
@@ -58,16 +50,18 @@ export function settingsProblems(s: TrainSettings): string[] {
   if (s.batchSize !== null && !whole(s.batchSize, 1)) out.push('batch size must be a whole number of at least 1 (or empty for auto)');
   if (!(s.lr > 0 && s.lr < 1)) out.push('learning rate must be between 0 and 1');
   if (!(s.warmupFraction >= 0 && s.warmupFraction <= 1)) out.push('warm-up must be a fraction between 0 and 1');
-  const kl = distills(s.loss.variant);
-  const klWeight = s.loss.klWeight ?? DEFAULT_TRAINING.loss.klWeight!;
-  if (s.loss.variant === 'kl_only') {
-    if (!(klWeight > 0)) out.push('the KL weight must be above 0');
-  } else if (!(s.loss.sftWeight >= 0 && s.loss.pgWeight >= 0 && (!kl || klWeight >= 0))
-    || s.loss.sftWeight + s.loss.pgWeight + (kl ? klWeight : 0) === 0) {
-    out.push(kl ? 'loss weights must be at least 0, not all 0' : 'loss weights must be at least 0, not both 0');
+  // Judged on what is sent: a weight the variant does not train is 0 there and needs no checking.
+  const loss = effectiveLoss(s.loss);
+  const terms = lossTerms(loss.variant);
+  const weights = [terms.sft && loss.sftWeight, terms.pg && loss.pgWeight, terms.kl && (loss.klWeight ?? DEFAULT_LOSS.klWeight)]
+    .filter((w): w is number => w !== false);
+  if (weights.length === 1) {
+    if (!(weights[0] > 0)) out.push(`the ${terms.kl ? 'KL' : terms.pg ? 'PG' : 'SFT'} weight must be above 0`);
+  } else if (!weights.every((w) => w >= 0) || weights.every((w) => w === 0)) {
+    out.push(weights.length > 2 ? 'loss weights must be at least 0, not all 0' : 'loss weights must be at least 0, not both 0');
   }
-  const topK = s.loss.klTopK ?? DEFAULT_TRAINING.loss.klTopK!;
-  if (kl && !(whole(topK, 1) && topK <= MAX_KL_TOP_K)) out.push(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}`);
+  const topK = loss.klTopK ?? DEFAULT_LOSS.klTopK;
+  if (terms.kl && !(whole(topK, 1) && topK <= MAX_KL_TOP_K)) out.push(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}`);
   if (!whole(s.checkpointEvery, 0)) out.push('checkpoint interval must be a whole number (0 = never)');
   return out;
 }

@@ -1,5 +1,6 @@
 // The adapters library: every trained or imported adapter in IndexedDB, with rename, delete, export as a PEFT .zip
 // and import from one. Kept in memory too, so an adapter whose save was refused (storage full) is not lost.
+import { adapterWarning } from '../../genpi/adapter-meta';
 import type { EvalFigures } from '../../genpi/evaluate';
 import type { StoredAdapter } from '../../store/schema';
 import { unzipFiles, zipFiles } from '../../store/zip';
@@ -25,6 +26,11 @@ export class LibraryState {
 
   get(id: string | null): StoredAdapter | undefined {
     return this.adapters.find((a) => a.id === id);
+  }
+
+  /** What this adapter can reveal about its prompt: its variant decides (adapter-meta's adapterWarning). */
+  warning(a: StoredAdapter): string {
+    return adapterWarning(a.meta);
   }
 
   async refresh(): Promise<void> {
@@ -82,7 +88,7 @@ export class LibraryState {
     try {
       const zip = zipFiles(exportFiles(a, await this.shapeFor(a)));
       download(safeFileName(a.name, 'zip'), zip as BlobPart, 'application/zip');
-      this.notice = `Exported "${a.name}" (PEFT layout). It can reproduce its prompt: keep it as secret as the prompt.`;
+      this.notice = `Exported "${a.name}" (PEFT layout). ${this.warning(a)}`;
     } catch (e) {
       this.error = errorInfo(e);
     }
