@@ -47,6 +47,10 @@ export interface StoredRun {
   /** The adapter it produced, once done. */
   adapterId: string | null;
   error: string | null;
+  /** Wall-clock seconds trained so far, over every pause, resume and reload (absent in runs saved before it). */
+  seconds?: number;
+  /** The form as the user left it ("auto" epochs and batch as null), shown again when the run is resumed. */
+  form?: TrainSettings;
 }
 
 /** The latest checkpoint of a run (one per run: a new one replaces the old). */

@@ -1,6 +1,6 @@
 // The whole page's state, wired once: the engine worker, the store, and one state class per step of the flow
 // (model, prompt, dataset, training, evaluation, library, chat). On start it restores what the last visit left:
-// the prompt draft, the latest dataset, the adapters, and a run a reload interrupted.
+// the prompt draft, the latest dataset, the adapters, and a run a reload interrupted (resumed by itself).
 import { DEMO_PRESETS } from '../../genpi/presets';
 import { createEngineClient, type EngineClient } from '../../worker/client';
 import { ChatState } from './chat.svelte';
@@ -65,5 +65,7 @@ export class AppState {
     this.evaluation.adapterId ??= this.library.adapters[0]?.id ?? null;
     this.chat.adapterId ??= this.library.adapters[0]?.id ?? null;
     await this.training.findResumable();
+    // As the README says: a reload resumes the run it interrupted, its model loaded again from the cache.
+    await this.training.autoResume();
   }
 }

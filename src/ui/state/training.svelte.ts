@@ -8,7 +8,7 @@ import type { ErrorInfo, ModelSource, TrainPlanReport, TrainResult, TrainSetting
 import type { EngineClient } from '../../worker/client';
 import { buildAdapterMeta, defaultAdapterName, shapeOf, WrongModelError } from '../adapter-io';
 import { errorInfo, isDeviceLost } from '../errors';
-import { newId } from '../format';
+import { formatDuration, newId } from '../format';
 import { defaultTrainSettings, effectiveSettings, settingsProblems } from '../train-settings';
 import type { DatasetState } from './dataset.svelte';
 import { WorkerJob, type JobGate } from './jobs.svelte';
@@ -39,6 +39,10 @@ export class TrainingState {
   error = $state<ErrorInfo | null>(null);
   resumable = $state.raw<Resumable | null>(null);
   lastAdapterId = $state<string | null>(null);
+  /** Wall-clock seconds the run on screen has trained, over every pause, resume and reload. */
+  seconds = $state(0);
+  /** The clock (tests drive their own). */
+  now: () => number = () => Date.now();
   /** The latest checkpoint, kept here as well: resuming works even when the store refused to save it. */
   private checkpoint: { runId: string; c: Checkpoint } | null = null;
   private readonly job: WorkerJob;
@@ -63,6 +67,21 @@ export class TrainingState {
   }
 
   problems = $derived(settingsProblems(this.settings));
+
+  /** Why Start is off while no run is on the GPU: a paused or interrupted run goes on or is discarded first. */
+  get startBlocker(): string | null {
+    const r = this.resumable;
+    if (!r) return null;
+    return `A run is ${r.run.status === 'running' ? 'interrupted' : 'paused'}: resume or discard it before starting another.`;
+  }
+
+  /** The time part of the status: time left while running, time so far when stopped, time in all when done. */
+  get timeText(): string {
+    if (this.running) return this.step ? `about ${formatDuration(this.step.etaSeconds)} left` : '';
+    const run = this.run;
+    if (!run || !this.seconds) return '';
+    return `${formatDuration(this.seconds)} ${run.status === 'done' ? 'in all' : 'so far'}`;
+  }
 
   /** One line for the status: what the run on screen is doing or how it ended. */
   get statusText(): string {
@@ -129,6 +148,7 @@ export class TrainingState {
 
   async start(): Promise<void> {
     this.error = null;
+    if (this.running || this.startBlocker) return;
     const planned = await this.requestPlan();
     if (!planned) return;
     const { plan, ds } = planned;
@@ -141,7 +161,7 @@ export class TrainingState {
     const run: StoredRun = {
       id: newId('run'), datasetId: ds.id, created: now, updated: now, model: this.models.ref!,
       settings, status: 'running', curve: [], totalSteps: plan.steps,
-      adapterId: null, error: null,
+      adapterId: null, error: null, seconds: 0, form: $state.snapshot(this.settings),
     };
     await this.saveRun(run);
     await this.execute(run, ds);
@@ -191,14 +211,20 @@ export class TrainingState {
     this.curve = resume?.curve ?? [];
     this.step = null;
     this.stopping = null;
+    // Real time: what earlier sessions of the run trained, plus this one's clock (the worker's counts only its job).
+    const before = run.seconds ?? 0;
+    const began = this.now();
+    const clock = () => (this.seconds = before + (this.now() - began) / 1000);
+    this.seconds = before;
     const callbacks = {
       onStep: (s: TrainStep) => {
+        clock();
         this.step = s;
         this.curve = [...this.curve, s];
       },
       onCheckpoint: async (c: Checkpoint) => {
         this.checkpoint = { runId: run.id, c };
-        run = { ...run, curve: c.curve, updated: Date.now() };
+        run = { ...run, curve: c.curve, updated: Date.now(), seconds: clock() };
         this.run = run;
         await this.store.save(`the checkpoint of run ${run.id}`, (s) => s.saveCheckpoint(run.id, c));
         await this.saveRun(run);
@@ -208,12 +234,13 @@ export class TrainingState {
       // The run's end is saved inside the job, so `running` (and the gate) last until the adapter is in the library.
       await this.job.run(async (jobId) => {
         const result = await this.engine.train(jobId, ds.prompt.text, ds.records, run.settings, Comlink.proxy(callbacks), resume);
-        run = { ...run, curve: result.curve, totalSteps: Math.max(run.totalSteps, result.steps) };
+        run = { ...run, curve: result.curve, totalSteps: Math.max(run.totalSteps, result.steps), seconds: clock() };
         if (result.stopped) await this.stopped(run, this.stopping === 'pause' ? 'paused' : 'cancelled', null);
         else await this.finish(run, ds, result);
       });
     } catch (e) {
       this.error = errorInfo(e);
+      run = { ...run, seconds: clock() };
       // A lost device is no fault of the run: keep it resumable from its last checkpoint once the model is back.
       await this.stopped(run, isDeviceLost(this.error) ? 'paused' : 'failed', `${this.error.name}: ${this.error.message}`);
     } finally {
@@ -275,7 +302,24 @@ export class TrainingState {
     this.resumable = { run, step: c?.step ?? null, source: known?.source ?? null };
     this.run = run;
     this.curve = run.curve;
-    // The form shows what the run trains with (resuming uses the run's own settings either way).
-    this.settings = structuredClone(run.settings);
+    this.seconds = run.seconds ?? 0;
+    // The form as the user left it, "auto" kept (resuming uses the run's own settings either way).
+    this.settings = structuredClone(run.form ?? run.settings);
+  }
+
+  /**
+   * After a reload, a run the reload interrupted goes on by itself: its model is loaded again (from the browser's
+   * cache for a hub model; a picked folder must be picked again) and the run resumes from its last checkpoint. A
+   * paused run waits for the user.
+   */
+  async autoResume(): Promise<void> {
+    const r = this.resumable;
+    if (!r || r.run.status !== 'running' || this.running) return;
+    if (this.resumeBlocker) {
+      if (!r.source || r.source.kind === 'folder') return;
+      await this.models.loadSource(r.source);
+      if (this.resumeBlocker) return; // the load failed or found other weights: section 1 says why
+    }
+    await this.resume();
   }
 }
