@@ -5,6 +5,7 @@
 import type { LoraAdapter } from '../llama/peft';
 import type { ModelFiles } from '../model/open';
 import { readAll, readJson, type FileSet } from '../model/source';
+import { tokenizerProblems } from '../model/tokenizer-check';
 import { buildDecoderGraph, type ExportDType } from './decoder-graph';
 import { mergedReader } from './merge';
 import type { ExternalPlacement } from './onnx-graph';
@@ -71,6 +72,9 @@ export async function exportOnnx(model: ModelFiles, adapter: LoraAdapter | null,
   if (!EXPORTABLE.includes(cfg.architecture)) {
     throw new ExportError(`export: ${String(cfg.architecture)} models cannot be exported to ONNX yet (${EXPORTABLE.join(', ')} can)`);
   }
+  // The tokenizer files are copied as they are: ones that would fail in transformers.js stop the export before it starts.
+  const problems = await tokenizerProblems(model.files);
+  if (problems.length) throw new ExportError(`export: ${problems[0]}; the export would not load in transformers.js`);
   const progress = opts.onProgress ?? (() => {});
   progress(0, 'merging the adapter and building the graph');
   const graph = await buildDecoderGraph(cfg, mergedReader(model.weights, adapter), {

@@ -67,6 +67,11 @@ export class Tokenizer {
     this.endOfTurnIds = [...new Set([...turnIds, ...this.eosTokenIds])];
   }
 
+  /** Whether tokenizer_config.json has a chat template (a base model may have none). */
+  get hasChatTemplate(): boolean {
+    return typeof this.inner.chat_template === 'string' && this.inner.chat_template !== '';
+  }
+
   /** The same tokenizer with thinking on or off: the app's setting changes it without reading the files again. */
   withThinking(on: boolean): Tokenizer {
     return on === this.thinking ? this : new Tokenizer(this.inner, this.configName, this.generationEos, on);
