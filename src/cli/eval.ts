@@ -10,7 +10,8 @@ import { readTextFile } from '../model/source-node';
 import { intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
-import { THINKING_FLAG } from './thinking';
+import { adapterPromptMismatch } from './adapter-check';
+import { adapterThinking, datasetThinking, THINKING_FLAG, thinkingFlag } from './thinking';
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const v = parseFlags('eval', argv, {
@@ -21,7 +22,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const modelDir = required('eval', v, 'model');
   const adapterDir = required('eval', v, 'adapter');
   const dataFile = required('eval', v, 'data');
-  const prompt = await readPrompt(required('eval', v, 'prompt'));
+  const promptFile = required('eval', v, 'prompt');
+  const prompt = await readPrompt(promptFile);
+  const thinking = thinkingFlag('eval', v);
   let actionPattern: RegExp | undefined;
   if (v['action-pattern']) {
     try {
@@ -38,9 +41,19 @@ export async function evalCommand(argv: string[]): Promise<void> {
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));
   if (!inputs.length) throw new ModelError(dataFile, 'has no held-out records to evaluate on; synthesize with --heldout above 0');
+  const promptWhy = await adapterPromptMismatch(adapterDir, promptFile, prompt.text);
+  if (promptWhy) process.stderr.write(`warning: ${promptWhy}\n`);
+  // The adapter's mode wins (it is what is evaluated); a dataset made in the other mode is said, not silently ignored.
+  const [fromAdapter, fromData] = [await adapterThinking(adapterDir), datasetThinking(records, dataFile)];
+  if (thinking === undefined && fromAdapter && fromData && fromAdapter.thinking !== fromData.thinking) {
+    const mode = (on: boolean) => (on ? 'on' : 'off');
+    process.stderr.write(`eval: ${adapterDir} was trained with thinking ${mode(fromAdapter.thinking)}, ${dataFile} made with it ` +
+      `${mode(fromData.thinking)}; evaluating with thinking ${mode(fromAdapter.thinking)}, as the adapter was trained ` +
+      '(--thinking or --no-thinking to choose)\n');
+  }
   const maxNew = intFlag('eval', v, 'max-new-tokens', 256, 1);
   const { engine, adapter, generator, tokenizer } = await openPipeline(modelDir, {
-    adapterDir, prompt, turnTokens: maxNew + 512, command: 'eval', thinking: v.thinking,
+    adapterDir, prompt, turnTokens: maxNew + 512, command: 'eval', thinking,
   });
   generator.addAdapter('student', adapter!);
   const figures = await evaluate(engine, generator, tokenizer, prompt, inputs, { name: 'student', adapter: adapter! }, {

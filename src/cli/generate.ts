@@ -7,7 +7,7 @@ import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { parseTokens } from './logits';
 import { readPrompt } from './pipeline';
-import { adapterThinking, loadCliTokenizer, THINKING_FLAG } from './thinking';
+import { adapterThinking, loadCliTokenizer, THINKING_FLAG, thinkingFlag } from './thinking';
 
 export async function generate(argv: string[]): Promise<void> {
   const v = parseFlags('generate', argv, {
@@ -23,16 +23,19 @@ export async function generate(argv: string[]): Promise<void> {
   const topP = floatFlag('generate', v, 'top-p', 1, 0, 1);
   const topK = intFlag('generate', v, 'top-k', 0, 0);
   const seed = intFlag('generate', v, 'seed', 0, 0);
+  const thinking = thinkingFlag('generate', v);
+  // Before the model is read: a typo in the ids is the user's to fix, whatever the model.
+  const tokenIds = v.tokens !== undefined ? parseTokens('generate', v.tokens as string) : null;
   // The prompt file as every command reads it: system text and example turns.
   const messages = v.prompt ? (await readPrompt(v.prompt as string)).messages : [];
   const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
   const adapterDir = v.adapter as string | undefined;
-  const tokenizer = await loadCliTokenizer('generate', modelDir, v.thinking, adapterDir ? await adapterThinking(adapterDir) : null);
+  const tokenizer = await loadCliTokenizer('generate', modelDir, thinking, adapterDir ? await adapterThinking(adapterDir) : null);
 
   let prefix: number[] = [];
   let prompt: number[];
-  if (v.tokens !== undefined) {
-    prompt = parseTokens(v.tokens as string);
+  if (tokenIds) {
+    prompt = tokenIds;
   } else {
     const full = tokenizer.applyChatTemplate([...messages, { role: 'user', content: v.input as string }], { addGenerationPrompt: true }).ids;
     const pre = promptTokenIds(tokenizer, { messages });

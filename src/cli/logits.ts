@@ -4,11 +4,13 @@ import { checkWritable, writeFileAtomic } from './atomic-write';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 
-export function parseTokens(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (parts.length === 0) throw new UsageError('logits: --tokens is empty; give comma-separated token ids, e.g. --tokens 1,2,3');
-  return parts.map((p) => {
-    if (!/^\d+$/.test(p)) throw new UsageError(`logits: --tokens has "${p}", not a token id`);
+/** --tokens 1,2,3 of `command`: whole ids, no empty item (a typo such as "1,,2" is not read as [1, 2]). */
+export function parseTokens(command: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.every((s) => s === '')) throw new UsageError(`${command}: --tokens is empty; give comma-separated token ids, e.g. --tokens 1,2,3`);
+  return parts.map((p, i) => {
+    if (p === '') throw new UsageError(`${command}: --tokens has an empty item at position ${i + 1}; give comma-separated token ids, e.g. --tokens 1,2,3`);
+    if (!/^\d+$/.test(p)) throw new UsageError(`${command}: --tokens has "${p}", not a token id (a whole number >= 0)`);
     return Number(p);
   });
 }
@@ -17,7 +19,7 @@ export async function logits(argv: string[]): Promise<void> {
   const v = parseFlags('logits', argv, { model: { type: 'string' }, adapter: { type: 'string' }, tokens: { type: 'string' }, out: { type: 'string' } });
   const modelDir = required('logits', v, 'model');
   const out = required('logits', v, 'out');
-  const tokens = parseTokens(required('logits', v, 'tokens'));
+  const tokens = parseTokens('logits', required('logits', v, 'tokens'));
   await checkWritable(out);
   const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
   engine.checkTokens(tokens, '--tokens');

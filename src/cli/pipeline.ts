@@ -24,10 +24,10 @@ export async function readPrompt(file: string): Promise<ParsedPrompt> {
 /**
  * The model, its tokenizer and a generator whose cache slots hold P plus `turnTokens` of conversation, or the
  * `slotTokens` a job measures with the tokenizer (KV memory grows with slots x slot length x layers, so slots are
- * sized to the job rather than to the model's context). `thinking` is the --thinking of `command` (see thinking.ts).
+ * sized to the job rather than to the model's context). `thinking` is the thinkingFlag of `command` (see thinking.ts).
  */
 export async function openPipeline(modelDir: string, o: { adapterDir?: string; prompt?: ParsedPrompt; slots?: number; turnTokens?: number;
-  slotTokens?: (tokenizer: Tokenizer) => number; command?: string; thinking?: unknown } = {}) {
+  slotTokens?: (tokenizer: Tokenizer) => number; command?: string; thinking?: boolean } = {}) {
   const cli = await openCliEngine(modelDir, o.adapterDir);
   const tokenizer = await loadCliTokenizer(o.command ?? 'genpi', modelDir, o.thinking, o.adapterDir ? await adapterThinking(o.adapterDir) : null);
   const pTokens = o.prompt ? promptTokenCount(tokenizer, o.prompt) : 0;

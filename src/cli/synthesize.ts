@@ -11,7 +11,7 @@ import { intFlag, parseFlags, required } from './args';
 import { checkWritable, writeFileAtomic } from './atomic-write';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
-import { THINKING_FLAG } from './thinking';
+import { THINKING_FLAG, thinkingFlag } from './thinking';
 
 export async function synthesizeCommand(argv: string[]): Promise<void> {
   const v = parseFlags('synthesize', argv, {
@@ -23,6 +23,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
+  const thinking = thinkingFlag('synthesize', v);
   // Synthesis takes minutes: an --out that could not be written is refused before any of it.
   await checkWritable(out);
   const samples = intFlag('synthesize', v, 'samples', DEFAULT_SYNTHESIS.samples, 1);
@@ -49,7 +50,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     endMarker: (v['end-marker'] as string) ?? DEFAULT_ENVIRONMENT.endMarker,
   };
   const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment });
-  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens, command: 'synthesize', thinking: v.thinking });
+  const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens, command: 'synthesize', thinking });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,

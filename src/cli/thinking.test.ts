@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { GenpiRecord } from '../genpi/dataset';
 import { realTokenizerDir } from '../model/testing/real-tokenizers';
 import { parseFlags } from './args';
-import { adapterThinking, datasetThinking, loadCliTokenizer, THINKING_FLAG } from './thinking';
+import { adapterThinking, datasetThinking, loadCliTokenizer, THINKING_FLAG, thinkingFlag } from './thinking';
 
 const qwen3 = realTokenizerDir('qwen3');
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-thinking-'));
@@ -28,7 +28,7 @@ describe('genpi --thinking', () => {
   it('off by default: the generation prompt ends with the empty thought', async () => {
     const log: string[] = [];
     const v = parseFlags('generate', [], THINKING_FLAG);
-    const tok = await loadCliTokenizer('generate', qwen3, v.thinking, null, (l) => log.push(l));
+    const tok = await loadCliTokenizer('generate', qwen3, thinkingFlag('generate', v), null, (l) => log.push(l));
     expect(tok.thinking).toBe(false);
     expect(tok.applyChatTemplate(ask, { addGenerationPrompt: true }).text.endsWith(`${HEADER}<think>\n\n</think>\n\n`)).toBe(true);
     expect(log).toEqual([]);
@@ -38,7 +38,7 @@ describe('genpi --thinking', () => {
     const log: string[] = [];
     const v = parseFlags('eval', ['--thinking'], THINKING_FLAG);
     const dir = adapterDir('off', false);
-    const tok = await loadCliTokenizer('eval', qwen3, v.thinking, await adapterThinking(dir), (l) => log.push(l));
+    const tok = await loadCliTokenizer('eval', qwen3, thinkingFlag('eval', v), await adapterThinking(dir), (l) => log.push(l));
     expect(tok.thinking).toBe(true);
     const text = tok.applyChatTemplate(ask, { addGenerationPrompt: true }).text;
     expect(text.endsWith(HEADER)).toBe(true);
@@ -59,5 +59,15 @@ describe('genpi --thinking', () => {
     expect(tok.thinking).toBe(true);
     expect(tok.applyChatTemplate(ask, { addGenerationPrompt: true }).text.endsWith(HEADER)).toBe(true);
     expect(log).toEqual(['train: thinking on, as data.jsonl was made with it\n']);
+  });
+
+  it('--no-thinking overrides a recorded "on", with a warning; both flags at once are refused', async () => {
+    const log: string[] = [];
+    const v = parseFlags('generate', ['--no-thinking'], THINKING_FLAG);
+    const tok = await loadCliTokenizer('generate', qwen3, thinkingFlag('generate', v), await adapterThinking(adapterDir('on-2', true)), (l) => log.push(l));
+    expect(tok.thinking).toBe(false);
+    expect(tok.applyChatTemplate(ask, { addGenerationPrompt: true }).text.endsWith(`${HEADER}<think>\n\n</think>\n\n`)).toBe(true);
+    expect(log.join('')).toMatch(/^warning: .*on-2 was made with thinking on, but runs now with thinking off/);
+    expect(() => thinkingFlag('eval', parseFlags('eval', ['--thinking', '--no-thinking'], THINKING_FLAG))).toThrow(/^eval: give --thinking or --no-thinking, not both$/);
   });
 });

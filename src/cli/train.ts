@@ -17,7 +17,7 @@ import { loadCheckpoint, prepareAdapterFolder, saveCheckpoint, writeAdapterFolde
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 import { progress, readPrompt } from './pipeline';
-import { datasetThinking, loadCliTokenizer, THINKING_FLAG } from './thinking';
+import { datasetThinking, loadCliTokenizer, THINKING_FLAG, thinkingFlag } from './thinking';
 
 const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only'];
 
@@ -33,6 +33,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const modelDir = required('train', v, 'model');
   const dataFile = required('train', v, 'data');
   const dryRun = v['dry-run'] === true;
+  const thinking = thinkingFlag('train', v);
   const out = dryRun ? '' : required('train', v, 'out');
   const d = DEFAULT_TRAINING;
   const targets = (v.targets ? (v.targets as string).split(',').map((t) => t.trim().replace(/_proj$/, '')) : d.lora.targets) as LoraTarget[];
@@ -88,7 +89,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const outExisted = !dryRun && (await stat(out).then(() => true, () => false));
   if (!dryRun) await prepareAdapterFolder(out, { resume: resuming, force: v.force === true });
   const { model, engine } = await openCliEngine(modelDir);
-  const tokenizer = await loadCliTokenizer('train', modelDir, v.thinking, datasetThinking(records, dataFile));
+  const tokenizer = await loadCliTokenizer('train', modelDir, thinking, datasetThinking(records, dataFile));
   const memoryLine = (p: { total: number; recompute: boolean }) => `GPU memory planned: ${(p.total / 2 ** 20).toFixed(1)} MiB${p.recompute ? ' (activation recompute)' : ''}\n`;
   if (dryRun) {
     // The plan alone, checked as a run checks it (every sequence fits the context, the memory fits the budget).
