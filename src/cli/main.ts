@@ -55,7 +55,8 @@ Usage:
       KL(teacher||base), prompt tokens and prefill timings.
 
 --thinking lets a model with a thinking mode (Qwen3) think before it answers; it is off otherwise. A dataset
-and an adapter record the mode they were made with, and train, eval and generate use it unless told otherwise.
+and an adapter record the mode they were made with, and train, eval and generate use it unless told otherwise
+(--no-thinking turns it off where a recorded mode has it on).
 
 Set GENPI_F16=0 to keep f32 weights on a device that has shader-f16.
 
