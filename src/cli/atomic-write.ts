@@ -2,16 +2,20 @@
 // complete new one, never a mix and never an empty file. A file is written as `X.partial` and renamed over X. A
 // folder (an adapter, a checkpoint) is filled as `X.genpi-partial`, renamed to `X.genpi-new` once complete, and
 // swapped in with the old one set aside as `X.genpi-old` until the new one is in place; `settleFolder` finishes a
-// swap that a kill cut short, and every command that reads or replaces such a folder calls it first.
+// swap that a kill cut short, and every command that reads or replaces such a folder calls it first. SIGINT and
+// SIGTERM settle a swap in flight before the process exits (folder-lock.ts).
 //
 // Test hook: GENPI_TEST_KILL_AT=<point>[:n] kills the process with SIGKILL (no cleanup, as a crash or a closed
 // laptop would) the n-th time (default 1st) it reaches <point>. Points, for a label such as `adapter`, `checkpoint`
 // or `logits`: `<label>-filling` (part of the data written), `<label>-written` (a file complete under its temporary
 // name), `<label>-staged` (a folder complete as .genpi-new), `<label>-aside` (the old folder set aside, the new one
-// not yet in) and `<label>-swapped` (the new one in, the old one not yet removed).
+// not yet in) and `<label>-swapped` (the new one in, the old one not yet removed). GENPI_TEST_KILL_SIGNAL=SIGTERM
+// (or SIGINT) sends that signal instead, as a user stopping the command would; it is handled a moment later.
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ModelError } from '../model/errors';
+import { dropOnExit, lockedByOther, onExit } from './folder-lock';
 
 const reached = new Map<string, number>();
 
@@ -22,24 +26,30 @@ function killPoint(point: string): void {
   if (name !== point) return;
   const n = (reached.get(point) ?? 0) + 1;
   reached.set(point, n);
-  if (n === Number(nth)) process.kill(process.pid, 'SIGKILL');
+  if (n === Number(nth)) process.kill(process.pid, (process.env.GENPI_TEST_KILL_SIGNAL ?? 'SIGKILL') as NodeJS.Signals);
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
-
-/** Why `file` could not be written, in words (Node's codes alone, like EISDIR, say little to a user). */
-function writeError(file: string, e: unknown): Error {
+/**
+ * Why `path` (a file or a folder, as the user gave it) could not be written, in words that say what to do: Node's
+ * codes alone, like EACCES or EISDIR, say little to a user, and the path they name is often a temporary one.
+ */
+export function writeError(path: string, e: unknown): Error {
+  if (e instanceof ModelError) return e;
   const code = (e as NodeJS.ErrnoException).code;
+  const parent = dirname(resolve(path));
+  const denied = `cannot be written: permission denied in ${parent}; write somewhere you may, or change its permissions`;
   const why: Record<string, string> = {
     EISDIR: 'is a folder; give a file name to write to',
-    ENOENT: `cannot be written: the folder ${dirname(resolve(file))} does not exist`,
-    ENOTDIR: `cannot be written: ${dirname(resolve(file))} is not a folder`,
-    EACCES: 'cannot be written: permission denied',
-    EPERM: 'cannot be written: permission denied',
-    EROFS: 'cannot be written: the file system is read-only',
-    ENOSPC: 'cannot be written: the disk is full (nothing was replaced)',
+    ENOENT: `cannot be written: the folder ${parent} does not exist`,
+    ENOTDIR: existsSync(parent) ? `cannot be written: ${parent} is not a folder` : 'cannot be written: a part of this path is a file, not a folder',
+    EACCES: denied,
+    EPERM: denied,
+    EROFS: 'cannot be written: the file system is read-only; write to another disk',
+    ENOSPC: 'cannot be written: the disk is full (nothing was replaced); free some space or write to another disk',
+    EDQUOT: 'cannot be written: the disk quota is used up (nothing was replaced); free some space or write elsewhere',
+    ENAMETOOLONG: 'cannot be written: the name is too long; give a shorter one',
   };
-  return code && why[code] ? new ModelError(file, why[code]) : (e as Error);
+  return code && why[code] ? new ModelError(path, why[code]) : (e as Error);
 }
 
 /**
@@ -102,24 +112,38 @@ const suffixes = { partial: '.genpi-partial', fresh: '.genpi-new', old: '.genpi-
 /** The names a folder's swap uses beside it (a folder that holds `dir` may list them as its own). */
 export const SWAP_SUFFIXES = Object.values(suffixes);
 
+type Step = { rm: string } | { from: string; to: string };
+
 /**
- * Finishes a folder swap a kill interrupted: a complete new folder is put in place, a partial one and an old one
- * set aside are removed. Afterwards `dir` is the old folder or the complete new one (or absent if it never was).
+ * The steps that finish a folder swap a kill interrupted: a complete new folder is put in place, a partial one and
+ * an old one set aside are removed. Afterwards `d` is the old folder or the complete new one (or absent if it never
+ * was). The same steps run after a kill (settleFolder) and when SIGINT or SIGTERM stops a swap (settleFolderSync).
  */
+function settleSteps(d: string): Step[] {
+  const [partial, fresh, old] = [d + suffixes.partial, d + suffixes.fresh, d + suffixes.old];
+  const steps: Step[] = [{ rm: partial }];
+  if (existsSync(fresh)) {
+    if (existsSync(d)) steps.push({ rm: old }, { from: d, to: old });
+    steps.push({ from: fresh, to: d });
+  } else if (!existsSync(d) && existsSync(old)) {
+    steps.push({ from: old, to: d }); // not left by a swap, but the old folder is all there is
+  }
+  steps.push({ rm: old });
+  return steps;
+}
+
+/** Finishes a folder swap a kill interrupted (settleSteps); one another live genpi is writing is left to it. */
 export async function settleFolder(dir: string): Promise<void> {
   const d = resolve(dir);
-  const [partial, fresh, old] = [d + suffixes.partial, d + suffixes.fresh, d + suffixes.old];
-  await rm(partial, { recursive: true, force: true });
-  if (await exists(fresh)) {
-    if (await exists(d)) {
-      await rm(old, { recursive: true, force: true });
-      await rename(d, old);
-    }
-    await rename(fresh, d);
-  } else if (!(await exists(d)) && (await exists(old))) {
-    await rename(old, d); // not left by a swap, but the old folder is all there is
+  if (lockedByOther(d)) return;
+  for (const s of settleSteps(d)) await ('rm' in s ? rm(s.rm, { recursive: true, force: true }) : rename(s.from, s.to));
+}
+
+function settleFolderSync(d: string): void {
+  for (const s of settleSteps(d)) {
+    if ('rm' in s) rmSync(s.rm, { recursive: true, force: true });
+    else renameSync(s.from, s.to);
   }
-  await rm(old, { recursive: true, force: true });
 }
 
 /**
@@ -131,27 +155,31 @@ export async function replaceFolder(dir: string, label: string,
   const d = resolve(dir);
   const [partial, fresh, old] = [d + suffixes.partial, d + suffixes.fresh, d + suffixes.old];
   await settleFolder(d);
-  await mkdir(partial, { recursive: true });
-  let first = true;
+  // Stopped by SIGINT or SIGTERM from here on, the process settles the swap before it exits (folder-lock.ts).
+  onExit(d, () => settleFolderSync(d));
   try {
+    await mkdir(partial, { recursive: true });
+    let first = true;
     await fill(async (name, data) => {
       await writeAll(join(partial, name), data, first ? `${label}-filling` : undefined);
       first = false;
     }, partial);
+    await syncFolder(partial);
+    await rename(partial, fresh);
   } catch (e) {
     await rm(partial, { recursive: true, force: true });
-    throw writeError(d, e);
+    dropOnExit(d);
+    throw writeError(dir, e);
   }
-  await syncFolder(partial);
-  await rename(partial, fresh);
   killPoint(`${label}-staged`);
-  if (await exists(d)) {
+  if (existsSync(d)) {
     await rename(d, old);
     killPoint(`${label}-aside`);
   }
   await rename(fresh, d);
   killPoint(`${label}-swapped`);
   await rm(old, { recursive: true, force: true });
+  dropOnExit(d);
   await syncFolder(dirname(d));
 }
 

@@ -15,9 +15,18 @@ import { BytesSource } from '../model/source';
 import type { Checkpoint } from '../train/loop';
 import { linkFiles, replaceFolder, settleFolder, SWAP_SUFFIXES } from './atomic-write';
 import { UsageError } from './fail';
+import { claimOutputFolder, type FolderKind, type Input } from './output-folder';
 
 const CHECKPOINT_DIR = 'checkpoint';
 const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors', METADATA_FILE];
+const CHECKPOINT_NAMES = [CHECKPOINT_DIR, ...SWAP_SUFFIXES.map((x) => CHECKPOINT_DIR + x)];
+
+/** The folder train writes: genpi_adapter.json or a checkpoint says genpi wrote it (a plain PEFT adapter does not). */
+const ADAPTER_FOLDER: FolderKind = {
+  command: 'train',
+  what: 'an adapter',
+  files: { ours: (e) => ADAPTER_FILES.includes(e) || CHECKPOINT_NAMES.includes(e), signs: [METADATA_FILE, ...CHECKPOINT_NAMES] },
+};
 
 /** What a checkpoint was trained from; a resume from anything else would not be a resume. */
 export interface RunIdentity {
@@ -27,24 +36,16 @@ export interface RunIdentity {
 }
 
 /**
- * Readies `out` for a run before any work: finishes a swap a kill interrupted, and refuses a folder that holds
- * other files (the adapter replaces the whole folder), --resume without a checkpoint, and a new run over an
- * earlier one's adapter or checkpoint without --force (which then drops the old checkpoint; the old adapter stays
- * until the new one replaces it).
+ * Readies `out` for a run before any work, under the shared rule for output folders (output-folder.ts: only a
+ * folder train wrote, never an input or the current folder, one run at a time), and refuses --resume without a
+ * checkpoint, and a new run over an earlier one's adapter or checkpoint without --force (which then drops the old
+ * checkpoint; the old adapter stays until the new one replaces it).
  */
-export async function prepareAdapterFolder(out: string, o: { resume: boolean; force: boolean }): Promise<void> {
+export async function prepareAdapterFolder(out: string, o: { resume: boolean; force: boolean; inputs: Input[] }): Promise<void> {
   if (o.resume && o.force) throw new UsageError('train: --resume continues the run in --out and --force starts a new one over it; pass one of them');
-  await settleFolder(out);
-  const s = await stat(out).catch(() => null);
-  if (s && !s.isDirectory()) throw new ModelError(out, 'is a file; --out takes the folder to write the adapter to');
-  if (s) await settleFolder(join(out, CHECKPOINT_DIR));
-  const entries = s ? await readdir(out) : [];
-  const ours = (e: string) => ADAPTER_FILES.includes(e) || e === CHECKPOINT_DIR || SWAP_SUFFIXES.some((x) => e === CHECKPOINT_DIR + x);
-  const others = entries.filter((e) => !ours(e));
-  if (others.length) {
-    throw new ModelError(out, `holds ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}, which is not part of an adapter; ` +
-      'train replaces the whole folder, so give a new or empty folder');
-  }
+  const { found } = await claimOutputFolder(out, ADAPTER_FOLDER, o.inputs);
+  if (found === 'ours') await settleFolder(join(out, CHECKPOINT_DIR));
+  const entries = found === 'new' ? [] : await readdir(out);
   const checkpoint = entries.includes(CHECKPOINT_DIR);
   if (o.resume) {
     if (!checkpoint) throw new ModelError(out, 'has no checkpoint to resume from; run without --resume to start over');

@@ -1,6 +1,6 @@
 // genpi export-onnx as a user meets it (no GPU needed): the folder it writes, f16, an output folder that holds
-// something (refused unless --force, and then replaced whole), a kill mid-write, and an adapter made for another
-// model.
+// something (refused, --force or not; an earlier export is replaced whole with --force), a kill mid-write, and an
+// adapter made for another model. output-folder-cli.test.ts has the rule for every command that writes a folder.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,24 +32,29 @@ describe('genpi export-onnx', () => {
     const r = genpi('export-onnx', '--model', modelDir, '--out', out);
     expect(r.errors).toEqual([]);
     expect(r.lastJson().files).toContain('onnx/model.onnx');
-    expect(readdirSync(out).sort()).toEqual(['config.json', 'generation_config.json', 'onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(out).sort()).toEqual(['config.json', 'generation_config.json', 'genpi-output.json', 'onnx', 'special_tokens_map.json',
+      'tokenizer.json', 'tokenizer_config.json']);
     expect(readdirSync(tmp).filter((n) => n.includes('genpi-'))).toEqual([]);
     const f16 = join(tmp, 'out-f16');
     expect(genpi('export-onnx', '--model', modelDir, '--out', f16, '--dtype', 'f16').code).toBe(0);
     expect(readdirSync(join(f16, 'onnx'))).toEqual(['model_fp16.onnx']);
   });
 
-  it('refuses an output folder that holds something unless --force, which replaces it whole', () => {
+  it('refuses an output folder that holds something else, even with --force; an earlier export needs --force', () => {
     const out = join(tmp, 'busy');
     mkdirSync(out);
     writeFileSync(join(out, 'notes.txt'), 'mine');
-    const r = genpi('export-onnx', '--model', modelDir, '--out', out);
-    expect(r.code).toBe(2);
-    expect(r.errors[0]).toMatch(/exists and is not empty; .*--force/);
-    expect(readdirSync(out)).toEqual(['notes.txt']);
-    expect(genpi('export-onnx', '--model', modelDir, '--out', out, '--force').code).toBe(0);
-    expect(existsSync(join(out, 'notes.txt'))).toBe(false);
-    expect(existsSync(join(out, 'onnx', 'model.onnx'))).toBe(true);
+    for (const force of [[], ['--force']]) {
+      const r = genpi('export-onnx', '--model', modelDir, '--out', out, ...force);
+      expect(r.code).toBe(2);
+      expect(r.errors).toEqual([expect.stringMatching(/busy: holds notes\.txt, which is not part of an ONNX export; .*give a new or empty folder/)]);
+      expect(readdirSync(out)).toEqual(['notes.txt']);
+    }
+    const earlier = join(tmp, 'out-f32');
+    const r = genpi('export-onnx', '--model', modelDir, '--out', earlier);
+    expect(r.errors).toEqual([expect.stringMatching(/out-f32: already holds an ONNX export that genpi export-onnx wrote; add --force to replace it/)]);
+    expect(genpi('export-onnx', '--model', modelDir, '--out', earlier, '--force').code).toBe(0);
+    expect(existsSync(join(earlier, 'onnx', 'model.onnx'))).toBe(true);
   });
 
   it('a kill while writing leaves no folder, and the next export writes it whole', () => {

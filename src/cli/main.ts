@@ -5,7 +5,7 @@ const HELP = `genpi — Generative Prompt Internalization on WebGPU
 
 Usage:
   genpi make-tiny --out DIR [--arch llama|qwen2|qwen3|gemma3] [--seed N] [--dtype f32|f16|bf16]
-         [--qk-scale S] [--head-std S] [--merges N]
+         [--qk-scale S] [--head-std S] [--merges N] [--force]
       Write a tiny random model (untrained) in the Hugging Face layout; --qk-scale near 0 makes attention
       near-uniform, --head-std sets how confident its answers are, --merges the tokenizer's BPE merges.
   genpi info --model DIR
@@ -49,10 +49,15 @@ Usage:
   genpi export-onnx --model DIR [--adapter DIR] --out DIR [--dtype f32|f16] [--force]
       Write the model with the adapter merged (as PEFT merges it) as a folder transformers.js loads:
       config.json, generation_config.json, the tokenizer files and onnx/model.onnx (model_fp16.onnx for
-      f16), with a KV cache under Optimum's names. A non-empty --out is replaced only with --force.
+      f16), with a KV cache under Optimum's names. --force replaces an earlier export, nothing else.
   genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX] [--thinking]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
       KL(teacher||base), prompt tokens and prefill timings.
+
+A folder --out (make-tiny, train, export-onnx) is replaced whole, and only one that command wrote (with --force):
+never a folder of other files, an input, or the current folder. One command at a time writes an output; one
+stopped (Ctrl-C, SIGTERM) leaves the old output or the complete new one, and what a killed one left beside the
+output is finished or removed by the next command that writes there.
 
 --thinking lets a model with a thinking mode (Qwen3) think before it answers; it is off otherwise. A dataset
 and an adapter record the mode they were made with, and train, eval and generate use it unless told otherwise

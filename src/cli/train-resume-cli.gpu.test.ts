@@ -90,7 +90,7 @@ it('refuses a folder of other files and a file as --out, touching neither', () =
   refused(/my-notes: holds notes\.txt, which is not part of an adapter; train replaces the whole folder, so give a new or empty folder/,
     '--model', modelDir, '--data', data, '--out', mine, ...FLAGS, '--force');
   expect(readdirSync(mine)).toEqual(['notes.txt']);
-  refused(/data\.jsonl: is a file; --out takes the folder to write the adapter to/, '--model', modelDir, '--data', data, '--out', data, ...FLAGS);
+  refused(/data\.jsonl: is a file; --out takes the folder to write an adapter to/, '--model', modelDir, '--data', data, '--out', data, ...FLAGS);
   expect(readFileSync(data, 'utf8')).toBe(records(4));
 });
 

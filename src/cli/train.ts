@@ -87,7 +87,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // Before the model is loaded: a run that could not write its adapter, or would overwrite one unasked, stops now.
   const resuming = v.resume === true;
   const outExisted = !dryRun && (await stat(out).then(() => true, () => false));
-  if (!dryRun) await prepareAdapterFolder(out, { resume: resuming, force: v.force === true });
+  if (!dryRun) {
+    const inputs = [{ flag: '--model', path: modelDir }, { flag: '--data', path: dataFile }, { flag: '--prompt', path: v.prompt as string | undefined }];
+    await prepareAdapterFolder(out, { resume: resuming, force: v.force === true, inputs });
+  }
   const { model, engine } = await openCliEngine(modelDir);
   const tokenizer = await loadCliTokenizer('train', modelDir, thinking, datasetThinking(records, dataFile));
   const memoryLine = (p: { total: number; recompute: boolean }) => `GPU memory planned: ${(p.total / 2 ** 20).toFixed(1)} MiB${p.recompute ? ' (activation recompute)' : ''}\n`;
