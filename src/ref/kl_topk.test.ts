@@ -3,7 +3,8 @@
 // and the chunked gather against plain indexing.
 import { describe, expect, it } from 'vitest';
 import { lcg } from './random';
-import { KL_REST_EPS, kl_topk_backward, kl_topk_forward, kl_topk_gather, top_log_probs } from './kl_topk';
+import { KL_REST_EPS, kl_topk_backward, kl_topk_forward, kl_topk_gather } from './kl_topk';
+import { top_log_probs } from './top_log_probs';
 
 /** Teacher targets [T,K] from teacher logits [T,V]: the top-K of each row. */
 function teacherOf(teacher: ArrayLike<number>, T: number, V: number, K: number) {

@@ -136,16 +136,3 @@ export function kl_topk_gather(
   }
   return z;
 }
-
-/** The teacher's top-K of one row of logits [V]: ids by descending probability (lowest id first on ties) and log-probs. */
-export function top_log_probs(logits: ArrayLike<number>, K: number): { ids: number[]; logp: number[] } {
-  const V = logits.length;
-  let max = -Infinity;
-  for (let v = 0; v < V; v++) max = Math.max(max, logits[v]);
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += Math.exp(logits[v] - max);
-  const lse = max + Math.log(sum);
-  const order = Array.from({ length: V }, (_, v) => v).sort((x, y) => logits[y] - logits[x] || x - y);
-  const ids = order.slice(0, K);
-  return { ids, logp: ids.map((v) => logits[v] - lse) };
-}

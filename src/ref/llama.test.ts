@@ -8,7 +8,7 @@ import { loraLayout } from '../llama/lora';
 import { parseModelConfig } from '../model/config';
 import { Rng } from '../util/rng';
 import { labelledCount, packGroups, type Sequence } from '../train/batch';
-import { top_log_probs } from './kl_topk';
+import { top_log_probs } from './top_log_probs';
 import { llama_backward, llama_forward, type RefModel } from './llama';
 
 const CLASS = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', gemma3: 'Gemma3ForCausalLM' };

@@ -17,7 +17,8 @@ import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
 import { Rng } from '../util/rng';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { compare, formatDiff } from '../ref/compare';
-import { kl_topk_forward, top_log_probs } from '../ref/kl_topk';
+import { kl_topk_forward } from '../ref/kl_topk';
+import { top_log_probs } from '../ref/top_log_probs';
 import { llama_backward, llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { groupTokenCounts, labelledCount, packBatch, packGroups, type Group } from './batch';
@@ -36,22 +37,25 @@ async function tiny(o: TinyModelOptions) {
   return { model, engine: await LlamaEngine.load(kernels, model), tok: await loadTokenizer(files) };
 }
 
-it('TopLogProbs: the top-K at chosen positions, 3 rows per read, equals the top-K of the full logits', async () => {
+it('TopLogProbs: the top-K at chosen positions (3 rows per head run, 2 read-backs) equals the top-K of the full logits', async () => {
   const { engine } = await tiny({ arch: 'qwen2', seed: 3 });
   const V = engine.cfg.vocabSize;
   const rng = new Rng(4);
   const ids = Array.from({ length: 23 }, () => Math.floor(rng.next() * V));
-  const positions = [0, 4, 5, 6, 11, 12, 13, 21, 22];
+  // More positions than the scorer's 23 rows of output: a second round, read back on its own.
+  const positions = [0, 4, 5, 6, 11, 12, 13, 21, 22, ...Array.from({ length: 23 }, (_, i) => 22 - i)];
   const K = 7;
-  const scorer = new TopLogProbs(engine, 30, K, 3);
+  const scorer = new TopLogProbs(engine, 23, K, 3);
   const got = await scorer.run(ids, positions);
+  const bytes = scorer.bytesRead;
   scorer.destroy();
   const full = await engine.logits(ids);
   const want = positions.map((t) => top_log_probs(full.subarray(t * V, (t + 1) * V), K));
   const d = compare('top-K logp vs full logits', got.logp, want.flatMap((w) => w.logp), 1);
-  console.log(formatDiff(d));
+  console.log(`${formatDiff(d)}\nbytes read back per position: ${bytes / positions.length} (the logits would be ${4 * V})`);
   expect(Array.from(got.ids)).toEqual(want.flatMap((w) => w.ids));
   expect(d.maxAbs).toBeLessThan(1e-5); // the same f32 logits; the head on 3 gathered rows vs on all 23
+  expect(bytes).toBe(positions.length * K * 8); // ids and log-probs, nothing per vocabulary entry
   engine.destroy();
 });
 

@@ -75,21 +75,26 @@ export function teacherViews(tok: Tokenizer, set: TrainingSet, p: PromptText, vo
 
 /**
  * Runs the frozen model (no adapter) over each teacher view and attaches its top-K at the aligned positions to the
- * matching student sequence (`students[i].teacher`), which the batches then carry to the KL term.
+ * matching student sequence (`students[i].teacher`), which the batches then carry to the KL term. Returns how many
+ * positions it scored and the bytes it read back to the CPU for them (8·K per position: the top-K is taken on the GPU).
  */
 export async function attachTeacherTargets(engine: LlamaEngine, views: readonly TeacherView[], students: readonly Sequence[], K: number,
-  o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
+  o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<{ positions: number; bytesRead: number }> {
   if (views.length !== students.length) throw new Error(`${views.length} teacher views for ${students.length} student sequences`);
-  if (!views.length) return;
+  const stats = { positions: 0, bytesRead: 0 };
+  if (!views.length) return stats;
   const scorer = new TopLogProbs(engine, Math.max(...views.map((v) => v.seq.input_ids.length)), K);
   try {
     for (const [i, v] of views.entries()) {
-      if (o.signal?.aborted) return; // the training loop then stops before its first step, as cancelled
+      if (o.signal?.aborted) break; // the training loop then stops before its first step, as cancelled
 
       students[i].teacher = await scorer.run(v.seq.input_ids, v.positions);
+      stats.positions += v.positions.length;
       o.onProgress?.(i + 1, views.length);
     }
   } finally {
+    stats.bytesRead = scorer.bytesRead;
     scorer.destroy();
   }
+  return stats;
 }
