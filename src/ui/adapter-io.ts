@@ -12,6 +12,7 @@ import { BlobFileSet } from '../model/source';
 import type { ModelRef, StoredAdapter } from '../store/schema';
 import type { CurvePoint } from '../train/loop';
 import type { ModelSummary, TrainSettings } from '../worker/api';
+import { modelIdOf } from '../worker/model-labels';
 import { formatDate } from './format';
 
 /** What of a model's summary fixes the LoRA layout and identifies the model; saved per model for later exports. */
@@ -76,7 +77,8 @@ export function exportFiles(a: StoredAdapter, shape: ModelShape): Map<string, Ui
     throw new WrongModelError(`adapter "${a.name}" has ${a.params.length} parameters but its layout on ${shape.source} needs ${layout.size}`);
   }
   const meta = { ...a.meta, evaluation: (a.evaluation as unknown as Record<string, unknown>) ?? a.meta.evaluation };
-  return adapterFiles({ layout, params: a.params, baseModel: a.model.id }, meta);
+  // PEFT loads base_model_name_or_path: the hub id or folder name, never the page's label for the demo or tiny model.
+  return adapterFiles({ layout, params: a.params, baseModel: modelIdOf(a.model.id) }, meta);
 }
 
 export class WrongModelError extends Error {

@@ -1,5 +1,7 @@
 // The models the app suggests: small instruction-tuned Llama-family models that train in a browser tab. Sizes are
 // the hub's safetensors downloads (bf16), so the user knows what a click costs before it starts.
+import { formatBytes } from './format';
+
 export interface CuratedModel {
   id: string;
   parameters: string;
@@ -19,6 +21,11 @@ export const CURATED_MODELS: readonly CuratedModel[] = [
   { id: 'google/gemma-3-1b-it', parameters: '1.00B', bytes: 2.0e9, note: 'gated: accept the license on the hub first; Gemma 3, 262k-token vocabulary; needs a discrete GPU' },
   { id: 'meta-llama/Llama-3.2-1B-Instruct', parameters: '1.24B', bytes: 2.47e9, note: 'gated: accept the license on the hub first; needs a discrete GPU' },
 ];
+
+/** A curated model's button: what it loads and what the click costs (the name after the owner, the size). */
+export function loadLabel(m: CuratedModel): string {
+  return `Load ${m.id.split('/').pop()} (${m.parameters} parameters, ${formatBytes(m.bytes)} download)`;
+}
 
 /** The built-in model: random weights in the Qwen2 layout, made in the worker; runs the whole flow in seconds. */
 export const TINY_SOURCE = { kind: 'tiny', arch: 'qwen2', seed: 0 } as const;

@@ -15,6 +15,11 @@ export function isDeviceLost(e: ErrorInfo | null | undefined): boolean {
   return e?.name === 'DeviceLostError';
 }
 
+/** The user's own cancel, as the worker reports it: news, not a failure. */
+export function isCancelled(e: ErrorInfo | null | undefined): boolean {
+  return e?.name === 'CancelledError' || e?.name === 'AbortError';
+}
+
 /** Thrown here when a second GPU job is started while one runs; the worker has one device and one model. */
 export class BusyError extends Error {
   override name = 'BusyError';

@@ -1,7 +1,7 @@
 // The loss plot's paths: scaled into the box, gaps where a loss is missing, empty series left empty.
 import { describe, expect, it } from 'vitest';
 import type { CurvePoint } from '../train/loop';
-import { lossPlot, niceTicks, type PlotBox } from './loss-plot';
+import { lossLegend, lossPlot, niceTicks, type PlotBox } from './loss-plot';
 
 const box: PlotBox = { width: 110, height: 110, left: 10, bottom: 10, top: 0, right: 0 };
 const point = (step: number, loss: number, sft: number | null, pg: number | null): CurvePoint => ({ step, loss, sft, pg, kl: null, lr: 1e-4, gradNorm: 1, tokens: 100 });
@@ -47,5 +47,28 @@ describe('lossPlot', () => {
   it('draws a flat curve in the middle instead of dividing by zero', () => {
     const p = lossPlot([point(1, 2, null, null), point(2, 2, null, null)], box);
     expect(p.paths.loss).toBe('M10,50 L110,50');
+  });
+});
+
+describe('lossLegend', () => {
+  const kl = (step: number, loss: number): CurvePoint => ({ step, loss, sft: 2.5, pg: 1.5, kl: loss, lr: 1e-4, gradNorm: 1, tokens: 100 });
+
+  it('names only the terms the variant trains, each with its latest value', () => {
+    // kl_only: the loop still reports the SFT tokens' CE (weight 0), which the legend and the plot leave out.
+    const curve = [kl(1, 0.5), kl(2, 0.25)];
+    const terms = { sft: false, pg: false, kl: true };
+    expect(lossLegend(curve, terms)).toEqual([
+      { series: 'loss', label: 'total', value: '0.2500' },
+      { series: 'kl', label: 'KL', value: '0.2500' },
+    ]);
+    const p = lossPlot(curve, box, undefined, terms);
+    expect(p.paths.sft).toBe('');
+    expect(p.paths.pg).toBe('');
+    expect(p.paths.kl).not.toBe('');
+  });
+
+  it('leaves out a trained term that has no values yet, and shows the joint loss\'s SFT and PG', () => {
+    const curve = [point(1, 4, 5, 3), point(2, 3, 4, 2)];
+    expect(lossLegend(curve, { sft: true, pg: true, kl: true }).map((k) => `${k.label} ${k.value}`)).toEqual(['total 3.0000', 'SFT 4.0000', 'PG 2.0000']);
   });
 });

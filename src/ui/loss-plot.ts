@@ -1,5 +1,6 @@
 // The loss plot's geometry, kept out of the component so it can be tested: SVG paths for the joint, SFT, PG and
-// distillation (KL) losses against the optimizer step, on one shared linear scale, with a few round tick values.
+// distillation (KL) losses against the optimizer step, on one shared linear scale, with a few round tick values;
+// only the terms the run's variant trains are drawn and named in the legend, each with its latest value.
 import type { CurvePoint } from '../train/loop';
 
 export interface PlotBox {
@@ -36,8 +37,24 @@ export function niceTicks(lo: number, hi: number, count = 4): number[] {
   return out;
 }
 
-export function lossPlot(curve: readonly CurvePoint[], box: PlotBox = PLOT_BOX, total?: number): LossPlot {
-  const series: Series[] = ['loss', 'sft', 'pg', 'kl'];
+/** Which loss terms a run trains (train-settings' lossTerms of its variant); all of them when not known. */
+export type Terms = Record<'sft' | 'pg' | 'kl', boolean>;
+const ALL_TERMS: Terms = { sft: true, pg: true, kl: true };
+const LABELS: Record<Series, string> = { loss: 'total', sft: 'SFT', pg: 'PG', kl: 'KL' };
+
+/** The legend: the total and each trained term with a value, each with its latest value (4 decimals) or ''. */
+export function lossLegend(curve: readonly CurvePoint[], terms: Terms = ALL_TERMS): { series: Series; label: string; value: string }[] {
+  const last = curve.at(-1);
+  return (['loss', 'sft', 'pg', 'kl'] as const)
+    .filter((s) => s === 'loss' || (terms[s] && curve.some((p) => p[s] != null && Number.isFinite(p[s]))))
+    .map((s) => {
+      const v = last?.[s];
+      return { series: s, label: LABELS[s], value: v != null && Number.isFinite(v) ? v.toFixed(4) : '' };
+    });
+}
+
+export function lossPlot(curve: readonly CurvePoint[], box: PlotBox = PLOT_BOX, total?: number, terms: Terms = ALL_TERMS): LossPlot {
+  const series = (['loss', 'sft', 'pg', 'kl'] as const).filter((s) => s === 'loss' || terms[s]);
   const values = curve.flatMap((p) => series.map((s) => p[s]).filter((v): v is number => v != null && Number.isFinite(v)));
   const empty = { paths: { loss: '', sft: '', pg: '', kl: '' }, yTicks: [], xTicks: [], steps: [0, 0] as [number, number] };
   if (!curve.length || !values.length) return empty;

@@ -11,6 +11,7 @@ import { makeTinyModel } from '../model/tiny/make';
 import { TESTBED_MARKER } from '../genpi/testbed';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import type { ModelSource, ModelSummary } from './api';
+import { DEMO_MODEL_LABEL, tinyModelLabel } from './model-labels';
 
 export interface LoadedModel {
   model: ModelFiles;
@@ -26,7 +27,6 @@ interface Found {
 
 /** The demo model's files (public/demo-model), all read before loading: about 1 MB from the app's own origin. */
 export const DEMO_MODEL_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', TESTBED_MARKER];
-export const DEMO_MODEL_LABEL = 'genpi-demo (follows rules in its system prompt)';
 
 async function demoFiles(baseUrl: string): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
@@ -56,7 +56,7 @@ async function filesOf(source: ModelSource, cache: ModelCache | undefined, onPro
       return { files: new BlobFileSet(source.name, blobs), label: source.name, untrained: false };
     }
     case 'tiny': {
-      const label = `tiny-random-${source.arch} (untrained)`;
+      const label = tinyModelLabel(source.arch);
       return { files: memoryFileSet(label, makeTinyModel({ arch: source.arch, seed: source.seed })), label, untrained: true };
     }
     case 'demo':

@@ -27,6 +27,7 @@ import type {
 } from './api';
 import { deviceLostInJob, NoModelError, RequestError } from './errors';
 import { Jobs, notifier } from './jobs';
+import { modelIdOf } from './model-labels';
 import { loadModelFiles, tokenizerSummary, type LoadedModel } from './models';
 import { actionPattern, checkResume, trainAdapterSettings } from './requests';
 import { checkModelFits, generatorSize, trainingBudget, type GeneratorSize } from './sizing';
@@ -287,7 +288,7 @@ export class EngineSession {
       // Loaded on first use: the ONNX encoder stays out of the worker's first download.
       const { exportOnnx } = await import('../export/merged-folder');
       const show = notifier(onProgress);
-      const files = await exportOnnx(m.model, { layout, params: adapter.params, baseModel: m.summary.source }, {
+      const files = await exportOnnx(m.model, { layout, params: adapter.params, baseModel: modelIdOf(m.summary.source) }, {
         dtype, signal, onProgress: (fraction, stage) => show({ fraction, stage }),
       });
       signal.throwIfAborted();

@@ -1,5 +1,6 @@
 // Chatting with an adapter: the student (adapter, no P) by default, or the teacher (P, no adapter) or the base model
-// (neither) for comparison; each reply streams in and is labelled with the side that wrote it.
+// (neither) for comparison; each reply streams in and is labelled with the side that wrote it. Each side keeps its
+// own conversation: the teacher never answers in a conversation the student wrote.
 import * as Comlink from 'comlink';
 import type { ChatMessage } from '../../model/tokenizer';
 import type { ChatSide, ErrorInfo } from '../../worker/api';
@@ -27,7 +28,8 @@ export const SIDES: readonly { value: ChatSide; label: string }[] = [
 export class ChatState {
   adapterId = $state<string | null>(null);
   side = $state<ChatSide>('student');
-  turns = $state.raw<ChatTurn[]>([]);
+  /** One conversation per side, so switching "who answers" shows that side's own history. */
+  private logs = $state.raw<Record<ChatSide, ChatTurn[]>>({ student: [], teacher: [], base: [] });
   input = $state('');
   streaming = $state('');
   error = $state<ErrorInfo | null>(null);
@@ -53,6 +55,18 @@ export class ChatState {
     return this.job.running;
   }
 
+  /** The conversation of the side on screen. */
+  get turns(): ChatTurn[] {
+    return this.logs[this.side];
+  }
+
+  private setTurns(side: ChatSide, turns: ChatTurn[]): void {
+    this.logs = { ...this.logs, [side]: turns };
+  }
+
+  /** Which side is answering now (the streaming reply belongs to it, whichever side is on screen). */
+  answering = $state<ChatSide | null>(null);
+
   get thinkingWarning(): string | null {
     return this.models.thinkingWarning(this.library.get(this.adapterId));
   }
@@ -72,7 +86,7 @@ export class ChatState {
   /** A reply still streaming belongs to the old conversation: it is stopped, and dropped if it comes anyway. */
   private newConversation(): void {
     this.conversation++;
-    this.turns = [];
+    this.logs = { student: [], teacher: [], base: [] };
     this.job.cancel();
   }
 
@@ -90,11 +104,12 @@ export class ChatState {
       const side = this.side;
       const prompt = side === 'teacher' ? await teacherPrompt(a, this.dataset, this.prompt) : '';
       if (!current()) return; // another chat was opened while P was looked up: the message was for the old one
-      const before = this.turns;
-      this.turns = [...before, { role: 'user', content: text }];
+      const before = this.logs[side];
+      this.setTurns(side, [...before, { role: 'user', content: text }]);
       this.input = '';
-      const messages = this.turns.map(({ role, content }) => ({ role, content }));
+      const messages = this.logs[side].map(({ role, content }) => ({ role, content }));
       this.streaming = '';
+      this.answering = side;
       try {
         const reply = await this.job.run((jobId) =>
           this.engine.chat(jobId, {
@@ -104,11 +119,11 @@ export class ChatState {
             if (current()) this.streaming = t;
           })),
         );
-        if (current()) this.turns = [...this.turns, { role: 'assistant', content: reply, side }];
+        if (current()) this.setTurns(side, [...this.logs[side], { role: 'assistant', content: reply, side }]);
       } catch (e) {
         // Nothing came back: give the message back to the box so it can be sent again (in its own conversation).
         if (current()) {
-          this.turns = before;
+          this.setTurns(side, before);
           this.input = text;
         }
         throw e;
@@ -117,6 +132,7 @@ export class ChatState {
       if (current()) this.error = errorInfo(e);
     } finally {
       this.streaming = '';
+      this.answering = null;
     }
   }
 

@@ -6,10 +6,11 @@ import { DEFAULT_SYNTHESIS } from '../../genpi/synthesis-defaults';
 import { readDataset, type DatasetFigures, type GenpiRecord, type JsonlLineError } from '../../genpi/dataset';
 import { decodeTextFile } from '../../model/text-file';
 import type { StoredDataset, StoredPrompt, ModelRef } from '../../store/schema';
+import { OPTIONAL_PARTS, recordParts } from '../../train/sequences';
 import type { ErrorInfo, SynthesisProgress, SynthesisSettings } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { download, safeFileName } from '../download';
-import { errorInfo } from '../errors';
+import { errorInfo, isCancelled } from '../errors';
 import { formatDate, newId } from '../format';
 import { datasetJsonl, datasetTrlJsonl, editRecord, lines, type RecordPatch } from '../records';
 import { WorkerJob, type JobGate } from './jobs.svelte';
@@ -43,6 +44,8 @@ export class DatasetState {
 
   progress = $state.raw<SynthesisProgress | null>(null);
   error = $state<ErrorInfo | null>(null);
+  /** A calm word on how the last synthesis ended when it did not finish by itself (the user cancelled it). */
+  notice = $state('');
   importErrors = $state.raw<JsonlLineError[]>([]);
   importedFrom = $state('');
   private readonly job: WorkerJob;
@@ -71,6 +74,7 @@ export class DatasetState {
 
   async synthesize(): Promise<void> {
     this.error = null;
+    this.notice = '';
     const p = this.promptState;
     try {
       if (!this.models.summary) throw new Error('Load a model first (section 1).');
@@ -97,7 +101,9 @@ export class DatasetState {
       this.importedFrom = '';
       await this.save();
     } catch (e) {
-      this.error = errorInfo(e);
+      const error = errorInfo(e);
+      if (isCancelled(error)) this.notice = `Synthesis cancelled; ${this.records.length ? 'the dataset below is the one from before' : 'nothing was kept'}.`;
+      else this.error = error;
     }
   }
 
@@ -117,6 +123,13 @@ export class DatasetState {
 
   async update(id: string, patch: RecordPatch): Promise<void> {
     this.records = this.records.map((r) => (r.id === id ? editRecord(r, patch) : r));
+    await this.save();
+  }
+
+  /** The records with parts written before a training run (AS-IS answers, reasons), kept and saved. */
+  async adoptRecords(records: GenpiRecord[]): Promise<void> {
+    this.records = records;
+    if (this.figures) this.figures = { ...this.figures, parts: OPTIONAL_PARTS.filter((x) => records.every((r) => recordParts(r).includes(x))) };
     await this.save();
   }
 

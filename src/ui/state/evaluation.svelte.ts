@@ -6,7 +6,7 @@ import type { StoredAdapter } from '../../store/schema';
 import type { ErrorInfo } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { promptForAdapter, WrongModelError } from '../adapter-io';
-import { errorInfo } from '../errors';
+import { errorInfo, isCancelled } from '../errors';
 import { lines } from '../records';
 import type { DatasetState } from './dataset.svelte';
 import { WorkerJob, type JobGate } from './jobs.svelte';
@@ -39,6 +39,8 @@ export class EvaluationState {
   stage = $state('');
   error = $state<ErrorInfo | null>(null);
   savedTo = $state('');
+  /** Set when the user cancelled the last run: said calmly, not as an error. */
+  notice = $state('');
   private readonly job: WorkerJob;
 
   constructor(
@@ -66,6 +68,7 @@ export class EvaluationState {
 
   async run(): Promise<void> {
     this.error = null;
+    this.notice = '';
     this.savedTo = '';
     try {
       const a = this.library.get(this.adapterId);
@@ -86,7 +89,9 @@ export class EvaluationState {
       );
       if (await this.library.saveEvaluation(a.id, this.figures)) this.savedTo = a.name;
     } catch (e) {
-      this.error = errorInfo(e);
+      const error = errorInfo(e);
+      if (isCancelled(error)) this.notice = 'Evaluation cancelled.';
+      else this.error = error;
     } finally {
       this.stage = '';
     }

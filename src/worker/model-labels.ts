@@ -1,0 +1,24 @@
+// The names a loaded model goes by: the label the page shows (a hub id, a folder's name, or a word on what the
+// demo and tiny models are) and the id written where another tool must find the model again: PEFT's
+// base_model_name_or_path and the ONNX export's config. A label with a description in it is never such an id.
+
+/** The demo model's id: the folder name it ships under (public/demo-model) in the CLI's and exports' terms. */
+export const DEMO_MODEL_ID = 'genpi-demo';
+export const DEMO_MODEL_LABEL = `${DEMO_MODEL_ID} (follows rules in its system prompt)`;
+
+const UNTRAINED = ' (untrained)';
+
+/** The tiny random model's label: its id, marked as untrained. */
+export function tinyModelLabel(arch: string): string {
+  return `tiny-random-${arch}${UNTRAINED}`;
+}
+
+/**
+ * The id for exports from a model's label: the hub id or the folder's name as they are; the demo's and the tiny
+ * model's labels without their description. Adapters saved before this keep their label, so it works on those too.
+ */
+export function modelIdOf(label: string): string {
+  if (label === DEMO_MODEL_LABEL) return DEMO_MODEL_ID;
+  if (/^tiny-random-[a-z0-9]+ \(untrained\)$/.test(label)) return label.slice(0, -UNTRAINED.length);
+  return label;
+}
