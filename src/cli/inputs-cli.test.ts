@@ -1,8 +1,8 @@
 // What the commands read, refused as a user meets it (issue 21, no GPU: every refusal comes before the model runs):
 // an export whose tokenizer would fail in transformers.js (ids past vocab_size, a truncated tokenizer.json, a chat
 // template that does not parse) writes nothing; a prompt file that starts like JSON and does not parse is an error
-// with its line and column in every command that reads one; --tokens typos name --tokens; a plain PEFT adapter made
-// for another model is a warning.
+// with its line and column in every command that reads one; train refuses a dataset of empty answers; --tokens typos
+// name --tokens; a plain PEFT adapter made for another model is a warning.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,23 @@ describe('prompt files that start like JSON (issue 21, point 6)', { timeout: 60_
     const str = genpi('generate', '--model', modelDir, '--prompt', file('str.json', '{"messages": "you are a bot"}'), '--input', 'hi');
     expect(str.code).toBe(1);
     expect(str.errors).toEqual([expect.stringMatching(/str\.json: "messages" of the JSON prompt must be a list of \{"role", "content"\} objects, got a string/)]);
+  });
+});
+
+describe('empty data is not success (issue 21, point 7)', { timeout: 60_000 }, () => {
+  it('train refuses a dataset whose answers are all empty, for the default, joint and sft_only, saying so', () => {
+    const record = (i: number) => JSON.stringify({
+      id: `r${i}`, input: `input ${i}`, as_is: '', to_be: '', reason: '',
+      conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: '' }], split: i < 7 ? 'train' : 'heldout', settings: { prompt: 'Be brief.' },
+    });
+    writeFileSync(dir('empty.jsonl'), Array.from({ length: 8 }, (_, i) => record(i)).join('\n'));
+    for (const variant of [[], ['--variant', 'joint'], ['--variant', 'sft_only']]) {
+      const r = genpi('train', '--model', modelDir, '--data', dir('empty.jsonl'), '--out', dir('empty-adapter'), ...variant);
+      expect(r.code, `${variant}: ${r.stderr}`).toBe(1);
+      expect(r.errors).toEqual([`genpi: ${dir('empty.jsonl')}: none of its 7 training records has an answer to train on (every teacher answer is ` +
+        'empty), so there is no token to train; synthesize it again with a model that answers the prompt']);
+      expect(existsSync(dir('empty-adapter'))).toBe(false);
+    }
   });
 });
 

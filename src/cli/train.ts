@@ -8,6 +8,7 @@ import { parsePrompt, promptTokenCount } from '../genpi/prompt';
 import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
+import { checkHasAnswers } from '../train/answers';
 import { readTextFile } from '../model/source-node';
 import { CLI_WORDS } from '../train/run-size';
 import { idleScheduleWarning } from '../train/schedule';
@@ -72,6 +73,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const dataText = await readTextFile(dataFile);
   const { records, errors } = readDataset(dataText, dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
+  // Before the model is read: a dataset of empty answers has nothing to train, whatever the variant.
+  checkHasAnswers(records, dataFile);
   const promptText = v.prompt ? (await readPrompt(v.prompt as string)).text : records.find((r) => typeof r.settings?.prompt === 'string')?.settings.prompt as string | undefined;
   if (!promptText) throw new ModelError(dataFile, 'does not carry the prompt (settings.prompt); pass it with --prompt FILE');
   const prompt = parsePrompt(promptText);

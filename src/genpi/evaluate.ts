@@ -11,6 +11,11 @@ import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare }
 import { promptTokenCount, type ParsedPrompt } from './prompt';
 import { followsRule, ruleAccuracy, type TestbedRule } from './testbed';
 
+/** An evaluation that could not measure anything; the message says why and what to check. */
+export class EvalError extends Error {
+  override name = 'EvalError';
+}
+
 export interface EvalOptions {
   maxNewTokens: number;
   actionPattern?: RegExp;
@@ -62,6 +67,11 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   const s = GREEDY(o.maxNewTokens);
   o.onProgress?.('teacher answers');
   const teacher = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: [...p.messages, ...user(x)], prefixMessages: p.messages.length, sampling: s })), o.signal);
+  // Agreement with empty answers scores 0 (metrics.ts); with no answer at all there is nothing to agree with.
+  if (teacher.every((t) => t.text.trim() === '')) {
+    throw new EvalError(`the teacher (the model with P) gave an empty answer to every one of the ${inputs.length} held-out inputs, ` +
+      'so there is nothing to compare the student with; check that the model answers with this prompt (genpi generate --prompt)');
+  }
   o.onProgress?.('student answers');
   const studentOut = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: user(x), sampling: s, adapter: student.name })), o.signal);
   o.onProgress?.('base answers');

@@ -20,6 +20,10 @@ describe('exactMatch and tokenF1', () => {
     expect(exactMatch('Act: bash', 'act: bash')).toBe(0);
   });
 
+  it('scores two empty answers as no match, in all three figures', () => {
+    for (const [a, b] of [['', ''], [' \n ', '\t'], ['', 'x'], ['x', '']]) expect(agreement(a, b)).toEqual({ exactMatch: 0, tokenF1: 0, rougeL: 0 });
+  });
+
   it("uses SQuAD's normalization: lowercase, no punctuation, no articles", () => {
     expect(squadTokens('The Cat, an owl & a dog!')).toEqual(['cat', 'owl', 'dog']);
     expect(tokenF1('The cat sat on the mat.', 'A cat sat on a mat')).toBe(1);
@@ -31,7 +35,7 @@ describe('exactMatch and tokenF1', () => {
     // Repeated words count once per occurrence in the reference: 1 shared, P = 1/3, R = 1/2, F1 = 2/5.
     expect(tokenF1('go go go', 'go stop')).toBeCloseTo(2 / 5, 12);
     expect(tokenF1('yes', 'no')).toBe(0);
-    expect(tokenF1('', '  the  ')).toBe(1); // both empty after normalization
+    expect(tokenF1('', '  the  ')).toBe(0); // both empty after normalization: not an agreement
     expect(tokenF1('', 'word')).toBe(0);
   });
 });
@@ -48,7 +52,7 @@ describe('rougeL', () => {
     // LCS "a c e" = 3; P = 3/5, R = 3/6; F1 = 6/11.
     expect(rougeL('a b c d e', 'a x c y e z')).toBeCloseTo(6 / 11, 12);
     expect(rougeL('same text', 'same   text')).toBe(1);
-    expect(rougeL('', '')).toBe(1);
+    expect(rougeL('', '')).toBe(0);
     expect(rougeL('x', '')).toBe(0);
   });
 

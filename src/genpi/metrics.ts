@@ -2,10 +2,14 @@
 // with the teacher's (exact match, token F1, ROUGE-L, per-token KL) and how often final actions are valid.
 import type { ChatMessage } from '../model/tokenizer';
 
-/** 1 when the two texts are equal after trimming and collapsing runs of whitespace, else 0 (a number, to average). */
+/**
+ * 1 when the two texts are equal after trimming and collapsing runs of whitespace, else 0 (a number, to average). An
+ * empty answer matches nothing, another empty one included: two models that both said nothing did not agree on an
+ * answer, and a dataset of empty answers must not score 1.0.
+ */
 export function exactMatch(a: string, b: string): number {
   const norm = (s: string) => s.trim().replace(/\s+/g, ' ');
-  return norm(a) === norm(b) ? 1 : 0;
+  return norm(a) !== '' && norm(a) === norm(b) ? 1 : 0;
 }
 
 /** Python's string.punctuation, which SQuAD's normalization removes (ASCII only, as there). */
@@ -18,13 +22,13 @@ export function squadTokens(s: string): string[] {
 }
 
 /**
- * SQuAD's bag-of-words F1 over normalized tokens. When either side has no tokens, 1 if both have none, else 0
- * (SQuAD v2's rule): two empty answers agree.
+ * SQuAD's bag-of-words F1 over normalized tokens. When either side has no tokens, 0: unlike SQuAD v2, where "no
+ * answer" is a valid answer, two empty answers here are two failures to answer, not agreement (see exactMatch).
  */
 export function tokenF1(pred: string, ref: string): number {
   const p = squadTokens(pred);
   const r = squadTokens(ref);
-  if (p.length === 0 || r.length === 0) return p.length === r.length ? 1 : 0;
+  if (p.length === 0 || r.length === 0) return 0;
   const counts = new Map<string, number>();
   for (const w of r) counts.set(w, (counts.get(w) ?? 0) + 1);
   let same = 0;
@@ -62,7 +66,7 @@ export function rougeL(pred: string, ref: string): number {
   const tokens = (s: string) => s.toLowerCase().split(/\s+/).filter((w) => w !== '');
   const p = tokens(pred);
   const r = tokens(ref);
-  if (p.length === 0 || r.length === 0) return p.length === r.length ? 1 : 0;
+  if (p.length === 0 || r.length === 0) return 0;
   const lcs = lcsLength(p, r);
   if (lcs === 0) return 0;
   const precision = lcs / p.length;

@@ -7,7 +7,8 @@ import { heldOutCount } from './pseudo-inputs';
 export interface Shortfall {
   /** Records asked minus records written. */
   missing: number;
-  dropped: { duplicate: number; empty: number; too_long: number };
+  /** `empty_answer`: inputs whose TO-BE answer came back empty or blank (absent in figures saved before it was counted). */
+  dropped: { duplicate: number; empty: number; too_long: number; empty_answer?: number };
   /** Rounds of model requests run (the seed inputs are not a round). */
   rounds: number;
   /** The retry budget (max rounds) was spent before enough unique inputs came. */
@@ -25,10 +26,11 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** "30 duplicates, 2 empty, 1 too long dropped; retry budget of 16 rounds spent" */
+/** "30 duplicates, 2 empty, 1 too long, 3 empty answers dropped; retry budget of 16 rounds spent" */
 export function shortfallReason(s: Shortfall): string {
   const d = s.dropped;
-  const dropped = `${plural(d.duplicate, 'duplicate')}, ${d.empty} empty, ${d.too_long} too long dropped`;
+  const answers = d.empty_answer ? `, ${plural(d.empty_answer, 'empty answer')}` : '';
+  const dropped = `${plural(d.duplicate, 'duplicate')}, ${d.empty} empty, ${d.too_long} too long${answers} dropped`;
   const budget = s.budget_spent ? `retry budget of ${plural(s.rounds, 'round')} spent` : `stopped after ${plural(s.rounds, 'round')}`;
   return `${dropped}; ${budget}`;
 }

@@ -7,6 +7,7 @@ import type { LoraAdapter } from '../llama/peft';
 import { choosePlan, type MemoryPlan } from '../llama/planner';
 import { LoraTrainer } from '../llama/trainer';
 import { Rng } from '../util/rng';
+import { checkHasAnswers } from '../train/answers';
 import type { Tokenizer } from '../model/tokenizer';
 import { attachTeacherTargets, teacherViews } from '../train/distill';
 import { runTraining, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
@@ -68,6 +69,7 @@ const ceGroups = (set: TrainingSet) => set.groups.filter((g) => g.kind !== 'kl')
 
 /** Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. */
 export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText, s: TrainAdapterSettings) {
+  checkHasAnswers(records);
   const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'), engine.cfg.maxPositionEmbeddings);
   if (!set.sft.length) throw new Error(NO_TRAINING_RECORDS);
   checkFitsContext(set.named, engine.cfg.maxPositionEmbeddings);
