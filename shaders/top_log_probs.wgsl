@@ -2,10 +2,12 @@
 // their log-probabilities (log-softmax over the whole row), so a distilled position reads back K (id, log-prob) pairs
 // instead of V logits (~600 KB on a 152k vocabulary). One workgroup per row, no sort of the row:
 //   1. the max and Σ exp(x − max) over the finite logits (the log-sum-exp);
-//   2. the key of the K-th largest logit by radix select: four passes, one 8-bit digit each, a 256-bin histogram of
-//      the keys that share the digits found so far (the first two passes share the row with step 1);
-//   3. the winners: every key above it, then of the keys equal to it the lowest ids (contiguous chunks scanned in
-//      token order), ranked by (logit descending, id ascending) and written.
+//   2. the key of the K-th largest logit by radix select: up to four passes, one 8-bit digit each, a 256-bin histogram
+//      of the keys that share the digits found so far (the first two passes share the row with step 1). It stops
+//      early once the bin holding the K-th key holds no loser: then every key from that bin up wins;
+//   3. the winners: every key above the K-th, then of the keys equal to it the lowest ids (contiguous chunks scanned
+//      in token order: two more passes, only when the K-th place is a tie), ranked by (logit descending, id
+//      ascending) and written.
 // Ties, -0 vs +0, masked (-inf) and NaN logits as src/ref/top_log_probs.ts, the reference.
 
 const TLP_WG: u32 = 256u;
@@ -36,7 +38,8 @@ var<workgroup> tlp_sel_id: array<u32, 256>;
 var<workgroup> tlp_max_key: atomic<u32>;
 var<workgroup> tlp_bad: atomic<u32>;
 var<workgroup> tlp_fill: atomic<u32>;
-var<workgroup> tlp_state: vec2u;  // (prefix of the K-th largest key found so far, how many of its keys are wanted)
+// (prefix of the K-th largest key so far, how many keys with that prefix win, the prefix's mask, 1 if all of them win)
+var<workgroup> tlp_state: vec4u;
 
 // Tested on the bits: GPUs may assume floats are finite, so -inf and NaN must never reach arithmetic.
 fn tlp_finite(b: u32) -> bool {
@@ -68,7 +71,7 @@ fn tlp_flush(bin: u32, n: u32) {
 
 // Thread 0 walks the histogram from the top: the bin holding the wanted-th largest key gives the next digit; the
 // keys in the bins above it are all winners. It also clears the bins for the next digit. Then everyone reads the state.
-fn tlp_pick_digit(lid: u32, shift: u32) -> vec2u {
+fn tlp_pick_digit(lid: u32, shift: u32) -> vec4u {
   workgroupBarrier();
   if (lid == 0u) {
     var s = tlp_state;
@@ -80,6 +83,8 @@ fn tlp_pick_digit(lid: u32, shift: u32) -> vec2u {
       if (!found) {
         if (c >= s.y) {
           s.x = s.x | (bin << shift);
+          s.z = 0xffffffffu << shift;
+          s.w = select(0u, 1u, c == s.y);
           found = true;
         } else {
           s.y -= c;
@@ -124,7 +129,7 @@ fn top_log_probs(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
     atomicStore(&tlp_max_key, 0u);
     atomicStore(&tlp_bad, 0u);
     atomicStore(&tlp_fill, 0u);
-    tlp_state = vec2u(0u, K);
+    tlp_state = vec4u(0u, K, 0u, 0u);
   }
   workgroupBarrier();
 
@@ -176,7 +181,7 @@ fn top_log_probs(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
       sum = t;
     }
     let key = tlp_key(b);
-    if ((key & 0xff000000u) == s.x) {
+    if (s.w == 0u && (key & s.z) == s.x) {
       let bin = (key >> 16u) & 255u;
       if (bin != run_bin) {
         tlp_flush(run_bin, run_n);
@@ -188,7 +193,10 @@ fn top_log_probs(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
   }
   tlp_flush(run_bin, run_n);
   tlp_red[lid] = sum;
-  s = tlp_pick_digit(lid, 16u);
+  workgroupBarrier();
+  if (s.w == 0u) {
+    s = tlp_pick_digit(lid, 16u);
+  }
   for (var half = TLP_WG / 2u; half > 0u; half >>= 1u) {
     if (lid < half) {
       tlp_red[lid] += tlp_red[lid + half];
@@ -197,51 +205,70 @@ fn top_log_probs(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
   }
   let lse = m + log(tlp_red[0]);
 
-  // Passes 3 and 4: the last two digits. s.x is then the K-th largest key, and s.y how many keys equal to it win.
-  tlp_histogram(base, lid, 8u, 0xffff0000u, s.x);
-  s = tlp_pick_digit(lid, 8u);
-  tlp_histogram(base, lid, 0u, 0xffffff00u, s.x);
-  s = tlp_pick_digit(lid, 0u);
-  let kth = s.x;
-  let ties = s.y;
-
-  // Pass 5: keys equal to the K-th per contiguous chunk, so that a scan in token order ranks them by id.
-  let chunk = (V + TLP_WG - 1u) / TLP_WG;
-  let lo = min(lid * chunk, V);
-  let hi = min(lo + chunk, V);
-  var eq = 0u;
-  for (var i = lo; i < hi; i++) {
-    eq += select(0u, 1u, tlp_key(bitcast<u32>(tlp_logits[base + i])) == kth);
+  // Passes 3 and 4: the last two digits, unless done. s.x is then the K-th largest key, and s.y how many keys equal
+  // to it win.
+  if (s.w == 0u) {
+    tlp_histogram(base, lid, 8u, s.z, s.x);
+    s = tlp_pick_digit(lid, 8u);
   }
-  tlp_cnt[lid] = eq;
-  workgroupBarrier();
-  if (lid == 0u) {
-    var acc = 0u;
-    for (var i = 0u; i < TLP_WG; i++) {
-      let c = tlp_cnt[i];
-      tlp_cnt[i] = acc;
-      acc += c;
+  if (s.w == 0u) {
+    tlp_histogram(base, lid, 0u, s.z, s.x);
+    s = tlp_pick_digit(lid, 0u);
+  }
+
+  if (s.w != 0u) {
+    // No tie to break at the K-th place: the K keys from the last bin up, in any order (ranked below).
+    for (var i = lid; i < V; i += TLP_WG) {
+      let key = tlp_key(bitcast<u32>(tlp_logits[base + i]));
+      if ((key & s.z) >= s.x) {
+        let slot = atomicAdd(&tlp_fill, 1u);
+        if (slot < K) {
+          tlp_sel_key[slot] = key;
+          tlp_sel_id[slot] = i;
+        }
+      }
     }
-  }
-  workgroupBarrier();
+  } else {
+    let kth = s.x;
+    let ties = s.y;
+    // Pass 5: keys equal to the K-th per contiguous chunk, so that a scan in token order ranks them by id.
+    let chunk = (V + TLP_WG - 1u) / TLP_WG;
+    let lo = min(lid * chunk, V);
+    let hi = min(lo + chunk, V);
+    var eq = 0u;
+    for (var i = lo; i < hi; i++) {
+      eq += select(0u, 1u, tlp_key(bitcast<u32>(tlp_logits[base + i])) == kth);
+    }
+    tlp_cnt[lid] = eq;
+    workgroupBarrier();
+    if (lid == 0u) {
+      var acc = 0u;
+      for (var i = 0u; i < TLP_WG; i++) {
+        let c = tlp_cnt[i];
+        tlp_cnt[i] = acc;
+        acc += c;
+      }
+    }
+    workgroupBarrier();
 
-  // Pass 6: the winners into the selection, in any order (ranked below): those above the K-th from slot 0 on,
-  // the first `ties` equal to it from slot K − ties on.
-  var rank = tlp_cnt[lid];
-  for (var i = lo; i < hi; i++) {
-    let key = tlp_key(bitcast<u32>(tlp_logits[base + i]));
-    if (key > kth) {
-      let slot = atomicAdd(&tlp_fill, 1u);
-      if (slot < K) {
-        tlp_sel_key[slot] = key;
-        tlp_sel_id[slot] = i;
+    // Pass 6: the winners into the selection, in any order (ranked below): those above the K-th from slot 0 on,
+    // the first `ties` equal to it from slot K − ties on.
+    var rank = tlp_cnt[lid];
+    for (var i = lo; i < hi; i++) {
+      let key = tlp_key(bitcast<u32>(tlp_logits[base + i]));
+      if (key > kth) {
+        let slot = atomicAdd(&tlp_fill, 1u);
+        if (slot < K) {
+          tlp_sel_key[slot] = key;
+          tlp_sel_id[slot] = i;
+        }
+      } else if (key == kth) {
+        if (rank < ties) {
+          tlp_sel_key[K - ties + rank] = key;
+          tlp_sel_id[K - ties + rank] = i;
+        }
+        rank++;
       }
-    } else if (key == kth) {
-      if (rank < ties) {
-        tlp_sel_key[K - ties + rank] = key;
-        tlp_sel_id[K - ties + rank] = i;
-      }
-      rank++;
     }
   }
   workgroupBarrier();

@@ -59,13 +59,15 @@ async function check(name: string, rows: Float32Array[], V: number, K: number, o
 const hasTies = (want: { logp: number[] }[]) => want.some((w) => new Set(w.logp).size < w.logp.length);
 
 describe('top_log_probs vs reference', () => {
-  it('V=1k: grid logits, masked tokens, equal logits with -0, fewer finite than K, NaN, all masked; K=1, 32, 256', async () => {
+  it('V=1k: grid logits, masked tokens, equal logits with -0, fewer finite than K, NaN, all masked, K far above; K=1, 32, 256', async () => {
     const V = 1024;
     const equal = Float32Array.from({ length: V }, (_, v) => (v % 3 ? 0 : -0));
     const fewFinite = Float32Array.from({ length: V }, (_, v) => (v % 200 === 7 ? v / 100 : -Infinity));
     const nan = gridRow(V, 9, 4, 0.25, 10);
     nan[500] = NaN;
-    const rows = [gridRow(V, 1, 6, 0.25, 0), gridRow(V, 2, 6, 0.5, 40), equal, fewFinite, nan, new Float32Array(V).fill(-Infinity)];
+    // 32 distinct logits in [64, 128), the rest below 8: with K=32 the radix select is done after its first digit.
+    const apart = Float32Array.from(lcg(V, 10, 8), (x, v) => (v % 31 === 3 && v < 31 * 32 ? 96 + v / 32 : x));
+    const rows = [gridRow(V, 1, 6, 0.25, 0), gridRow(V, 2, 6, 0.5, 40), equal, fewFinite, nan, new Float32Array(V).fill(-Infinity), apart];
     for (const K of [1, 32, 256]) {
       const want = await check(`V=1k K=${K}`, rows, V, K, { row0: 3, pad: 5 });
       if (K > 1) expect(hasTies(want)).toBe(true);
@@ -84,12 +86,12 @@ describe('top_log_probs vs reference', () => {
     for (const K of [32, 64]) expect(hasTies(await check(`V=49k K=${K}`, rows, V, K, { row0: 1 }))).toBe(true);
   });
 
-  it('V=262,144: grid logits with masked tokens, and a tie at the K-th place spread over the row; K=32, 64', async () => {
+  it('V=262,144: grid logits with masked tokens, a tie at the K-th place spread over the row, smooth logits; K=32, 64', async () => {
     const V = 262_144;
     const edgeTie = gridRow(V, 8, 4, 0.5, 20);
     for (let i = 0; i < 20; i++) edgeTie[(i * 13_001) % V] = 7;
     for (let i = 0; i < 90; i++) edgeTie[(i * 2_909 + 17) % V] = 6.5; // 20 + 90 > 64: the K-th place is a tie
-    const rows = [gridRow(V, 7, 8, 1 / 32, 15), edgeTie];
+    const rows = [gridRow(V, 7, 8, 1 / 32, 15), edgeTie, Float32Array.from(lcg(V, 11, 12))];
     for (const K of [32, 64]) expect(hasTies(await check(`V=262k K=${K}`, rows, V, K))).toBe(true);
   });
 

@@ -18,8 +18,9 @@ export interface TopLogProbsArgs {
 }
 
 /**
- * Records one `top_log_probs` dispatch, one workgroup (256 invocations) per row. Cost per row: six passes over its V
- * logits (the log-sum-exp and four radix digits in four, then two over contiguous chunks to gather the winners).
+ * Records one `top_log_probs` dispatch, one workgroup (256 invocations) per row. Cost per row: three to six passes
+ * over its V logits (the log-sum-exp and up to four radix digits in two to four, then one to gather the winners, or
+ * two when the K-th place is a tie).
  */
 export async function top_log_probs(kernels: Kernels, pass: GPUComputePassEncoder, a: TopLogProbsArgs): Promise<void> {
   if (a.R === 0) return;
