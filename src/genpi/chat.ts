@@ -46,26 +46,48 @@ export interface ChatReply {
   context: number[]; // the prompt's ids, prefix included
   /** The token limit stopped it mid-answer (no end of turn written). */
   cut: boolean;
+  /** Why the job was not run (it does not fit the model's context or the generator's slot); its text is empty. */
+  skipped?: string;
+}
+
+export interface ChatRunOptions {
+  /** Called as each job finishes, with how many have. */
+  onDone?: (done: number) => void;
+  /** Jobs too long for the generator are skipped (reply.skipped says why) instead of failing the batch. */
+  skipTooLong?: boolean;
 }
 
 /** Runs the jobs together; returns each reply with its ids and its context's ids. */
-export async function runChatReplies(gen: Generator, tok: Tokenizer, jobs: ChatJob[], signal?: AbortSignal): Promise<ChatReply[]> {
+export async function runChatReplies(gen: Generator, tok: Tokenizer, jobs: ChatJob[], signal?: AbortSignal, o: ChatRunOptions = {}): Promise<ChatReply[]> {
   const cache = new Map<string, number[]>();
   const contexts: number[][] = [];
-  const reqs: GenRequest[] = jobs.map((j, i) => {
+  const skipped: (string | null)[] = [];
+  let done = 0;
+  const onFinish = o.onDone && (() => o.onDone!(++done));
+  const reqs: GenRequest[] = [];
+  jobs.forEach((j, i) => {
     const { prefix, prompt } = chatTokens(tok, j.messages, j.prefixMessages, cache);
     contexts.push([...prefix, ...prompt]);
-    return {
+    const why = o.skipTooLong ? gen.tooLong({ prefix, prompt }) : null;
+    skipped.push(why);
+    if (why) return onFinish?.();
+    reqs.push({
       prompt, prefix, adapter: j.adapter ?? null, maxNewTokens: j.sampling.maxNewTokens,
-      temperature: j.sampling.temperature, topP: j.sampling.topP, seed: (j.sampling.seed + i * 7919) >>> 0, signal,
-    };
+      temperature: j.sampling.temperature, topP: j.sampling.topP, seed: (j.sampling.seed + i * 7919) >>> 0, signal, onFinish,
+    });
   });
   const out = await gen.generate(reqs);
   if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
-  return out.map((r, i) => ({ text: r.text.trim(), tokens: r.tokens, context: contexts[i], cut: r.finishReason === 'length' }));
+  let k = 0;
+  return jobs.map((_, i) => {
+    const why = skipped[i];
+    if (why) return { text: '', tokens: [], context: contexts[i], cut: false, skipped: why };
+    const r = out[k++];
+    return { text: r.text.trim(), tokens: r.tokens, context: contexts[i], cut: r.finishReason === 'length' };
+  });
 }
 
 /** Runs the jobs together; returns each reply's text. */
-export async function runChats(gen: Generator, tok: Tokenizer, jobs: ChatJob[], signal?: AbortSignal): Promise<string[]> {
-  return (await runChatReplies(gen, tok, jobs, signal)).map((r) => r.text);
+export async function runChats(gen: Generator, tok: Tokenizer, jobs: ChatJob[], signal?: AbortSignal, o: ChatRunOptions = {}): Promise<string[]> {
+  return (await runChatReplies(gen, tok, jobs, signal, o)).map((r) => r.text);
 }

@@ -6,7 +6,7 @@ import type { ChatMessage } from '../model/tokenizer';
 import type { GeneratedSource, InputSource } from './input-mix';
 import type { Shortfall } from './shortfall';
 // What the TRL export writes must be exactly what training uses, so the SFT turns come from one place.
-import { sftMessages } from '../train/sequences';
+import { sftMessages, type OptionalPart } from '../train/sequences';
 
 export interface GenpiRecord {
   id: string;
@@ -49,9 +49,18 @@ export interface DatasetFigures {
   inputs_asked?: Record<GeneratedSource, number>;
   /** Why user-turn sampling was off (the chat template cannot open a user turn); null when it ran. */
   user_turn_off?: string | null;
+  /** Why the numbered-list request was off (P and its instructions do not fit the context); null when it ran. */
+  list_off?: string | null;
   /** Why fewer records than asked came back; null when none are missing. */
   shortfall?: Shortfall | null;
+  /** The optional parts (AS-IS answers, reasons) every record holds; absent in figures saved before they were optional. */
+  parts?: OptionalPart[];
+  /** Requests not sent because they do not fit the model's context, by kind; absent or empty when none. */
+  skipped_requests?: SkippedRequests;
 }
+
+/** Requests synthesis skipped by kind (the list request, an answer, a reason): how many, and why the first one was. */
+export type SkippedRequests = Partial<Record<'list' | 'answer' | 'reason', { count: number; why: string }>>;
 
 /** A record with exactly its fields, in a fixed order (so exports diff cleanly and imports drop stray fields). */
 function canonical(r: GenpiRecord): GenpiRecord {

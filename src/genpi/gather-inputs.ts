@@ -5,7 +5,8 @@
 import type { Generator } from '../llama/generator';
 import { Rng } from '../util/rng';
 import type { Tokenizer } from '../model/tokenizer';
-import { runChats } from './chat';
+import { chatTokens, runChatReplies } from './chat';
+import type { SkippedRequests } from './dataset';
 import { GENERATED_SOURCES, SourceMix, type GeneratedSource, type InputSource, type RoundTally } from './input-mix';
 import { acceptInputs, buildPseudoInputRequest, parseGeneratedInputs } from './pseudo-inputs';
 import { demonstrationInputs, type ParsedPrompt } from './prompt';
@@ -39,6 +40,10 @@ export interface GatheredInputs {
   budgetSpent: boolean;
   /** Why user-turn sampling was not used although asked for; null when it was (or was not asked for). */
   userTurnOff: string | null;
+  /** Why the list request was not used although asked for (P in its instructions does not fit the context); else null. */
+  listOff: string | null;
+  /** List requests not sent because, with their demonstrations, they do not fit the context. */
+  skipped: Pick<SkippedRequests, 'list'>;
 }
 
 /** Inputs asked per round at most, in list requests of `inputsPerRequest`: a round stays a few generator batches. */
@@ -50,7 +55,7 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
   const seen = new Set<string>();
   const out: GatheredInputs = {
     inputs: [], sourceOf: [], dropped: { duplicate: 0, empty: 0, too_long: 0 }, asked: { user_turn: 0, list: 0 }, perRound: [],
-    rounds: 0, maxRounds: 0, budgetSpent: false, userTurnOff: null,
+    rounds: 0, maxRounds: 0, budgetSpent: false, userTurnOff: null, listOff: null, skipped: {},
   };
   /** Keeps the unique candidates (up to N); returns how many were unique, kept or not, for the source's yield. */
   const take = (candidates: string[], source: InputSource): number => {
@@ -71,15 +76,22 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
   const opener = wanted.includes('user_turn') ? userTurnOpener(tok, p) : null;
   if (opener && !opener.ok) out.userTurnOff = opener.reason;
   const open = opener?.ok ? opener : null;
-  let available = wanted.filter((s) => s !== 'user_turn' || open);
-  if (!available.length) available = ['list']; // the template cannot open a user turn: the list request alone
+  const perRequest = o.inputsPerRequest ?? 8;
+  // The list request wraps P in instructions: a P that fits the context may leave no room for them. Measured without
+  // demonstrations (the shortest it gets), it is left out rather than failing the run, and user turns are sampled.
+  if (wanted.includes('list') || !open) {
+    const why = gen.tooLong(chatTokens(tok, buildPseudoInputRequest(p, [], perRequest)));
+    if (why) out.listOff = `the list request does not fit: ${why}`;
+  }
+  let available = wanted.filter((s) => (s !== 'user_turn' || open) && (s !== 'list' || !out.listOff));
+  // The template cannot open a user turn: the list request alone, if it fits.
+  if (!available.length && !out.listOff) available = ['list'];
   const mix = new SourceMix(available);
 
-  const perRequest = o.inputsPerRequest ?? 8;
   out.maxRounds = o.maxRounds ?? Math.max(4, Math.ceil((2 * o.samples) / perRequest));
   const rng = new Rng(o.seed).fork('demos');
   const pool = [...demonstrationInputs(p), ...(o.seedInputs ?? [])];
-  for (let round = 0; round < out.maxRounds && out.inputs.length < o.samples; round++) {
+  for (let round = 0; available.length && round < out.maxRounds && out.inputs.length < o.samples; round++) {
     // Enough to fill what is missing at the yield the sources last showed: a surplus costs less than another round.
     const missing = o.samples - out.inputs.length;
     const alloc = mix.allocate(Math.min(ROUND_REQUESTS * perRequest, Math.ceil(missing / Math.max(MIN_EXPECTED_YIELD, mix.expectedYield()))));
@@ -106,9 +118,13 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
         return { messages: buildPseudoInputRequest(p, [...new Set(demos)], perRequest), sampling: { temperature: 1, topP: 0.9, maxNewTokens: 40 * perRequest, seed: o.seed + 1000 * round + j } };
       });
       let accepted = 0;
-      for (const text of await runChats(gen, tok, jobs, o.signal)) {
-        if (!text.trim()) out.dropped.empty++; // an empty reply: no list at all
-        accepted += take(parseGeneratedInputs(text), 'list');
+      for (const r of await runChatReplies(gen, tok, jobs, o.signal, { skipTooLong: true })) {
+        if (r.skipped) {
+          out.skipped.list = { count: (out.skipped.list?.count ?? 0) + 1, why: `the list request does not fit: ${r.skipped}` };
+          continue;
+        }
+        if (!r.text.trim()) out.dropped.empty++; // an empty reply: no list at all
+        accepted += take(parseGeneratedInputs(r.text), 'list');
       }
       tally.list = { asked: requests * perRequest, accepted };
     }

@@ -2,6 +2,7 @@
 // each dataset and run. A module of their own, below both, so the store does not import the worker's API.
 import type { LoraSpec } from '../llama/lora';
 import type { JointLossSettings } from '../train/sequences';
+import type { OptionalPart } from '../train/sequences';
 import type { Environment } from './roleplay';
 
 export interface SynthesisSettings {
@@ -18,6 +19,8 @@ export interface SynthesisSettings {
   actionPattern: string;
   /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
   maxRounds?: number;
+  /** AS-IS answers and reasons, which only prompt-generation variants read; absent or empty: none made. */
+  parts?: OptionalPart[];
 }
 
 export interface TrainSettings {

@@ -33,7 +33,7 @@ describe('the floor', () => {
     expect(() => checkFloor(9, { samples: 64, heldout: 0.1 }, s, null)).not.toThrow();
     let err: unknown;
     try {
-      checkFloor(5, { samples: 64, heldout: 0.1 }, s, 'the chat template cannot add a user turn');
+      checkFloor(5, { samples: 64, heldout: 0.1 }, s, 'user-turn sampling was off: the chat template cannot add a user turn');
     } catch (e) {
       err = e;
     }

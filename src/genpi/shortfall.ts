@@ -50,11 +50,11 @@ export function trainFloor(samples: number, heldout: number): number {
  * Throws when `inputs` unique inputs give fewer training records than the floor; checked before any answer is
  * generated, so a doomed run stops in seconds.
  */
-export function checkFloor(inputs: number, o: { samples: number; heldout: number }, s: Shortfall, userTurnOff: string | null): void {
+export function checkFloor(inputs: number, o: { samples: number; heldout: number }, s: Shortfall, sourcesOff: string | null): void {
   const train = inputs - heldOutCount(inputs, o.heldout);
   const floor = trainFloor(o.samples, o.heldout);
   if (train >= floor) return;
-  const off = userTurnOff ? `; user-turn sampling was off: ${userTurnOff}` : '';
+  const off = sourcesOff ? `; ${sourcesOff}` : '';
   throw new SynthesisError(
     `only ${plural(train, 'training record')} from ${inputs} of ${o.samples} inputs asked, fewer than the ${floor} ` +
       `training needs (${shortfallReason(s)}${off}). Add example user turns to the prompt, give seed inputs, raise the ` +

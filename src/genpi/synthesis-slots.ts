@@ -7,7 +7,8 @@ import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { demonstrationInputs, type ParsedPrompt } from './prompt';
 import { buildPseudoInputRequest } from './pseudo-inputs';
 import { DEFAULT_ENVIRONMENT, environmentMessages, type Environment } from './roleplay';
-import { reasonRequest } from './synthesize';
+import type { OptionalPart } from '../train/sequences';
+import { reasonRequest } from './record-parts';
 
 /** What gather-inputs asks for: inputs per list request, 40 new tokens each, and the longest user turn sampled. */
 const PER_REQUEST = 8;
@@ -18,14 +19,15 @@ const MARGIN = 32;
 
 /** Tokens the longest request and its reply take (callers cap it at the model's context). */
 export function synthesisSlotTokens(tok: Tokenizer, p: ParsedPrompt, o: { maxTurns: number; maxNewTokens: number; reasonTokens: number;
-  seedInputs?: readonly string[]; environment?: Environment }): number {
+  seedInputs?: readonly string[]; environment?: Environment; parts?: readonly OptionalPart[] }): number {
   const chat = (m: ChatMessage[]) => tok.applyChatTemplate(m, { addGenerationPrompt: true }).ids.length;
   const pool = [...demonstrationInputs(p), ...(o.seedInputs ?? [])].map((text) => ({ text, tokens: tok.encode(text).length }));
   pool.sort((a, b) => b.tokens - a.tokens);
   // A generated input is at most one list reply or one sampled user turn.
   const input = Math.max(LIST_TOKENS, USER_TURN_TOKENS, pool[0]?.tokens ?? 0);
   const list = chat(buildPseudoInputRequest(p, pool.slice(0, 3).map((d) => d.text), PER_REQUEST)) + LIST_TOKENS;
-  const reason = chat(reasonRequest(p, '', '', '')) + input + 2 * o.maxNewTokens + o.reasonTokens;
+  // Reasons quote P, the input and both answers; they are made only when asked for.
+  const reason = o.parts?.includes('reason') ? chat(reasonRequest(p, '', '', '')) + input + 2 * o.maxNewTokens + o.reasonTokens : 0;
   // Every turn of a conversation (the input, then the teacher's and the environment's replies) after its framing.
   const turns: ChatMessage[] = Array.from({ length: 2 * o.maxTurns + 1 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' }));
   const replies = 2 * o.maxTurns * o.maxNewTokens + input;

@@ -1,12 +1,17 @@
 // Synthesis with a scripted model, for what the figures say about the inputs: records per source, the number
-// asked, a shortfall with its reasons, and the floor error raised before any answer is generated.
+// asked, a shortfall with its reasons, and the floor error raised before any answer is generated; the optional
+// parts (AS-IS answers, reasons) made only when asked; and a P too long for some requests but not for others.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryFiles } from '../llama/testing';
 import { makeTinyModel } from '../model/tiny/make';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import { chatTokens } from './chat';
 import { parsePrompt } from './prompt';
+import { promptRoom } from './prompt-room';
+import { buildPseudoInputRequest } from './pseudo-inputs';
+import { makeParts } from './record-parts';
 import { shortfallMessage, SynthesisError } from './shortfall';
-import { synthesize } from './synthesize';
+import { synthesize, type SynthesisStage } from './synthesize';
 import { scriptedGenerator } from './testing';
 
 const P = parsePrompt('You are a support bot for Acme routers.\nuser: My wifi drops.\nassistant: Restart the router.');
@@ -47,5 +52,80 @@ describe('synthesize: inputs in the figures', () => {
     // Two rounds of 16 cut user turns and two empty lists; of the 3 seed inputs, one is held out.
     await expect(run).rejects.toThrow(/^only 2 training records from 3 of 64 inputs asked, fewer than the 8 training needs \(0 duplicates, 4 empty, 32 too long dropped; retry budget of 2 rounds spent\)\. Add example user turns/);
     expect(counts.other).toBe(0);
+  });
+});
+
+/** What a non-input request is, from its text: an AS-IS answer (no P), a reason, or a TO-BE answer (P first). */
+const answerKind = (text: string) => (text.includes('answered the same input twice') ? 'reason' : text.includes('Acme routers') ? 'to_be' : 'as_is');
+
+describe('synthesize: the optional parts', () => {
+  const script = (kind: string, n: number, text: string) => ({
+    text: kind === 'user_turn' ? `My router ${n} blinks.` : kind === 'list' ? '' : `${answerKind(text)} ${n}`,
+  });
+
+  it('makes no AS-IS answer or reason by default, and records that the records hold neither', async () => {
+    const texts: string[] = [];
+    const { gen } = scriptedGenerator(tok, (kind, n, text) => (kind === 'other' && texts.push(text), script(kind, n, text)));
+    const stages: SynthesisStage[] = [];
+    const { records, figures } = await synthesize(gen, tok, P, { ...base, samples: 12, seed: 0, seedInputs: SEEDS.slice(0, 4), onProgress: (s) => stages.push(s) });
+    expect(texts.map(answerKind)).toEqual(Array(12).fill('to_be'));
+    expect(records.every((r) => r.as_is === '' && r.reason === '' && (r.settings.parts as string[]).length === 0)).toBe(true);
+    expect(figures.parts).toEqual([]);
+    expect(stages.map((s) => s.stage)).not.toContain('reasons');
+    // The answers stage counts each answer as it finishes.
+    expect(stages.filter((s) => s.stage === 'answers').map((s) => s.done)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+  });
+
+  it('makes both when asked, naming each stage with its count, and makeParts later gives the same records', async () => {
+    const { gen } = scriptedGenerator(tok, script);
+    const stages: SynthesisStage[] = [];
+    const o = { ...base, samples: 12, seed: 3, seedInputs: SEEDS.slice(0, 4) };
+    const { records, figures } = await synthesize(gen, tok, P, { ...o, parts: ['reason'], onProgress: (s) => stages.push(s) });
+    expect(figures.parts).toEqual(['as_is', 'reason']);
+    expect(records.map((r) => r.as_is)).toEqual(Array.from({ length: 12 }, (_, i) => `as_is ${12 + i}`));
+    expect(records.map((r) => r.reason)).toEqual(Array.from({ length: 12 }, (_, i) => `reason ${24 + i}`));
+    expect(records.every((r) => (r.settings.parts as string[]).join() === 'as_is,reason')).toBe(true);
+    const last = (stage: string) => stages.filter((s) => s.stage === stage).at(-1);
+    expect(last('as_is')).toEqual({ stage: 'as_is', done: 12, total: 12 });
+    expect(last('reasons')).toEqual({ stage: 'reasons', done: 12, total: 12 });
+
+    // The same dataset made without them, then completed for a PG variant: only what was missing is asked for.
+    const { gen: gen2, counts } = scriptedGenerator(tok, script);
+    const plain = (await synthesize(gen2, tok, P, o)).records;
+    const made = counts.other;
+    plain[0].settings = { ...plain[0].settings, parts: ['as_is'] };
+    plain[0].as_is = 'kept';
+    const skipped = await makeParts(gen2, tok, P, plain, ['reason'], { maxNewTokens: 8, reasonTokens: 8, seed: 3 });
+    expect(skipped).toBeNull();
+    expect(counts.other - made).toBe(11 + 12);
+    expect(plain[0].as_is).toBe('kept');
+    expect(plain.every((r) => (r.settings.parts as string[]).join() === 'as_is,reason')).toBe(true);
+  });
+});
+
+describe('synthesize: a long P', () => {
+  const LONG = parsePrompt(`You are a support bot for Acme routers. ${'Always greet the user by name and stay polite. '.repeat(12)}\nuser: My wifi drops.\nassistant: Restart the router.`);
+
+  it('skips the list request that does not fit, with its reason, and synthesizes from user turns', async () => {
+    const list = chatTokens(tok, buildPseudoInputRequest(LONG, [], 8));
+    const context = list.prefix.length + list.prompt.length - 1;
+    const room = promptRoom(tok, LONG, context, 8);
+    expect(room.tokens).toBeLessThanOrEqual(room.max); // P itself fits with room for an input and an answer
+    const { gen, counts } = scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? `My router ${n} blinks.` : 'ok' }), context);
+    const { records, figures } = await synthesize(gen, tok, LONG, { ...base, samples: 12, seed: 0 });
+    expect(records).toHaveLength(12);
+    expect(counts.list).toBe(0);
+    expect(figures.sources).toEqual({ seed: 0, user_turn: 12, list: 0 });
+    expect(figures.list_off).toBe(`the list request does not fit: the prompt has ${context + 1} tokens; the model's context is ${context}, which leaves no room to generate`);
+  });
+
+  it('refuses a P that leaves no room for an answer, saying by how much it is too long', async () => {
+    const room = promptRoom(tok, LONG, 10_000, 8);
+    const context = room.tokens + (10_000 - room.max) - 22; // 22 tokens short of the template, an input and an answer
+    const { gen, counts } = scriptedGenerator(tok, () => ({ text: 'ok' }), context);
+    const run = synthesize(gen, tok, LONG, { ...base, samples: 12, seed: 0 });
+    await expect(run).rejects.toBeInstanceOf(SynthesisError);
+    await expect(run).rejects.toThrow(new RegExp(`^the prompt has ${room.tokens} tokens, 22 more than the ${room.tokens - 22} this model allows \\(its context of ${context} tokens`));
+    expect(counts.user_turn + counts.list + counts.other).toBe(0);
   });
 });

@@ -18,18 +18,30 @@ export function requestKind(text: string): RequestKind {
   return 'other';
 }
 
-/** A generator that replies with `reply(kind, n)`, n counting that kind's requests from 0; `calls` lists each call's kinds. */
-export function scriptedGenerator(tok: Tokenizer, reply: (kind: RequestKind, n: number, text: string) => ScriptedReply) {
+/**
+ * A generator that replies with `reply(kind, n)`, n counting that kind's requests from 0; `calls` lists each call's
+ * kinds. Its model's context is `context` tokens [32768]: a longer request is refused as the real generator does.
+ */
+export function scriptedGenerator(tok: Tokenizer, reply: (kind: RequestKind, n: number, text: string) => ScriptedReply, context = 32768) {
   const calls: RequestKind[][] = [];
   const counts: Record<RequestKind, number> = { user_turn: 0, list: 0, other: 0 };
+  const tooLong = (r: Pick<GenRequest, 'prompt' | 'prefix'>) => {
+    const total = (r.prefix?.length ?? 0) + r.prompt.length;
+    return total >= context ? `the prompt has ${total} tokens; the model's context is ${context}, which leaves no room to generate` : null;
+  };
   const gen = {
+    engine: { cfg: { maxPositionEmbeddings: context } },
+    tooLong,
     async generate(reqs: GenRequest[]): Promise<GenResult[]> {
       const kinds: RequestKind[] = [];
-      const out = reqs.map((r) => {
+      const out = reqs.map((r, i) => {
+        const long = tooLong(r);
+        if (long) throw new Error(`request ${i}: ${long}`);
         const text = tok.decode([...(r.prefix ?? []), ...r.prompt]);
         const kind = requestKind(text);
         kinds.push(kind);
         const { text: t, cut } = reply(kind, counts[kind]++, text);
+        r.onFinish?.();
         return { tokens: [], text: t, finishReason: cut ? 'length' : 'stop_token' } as GenResult;
       });
       calls.push(kinds);

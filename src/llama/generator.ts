@@ -29,6 +29,8 @@ export interface GenRequest {
   stopStrings?: string[];
   /** Called per token with the text that became final (stop-string look-ahead is held back). */
   onToken?: (token: number, text: string) => void;
+  /** Called once when the request is done (stopped, cut or cancelled), so a batch can report progress per request. */
+  onFinish?: () => void;
   signal?: AbortSignal;
 }
 
@@ -105,19 +107,29 @@ export class Generator {
     this.passRank = rank;
   }
 
+  /**
+   * Why a request of these tokens cannot run here (over the model's context or this generator's slot), or null when
+   * it can: a caller that can do without a request skips it rather than failing the whole batch.
+   */
+  tooLong(r: Pick<GenRequest, 'prompt' | 'prefix'>): string | null {
+    const total = (r.prefix?.length ?? 0) + r.prompt.length;
+    const context = this.engine.cfg.maxPositionEmbeddings;
+    if (total >= context) return `the prompt has ${total} tokens; the model's context is ${context}, which leaves no room to generate`;
+    if ((r.prefix?.length ?? 0) > this.slotLength || r.prompt.length >= this.slotLength) {
+      return `the prompt (${r.prompt.length} tokens) or prefix (${r.prefix?.length ?? 0}) does not fit a cache slot of ${this.slotLength} tokens, ` +
+        'the length this job sized its slots to from its settings; use a shorter input or prompt';
+    }
+    return null;
+  }
+
   /** Checks every request before any GPU work: lengths against the context and the slot, adapter, tokens. */
   private check(reqs: GenRequest[]): void {
-    const cfg = this.engine.cfg;
     reqs.forEach((r, i) => {
       const what = `request ${i}`;
-      const total = (r.prefix?.length ?? 0) + r.prompt.length;
       this.engine.checkVocab(r.prompt, `${what} prompt`);
       if (r.prefix?.length) this.engine.checkVocab(r.prefix, `${what} prefix`);
-      if (total >= cfg.maxPositionEmbeddings) throw new ModelError(what, `the prompt has ${total} tokens; the model's context is ${cfg.maxPositionEmbeddings}, which leaves no room to generate`);
-      if ((r.prefix?.length ?? 0) > this.slotLength || r.prompt.length >= this.slotLength) {
-        throw new ModelError(what, `the prompt (${r.prompt.length} tokens) or prefix (${r.prefix?.length ?? 0}) does not fit a cache slot of ${this.slotLength} tokens, ` +
-          'the length this job sized its slots to from its settings; use a shorter input or prompt');
-      }
+      const long = this.tooLong(r);
+      if (long) throw new ModelError(what, long);
       if (r.adapter && !this.adapters.has(r.adapter)) throw new ModelError(what, `no adapter named "${r.adapter}" is loaded`);
       if (r.stopStrings?.length && !this.opts.tokenizer) throw new ModelError(what, 'stop strings need a tokenizer');
     });
@@ -284,6 +296,7 @@ export class Generator {
     const rest = st.text.flush();
     if (rest) st.req.onToken?.(-1, rest);
     st.done = { tokens: st.generated, text: st.text.text, finishReason };
+    st.req.onFinish?.();
   }
 
   destroy(): void {

@@ -275,6 +275,47 @@ export function hasPg(variant: TrainingVariant): boolean {
   return PG_OPTIONS[variant] !== undefined;
 }
 
+/**
+ * The parts of a record only prompt generation reads: the AS-IS answer (the model without P) and the reason. Synthesis
+ * makes them only when asked, since on the default variant they were most of its time; training makes what a
+ * dataset lacks before a variant that reads them starts.
+ */
+export type OptionalPart = 'as_is' | 'reason';
+
+export const OPTIONAL_PARTS: readonly OptionalPart[] = ['as_is', 'reason'];
+
+/** The optional parts the variant reads (a reason is written from the AS-IS answer, so it needs that too). */
+export function partsRead(variant: TrainingVariant): OptionalPart[] {
+  const pg = PG_OPTIONS[variant];
+  if (!pg) return [];
+  return pg.withReason ? ['as_is', 'reason'] : ['as_is'];
+}
+
+/** The optional parts a record holds (settings.parts); a record saved before parts were recorded holds them all. */
+export function recordParts(record: TrainingRecord): OptionalPart[] {
+  const list = record.settings?.parts;
+  if (!Array.isArray(list)) return [...OPTIONAL_PARTS];
+  return OPTIONAL_PARTS.filter((x) => list.includes(x));
+}
+
+/** What the variant reads that some training records lack: those parts, and how many records lack one; null if none. */
+export function missingParts(records: readonly TrainingRecord[], variant: TrainingVariant): { parts: OptionalPart[]; records: number } | null {
+  const read = partsRead(variant);
+  const train = records.filter((r) => (r.split ?? 'train') === 'train');
+  const lacking = train.filter((r) => {
+    const has = recordParts(r);
+    return read.some((x) => !has.includes(x));
+  });
+  if (!lacking.length) return null;
+  const parts = read.filter((x) => lacking.some((r) => !recordParts(r).includes(x)));
+  return { parts, records: lacking.length };
+}
+
+/** "AS-IS answers and reasons": what missingParts found, for plan lines. */
+export function partsText(parts: readonly OptionalPart[]): string {
+  return parts.map((x) => (x === 'as_is' ? 'AS-IS answers' : 'reasons')).join(' and ');
+}
+
 /** Whether the variant has the SFT cross-entropy term, so w_sft means something to it. */
 export function trainsSft(variant: TrainingVariant): boolean {
   return variant !== 'kl_only';

@@ -6,6 +6,7 @@ import type { GpuSummary } from '../gpu/device';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import type { EvalFigures } from '../genpi/evaluate';
 import type { SynthesisSettings, TrainSettings } from '../genpi/settings';
+import type { SynthesisStage } from '../genpi/synthesize';
 import type { LoraSpec } from '../llama/lora';
 import type { MemoryPlan } from '../llama/planner';
 import type { DownloadProgress } from '../model/hub';
@@ -65,13 +66,13 @@ export interface PromptReport {
   report: string;
   /** P through the chat template (system message and example turns). */
   tokens: number;
+  /** The most P may have on the loaded model, and the sentence saying so and why (genpi/prompt-room.ts). */
+  maxTokens: number;
+  room: string;
 }
 
-export interface SynthesisProgress {
-  stage: 'inputs' | 'answers' | 'reasons' | 'roleplay';
-  done: number;
-  total: number;
-}
+/** The synthesis stage running and its count (also the stages of parts made before training). */
+export type SynthesisProgress = SynthesisStage;
 
 /** What a run will need, computed before it starts (no GPU work). */
 export interface TrainPlanReport {
@@ -84,6 +85,8 @@ export interface TrainPlanReport {
   batchSize: number;
   /** One sentence: which of the two the user set, which were chosen, and why. */
   reason: string;
+  /** What is written before training (AS-IS answers, reasons the variant reads and the dataset lacks), or null. */
+  makeParts: string | null;
   /** Set when the run has few optimizer steps, so the adapter may learn little. */
   warning: string | null;
   memory: MemoryPlan;
@@ -123,6 +126,10 @@ export interface TrainCallbacks {
   onStep?: (s: TrainStep) => void;
   /** Every checkpointEvery steps and when stopped; the arrays are transferred. Awaited before training goes on. */
   onCheckpoint?: (c: Checkpoint) => Promise<void> | void;
+  /** While the AS-IS answers and reasons the plan names are written, before the first step. */
+  onParts?: (p: SynthesisProgress) => void;
+  /** The dataset with those parts written (a copy), so the page keeps them; awaited before training starts. */
+  onPartsMade?: (records: GenpiRecord[]) => Promise<void> | void;
 }
 
 export interface EvalRequest {
@@ -157,8 +164,8 @@ export interface WorkerApi {
   cachedModels(): Promise<{ id: string; bytes: number }[]>;
   deleteCachedModel(id: string): Promise<void>;
 
-  /** Parses P (PromptError when it cannot) and counts its tokens with the loaded model's template. */
-  inspectPrompt(text: string): Promise<PromptReport>;
+  /** Parses P (PromptError when it cannot), counts its tokens with the loaded model's template, and says how many fit. */
+  inspectPrompt(text: string, maxNewTokens?: number): Promise<PromptReport>;
   synthesize(jobId: string, prompt: string, settings: SynthesisSettings,
     onProgress?: (p: SynthesisProgress) => void): Promise<{ records: GenpiRecord[]; figures: DatasetFigures }>;
   /** Sequences, steps and memory for a run, or the typed error that says why it cannot run (too long, no room). */

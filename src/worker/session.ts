@@ -7,9 +7,13 @@ import { chatTokens } from '../genpi/chat';
 import type { GenpiRecord } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { ruleOfPrompt } from '../genpi/testbed';
-import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
+import { parsePrompt, type ParsedPrompt } from '../genpi/prompt';
 import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { synthesize } from '../genpi/synthesize';
+import { promptRoom } from '../genpi/prompt-room';
+import { makeParts, partsPlan, partsSettingsOf, partsSlotTokens } from '../genpi/record-parts';
+import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
+import { partsRead, type TrainingVariant } from '../train/sequences';
 import { planRun, trainAdapter } from '../genpi/train-adapter';
 import { LlamaEngine } from '../llama/engine';
 import { loraLayout } from '../llama/lora';
@@ -148,10 +152,11 @@ export class EngineSession {
     return this.gen;
   }
 
-  async inspectPrompt(text: string): Promise<PromptReport> {
+  async inspectPrompt(text: string, maxNewTokens = DEFAULT_SYNTHESIS.maxNewTokens): Promise<PromptReport> {
     const m = this.model("Counting the prompt's tokens");
     const p = parsePrompt(text);
-    return { format: p.format, system: p.system, examples: p.examples, report: p.report, tokens: promptTokenCount(m.tokenizer, p) };
+    const room = promptRoom(m.tokenizer, p, m.engine.cfg.maxPositionEmbeddings, maxNewTokens);
+    return { format: p.format, system: p.system, examples: p.examples, report: p.report, tokens: room.tokens, maxTokens: room.max, room: room.sentence };
   }
 
   synthesize(jobId: string, prompt: string, settings: SynthesisSettings, onProgress?: (p: SynthesisProgress) => void) {
@@ -165,7 +170,8 @@ export class EngineSession {
       const out = await synthesize(generator, m.tokenizer, p, {
         samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
-        maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, maxRounds: settings.maxRounds, signal, onProgress: notifier(onProgress),
+        maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, maxRounds: settings.maxRounds, parts: settings.parts, signal,
+        onProgress: notifier(onProgress),
       });
       // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it;
       // so does the thinking mode, which genpi train then defaults to.
@@ -194,6 +200,7 @@ export class EngineSession {
       epochs: size.epochs,
       batchSize: size.batchSize,
       reason: size.reason,
+      makeParts: partsPlan(records, s.loss.variant),
       // The form shows one warning: a run that cannot change the adapter matters more than a short one.
       warning: idleScheduleWarning(steps, s.loop) ?? size.warning,
       memory: plan,
@@ -210,6 +217,12 @@ export class EngineSession {
       // Planning first: a run that cannot start says so before the generator is thrown away.
       const { s, report, loraSize } = this.plan(m, p, records, settings);
       if (resume) checkResume(resume, loraSize, report.steps);
+      // AS-IS answers and reasons the variant reads and the dataset lacks are made first, while the generator is here.
+      const made = await this.makeMissingParts(m, p, records, s.loss.variant, signal, callbacks.onParts);
+      if (made) {
+        records = made;
+        await callbacks.onPartsMade?.(made);
+      }
       // The trainer's activations need the room the KV cache holds; the next generation job builds a new one.
       this.dropGenerator();
       const onStep = notifier(callbacks.onStep);
@@ -230,6 +243,18 @@ export class EngineSession {
       }, resume, m.summary.source);
       return { adapter: { spec: r.adapter.layout.spec, params: r.adapter.params }, curve: r.curve, steps: r.steps, stopped: r.cancelled, memory: r.plan };
     });
+  }
+
+  /** The records with the parts `variant` reads made where they lacked them (a copy), or null when none lacked any. */
+  private async makeMissingParts(m: Loaded, p: ParsedPrompt, records: GenpiRecord[], variant: TrainingVariant, signal: AbortSignal,
+    onParts?: (s: SynthesisProgress) => void): Promise<GenpiRecord[] | null> {
+    if (!partsPlan(records, variant)) return null;
+    const copy = records.map((r) => ({ ...r, settings: { ...r.settings } }));
+    const ps = partsSettingsOf(copy);
+    const { generator } = this.generator(m, partsSlotTokens(m.tokenizer, p, copy, variant, ps));
+    await makeParts(generator, m.tokenizer, p, copy, partsRead(variant), { ...ps, signal, onProgress: notifier(onParts) });
+    signal.throwIfAborted();
+    return copy;
   }
 
   evaluate(jobId: string, req: EvalRequest, onProgress?: (stage: string) => void) {

@@ -20,13 +20,15 @@ import type { StoreState } from './store.svelte';
 
 /**
  * The synthesis settings as the form edits them: seed inputs as text, the retry budget null for "auto" (an empty
- * number field); environment and pattern live with P.
+ * number field), one box for the optional parts (AS-IS answers and reasons); environment and pattern live with P.
  */
-export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern' | 'maxRounds'> & { seedInputs: string; maxRounds: number | null };
+export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern' | 'maxRounds' | 'parts'> &
+  { seedInputs: string; maxRounds: number | null; makeParts: boolean };
 
 const d = DEFAULT_SYNTHESIS;
 export const DEFAULT_SYNTH: SynthForm = {
   samples: d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens, reasonTokens: d.reasonTokens, seedInputs: '', maxRounds: null,
+  makeParts: false,
 };
 
 export class DatasetState {
@@ -113,10 +115,10 @@ export class DatasetState {
 
   /** The form as the worker's settings, with the prompt panel's environment and action pattern. */
   private formSettings(): SynthesisSettings {
-    const { seedInputs, maxRounds, ...f } = $state.snapshot(this.form);
+    const { seedInputs, maxRounds, makeParts, ...f } = $state.snapshot(this.form);
     const p = this.promptState;
     return {
-      ...f, ...(maxRounds == null ? {} : { maxRounds }),
+      ...f, ...(maxRounds == null ? {} : { maxRounds }), parts: makeParts ? [...OPTIONAL_PARTS] : [],
       seedInputs: lines(seedInputs), environment: $state.snapshot(p.environment), actionPattern: p.actionPattern,
     };
   }
@@ -204,6 +206,7 @@ export class DatasetState {
     this.form.reasonTokens = d.settings.reasonTokens ?? DEFAULT_SYNTH.reasonTokens;
     this.form.seedInputs = d.settings.seedInputs.join('\n');
     this.form.maxRounds = d.settings.maxRounds ?? null;
+    this.form.makeParts = (d.settings.parts?.length ?? 0) > 0;
   }
 
   /** The most recently updated saved dataset, if any. */

@@ -65,7 +65,7 @@ export class FakeEngine {
   planTraining = async (_prompt: string, records: GenpiRecord[], _s: TrainSettings): Promise<TrainPlanReport> => ({
     examples: records.length, sequences: 2 * records.length, longestSequence: 64, steps: this.script.steps,
     epochs: this.script.steps, batchSize: records.length, reason: 'sized by the fake', warning: null, memory: MEMORY,
-    deviceLimit: 1e9,
+    deviceLimit: 1e9, makeParts: null,
   });
 
   readonly thinkingCalls: boolean[] = [];
@@ -84,7 +84,7 @@ export class FakeEngine {
   };
 
   async inspectPrompt(text: string): Promise<PromptReport> {
-    return { format: 'text', system: text, examples: [], report: 'system text', tokens: 5 };
+    return { format: 'text', system: text, examples: [], report: 'system text', tokens: 5, maxTokens: 1700, room: 'P: 5 tokens of at most 1700 on this model' };
   }
 
   cancel(jobId: string): void {

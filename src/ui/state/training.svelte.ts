@@ -4,7 +4,8 @@
 import * as Comlink from 'comlink';
 import type { StoredAdapter, StoredDataset, StoredRun } from '../../store/schema';
 import type { Checkpoint, CurvePoint } from '../../train/loop';
-import type { ErrorInfo, ModelSource, TrainPlanReport, TrainResult, TrainSettings, TrainStep } from '../../worker/api';
+import type { GenpiRecord } from '../../genpi/dataset';
+import type { ErrorInfo, ModelSource, SynthesisProgress, TrainPlanReport, TrainResult, TrainSettings, TrainStep } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { buildAdapterMeta, defaultAdapterName, shapeOf, WrongModelError } from '../adapter-io';
 import { errorInfo, isDeviceLost } from '../errors';
@@ -34,6 +35,8 @@ export class TrainingState {
   run = $state.raw<StoredRun | null>(null);
   curve = $state.raw<CurvePoint[]>([]);
   step = $state.raw<TrainStep | null>(null);
+  /** The AS-IS answers or reasons being written before the first step (the plan says why), or null. */
+  parts = $state.raw<SynthesisProgress | null>(null);
   /** 'pause' or 'cancel' was pressed and the worker has not stopped yet. */
   stopping = $state<'pause' | 'cancel' | null>(null);
   error = $state<ErrorInfo | null>(null);
@@ -216,7 +219,15 @@ export class TrainingState {
     const began = this.now();
     const clock = () => (this.seconds = before + (this.now() - began) / 1000);
     this.seconds = before;
+    this.parts = null;
     const callbacks = {
+      onParts: (p: SynthesisProgress) => (this.parts = p),
+      // The parts written for this run are kept with the dataset, so the next run does not write them again.
+      onPartsMade: async (records: GenpiRecord[]) => {
+        this.parts = null;
+        if (this.dataset.id === ds.id) await this.dataset.adoptRecords(records);
+        else await this.store.save(`dataset "${ds.name}"`, (s) => s.putDataset({ ...ds, records, updated: Date.now() }));
+      },
       onStep: (s: TrainStep) => {
         clock();
         this.step = s;
