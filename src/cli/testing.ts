@@ -1,5 +1,8 @@
 // Runs the genpi command as a user would (node bin/genpi.mjs ...), for the CLI tests.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fillTensor } from '../model/testing/edit-tensors';
+import { writeTinyModel } from '../model/tiny/write-node';
 
 export function genpi(...args: string[]) {
   return genpiWithEnv({}, ...args);
@@ -11,4 +14,13 @@ export function genpiWithEnv(env: Record<string, string>, ...args: string[]) {
   // Dawn prints its own warnings on stderr; our errors are the lines that start with "genpi:".
   const errors = r.stderr.split('\n').filter((l) => l.startsWith('genpi:'));
   return { code: r.status, stdout: r.stdout, errors, stderr: r.stderr, lastJson: () => JSON.parse(r.stdout.trim().split('\n').at(-1)!) };
+}
+
+/**
+ * A tiny model that answers nothing: its final norm is zero, so every logit is 0 and greedy decoding picks id 0,
+ * <|endoftext|>, a stop token. What a user meets with a model that ends every turn at once.
+ */
+export async function writeSilentModel(dir: string): Promise<void> {
+  await writeTinyModel(dir, { arch: 'llama', seed: 1 });
+  await fillTensor(join(dir, 'model.safetensors'), 'model.norm.weight', 0);
 }
