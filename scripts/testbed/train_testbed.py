@@ -45,12 +45,14 @@ import json, math, os, struct, sys, time
 import torch
 import torch.nn.functional as F
 
-MODEL_DIR = 'public/demo-model'
+# TESTBED_MODEL_DIR, TESTBED_DATA: the compound testbed (public/compound-model, build/compound/train.json) uses the
+# same network and loop; see make-compound-data.ts's header for its commands and results.
+MODEL_DIR = os.environ.get('TESTBED_MODEL_DIR', 'public/demo-model')
 # Where the weights are written (TESTBED_OUT), so a trial stage leaves the committed ones alone until it is judged.
 OUT_DIR = os.environ.get('TESTBED_OUT', MODEL_DIR)
-DATA = 'build/testbed/train.json'
+DATA = os.environ.get('TESTBED_DATA', 'build/testbed/train.json')
 STEPS = int(os.environ.get('TESTBED_STEPS', 3000))
-BATCH = 64
+BATCH = int(os.environ.get('TESTBED_BATCH', 64))
 LR = float(os.environ.get('TESTBED_LR', 3e-3))
 torch.manual_seed(int(os.environ.get('TESTBED_SEED', 0)))
 torch.set_num_threads(int(os.environ.get('TESTBED_THREADS', 2)))
@@ -116,6 +118,11 @@ class Model(torch.nn.Module):
 
 # Answer tokens weigh more than the rest (system text, users' random words): they are what the rules are about.
 ANSWER_WEIGHT = float(os.environ.get('TESTBED_ANSWER_WEIGHT', 1))
+# P's own tokens (data['system_lens'] per sequence, when given) weigh SYSTEM_WEIGHT: the model only has to read them.
+SYSTEM_WEIGHT = float(os.environ.get('TESTBED_SYSTEM_WEIGHT', 1))
+# With TESTBED_BATCH_TOKENS, a batch holds as many similar-length sequences as fit that many (padded) tokens, so long
+# prompts and short ones cost about the same per step.
+BATCH_TOKENS = int(os.environ.get('TESTBED_BATCH_TOKENS', 0))
 PREFIX = data.get('assistant_prefix', [])
 
 
@@ -131,7 +138,7 @@ def answer_mask(s):
     return mask
 
 
-def batch(seqs):
+def batch(seqs, sys_lens=None):
     T = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), T), PAD, dtype=torch.long)
     tgt = torch.full((len(seqs), T), -100, dtype=torch.long)
@@ -140,7 +147,8 @@ def batch(seqs):
         ids[i, :len(s)] = torch.tensor(s)
         tgt[i, :len(s) - 1] = torch.tensor(s[1:])
         m = answer_mask(s)
-        w[i, :len(s) - 1] = torch.tensor([ANSWER_WEIGHT if m[t + 1] else 1.0 for t in range(len(s) - 1)])
+        n = sys_lens[i] if sys_lens else 0
+        w[i, :len(s) - 1] = torch.tensor([ANSWER_WEIGHT if m[t + 1] else SYSTEM_WEIGHT if t + 1 < n else 1.0 for t in range(len(s) - 1)])
     return ids, tgt, w
 
 
@@ -178,6 +186,7 @@ def save(model):
 
 
 RESUME = os.environ.get('TESTBED_RESUME')
+EVAL_EVERY = int(os.environ.get('TESTBED_EVAL_EVERY', 500))
 RESUME_DIR = MODEL_DIR if RESUME == '1' else RESUME
 
 
@@ -204,17 +213,28 @@ def load(model):
 model = Model()
 if RESUME:
     load(model)
-    print('resumed from', os.path.join(RESUME_DIR, 'model.safetensors'), 'greedy accuracy', accuracy(model), flush=True)
+    # TESTBED_EVAL_EVERY: greedy accuracy every that many steps (and at resume); costly on long contexts.
+    print('resumed from', os.path.join(RESUME_DIR, 'model.safetensors'), 'greedy accuracy', accuracy(model) if EVAL_EVERY == 500 else 'not measured', flush=True)
 print(f'{sum(p.numel() for p in model.parameters())} parameters, {len(data["seqs"])} sequences', flush=True)
+if STEPS == 0:  # only measures the resumed weights on DATA's evals
+    print('greedy accuracy', accuracy(model), flush=True)
+    sys.exit(0)
 opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.01)
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / STEPS))))
 # Batches of similar lengths (a random window of the length-sorted list), so little of each batch is padding.
-seqs = sorted(data['seqs'], key=len)
+order = sorted(range(len(data['seqs'])), key=lambda i: len(data['seqs'][i]))
+seqs = [data['seqs'][i] for i in order]
+sys_lens = [data['system_lens'][i] for i in order] if 'system_lens' in data else None
 g = torch.Generator().manual_seed(1 + int(os.environ.get('TESTBED_SEED', 0)))
 t0 = time.time()
 for step in range(STEPS):
     at = int(torch.randint(len(seqs) - BATCH, (1,), generator=g))
-    ids, tgt, w = batch(seqs[at:at + BATCH])
+    n = BATCH
+    if BATCH_TOKENS:
+        n = 1
+        while at + n < len(seqs) and (n + 1) * len(seqs[at + n]) <= BATCH_TOKENS:
+            n += 1
+    ids, tgt, w = batch(seqs[at:at + n], sys_lens[at:at + n] if sys_lens else None)
     per = F.cross_entropy(model(ids).view(-1, V), tgt.view(-1), ignore_index=-100, reduction='none')
     loss = (per * w.view(-1)).sum() / w.view(-1).sum()
     opt.zero_grad()
@@ -224,7 +244,9 @@ for step in range(STEPS):
     sched.step()
     if step % 50 == 0 or step == STEPS - 1:
         print(f'step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s', flush=True)
-    if (step + 1) % 500 == 0 or step == STEPS - 1:
+    if (step + 1) % 250 == 0:
+        save(model)
+    if (step + 1) % EVAL_EVERY == 0 or step == STEPS - 1:
         print('greedy accuracy', accuracy(model), flush=True)
         save(model)
 print('wrote', os.path.join(OUT_DIR, 'model.safetensors'))

@@ -1,0 +1,123 @@
+// Writes the compound testbed's folder without its weights (the demo model's config and tokenizer, so training
+// starts from its weights, and the marker) and the token sequences scripts/testbed/train_testbed.py trains it on:
+// compound system prompts (src/genpi/compound-testbed.ts) from the training split, rendered through parsePrompt and
+// the chat template exactly as the app renders them, over conversations of one to three turns. Run once by a
+// developer (the weights are committed; tests never retrain): `npx tsx scripts/testbed/make-compound-data.ts`.
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Branch,
+  buildCompoundPrompt,
+  compoundEvalCases,
+  type CompoundRules,
+  expectedAnswer,
+  hasHeldoutPair,
+  makeMessage,
+  PERSONAS,
+  POLICIES,
+  randomRules,
+} from '../../src/genpi/compound-testbed';
+import { parsePrompt } from '../../src/genpi/prompt';
+import { TESTBED_MARKER } from '../../src/genpi/testbed';
+import { DirFileSet } from '../../src/model/source-node';
+import { type ChatMessage, loadTokenizer } from '../../src/model/tokenizer';
+import { Rng } from '../../src/util/rng';
+
+// Not imported from make-data.ts: importing it would run it.
+const DEMO_DIR = 'public/demo-model';
+export const COMPOUND_DIR = 'public/compound-model';
+const DATA_FILE = process.env.TESTBED_DATA ?? 'build/compound/train.json';
+const SAMPLES = Number(process.env.TESTBED_SAMPLES ?? 24000);
+// Share of prompts padded to 150–600 and to 600–1,800 tokens: long ones cost most of the training time.
+const MID = Number(process.env.TESTBED_MID ?? 0.25);
+const LONG = Number(process.env.TESTBED_LONG ?? 0.08);
+const rng = new Rng(Number(process.env.TESTBED_SEED ?? 22));
+const next = () => rng.next();
+const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+
+const branchesOf = (r: CompoundRules): Branch[] => [...r.branches.map((b) => b.when), 'other'];
+
+export const MARKER = {
+  about: 'The GenPI compound testbed: a tiny Llama trained (scripts/testbed/make-compound-data.ts) to follow system prompts with a persona, policy sentences, conditional rules, a reply prefix and example turns, over one to three turns, and to repeat the message when P states no rule. Rule sets, the held-out split and the exact per-branch checker: src/genpi/compound-testbed.ts.',
+  kind: 'compound',
+  conditions: ['please', 'question', 'digit'],
+  actions: ['first', 'last', 'count', 'double', 'reverse'],
+  max_turns: 3,
+};
+
+function trainingRules(): CompoundRules {
+  for (;;) {
+    const r = randomRules(next);
+    if (!hasHeldoutPair(r)) return r;
+  }
+}
+
+/** One training conversation: a compound P (most), a P of persona and policy only, or none (both: echo). */
+function conversation(count: (s: string) => number): { msgs: ChatMessage[]; system: number } {
+  const kind = next();
+  const msgs: ChatMessage[] = [];
+  const turns = int(1, 3);
+  if (kind < 0.14) {
+    if (kind < 0.07) msgs.push({ role: 'system', content: `${pick(PERSONAS.train)} ${pick(POLICIES.train)} ${pick(POLICIES.train)}` });
+    for (let t = 0; t < turns; t++) {
+      const x = makeMessage(pick(['please', 'question', 'digit', 'other', 'other'] as Branch[]), next);
+      msgs.push({ role: 'user', content: x }, { role: 'assistant', content: x });
+    }
+    return { msgs, system: 0 };
+  }
+  const rules = trainingRules();
+  const u = next();
+  const targetTokens = u < LONG ? int(600, 1800) : u < LONG + MID ? int(150, 600) : undefined;
+  const examples = Array.from({ length: int(0, 3) }, () => makeMessage(pick(branchesOf(rules)), next));
+  const p = parsePrompt(buildCompoundPrompt({ rules, split: 'train', examples, targetTokens, count, next }));
+  msgs.push(...p.messages);
+  const system = p.messages.length;
+  for (let t = 0; t < turns; t++) {
+    const x = makeMessage(pick(branchesOf(rules)), next);
+    msgs.push({ role: 'user', content: x }, { role: 'assistant', content: expectedAnswer(rules, x) });
+  }
+  return { msgs, system };
+}
+
+async function main() {
+  await mkdir(COMPOUND_DIR, { recursive: true });
+  for (const f of ['config.json', 'generation_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    await copyFile(join(DEMO_DIR, f), join(COMPOUND_DIR, f));
+  }
+  await writeFile(join(COMPOUND_DIR, TESTBED_MARKER), JSON.stringify(MARKER, null, 2) + '\n');
+  const tok = await loadTokenizer(new DirFileSet(COMPOUND_DIR));
+  const count = (s: string) => tok.encode(s, { addSpecialTokens: false }).length;
+  const seqs: number[][] = [];
+  const systemLens: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const { msgs, system } = conversation(count);
+    seqs.push(tok.applyChatTemplate(msgs).ids);
+    // Tokens of P itself (system text and example turns), which the trainer weighs less than the conversation.
+    systemLens.push(system ? tok.applyChatTemplate(msgs.slice(0, system)).ids.length : 0);
+  }
+  // What the trainer checks (TESTBED_STEPS=0 only measures): greedy answers per branch and turn with held-out P
+  // (held-out rule pairs, phrasings, personas, policy) of about TESTBED_EVAL_TOKENS tokens, and with no P (the base).
+  const evals: { name: string; ctx: number[]; want: number[] }[] = [];
+  const end = tok.eosTokenIds[0];
+  const cases = compoundEvalCases({
+    prompts: Number(process.env.TESTBED_EVAL_PROMPTS ?? 6), tokens: Number(process.env.TESTBED_EVAL_TOKENS ?? 300),
+    perBranch: Number(process.env.TESTBED_EVAL_PER_BRANCH ?? 1), turns: [1, 2, 3], count, seed: 100,
+  });
+  for (const c of cases) {
+    const ctx = tok.applyChatTemplate(c.messages, { addGenerationPrompt: true }).ids;
+    evals.push({ name: `${c.branch}/t${c.turn}`, ctx, want: [...tok.encode(expectedAnswer(c.rules, c.input), { addSpecialTokens: false }), end] });
+    if (c.turn !== 1) continue;
+    const base = tok.applyChatTemplate([{ role: 'user', content: c.input }], { addGenerationPrompt: true }).ids;
+    evals.push({ name: `base-echo/${c.branch}`, ctx: base, want: [...tok.encode(c.input, { addSpecialTokens: false }), end] });
+  }
+  await mkdir('build/compound', { recursive: true });
+  const assistantPrefix = tok.encode('<|im_start|>assistant\n', { addSpecialTokens: false });
+  await writeFile(DATA_FILE, JSON.stringify({ vocab_size: tok.vocabSize, pad_id: end, assistant_prefix: assistantPrefix, seqs, system_lens: systemLens, evals }));
+  const lens = seqs.map((s) => s.length).sort((x, y) => x - y);
+  const mean = lens.reduce((x, y) => x + y, 0) / lens.length;
+  console.log(`${seqs.length} sequences, ${lens.reduce((x, y) => x + y, 0)} tokens, mean ${mean.toFixed(0)}, median ${lens[lens.length >> 1]}, max ${lens[lens.length - 1]}; ${evals.length} evals, mean ctx ${(evals.reduce((s, e) => s + e.ctx.length, 0) / evals.length).toFixed(0)}`);
+  console.log(tok.applyChatTemplate(conversation(count).msgs).text);
+}
+
+await main();
