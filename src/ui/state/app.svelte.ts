@@ -4,9 +4,11 @@
 import { DEMO_PRESETS } from '../../genpi/presets';
 import { createEngineClient, type EngineClient } from '../../worker/client';
 import { ChatState } from './chat.svelte';
+import { CompareState } from './compare.svelte';
 import { DatasetState } from './dataset.svelte';
 import { EvaluationState } from './evaluation.svelte';
 import { GpuState } from './gpu.svelte';
+import { applyDemoQuick, InternalizeState } from './internalize.svelte';
 import { JobGate } from './jobs.svelte';
 import { LibraryState } from './library.svelte';
 import { ModelState } from './model.svelte';
@@ -27,6 +29,9 @@ export class AppState {
   readonly evaluation: EvaluationState;
   readonly chat: ChatState;
   readonly onnxExport: OnnxExportState;
+  /** The guided flow's one button, and its side-by-side try. */
+  readonly flow: InternalizeState;
+  readonly compare: CompareState;
 
   constructor(engine: EngineClient = createEngineClient()) {
     this.gpu = new GpuState(engine);
@@ -38,10 +43,14 @@ export class AppState {
     this.evaluation = new EvaluationState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
     this.chat = new ChatState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
     this.onnxExport = new OnnxExportState(engine, this.store, this.model, this.library, this.gate);
+    this.flow = new InternalizeState(this.dataset, this.training, this.evaluation);
+    this.compare = new CompareState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
 
     this.model.onLoaded = (summary, source) => {
       // The demo model comes with a prompt stating one of its rules, so a first visit can click straight through.
       if (summary.testbed && !this.prompt.text.trim()) this.prompt.applyPreset(DEMO_PRESETS[0].id);
+      // ...and a first run small enough to reach a student within minutes (each value editable under Advanced).
+      if (summary.testbed) applyDemoQuick(this.dataset, this.training, this.evaluation);
       void this.prompt.inspect();
       void rememberModel(this.store, summary, source);
       // A device lost earlier is replaced by this load: show the fresh one.
@@ -51,6 +60,7 @@ export class AppState {
     this.training.onFinished = (a) => {
       this.evaluation.adapterId = a.id;
       this.chat.adapterId ??= a.id;
+      this.compare.adapterId = a.id;
     };
   }
 
@@ -64,6 +74,7 @@ export class AppState {
     await this.library.refresh();
     this.evaluation.adapterId ??= this.library.adapters[0]?.id ?? null;
     this.chat.adapterId ??= this.library.adapters[0]?.id ?? null;
+    this.compare.adapterId ??= this.library.adapters[0]?.id ?? null;
     await this.training.findResumable();
     // As the README says: a reload resumes the run it interrupted, its model loaded again from the cache.
     await this.training.autoResume();

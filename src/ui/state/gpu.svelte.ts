@@ -12,6 +12,11 @@ export class GpuState {
     return this.report?.gpu != null && this.report.selfTest != null;
   }
 
+  /** A software renderer (SwiftShader, llvmpipe/lavapipe, Microsoft's Basic Render Driver): everything runs on the CPU. */
+  get software(): boolean {
+    return /swiftshader|llvmpipe|lavapipe|software|basic render/i.test(this.report?.gpu?.name ?? '');
+  }
+
   /** No WebGPU at all (or no adapter): nothing on the page can run, so the page says how to get it instead. */
   get blocking(): boolean {
     const name = this.report?.error?.name;

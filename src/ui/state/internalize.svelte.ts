@@ -1,0 +1,179 @@
+// The guided flow's one button: synthesis, training and evaluation one after the other, each with the settings its
+// Advanced section holds (the defaults unless the user changed them), as one job with one progress bar across the
+// three stages, each named, and a time left that updates from the time spent so far. A stage that fails or is
+// cancelled stops the flow there with its own message; what was made before (the dataset, the adapter) is kept.
+import { DEFAULT_SYNTH, type DatasetState } from './dataset.svelte';
+import type { EvaluationState } from './evaluation.svelte';
+import type { TrainingState } from './training.svelte';
+
+export type FlowStage = 'synthesis' | 'training' | 'evaluation';
+
+/** The stages in order, as the progress line names them. */
+export const FLOW_STAGES: readonly { stage: FlowStage; label: string }[] = [
+  { stage: 'synthesis', label: 'Writing a dataset from the prompt' },
+  { stage: 'training', label: 'Training the adapter' },
+  { stage: 'evaluation', label: 'Evaluating the student' },
+];
+
+/**
+ * Each stage's share of the bar, from the demo's first runs (synthesis the longest). Only the bar's pace depends on
+ * them: the time left is measured, not taken from here.
+ */
+const SHARE: Record<FlowStage, number> = { synthesis: 0.5, training: 0.35, evaluation: 0.15 };
+
+/** Synthesis reports its sub-stages one after another; each gets an equal slice of synthesis's share. */
+const SYNTH_STEPS = ['inputs', 'answers', 'as_is', 'reasons', 'roleplay'];
+
+/**
+ * The demo's first run, small enough to reach a student within minutes on a software GPU (about 8 generated samples
+ * and a couple of optimizer steps), set in the Advanced forms when the demo model loads; every value stays editable.
+ */
+export const DEMO_QUICK = {
+  synthesis: { samples: 8, heldout: 0.5, maxNewTokens: 16, reasonTokens: 24 },
+  training: { epochs: 1, batchSize: 2 },
+  evaluation: { maxNewTokens: 24 },
+} as const;
+
+export class InternalizeState {
+  stage = $state<FlowStage | null>(null);
+  /** How the last flow ended: 'done', or the stage it stopped at (the stage's own card says why). */
+  outcome = $state<{ done: true } | { done: false; stage: FlowStage; cancelled: boolean } | null>(null);
+  /** When the flow started (this.now()), for the time left. */
+  private started = 0;
+  private cancelled = false;
+  /** The clock (tests drive their own); read again whenever the progress changes. */
+  now: () => number = () => Date.now();
+
+  constructor(
+    private readonly dataset: DatasetState,
+    private readonly training: TrainingState,
+    private readonly evaluation: EvaluationState,
+  ) {}
+
+  get running(): boolean {
+    return this.stage !== null;
+  }
+
+  /** Why the button cannot start now, in words, or null. */
+  blocker(hasModel: boolean, hasPrompt: boolean, busy: string | null): string | null {
+    if (this.running) return null;
+    if (!hasModel) return 'Load a model first (step 1).';
+    if (!hasPrompt) return 'Write or pick a prompt first (step 1).';
+    if (this.training.startBlocker) return this.training.startBlocker;
+    if (busy) return `Wait for ${busy} to finish.`;
+    return null;
+  }
+
+  /** What the button will do, from the Advanced forms as they are now. */
+  get planText(): string {
+    const f = this.dataset.form;
+    const t = this.training.settings;
+    const heldout = Math.round(f.samples * f.heldout);
+    const size = t.epochs === null && t.batchSize === null
+      ? 'trains for as many steps as the records need'
+      : `trains ${t.epochs ?? 'auto'} epoch${t.epochs === 1 ? '' : 's'} at batch ${t.batchSize ?? 'auto'}`;
+    return `Writes ${f.samples} examples from the prompt (${heldout} held out), ${size}, then checks the student on the held-out ` +
+      'inputs. Every setting is under Advanced below.';
+  }
+
+  /** The whole flow's progress, 0 to 1. */
+  get fraction(): number {
+    const stage = this.stage;
+    if (!stage) return this.outcome?.done ? 1 : 0;
+    let before = 0;
+    for (const s of FLOW_STAGES) {
+      if (s.stage === stage) break;
+      before += SHARE[s.stage];
+    }
+    return Math.min(1, before + SHARE[stage] * this.within(stage));
+  }
+
+  /** How far the running stage is, 0 to 1. */
+  private within(stage: FlowStage): number {
+    if (stage === 'synthesis') {
+      const p = this.dataset.progress;
+      if (!p || !p.total) return 0;
+      const i = Math.max(0, SYNTH_STEPS.indexOf(p.stage));
+      return (i + p.done / p.total) / SYNTH_STEPS.length;
+    }
+    if (stage === 'training') {
+      const s = this.training.step;
+      return s && s.totalSteps ? s.step / s.totalSteps : 0;
+    }
+    return 0;
+  }
+
+  /** "Step 2 of 3: Training the adapter (step 4 / 12)": what runs now, named. */
+  get stageText(): string {
+    const stage = this.stage;
+    if (!stage) return '';
+    const i = FLOW_STAGES.findIndex((s) => s.stage === stage);
+    let detail = '';
+    if (stage === 'synthesis' && this.dataset.progress) detail = ` (${this.dataset.progress.done} / ${this.dataset.progress.total})`;
+    if (stage === 'training' && this.training.step) detail = ` (step ${this.training.step.step} / ${this.training.step.totalSteps})`;
+    if (stage === 'evaluation' && this.evaluation.stage) detail = ` (${this.evaluation.stage})`;
+    return `Step ${i + 1} of ${FLOW_STAGES.length}: ${FLOW_STAGES[i].label}${detail}`;
+  }
+
+  /** Seconds left at the pace so far; null until there is enough progress to tell. */
+  get secondsLeft(): number | null {
+    const f = this.fraction;
+    if (!this.running || f < 0.02) return null;
+    const spent = (this.now() - this.started) / 1000;
+    return (spent * (1 - f)) / f;
+  }
+
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.cancelled = false;
+    this.outcome = null;
+    this.started = this.now();
+    const stop = (stage: FlowStage) => {
+      this.outcome = { done: false, stage, cancelled: this.cancelled };
+    };
+    try {
+      this.stage = 'synthesis';
+      await this.dataset.synthesize();
+      if (this.cancelled || this.dataset.error || this.dataset.notice || !this.dataset.records.length) return stop('synthesis');
+
+      this.stage = 'training';
+      await this.training.start();
+      const adapterId = this.training.run?.status === 'done' ? this.training.lastAdapterId : null;
+      if (this.cancelled || !adapterId) return stop('training');
+
+      this.stage = 'evaluation';
+      this.evaluation.adapterId = adapterId;
+      this.evaluation.source = 'heldout';
+      await this.evaluation.run();
+      if (this.cancelled || this.evaluation.error || this.evaluation.notice || !this.evaluation.figures) return stop('evaluation');
+      this.outcome = { done: true };
+    } finally {
+      this.stage = null;
+    }
+  }
+
+  /** Stops the stage that runs; training is paused (its checkpoint kept), not thrown away. */
+  cancel(): void {
+    if (!this.running) return;
+    this.cancelled = true;
+    if (this.stage === 'synthesis') this.dataset.cancel();
+    else if (this.stage === 'training') this.training.pause();
+    else this.evaluation.cancel();
+  }
+}
+
+/** Sets the demo's first run (DEMO_QUICK) in the forms, leaving any value the user already changed from its default. */
+export function applyDemoQuick(dataset: DatasetState, training: TrainingState, evaluation: EvaluationState): void {
+  const f = dataset.form;
+  const q = DEMO_QUICK;
+  const d = DEFAULT_SYNTH;
+  if (f.samples === d.samples) f.samples = q.synthesis.samples;
+  if (f.heldout === d.heldout) f.heldout = q.synthesis.heldout;
+  if (f.maxNewTokens === d.maxNewTokens) f.maxNewTokens = q.synthesis.maxNewTokens;
+  if (f.reasonTokens === d.reasonTokens) f.reasonTokens = q.synthesis.reasonTokens;
+  if (training.settings.epochs === null && training.settings.batchSize === null) {
+    training.settings.epochs = q.training.epochs;
+    training.settings.batchSize = q.training.batchSize;
+  }
+  evaluation.maxNewTokens = Math.min(evaluation.maxNewTokens, q.evaluation.maxNewTokens);
+}
