@@ -1,11 +1,13 @@
 // Kernel rates on the adapter the bench runs on: matmul (the training step's bulk) at SmolLM2-135M's shapes and a
-// square one, attention, RMSNorm and AdamW. The best matmul rate is the yardstick for the whole training step.
+// square one, attention, RMSNorm, AdamW, and the teacher's top-K. The best matmul rate is the yardstick for the whole
+// training step.
 import { storageBuffer } from '../gpu/buffers';
 import type { Kernels } from '../gpu/kernel';
 import { adamw_update, grad_norm } from '../llama/ops/adamw';
 import { attention_forward } from '../llama/ops/attention';
 import { matmul_backward, matmul_forward } from '../llama/ops/matmul';
 import { rmsnorm_forward } from '../llama/ops/rmsnorm';
+import { top_log_probs } from '../llama/ops/top_log_probs';
 import { fromFloat32 } from '../model/dtype';
 import { gbps, gflops, timeGpu } from './timing';
 
@@ -71,6 +73,13 @@ export async function benchKernels(kernels: Kernels, reps = 3): Promise<KernelRe
       await adamw_update(kernels, pass, { params, grads, m, v, norm, P, step: 1, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
     }, reps);
     out.push({ kernel: 'grad_norm + adamw_update', shape: `P${P}`, seconds: s, gbps: gbps(P * 4 * 8, s) });
+  }
+  {
+    // One LM head block of the teacher pass on a 152k vocabulary (Qwen2.5): rate per read of the logits.
+    const [R, V, K] = [27, 151_936, 32];
+    const [logits, ids, logp] = [buf(R * V), buf(R * K), buf(R * K)];
+    const s = await timeGpu(kernels, 'top_log_probs', (pass) => top_log_probs(kernels, pass, { logits, ids, logp, R, V, K }), reps);
+    out.push({ kernel: 'top_log_probs', shape: `R${R} V${V} K${K}`, seconds: s, gbps: gbps(R * V * 4, s) });
   }
   for (const b of bufs) b.destroy();
   return out;
