@@ -24,9 +24,13 @@ Usage:
 
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
-         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N] [--thinking]
+         [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N] [--with-reasons]
+         [--thinking]
       Synthesize training data from the prompt alone (pseudo inputs from the seed inputs, then sampled user
-      turns and list requests; AS-IS/TO-BE, reasons, role-play); prints the quality figures as JSON last.
+      turns and list requests; TO-BE answers, role-play); prints the quality figures as JSON last. The AS-IS
+      answers and reasons only the prompt-generation variants read are written with --with-reasons (train
+      writes them first when such a variant meets a dataset without them). It says up front how long P may
+      be on the model; a request that does not fit the context is skipped and counted, not fatal.
       --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). Fewer records than asked
       is one "synthesize: wrote N of M" line on stderr; fewer than 8 training records (or than a smaller
       request asks for) is an error, and no file is written.

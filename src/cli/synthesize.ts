@@ -3,10 +3,13 @@ import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
+import { promptRoom } from '../genpi/prompt-room';
 import { synthesisSlotTokens } from '../genpi/synthesis-slots';
+import { stageLine } from '../genpi/synthesis-stages';
 import { synthesize } from '../genpi/synthesize';
 import { readTextFile } from '../model/source-node';
 import type { Tokenizer } from '../model/tokenizer';
+import { OPTIONAL_PARTS, type OptionalPart } from '../train/sequences';
 import { intFlag, parseFlags, required } from './args';
 import { checkWritable, writeFileAtomic } from './atomic-write';
 import { UsageError } from './fail';
@@ -19,7 +22,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     'max-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
     'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
     'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'reason-tokens': { type: 'string' },
-    'max-rounds': { type: 'string' }, ...THINKING_FLAG,
+    'max-rounds': { type: 'string' }, 'with-reasons': { type: 'boolean' }, ...THINKING_FLAG,
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
@@ -49,13 +52,17 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,
     endMarker: (v['end-marker'] as string) ?? DEFAULT_ENVIRONMENT.endMarker,
   };
-  const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment });
+  // AS-IS answers and reasons only when asked: the default variant never reads them (train writes them if needed).
+  const parts: OptionalPart[] = v['with-reasons'] === true ? [...OPTIONAL_PARTS] : [];
+  const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment, parts });
   const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens, command: 'synthesize', thinking });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
+  // How long P may be on this model, and why, before any request (a P over it is refused by synthesize).
+  process.stderr.write(`${promptRoom(tokenizer, prompt, generator.engine.cfg.maxPositionEmbeddings, maxNew).sentence}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
-    environment,
-    onProgress: (p) => progress(`synthesize: ${p.stage} ${p.done}/${p.total}`),
+    environment, parts,
+    onProgress: (p) => progress(`synthesize: ${stageLine(p)}`),
   });
   // P travels with the data, so training can build the PG target without being told P again.
   // So does the thinking mode, so training renders the conversations as they were made (see thinking.ts).
@@ -64,6 +71,8 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   await writeFileAtomic(out, toJsonl(records), 'dataset');
   process.stderr.write(`\nwrote ${records.length} records to ${out}\n`);
   if (figures.user_turn_off) process.stderr.write(`synthesize: user-turn sampling was off: ${figures.user_turn_off}\n`);
+  if (figures.list_off) process.stderr.write(`synthesize: the list request was off: ${figures.list_off}\n`);
+  for (const s of Object.values(figures.skipped_requests ?? {})) process.stderr.write(`synthesize: skipped ${s.count}: ${s.why}\n`);
   const short = shortfallMessage(figures);
   if (short) process.stderr.write(`synthesize: ${short}\n`);
   process.stdout.write(`${JSON.stringify({ out, ...figures })}\n`);

@@ -3,16 +3,21 @@
 // as the last line. The adapter folder is written whole at the end (checkpoint-files.ts).
 import { rmdir, stat } from 'node:fs/promises';
 import { adapterFiles, buildAdapterMetadata, sha256Hex, weightHash } from '../genpi/adapter-meta';
-import { readDataset } from '../genpi/dataset';
-import { parsePrompt, promptTokenCount } from '../genpi/prompt';
+import { readDataset, type GenpiRecord } from '../genpi/dataset';
+import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
+import { makeParts, partsPlan, partsSettingsOf, partsSlotTokens } from '../genpi/record-parts';
+import { stageLine } from '../genpi/synthesis-stages';
 import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
+import type { LlamaEngine } from '../llama/engine';
+import { Generator } from '../llama/generator';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
 import { ModelError } from '../model/errors';
 import { checkHasAnswers } from '../train/answers';
 import { readTextFile } from '../model/source-node';
+import type { Tokenizer } from '../model/tokenizer';
 import { CLI_WORDS } from '../train/run-size';
 import { idleScheduleWarning } from '../train/schedule';
-import { distills, type TrainingVariant } from '../train/sequences';
+import { distills, partsRead, type TrainingVariant } from '../train/sequences';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { loadCheckpoint, prepareAdapterFolder, saveCheckpoint, writeAdapterFolder, type RunIdentity } from './checkpoint-files';
 import { openCliEngine } from './engine';
@@ -86,6 +91,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (size.warning) process.stderr.write(`warning: ${size.warning}\n`);
   const idle = idleScheduleWarning(size.steps, settings.loop);
   if (idle) process.stderr.write(`warning: ${idle} (--lr, --epochs)\n`);
+  // A variant that reads AS-IS answers or reasons the dataset was made without: they are written first.
+  const partsLine = partsPlan(records, variant);
+  if (partsLine) process.stderr.write(`first: ${partsLine}.\n`);
 
   // Before the model is loaded: a run that could not write its adapter, or would overwrite one unasked, stops now.
   const resuming = v.resume === true;
@@ -104,6 +112,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ dry_run: true, steps: size.steps, epochs: size.epochs, batch_size: size.batchSize, records: size.records, reason: size.reason, warning: size.warning, memory_bytes: plan.total, recompute: plan.recompute })}\n`);
     return;
   }
+  if (partsLine) await writeParts(engine, tokenizer, prompt, records, variant);
   const hash = await weightHash(model.weights);
   const id: RunIdentity = { settings, model: { id: modelDir, weight_hash: hash }, dataset: { name: dataFile, sha256: await sha256Hex(dataText) } };
   const resume = resuming ? await loadCheckpoint(out, id) : undefined;
@@ -130,4 +139,17 @@ export async function trainCommand(argv: string[]): Promise<void> {
   await writeAdapterFolder(out, adapterFiles(r.adapter, meta));
   const last = r.curve.at(-1);
   process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null, last_kl_loss: last?.kl ?? null })}\n`);
+}
+
+/** Writes the parts `variant` reads into the records that lack them, with a generator freed before training. */
+async function writeParts(engine: LlamaEngine, tokenizer: Tokenizer, prompt: ParsedPrompt, records: GenpiRecord[], variant: TrainingVariant): Promise<void> {
+  const ps = partsSettingsOf(records);
+  const generator = new Generator(engine, { tokenizer, slots: 16, slotLength: partsSlotTokens(tokenizer, prompt, records, variant, ps) });
+  try {
+    const skipped = await makeParts(generator, tokenizer, prompt, records, partsRead(variant), { ...ps, onProgress: (p) => progress(`train: ${stageLine(p)}`) });
+    process.stderr.write('\n');
+    if (skipped) process.stderr.write(`train: skipped ${skipped.count}: ${skipped.why}\n`);
+  } finally {
+    generator.destroy();
+  }
 }

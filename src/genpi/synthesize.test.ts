@@ -11,7 +11,8 @@ import { promptRoom } from './prompt-room';
 import { buildPseudoInputRequest } from './pseudo-inputs';
 import { makeParts } from './record-parts';
 import { shortfallMessage, SynthesisError } from './shortfall';
-import { synthesize, type SynthesisStage } from './synthesize';
+import type { SynthesisStage } from './synthesis-stages';
+import { synthesize } from './synthesize';
 import { scriptedGenerator } from './testing';
 
 const P = parsePrompt('You are a support bot for Acme routers.\nuser: My wifi drops.\nassistant: Restart the router.');

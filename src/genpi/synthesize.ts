@@ -1,17 +1,22 @@
-// GenPI's data synthesis from the prompt alone (GENPI.md "Data synthesis"): pseudo inputs, AS-IS and TO-BE
-// answers, reasons, and role-played conversations, with the quality figures, for any prompt.
+// GenPI's data synthesis from the prompt alone (GENPI.md "Data synthesis"): pseudo inputs, TO-BE answers and
+// role-played conversations, with the quality figures, for any prompt; the AS-IS answers and reasons only
+// prompt generation reads are made only when asked for (record-parts.ts).
 import type { Generator } from '../llama/generator';
 import { Rng } from '../util/rng';
-import type { ChatMessage, Tokenizer } from '../model/tokenizer';
-import { GREEDY, runChatReplies, runChats } from './chat';
-import type { DatasetFigures, GenpiRecord } from './dataset';
+import type { Tokenizer } from '../model/tokenizer';
+import { OPTIONAL_PARTS, recordParts, type OptionalPart } from '../train/sequences';
+import { GREEDY, runChatReplies } from './chat';
+import type { DatasetFigures, GenpiRecord, SkippedRequests } from './dataset';
 import { gatherInputs } from './gather-inputs';
 import type { GeneratedSource, InputSource } from './input-mix';
 import { finalAssistantTurn, validActionShare } from './metrics';
 import { splitHeldOut } from './pseudo-inputs';
 import type { ParsedPrompt } from './prompt';
+import { promptRoom } from './prompt-room';
+import { makeParts } from './record-parts';
 import { DEFAULT_ENVIRONMENT, rolePlay, type Environment } from './roleplay';
-import { checkFloor, type Shortfall } from './shortfall';
+import { checkFloor, SynthesisError, type Shortfall } from './shortfall';
+import type { SynthesisStage } from './synthesis-stages';
 
 export interface SynthesisOptions {
   samples: number; // N unique pseudo inputs (held-out ones included)
@@ -28,57 +33,53 @@ export interface SynthesisOptions {
   maxRounds?: number; // retry budget for pseudo inputs [max(4, 2·N/inputsPerRequest)]; 0: seed inputs only
   sources?: readonly GeneratedSource[]; // what the model writes inputs by [user-turn sampling and the list request]
   userTurnTokens?: number; // longest user turn sampled [256]
+  /** The parts only prompt generation reads, made too [none: the default variant reads neither]. */
+  parts?: readonly OptionalPart[];
   signal?: AbortSignal;
-  onProgress?: (p: { stage: 'inputs' | 'answers' | 'reasons' | 'roleplay'; done: number; total: number }) => void;
-}
-
-export function reasonRequest(p: ParsedPrompt, input: string, asIs: string, toBe: string): ChatMessage[] {
-  return [{
-    role: 'user',
-    content: `An assistant answered the same input twice: once without the context below (AS-IS) and once with it ` +
-      `(TO-BE). In about five sentences, explain with reference to the context why the answer should change from ` +
-      `AS-IS to TO-BE.\n\n## Context\n${p.text}\n\n## Input\n${input}\n\n## AS-IS\n${asIs}\n\n## TO-BE\n${toBe}`,
-  }];
+  onProgress?: (p: SynthesisStage) => void;
 }
 
 export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt, o: SynthesisOptions): Promise<{ records: GenpiRecord[]; figures: DatasetFigures }> {
   const env = o.environment ?? DEFAULT_ENVIRONMENT;
   const maxNew = o.maxNewTokens ?? 256;
   const reasonTokens = o.reasonTokens ?? 512;
+  const context = gen.engine.cfg.maxPositionEmbeddings;
+  // P so long that no request holding it can run: nothing to synthesize, and the error says by how much.
+  promptRoom(tok, p, context, maxNew).check();
   const got = await gatherInputs(gen, tok, p, { ...o, onProgress: (done) => o.onProgress?.({ stage: 'inputs', done, total: o.samples }) });
   const gathered = got.inputs;
+  const n = gathered.length;
   let emptyAnswers = 0; // TO-BE answers that came back empty or blank (below)
   const short = (k: number): Shortfall | null => k < o.samples
     ? { missing: o.samples - k, dropped: emptyAnswers ? { ...got.dropped, empty_answer: emptyAnswers } : got.dropped, rounds: got.rounds, budget_spent: got.budgetSpent }
     : null;
   // Before any answer is generated: a run with too few inputs stops now, saying what to change.
-  if (gathered.length < o.samples) checkFloor(gathered.length, o, short(gathered.length)!, got.userTurnOff);
+  if (n < o.samples) {
+    const off = [got.userTurnOff && `user-turn sampling was off: ${got.userTurnOff}`, got.listOff];
+    checkFloor(n, o, short(n)!, off.filter(Boolean).join('; ') || null);
+  }
+  const skipped: SkippedRequests = { ...got.skipped };
 
-  // Step 2: TO-BE with P, then AS-IS without P, greedy.
-  o.onProgress?.({ stage: 'answers', done: 0, total: gathered.length });
+  // Step 2: TO-BE with P, greedy. An input too long to answer with P in the context is skipped, not fatal.
+  o.onProgress?.({ stage: 'answers', done: 0, total: n });
   const answered = await runChatReplies(gen, tok, gathered.map((input) => ({
     messages: [...p.messages, { role: 'user', content: input }], prefixMessages: p.messages.length, sampling: GREEDY(maxNew),
-  })), o.signal);
+  })), o.signal, { skipTooLong: true, onDone: (done) => o.onProgress?.({ stage: 'answers', done, total: n }) });
+  const keep = answered.map((r, i) => (r.skipped ? -1 : i)).filter((i) => i >= 0);
+  const skippedAnswer = answered.find((r) => r.skipped)?.skipped;
+  if (skippedAnswer) skipped.answer = { count: n - keep.length, why: `the answer request does not fit: ${skippedAnswer}` };
+  if (!keep.length) throw new SynthesisError(`no input could be answered with the prompt: ${skipped.answer!.why}. ${promptRoom(tok, p, context, maxNew).sentence}`);
   // An empty or blank answer teaches nothing (train/answers.ts): dropped and counted, as an empty input is, and the
   // floor checked again, so a run of empty answers is an error, never a dataset that looks complete.
-  const kept = gathered.map((_, i) => i).filter((i) => answered[i].text.trim() !== '');
-  emptyAnswers = gathered.length - kept.length;
+  const kept = keep.filter((i) => answered[i].text.trim() !== '');
+  emptyAnswers = keep.length - kept.length;
   if (emptyAnswers) checkFloor(kept.length, o, short(kept.length)!, null);
   const inputs = kept.map((i) => gathered[i]);
   const sourceOf = kept.map((i) => got.sourceOf[i]);
   const toBeReplies = kept.map((i) => answered[i]);
-  const n = inputs.length;
-  const asIs = await runChats(gen, tok, inputs.map((input) => ({ messages: [{ role: 'user', content: input }], sampling: GREEDY(maxNew) })), o.signal);
   const toBe = toBeReplies.map((r) => r.text);
-  o.onProgress?.({ stage: 'answers', done: n, total: n });
 
-  // Step 3: reasons, sampled.
-  const reasons = await runChats(gen, tok, inputs.map((input, i) => ({
-    messages: reasonRequest(p, input, asIs[i], toBe[i]), sampling: { temperature: 0.7, topP: 0.9, maxNewTokens: reasonTokens, seed: o.seed + i },
-  })), o.signal);
-  o.onProgress?.({ stage: 'reasons', done: n, total: n });
-
-  // Step 4: role-play from the TO-BE answer on.
+  // Step 3: role-play from the TO-BE answer on.
   const convs = await rolePlay(gen, tok, p, inputs, toBeReplies, {
     env, maxTurns: o.maxTurns, maxNewTokens: maxNew, signal: o.signal,
     onTurn: (turn) => o.onProgress?.({ stage: 'roleplay', done: turn, total: o.maxTurns }),
@@ -88,17 +89,24 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   const held = new Set(heldout);
   const settings = { seed: o.seed, max_turns: o.maxTurns, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
   const records: GenpiRecord[] = inputs.map((input, i) => ({
-    id: `r${String(i).padStart(5, '0')}`, input, as_is: asIs[i], to_be: toBe[i], reason: reasons[i],
+    id: `r${String(i).padStart(5, '0')}`, input, as_is: '', to_be: toBe[i], reason: '',
     conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train',
     // Which teacher turns the token limit cut: training must not teach the student to stop where they were cut.
-    settings: { ...settings, cut_turns: convs[i].cutTurns, input_source: sourceOf[i] },
+    // `parts`: which of the optional parts (AS-IS answer, reason) the record holds; makeParts adds them.
+    settings: { ...settings, cut_turns: convs[i].cutTurns, input_source: sourceOf[i], parts: [] },
   }));
+  // Steps 2 and 3 of the paper for prompt generation only: AS-IS answers without P, then reasons, when asked for.
+  if (o.parts?.length) {
+    const r = await makeParts(gen, tok, p, records, o.parts, { maxNewTokens: maxNew, reasonTokens, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
+    if (r) skipped.reason = r;
+  }
   const turns = convs.map((c) => c.conversation.filter((m) => m.role === 'assistant').length);
-  const share = (k: number) => (n ? k / n : 0);
+  const m = inputs.length;
+  const share = (k: number) => (m ? k / m : 0);
   const count = (s: InputSource) => sourceOf.filter((x) => x === s).length;
   const figures: DatasetFigures = {
-    records: n,
-    mean_turns: turns.reduce((a, b) => a + b, 0) / Math.max(1, n),
+    records: m,
+    mean_turns: turns.reduce((a, b) => a + b, 0) / Math.max(1, m),
     share_turn_limit: share(convs.filter((c) => c.stoppedByLimit).length),
     share_no_end_marker: share(convs.filter((c) => !c.endMarker).length),
     duplicates_dropped: got.dropped.duplicate,
@@ -107,7 +115,10 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
     sources: { seed: count('seed'), user_turn: count('user_turn'), list: count('list') },
     inputs_asked: got.asked,
     user_turn_off: got.userTurnOff,
-    shortfall: short(n),
+    list_off: got.listOff,
+    shortfall: short(m),
+    parts: OPTIONAL_PARTS.filter((x) => records.every((r) => recordParts(r).includes(x))),
+    skipped_requests: skipped,
   };
   return { records, figures };
 }

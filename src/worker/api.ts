@@ -6,7 +6,7 @@ import type { GpuSummary } from '../gpu/device';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
 import type { EvalFigures } from '../genpi/evaluate';
 import type { SynthesisSettings, TrainSettings } from '../genpi/settings';
-import type { SynthesisStage } from '../genpi/synthesize';
+import type { SynthesisStage } from '../genpi/synthesis-stages';
 import type { LoraSpec } from '../llama/lora';
 import type { MemoryPlan } from '../llama/planner';
 import type { DownloadProgress } from '../model/hub';
