@@ -54,6 +54,13 @@ Usage:
       Write the model with the adapter merged (as PEFT merges it) as a folder transformers.js loads:
       config.json, generation_config.json, the tokenizer files and onnx/model.onnx (model_fp16.onnx for
       f16), with a KV cache under Optimum's names. --force replaces an earlier export, nothing else.
+  genpi export-gguf --model DIR [--adapter DIR] --out FILE [--type f32|f16|q8_0] [--force]
+  genpi export-gguf --model DIR --adapter DIR --lora-only --out FILE [--force]
+      Write the model with the adapter merged (as export-onnx merges it) as one GGUF file for llama.cpp,
+      Ollama and LM Studio: the architecture's metadata, the tokenizer and the chat template, matrices in
+      --type (default f16; norms stay f32). --lora-only writes the adapter alone as a GGUF LoRA adapter for
+      a base GGUF of the model it was trained on (llama.cpp's --lora, Ollama's ADAPTER); --model names that
+      base and is checked against the adapter. An existing --out is replaced only with --force.
   genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX] [--thinking]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
       KL(teacher||base), prompt tokens and prefill timings.
@@ -86,6 +93,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./train')).trainCommand,
   eval: async () => (await import('./eval')).evalCommand,
   'export-onnx': async () => (await import('./export-onnx')).exportOnnxCommand,
+  'export-gguf': async () => (await import('./export-gguf')).exportGgufCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,8 +1,11 @@
-// What the ONNX export's tests share: the tiny models they export (Llama, Qwen2, Qwen3; tied and untied heads, GQA and
-// MQA), a random adapter for each, the float64 reference's logits with it merged, and onnxruntime-node runs of an
-// export with or without a KV cache.
-import { mkdir, writeFile } from 'node:fs/promises';
+// What the ONNX and GGUF exports' tests share: the tiny models they export (Llama, Qwen2, Qwen3; tied and untied
+// heads, GQA and MQA; Gemma 3 as llama.cpp can run it), a random adapter for each, the float64 reference's logits
+// with it merged, onnxruntime-node runs of an ONNX export with or without a KV cache, and llama.cpp (node-llama-cpp,
+// its prebuilt CPU binary) runs of a GGUF export.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx, type ExportedFile } from './merged-folder';
 import type { ModelConfig } from '../model/config';
@@ -115,6 +118,77 @@ export async function wholeAndCachedDiffs(model: ModelFiles, adapter: LoraAdapte
     past = step.present;
   }
   return { dWhole, dSteps };
+}
+
+/**
+ * Gemma 3 as llama.cpp runs it: the tiny model scales its scores by query_pre_attn_scalar 2·D so that our reader is
+ * tested on it, but llama.cpp always uses D, so this one says D.
+ */
+export function tinyGemmaForLlamaCpp(seed: number): Map<string, Uint8Array> {
+  const files = makeTinyModel({ arch: 'gemma3', seed });
+  const config = JSON.parse(new TextDecoder().decode(files.get('config.json')!));
+  config.query_pre_attn_scalar = config.head_dim;
+  files.set('config.json', new TextEncoder().encode(JSON.stringify(config)));
+  return files;
+}
+
+let llama: Promise<Llama> | null = null;
+/** llama.cpp's prebuilt CPU binary, never a build or a download. */
+export const llamaCpp = () => (llama ??= getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }));
+
+/** A GGUF export written to a temporary file and loaded by llama.cpp; `done` removes both. */
+export async function loadGguf(parts: Uint8Array[]): Promise<{ model: LlamaModel; path: string; done: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'genpi-gguf-'));
+  const path = join(dir, 'model.gguf');
+  await writeFile(path, Buffer.concat(parts));
+  const model = await (await llamaCpp()).loadModel({ modelPath: path });
+  return { model, path, done: async () => {
+    await model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  } };
+}
+
+/** A context whose KV cache is f32 (llama.cpp's default f16 cache alone moves logits by ~1e-2). */
+const f32Context = (model: LlamaModel, lora?: string) => model.createContext({
+  contextSize: 128, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32', flashAttention: false,
+  ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
+});
+
+/** llama.cpp's logits [T, V] for every position of `ids` (with a GGUF LoRA adapter file on top when given). */
+export async function llamaCppLogits(model: LlamaModel, ids: number[], V: number, lora?: string): Promise<Float32Array> {
+  const ctx = await f32Context(model, lora);
+  try {
+    const out = await ctx.getSequence().controlledEvaluate(ids.map((t): ControlledEvaluateInputItem => [t as Token, { generateNext: { logits: true } }]));
+    const logits = new Float32Array(ids.length * V);
+    out.forEach((o, p) => {
+      for (const [tok, v] of o?.next.logits ?? []) logits[p * V + tok] = v;
+    });
+    return logits;
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+/** llama.cpp's greedy continuation of `prompt`: up to `n` tokens, the end-of-generation token it stops at included. */
+export async function llamaCppGreedy(model: LlamaModel, prompt: number[], n: number, lora?: string): Promise<number[]> {
+  const ctx = await f32Context(model, lora);
+  try {
+    const out: number[] = [];
+    for await (const t of ctx.getSequence().evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
+      out.push(t);
+      if (out.length === n || model.isEogToken(t)) break;
+    }
+    return out;
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+/** Largest |a − b| over the largest |b|: the logits' difference relative to their scale. */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  return maxAbsDiff(a, b) / scale;
 }
 
 export { ort };
