@@ -24,7 +24,7 @@ function adapterDir(name: string, thinking: boolean): string {
 const ask = [{ role: 'user', content: 'List the files.' }];
 const HEADER = '<|im_start|>assistant\n';
 
-describe('genpi --thinking', () => {
+describe('genpi --thinking', { timeout: 30_000 }, () => {
   it('off by default: the generation prompt ends with the empty thought', async () => {
     const log: string[] = [];
     const v = parseFlags('generate', [], THINKING_FLAG);
