@@ -35,13 +35,16 @@ function killPoint(point: string): void {
  */
 export function writeError(path: string, e: unknown): Error {
   if (e instanceof ModelError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  const parent = dirname(resolve(path));
+  const { code, path: failed } = e as NodeJS.ErrnoException;
+  // The folder the failing call wrote in (the user's path may name a file or folder still to be made inside it).
+  const parent = dirname(failed ?? resolve(path));
+  let file = parent;
+  while (!existsSync(file) && dirname(file) !== file) file = dirname(file);
   const denied = `cannot be written: permission denied in ${parent}; write somewhere you may, or change its permissions`;
   const why: Record<string, string> = {
     EISDIR: 'is a folder; give a file name to write to',
     ENOENT: `cannot be written: the folder ${parent} does not exist`,
-    ENOTDIR: existsSync(parent) ? `cannot be written: ${parent} is not a folder` : 'cannot be written: a part of this path is a file, not a folder',
+    ENOTDIR: `cannot be written: ${file} is not a folder`,
     EACCES: denied,
     EPERM: denied,
     EROFS: 'cannot be written: the file system is read-only; write to another disk',

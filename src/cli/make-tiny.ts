@@ -1,6 +1,6 @@
 // genpi make-tiny: writes a tiny random (untrained) model in the Hugging Face layout, as a folder replaced whole
 // under the rule for output folders (output-folder.ts): never over a real model or any folder it did not write.
-import { makeTinyModel } from '../model/tiny/make';
+import { writeTinyModel } from '../model/tiny/write-node';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { UsageError } from './fail';
 import { claimOutputFolder, refuseUnforced, writeOutputFolder, type FolderKind } from './output-folder';
@@ -25,9 +25,9 @@ export async function makeTiny(argv: string[]): Promise<void> {
   const opts = { arch: v.arch, dtype: v.dtype, seed: intFlag('make-tiny', v, 'seed', 0), qkScale: floatFlag('make-tiny', v, 'qk-scale', 1, 0, 100),
     headStd: floatFlag('make-tiny', v, 'head-std', 0.5, 0, 100), numMerges: intFlag('make-tiny', v, 'merges', 128, 0) } as const;
   refuseUnforced(out, TINY_MODEL, await claimOutputFolder(out, TINY_MODEL, []), v.force === true);
-  const files = makeTinyModel(opts);
-  await writeOutputFolder(out, TINY_MODEL, 'tiny-model', async (write) => {
-    for (const [name, bytes] of files) await write(name, bytes);
+  let files: string[] = [];
+  await writeOutputFolder(out, TINY_MODEL, 'tiny-model', async (_write, stage) => {
+    files = await writeTinyModel(stage, opts);
   });
-  process.stderr.write(`wrote a tiny random ${v.arch} model (${v.dtype}, untrained) to ${out}: ${[...files.keys()].join(', ')}\n`);
+  process.stderr.write(`wrote a tiny random ${v.arch} model (${v.dtype}, untrained) to ${out}: ${files.join(', ')}\n`);
 }

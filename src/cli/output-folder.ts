@@ -83,7 +83,12 @@ export async function claimOutputFolder(out: string, kind: FolderKind, inputs: I
   const d = resolve(out);
   const refuse = (problem: string) => new UsageError(`${out}: ${problem}`);
   const newFolder = `${kind.command} replaces the whole folder, so give a new folder for ${kind.what}`;
-  const st = lstatSync(d, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = lstatSync(d, { throwIfNoEntry: false });
+  } catch (e) {
+    throw writeError(out, e); // a part of the path is a file, say
+  }
   if (st?.isSymbolicLink()) throw refuse(`is a link; give the folder for ${kind.what} itself, or a new one`);
   if (st && !st.isDirectory()) throw refuse(`is a file; --out takes the folder to write ${kind.what} to`);
 

@@ -1,5 +1,6 @@
 // Runs the genpi command as a user would (node bin/genpi.mjs ...), for the CLI tests.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { join } from 'node:path';
 import { fillTensor } from '../model/testing/edit-tensors';
 import { writeTinyModel } from '../model/tiny/write-node';
@@ -23,4 +24,25 @@ export function genpiWithEnv(env: Record<string, string>, ...args: string[]) {
 export async function writeSilentModel(dir: string): Promise<void> {
   await writeTinyModel(dir, { arch: 'llama', seed: 1 });
   await fillTensor(join(dir, 'model.safetensors'), 'model.norm.weight', 0);
+}
+
+export interface GenpiRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  errors: string[];
+}
+
+/** genpi run without blocking (several at once, say), from the folder `cwd` if given. */
+export function genpiAsync(o: { env?: Record<string, string>; cwd?: string }, ...args: string[]): Promise<GenpiRun> {
+  return new Promise((done, failed) => {
+    const child = spawn(process.execPath, [resolve('bin/genpi.mjs'), ...args], { cwd: o.cwd, env: { ...process.env, ...o.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('error', failed);
+    child.on('close', (code, signal) => done({ code, signal, stdout, stderr, errors: stderr.split('\n').filter((l) => l.startsWith('genpi:')) }));
+  });
 }
