@@ -11,6 +11,7 @@ import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapte
 import type { LlamaEngine } from '../llama/engine';
 import { Generator } from '../llama/generator';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
+import type { MemoryPlan } from '../llama/planner';
 import { ModelError } from '../model/errors';
 import { checkHasAnswers } from '../train/answers';
 import { readTextFile } from '../model/source-node';
@@ -104,7 +105,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
   }
   const { model, engine } = await openCliEngine(modelDir);
   const tokenizer = await loadCliTokenizer('train', modelDir, thinking, datasetThinking(records, dataFile));
-  const memoryLine = (p: { total: number; recompute: boolean }) => `GPU memory planned: ${(p.total / 2 ** 20).toFixed(1)} MiB${p.recompute ? ' (activation recompute)' : ''}\n`;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  // The teacher pass (distillation) runs over P and each conversation before the trainer allocates: its own figure.
+  const memoryLine = (p: MemoryPlan) => `GPU memory planned: ${mib(p.total)}${p.recompute ? ' (activation recompute)' : ''}` +
+    `${p.teacher ? `; the teacher pass before it ${mib(p.weights + p.teacher)}` : ''}\n`;
   if (dryRun) {
     // The plan alone, checked as a run checks it (every sequence fits the context, the memory fits the budget).
     const { plan } = planRun(engine, tokenizer, records, prompt, settings);

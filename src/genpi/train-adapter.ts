@@ -82,6 +82,8 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
   const plan = choosePlan({
     cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.kernels.f16,
     vocabChunk: 2048, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0,
+    // The teacher pass runs over P and each conversation: on a long P, the run's peak.
+    teacherT: Math.max(0, ...teachers.map((v) => v.seq.input_ids.length)),
   }, s.memoryBudget);
   return { set, maxT, layout, plan, teachers };
 }

@@ -50,6 +50,35 @@ export function batchBuffers(cfg: ModelConfig, T: number): Record<string, number
   return { ids: T, pos: T, seqStart: T, ...(cfg.gemma ? { seqStartLocal: T } : {}) };
 }
 
+/** Logits per run of the teacher pass's LM head, in floats (16 MiB): a few dozen rows of a large vocabulary. */
+export const TEACHER_HEAD_FLOATS = 4 * 2 ** 20;
+
+/** Rows of logits the teacher pass computes per LM head run for T-token sequences. */
+export function teacherHeadRows(cfg: ModelConfig, T: number): number {
+  return Math.max(1, Math.min(T, Math.floor(TEACHER_HEAD_FLOATS / cfg.vocabSize)));
+}
+
+/**
+ * Floats of the teacher pass's own buffers (top-logprobs.ts allocates exactly these) for teacher views of up to T
+ * tokens: the residual stream, the batch inputs, `rows` rows of logits and the top-K of every position. Beside them
+ * it holds one layer's activations and scratch for T tokens (layerActivations, backwardScratch, rank 0).
+ */
+export function teacherBuffers(cfg: ModelConfig, T: number, rows: number, K: number): Record<string, number> {
+  const C = cfg.hiddenSize;
+  return {
+    x0: T * C, x1: T * C, ids: T, pos: T, seqStart: T, gatherIdx: rows, gathered: rows * C, nf: rows * C, rstdf: rows,
+    logits: rows * cfg.vocabSize, topIds: T * K, topLogp: T * K, ...(cfg.gemma ? { seqStartLocal: T } : {}),
+  };
+}
+
+/**
+ * Bytes of the teacher pass over views of up to T tokens, besides the weights. A view holds P, then the
+ * conversation, so this grows with P: on a long P it, not the trainer, can be the run's peak.
+ */
+export function teacherPassBytes(cfg: ModelConfig, T: number, K: number): number {
+  return 4 * (sum(layerActivations(cfg, T, 0, [])) + sum(backwardScratch(cfg, T, 0)) + sum(teacherBuffers(cfg, T, teacherHeadRows(cfg, T), K)));
+}
+
 /** Floats of the optimizer's state: params, grads, two moments, and the norm's partial sums. */
 export function loraStateFloats(P: number): number {
   return 4 * P + 1024 + 1;
@@ -76,6 +105,8 @@ export interface PlanInput {
   groups: number;
   /** Teacher top-K of logit distillation; 0 or absent: no distillation. */
   klTopK?: number;
+  /** Tokens of the longest teacher view (P, then the conversation) when distilling; 0 or absent: no teacher pass. */
+  teacherT?: number;
 }
 
 export interface MemoryPlan {
@@ -86,6 +117,12 @@ export interface MemoryPlan {
   lora: number; // params, grads and both Adam moments
   total: number;
   recompute: boolean;
+  /**
+   * The teacher pass before training (distilling variants), besides the weights; it frees its memory before the
+   * trainer allocates, so the run's peak is the larger of weights + teacher and total. 0 without one; absent in
+   * plans saved before it was counted.
+   */
+  teacher?: number;
 }
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
@@ -99,7 +136,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups, K)) + sum(batchBuffers(cfg, T)) + (K > 0 ? sum(klBuffers(T, K)) : 0));
   const lora = 4 * loraStateFloats(p.loraParams);
   const weights = weightBytes(cfg, p.f16);
-  return { weights, activations, backward, head, lora, total: weights + activations + backward + head + lora, recompute: p.recompute };
+  const teacher = K > 0 && p.teacherT ? teacherPassBytes(cfg, p.teacherT, K) : 0;
+  return { weights, activations, backward, head, lora, total: weights + activations + backward + head + lora, recompute: p.recompute, teacher };
 }
 
 export class OutOfMemoryPlanError extends Error {
@@ -108,11 +146,20 @@ export class OutOfMemoryPlanError extends Error {
 
 /** Saved activations if they fit `budget` bytes, else recompute; an error naming what to change if neither fits. */
 export function choosePlan(p: Omit<PlanInput, 'recompute'>, budget: number, forceRecompute = false): MemoryPlan {
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   const full = planTraining({ ...p, recompute: false });
+  // The teacher pass runs over P and the conversation whole: recompute does not shrink it, only shorter views do.
+  if (full.teacher! > 0 && full.weights + full.teacher! > budget) {
+    throw new OutOfMemoryPlanError(
+      `the teacher pass over sequences of ${p.teacherT} tokens (the prompt, then a conversation) needs ` +
+        `${gib(full.weights + full.teacher!)} of GPU memory (weights ${gib(full.weights)}, teacher pass ${gib(full.teacher!)}), ` +
+        `over the ${gib(budget)} budget: use a shorter prompt or shorter conversations (fewer turns, fewer new tokens), ` +
+        'a variant without distillation (joint, sft_only), or a smaller model',
+    );
+  }
   if (!forceRecompute && full.total <= budget) return full;
   const lean = planTraining({ ...p, recompute: true });
   if (lean.total <= budget) return lean;
-  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   throw new OutOfMemoryPlanError(
     `training needs ${gib(lean.total)} of GPU memory even with activation recompute (weights ${gib(lean.weights)}, ` +
       `activations ${gib(lean.activations + lean.backward)}), over the ${gib(budget)} budget: use shorter sequences ` +

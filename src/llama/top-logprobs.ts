@@ -8,10 +8,8 @@ import { allocLayerActs, allocScratch, type LlamaEngine } from './engine';
 import { headLogits } from './head';
 import { layerForward, type LayerActs, type Scratch } from './layer';
 import { gather_rows } from './ops/gather';
+import { teacherBuffers, teacherHeadRows } from './planner';
 import { top_log_probs, TOP_LOG_PROBS_MAX_K } from './ops/top_log_probs';
-
-/** Logits per run of the LM head, in floats (16 MiB): a few dozen rows of a large vocabulary. */
-const HEAD_FLOATS = 4 * 2 ** 20;
 
 export interface TopK {
   K: number;
@@ -35,18 +33,12 @@ export class TopLogProbs {
     const V = cfg.vocabSize;
     const most = Math.min(V, TOP_LOG_PROBS_MAX_K);
     if (!Number.isInteger(K) || K < 1 || K > most) throw new Error(`top-K must be 1..${most} (the vocabulary, and the GPU selection's limit), got ${K}`);
-    const C = cfg.hiddenSize;
-    this.rows = Math.max(1, Math.min(maxT, rowsPerHead ?? Math.floor(HEAD_FLOATS / V)));
-    const B = this.rows;
+    this.rows = rowsPerHead === undefined ? teacherHeadRows(cfg, maxT) : Math.max(1, Math.min(maxT, rowsPerHead));
     this.a = new Allocator(engine.kernels.device);
     this.acts = allocLayerActs(this.a, cfg, maxT, null, 'teacher.acts');
     this.scratch = allocScratch(this.a, cfg, maxT, 0);
-    // seqStart stays zero: one sequence from position 0.
-    this.b = this.a.table({
-      x0: maxT * C, x1: maxT * C, ids: maxT, pos: maxT, seqStart: maxT, gatherIdx: B, gathered: B * C, nf: B * C, rstdf: B, logits: B * V,
-      topIds: maxT * K, topLogp: maxT * K,
-      ...(cfg.gemma ? { seqStartLocal: maxT } : {}),
-    } as Record<string, number>, 'teacher') as TopLogProbs['b'];
+    // seqStart stays zero: one sequence from position 0. The planner counts this same table (teacherPassBytes).
+    this.b = this.a.table(teacherBuffers(cfg, maxT, this.rows, K), 'teacher') as TopLogProbs['b'];
   }
 
   /** The top-K at each of `positions` (the distribution of the token after it) of the sequence `ids`. */
