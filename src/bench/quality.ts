@@ -7,6 +7,7 @@ import { DEMO_PRESETS } from '../genpi/presets';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { TESTBED_WORDS, type TestbedRule } from '../genpi/testbed';
 import { Rng } from '../util/rng';
+import { stopDecision, stopRule } from '../train/early-stop';
 import type { CurvePoint } from '../train/loop';
 import type { TrainingVariant } from '../train/sequences';
 import { defaultTrainSettings, effectiveSettings } from '../ui/train-settings';
@@ -20,7 +21,16 @@ export interface QualityRow {
   inputs: number;
   teacher: number;
   base: number;
-  variants: { variant: TrainingVariant; steps: number; student: number; retention: number | null; minutes: number }[];
+  variants: {
+    variant: TrainingVariant;
+    /** Steps run, of the plan's maxSteps (fewer when early stopping ended the run), and the best scored step. */
+    steps: number;
+    maxSteps: number;
+    bestStep: number | null;
+    student: number;
+    retention: number | null;
+    minutes: number;
+  }[];
   synthesisMinutes: number;
 }
 
@@ -77,13 +87,21 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         if (o.epochs !== undefined) settings.epochs = o.epochs;
         if (o.seed !== undefined) settings.seed = o.seed;
         const t1 = performance.now();
+        const plan = await session.planTraining(prompt, records, effectiveSettings(settings));
+        log(`${rule} ${variant} plan: ${plan.steps} steps; ${plan.stopping}`);
         const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings));
+        // The loop's own rule over the scores the curve carries: the step whose params the adapter holds.
+        const scores = r.curve.flatMap((p) => (p.heldout === undefined ? [] : [{ step: p.step, score: p.heldout }]));
+        const bestStep = scores.length ? stopDecision(scores, stopRule(plan.steps)).best?.step ?? null : null;
         const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '' });
         const acc = f.rule_accuracy!;
         row.teacher = acc.teacher;
         row.base = acc.base;
-        row.variants.push({ variant, steps: r.steps, student: acc.student, retention: acc.retention, minutes: (performance.now() - t1) / 60_000 });
-        log(`${rule} ${variant}: ${r.steps} steps, student ${acc.student.toFixed(2)}, teacher ${acc.teacher.toFixed(2)}, base ${acc.base.toFixed(2)}`);
+        row.variants.push({
+          variant, steps: r.steps, maxSteps: plan.steps, bestStep, student: acc.student, retention: acc.retention, minutes: (performance.now() - t1) / 60_000,
+        });
+        if (scores.length) log(`${rule} ${variant} held-out scores: ${scores.map((s) => `${s.step}: ${s.score.toFixed(4)}`).join(', ')}`);
+        log(`${rule} ${variant}: ${r.steps} of ${plan.steps} steps (best ${bestStep ?? '-'}), student ${acc.student.toFixed(2)}, teacher ${acc.teacher.toFixed(2)}, base ${acc.base.toFixed(2)}`);
         log(`${rule} ${variant} curve: ${curveSummary(r.curve)}`);
         if (acc.misses.length) log(`${rule} ${variant} misses: ${acc.misses.map((m) => `${JSON.stringify(m.input)} -> ${JSON.stringify(m.student)}`).join('; ')}`);
       }
@@ -126,11 +144,12 @@ function curveSummary(curve: CurvePoint[]): string {
 export function formatQuality(rows: QualityRow[]): string {
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
   const variants = rows[0]?.variants.map((v) => v.variant) ?? [];
-  const head = `rule      records  inputs  steps  teacher  base  ${variants.map((v) => `${v} (ret.)`.padStart(18)).join(' ')}  minutes`;
+  // Each variant's cell: student accuracy (retention), then steps run / the plan's steps and the best step kept.
+  const head = `rule      records  inputs  teacher  base  ${variants.map((v) => `${v} (ret.) run/plan best`.padStart(34)).join(' ')}  minutes`;
   const lines = rows.map((r) => {
-    const cells = r.variants.map((v) => `${pct(v.student)} (${pct(v.retention)})`.padStart(18)).join(' ');
+    const cells = r.variants.map((v) => `${pct(v.student)} (${pct(v.retention)}) ${v.steps}/${v.maxSteps} ${v.bestStep ?? '-'}`.padStart(34)).join(' ');
     const minutes = r.synthesisMinutes + r.variants.reduce((a, v) => a + v.minutes, 0);
-    return `${r.rule.padEnd(9)} ${String(r.records).padStart(7)}  ${String(r.inputs).padStart(6)}  ${String(r.variants[0]?.steps ?? 0).padStart(5)}  ${pct(r.teacher).padStart(7)}  ${pct(r.base).padStart(4)}  ${cells}  ${minutes.toFixed(1).padStart(7)}`;
+    return `${r.rule.padEnd(9)} ${String(r.records).padStart(7)}  ${String(r.inputs).padStart(6)}  ${pct(r.teacher).padStart(7)}  ${pct(r.base).padStart(4)}  ${cells}  ${minutes.toFixed(1).padStart(7)}`;
   });
   return [head, ...lines].join('\n');
 }

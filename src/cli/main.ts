@@ -39,17 +39,20 @@ Usage:
          [--variant kl_only|joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl]
          [--kl-weight W] [--kl-top-k K] [--batch-size N]
          [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE] [--dry-run]
-         [--thinking]
+         [--thinking] [--no-early-stop]
       Train a LoRA adapter; writes the PEFT folder, genpi_adapter.json and checkpoints; prints {steps,
-      first_loss, last_loss, last_sft_loss, last_pg_loss, last_kl_loss} last. The default, kl_only, is logit
+      max_steps, stopped_early, best_step, best_heldout_kl, first_loss, last_loss, last_sft_loss,
+      last_pg_loss, last_kl_loss} last. The default, kl_only, is logit
       distillation, KL(teacher with P || student) on the SFT tokens against the teacher's top-K (weight 1.0,
       top 32): the best measured on the testbed. joint is GenPI's joint SFT + PG loss (--sft-weight 0.7,
       --pg-weight 0.3), joint_kl both. --resume continues from the checkpoint in ADAPTER_DIR (same model,
       dataset and flags, or it refuses); --force trains a new adapter over an earlier one there. The folder
       is replaced whole at the end. Without
       --batch-size or --epochs they are sized to the training records (at least 120 steps where it can);
-      the plan and its reason go on stderr before training. --dry-run prints the plan (and the memory it
-      needs) as JSON and stops there; it needs no --out.
+      the plan and its reason go on stderr before training. With held-out records, the run scores them
+      every few steps (KL to the teacher's top-K) and stops once that stops improving, keeping the best
+      step's adapter; the "stopping:" line states the rule. --epochs or --no-early-stop runs every step.
+      --dry-run prints the plan (and the memory it needs) as JSON and stops there; it needs no --out.
   genpi export-onnx --model DIR [--adapter DIR] --out DIR [--dtype f32|f16] [--force]
       Write the model with the adapter merged (as PEFT merges it) as a folder transformers.js loads:
       config.json, generation_config.json, the tokenizer files and onnx/model.onnx (model_fp16.onnx for

@@ -1,6 +1,6 @@
 // `genpi train` states its plan (steps, epochs, batch, records and why) on stderr before it trains, as a user sees
 // it: sized to 64 records when batch and epochs are left unset, the user's values when set, with a warning when a
-// run has too few steps to learn from.
+// run has too few steps to learn from; then when it stops: the held-out rule, or why it takes every step.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,10 +30,16 @@ it('sizes 64 records without --batch-size or --epochs to 120 steps, and says so'
   const plan = lines.findIndex((l) => l.startsWith('plan: '));
   expect(lines[plan]).toBe('plan: 120 steps, 15 epochs, batch 8, 64 training records. ' +
     '64 training records: batch 8 and 15 epochs give 120 optimizer steps (at least 120 are needed to learn from this few records).');
+  const stopping = 'at most 120 steps: every 8 steps the student\'s KL to the teacher on the 8 held-out records is scored, and training ' +
+    'stops once 3 scores in a row have not improved on the best by 1% (not before step 40), keeping the best step\'s adapter';
+  expect(lines[plan + 1]).toBe(`stopping: ${stopping}.`);
   expect(r.stderr).not.toMatch(/^warning:/m);
   expect(lines.findIndex((l) => l.startsWith('GPU memory planned: '))).toBeGreaterThan(plan);
-  expect(r.lastJson()).toMatchObject({ dry_run: true, steps: 120, epochs: 15, batch_size: 8, records: 64, warning: null });
+  expect(r.lastJson()).toMatchObject({ dry_run: true, steps: 120, epochs: 15, batch_size: 8, records: 64, warning: null, stopping });
   expect(r.lastJson().steps).toBeGreaterThanOrEqual(100);
+  const off = genpi('train', '--model', modelDir, '--data', data, '--rank', '4', '--dry-run', '--no-early-stop');
+  expect(off.code, off.stderr).toBe(0);
+  expect(off.stderr).toMatch(/^stopping: all 120 steps \(early stopping is off\)\.$/m);
 });
 
 it('derives the batch from --epochs and warns when one epoch cannot give enough steps', () => {
@@ -41,6 +47,7 @@ it('derives the batch from --epochs and warns when one epoch cannot give enough 
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/^plan: 32 steps, 1 epoch, batch 2, 64 training records\. Epochs 1 set by you and batch 2 chosen for 64 training records: 32 optimizer steps\.$/m);
   expect(r.stderr).toMatch(/^warning: few steps \(32, under 120\): the adapter may learn little; raise --epochs$/m);
+  expect(r.stderr).toMatch(/^stopping: all 32 steps: --epochs sets the length\.$/m);
 });
 
 it('trains with the values the user set, after stating the plan and its warning', () => {
@@ -66,6 +73,7 @@ it('a dry run needs no --out and writes nothing, even with --out', () => {
   const r = genpi('train', '--model', modelDir, '--data', join(tmp, 'two.jsonl'), '--rank', '4', '--dry-run');
   expect(r.code, r.stderr).toBe(0);
   expect(r.lastJson()).toMatchObject({ dry_run: true, steps: 40, epochs: 40, batch_size: 2, records: 2 });
+  expect(r.stderr).toMatch(/^stopping: all 40 steps: the dataset has no held-out records to tell when training stops helping\.$/m);
   expect(genpi('train', '--model', modelDir, '--data', join(tmp, 'two.jsonl'), '--out', join(tmp, 'dry'), '--dry-run').code).toBe(0);
   expect(readdirSync(tmp).sort()).toEqual(before);
 });

@@ -1,5 +1,5 @@
-// genpi train: a LoRA adapter from a synthesized dataset, with the joint SFT + PG loss; checkpoints in the adapter
-// folder every N steps (--resume continues from the last, --force starts over); progress on stderr; a JSON summary
+// genpi train: a LoRA adapter from a synthesized dataset, with the joint SFT + PG loss; stops once the held-out
+// score stops improving (unless --epochs or --no-early-stop fixes the length); checkpoints in the adapter folder every N steps (--resume continues from the last, --force starts over); progress on stderr; a JSON summary
 // as the last line. The adapter folder is written whole at the end (checkpoint-files.ts).
 import { rmdir, stat } from 'node:fs/promises';
 import { adapterFiles, buildAdapterMetadata, sha256Hex, weightHash } from '../genpi/adapter-meta';
@@ -7,7 +7,7 @@ import { readDataset, type GenpiRecord } from '../genpi/dataset';
 import { parsePrompt, promptTokenCount, type ParsedPrompt } from '../genpi/prompt';
 import { makeParts, partsPlan, partsSettingsOf, partsSlotTokens } from '../genpi/record-parts';
 import { stageLine } from '../genpi/synthesis-stages';
-import { DEFAULT_TRAINING, planRun, sizeTraining, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
+import { DEFAULT_TRAINING, planRun, sizeTraining, stoppingPlan, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
 import type { LlamaEngine } from '../llama/engine';
 import { Generator } from '../llama/generator';
 import { LORA_TARGETS, type LoraTarget } from '../llama/lora';
@@ -35,7 +35,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dropout: { type: 'string' }, 'sft-weight': { type: 'string' }, 'pg-weight': { type: 'string' }, targets: { type: 'string' },
     variant: { type: 'string' }, seed: { type: 'string' }, 'batch-size': { type: 'string' }, 'checkpoint-every': { type: 'string' },
     'max-tokens': { type: 'string' }, 'memory-gb': { type: 'string' }, 'max-norm': { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
-    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...THINKING_FLAG,
+    'kl-weight': { type: 'string' }, 'kl-top-k': { type: 'string' }, 'dry-run': { type: 'boolean' },
+    'no-early-stop': { type: 'boolean' }, ...THINKING_FLAG,
   });
   const modelDir = required('train', v, 'model');
   const dataFile = required('train', v, 'data');
@@ -74,6 +75,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     },
     maxTokensPerMicroBatch: intFlag('train', v, 'max-tokens', d.maxTokensPerMicroBatch, 16),
     memoryBudget: floatFlag('train', v, 'memory-gb', d.memoryBudget / 2 ** 30, 0.01, 1e4) * 2 ** 30,
+    // --epochs asks for a fixed length.
+    earlyStop: v['no-early-stop'] !== true && overrides.epochs === null,
   };
 
   const dataText = await readTextFile(dataFile);
@@ -90,6 +93,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.stderr.write(`plan: ${plural(size.steps, 'step')}, ${plural(size.epochs, 'epoch')}, batch ${size.batchSize}, ` +
     `${plural(size.records, 'training record')}. ${size.reason[0].toUpperCase()}${size.reason.slice(1)}.\n`);
   if (size.warning) process.stderr.write(`warning: ${size.warning}\n`);
+  const heldout = records.filter((r) => r.split === 'heldout').length;
+  const stopping = overrides.epochs !== null ? `all ${size.steps} steps: --epochs sets the length`
+    : stoppingPlan(settings.earlyStop, size.steps, { count: heldout, metric: distills(variant) ? 'kl' : 'ce' }).text;
+  process.stderr.write(`stopping: ${stopping}.\n`);
   const idle = idleScheduleWarning(size.steps, settings.loop);
   if (idle) process.stderr.write(`warning: ${idle} (--lr, --epochs)\n`);
   // A variant that reads AS-IS answers or reasons the dataset was made without: they are written first.
@@ -113,7 +120,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     // The plan alone, checked as a run checks it (every sequence fits the context, the memory fits the budget).
     const { plan } = planRun(engine, tokenizer, records, prompt, settings);
     process.stderr.write(memoryLine(plan));
-    process.stdout.write(`${JSON.stringify({ dry_run: true, steps: size.steps, epochs: size.epochs, batch_size: size.batchSize, records: size.records, reason: size.reason, warning: size.warning, memory_bytes: plan.total, recompute: plan.recompute })}\n`);
+    process.stdout.write(`${JSON.stringify({ dry_run: true, steps: size.steps, epochs: size.epochs, batch_size: size.batchSize, records: size.records, reason: size.reason, warning: size.warning, stopping, memory_bytes: plan.total, recompute: plan.recompute })}\n`);
     return;
   }
   if (partsLine) await writeParts(engine, tokenizer, prompt, records, variant);
@@ -124,7 +131,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // A run that fails before its first checkpoint leaves no empty folder behind (one with a checkpoint is kept).
   const r = await trainAdapter(engine, tokenizer, records, prompt, settings, {
     onTeacher: (done, total) => progress(`train: teacher targets ${done}/${total}`),
-    onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}${p.kl != null ? `, kl ${p.kl.toFixed(4)}` : ''}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
+    onStep: (p) => progress(`train: step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} (sft ${p.sft?.toFixed(4) ?? '-'}, pg ${p.pg?.toFixed(4) ?? '-'}${p.kl != null ? `, kl ${p.kl.toFixed(4)}` : ''}${p.heldout !== undefined ? `, held-out ${p.heldout.toFixed(4)}` : ''}) lr ${p.lr.toExponential(2)} norm ${p.gradNorm.toFixed(3)} ${(p.tokens * p.step / p.seconds).toFixed(0)} tok/s`),
     saveCheckpoint: (c) => saveCheckpoint(out, c, id),
   }, resume, modelDir).catch(async (e) => {
     if (!outExisted) await rmdir(out).catch(() => {});
@@ -142,7 +149,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   });
   await writeAdapterFolder(out, adapterFiles(r.adapter, meta));
   const last = r.curve.at(-1);
-  process.stdout.write(`${JSON.stringify({ out, steps: r.steps, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null, last_kl_loss: last?.kl ?? null })}\n`);
+  // steps: the steps run; with early stopping the adapter is the best step's, scored on the held-out records.
+  const best = r.best ? { best_step: r.best.step, [`best_heldout_${r.best.metric}`]: r.best.score } : { best_step: null };
+  process.stdout.write(`${JSON.stringify({ out, steps: r.steps, max_steps: size.steps, stopped_early: r.stoppedEarly, ...best, first_loss: r.curve[0]?.loss ?? null, last_loss: last?.loss ?? null, last_sft_loss: last?.sft ?? null, last_pg_loss: last?.pg ?? null, last_kl_loss: last?.kl ?? null })}\n`);
 }
 
 /** Writes the parts `variant` reads into the records that lack them, with a generator freed before training. */

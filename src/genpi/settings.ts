@@ -40,4 +40,9 @@ export interface TrainSettings {
   /** Optimizer steps between checkpoints (a reload loses at most this many). */
   checkpointEvery: number;
   maxTokensPerMicroBatch: number;
+  /**
+   * Stop once the held-out score stops improving, keeping the best step (train/early-stop.ts); absent is on. Epochs
+   * set (not auto) ask for a fixed length, so they turn it off.
+   */
+  earlyStop?: boolean;
 }

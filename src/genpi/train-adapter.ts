@@ -1,6 +1,6 @@
 // From a synthesized dataset to a trained LoRA adapter: SFT and PG sequences with their masks, a check that every
 // one fits the context before anything runs, a memory plan (recompute when saved activations would not fit), then
-// the training loop with checkpoints.
+// the training loop with checkpoints, scoring the held-out records as it goes so it can stop once it stops helping.
 import type { LlamaEngine } from '../llama/engine';
 import { DEFAULT_LORA, initLora, loraLayout, type LoraSpec } from '../llama/lora';
 import type { LoraAdapter } from '../llama/peft';
@@ -10,7 +10,9 @@ import { Rng } from '../util/rng';
 import { checkHasAnswers } from '../train/answers';
 import type { Tokenizer } from '../model/tokenizer';
 import { attachTeacherTargets, teacherViews } from '../train/distill';
-import { runTraining, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
+import { describeStopRule, stopRule, type HeldoutScore, type StopRule } from '../train/early-stop';
+import { heldoutSet, scoreHeldout } from '../train/heldout';
+import { runTraining, stepPlan, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
 import { sizeRun, type RunSize, type RunSizeOverrides, type RunSizeWords } from '../train/run-size';
 import { buildTrainingGroups, checkFitsContext, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
 
@@ -22,6 +24,11 @@ export interface TrainAdapterSettings {
   maxTokensPerMicroBatch: number;
   /** GPU memory the run may use, in bytes (the planner chooses recompute to stay under it). */
   memoryBudget: number;
+  /**
+   * Score the held-out records every few steps and stop once the score stops improving, keeping the best step's
+   * adapter (train/early-stop.ts). Off, or without held-out records, the run takes every step of its plan.
+   */
+  earlyStop: boolean;
 }
 
 /**
@@ -42,14 +49,39 @@ export const DEFAULT_TRAINING: TrainAdapterSettings = {
   },
   maxTokensPerMicroBatch: 2048,
   memoryBudget: 4 * 2 ** 30,
+  earlyStop: true,
 };
 
 export interface TrainedAdapter {
   adapter: LoraAdapter;
   curve: CurvePoint[];
   plan: MemoryPlan;
+  /** Optimizer steps run: the plan's, fewer when stopped early or cancelled. */
   steps: number;
   cancelled: boolean;
+  stoppedEarly: boolean;
+  /** The best held-out score and its step, whose params are the adapter; null without held-out scoring. */
+  best: (HeldoutScore & { metric: 'kl' | 'ce' }) | null;
+}
+
+/** How long the run trains: its plan's steps and, with held-out scoring, the rule that may end it sooner. */
+export interface StoppingPlan {
+  maxSteps: number;
+  rule: StopRule | null;
+  /** One sentence for the plan: the rule, or why the run takes every step. */
+  text: string;
+}
+
+/**
+ * The run's end for `steps` planned steps: with early stopping on and held-out records to score (`heldout`: how
+ * many, and the metric), the rule; otherwise every step, and why.
+ */
+export function stoppingPlan(earlyStop: boolean, steps: number, heldout: { count: number; metric: 'kl' | 'ce' } | null): StoppingPlan {
+  const full = `all ${steps} steps`;
+  if (!earlyStop) return { maxSteps: steps, rule: null, text: `${full} (early stopping is off)` };
+  if (!heldout?.count) return { maxSteps: steps, rule: null, text: `${full}: the dataset has no held-out records to tell when training stops helping` };
+  const rule = stopRule(steps);
+  return { maxSteps: steps, rule, text: describeStopRule(rule, heldout.count, heldout.metric) };
 }
 
 const NO_TRAINING_RECORDS = 'the dataset has no training records (all are held out): synthesize more samples or lower --heldout';
@@ -76,23 +108,30 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
   // Distillation: the teacher's views (P + conversation), checked to line up with the SFT sequences and to fit.
   const teachers = set.distill ? teacherViews(tok, set, prompt, engine.cfg.vocabSize) : [];
   checkFitsContext(teachers, engine.cfg.maxPositionEmbeddings);
-  const longest = Math.max(...set.named.map((n) => n.seq.input_ids.length));
+  const heldout = s.earlyStop ? heldoutSet(tok, records, prompt, set, engine.cfg.maxPositionEmbeddings) : null;
+  const stopping = stoppingPlan(s.earlyStop, stepPlan(set.sft.length, s.loop).length, heldout && { count: heldout.sft.length, metric: heldout.metric });
+  const longest = Math.max(...set.named.map((n) => n.seq.input_ids.length), ...(heldout?.sft.map((q) => q.input_ids.length) ?? []));
   const maxT = Math.max(s.maxTokensPerMicroBatch, longest);
   const layout = loraLayout(engine.cfg, s.lora);
   const plan = choosePlan({
     cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.kernels.f16,
     vocabChunk: 2048, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0,
-    // The teacher pass runs over P and each conversation: on a long P, the run's peak.
-    teacherT: Math.max(0, ...teachers.map((v) => v.seq.input_ids.length)),
+    // The teacher pass runs over P and each conversation (held-out ones too): on a long P, the run's peak.
+    teacherT: Math.max(0, ...[...teachers, ...(heldout?.teachers ?? [])].map((v) => v.seq.input_ids.length)),
   }, s.memoryBudget);
-  return { set, maxT, layout, plan, teachers };
+  return { set, maxT, layout, plan, teachers, heldout, stopping };
 }
 
 export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText,
   s: TrainAdapterSettings, cb: LoopCallbacks = {}, resume?: Checkpoint, baseModel = ''): Promise<TrainedAdapter> {
-  const { set, maxT, layout, plan, teachers } = planRun(engine, tok, records, prompt, s);
-  // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own).
-  if (set.distill) await attachTeacherTargets(engine, teachers, set.sft, set.distill.topK, { signal: cb.signal, onProgress: cb.onTeacher });
+  const { set, maxT, layout, plan, teachers, heldout, stopping } = planRun(engine, tok, records, prompt, s);
+  // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own); the
+  // held-out records' come in the same pass, once for the whole run.
+  if (set.distill) {
+    const held = heldout?.teachers.length ? heldout : null;
+    await attachTeacherTargets(engine, [...teachers, ...(held?.teachers ?? [])], [...set.sft, ...(held?.sft ?? [])], set.distill.topK,
+      { signal: cb.signal, onProgress: cb.onTeacher });
+  }
   const trainer = new LoraTrainer(engine, layout, {
     maxT, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0, recompute: plan.recompute, vocabChunk: 2048,
   });
@@ -104,18 +143,14 @@ export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records:
       trainer.setParams(initLora(layout, s.loop.seed));
     }
     const examples = set.sft.map((sft, i) => [sft, set.pg[i] ?? null]);
-    // A stopped run ends with a checkpoint of where it stopped (unless one was just saved there), so pausing loses nothing.
-    let savedStep = resume?.step ?? -1;
-    const save = cb.saveCheckpoint && (async (c: Checkpoint) => {
-      savedStep = c.step;
-      await cb.saveCheckpoint!(c);
-    });
-    const r = await runTraining(trainer, examples, set.groups, s.loop, { ...cb, saveCheckpoint: save }, resume);
-    if (r.cancelled && save && savedStep !== r.steps) {
-      const { m, v } = await trainer.readMoments();
-      await save({ step: r.steps, params: await trainer.readParams(), m, v, curve: [...r.curve] });
-    }
-    return { adapter: { layout, params: await trainer.readParams(), baseModel }, curve: r.curve, plan, steps: r.steps, cancelled: r.cancelled };
+    const scoring = stopping.rule && heldout ? { rule: stopping.rule, score: () => scoreHeldout(trainer, heldout) } : undefined;
+    const r = await runTraining(trainer, examples, set.groups, s.loop, { ...cb, heldout: scoring }, resume);
+    // A finished run's adapter is its best scored step's; a stopped one is resumed from its checkpoint instead.
+    const params = r.best && !r.cancelled ? r.best.params : await trainer.readParams();
+    return {
+      adapter: { layout, params, baseModel }, curve: r.curve, plan, steps: r.steps, cancelled: r.cancelled, stoppedEarly: r.stoppedEarly,
+      best: r.best && heldout ? { step: r.best.step, score: r.best.score, metric: heldout.metric } : null,
+    };
   } finally {
     trainer.destroy();
   }

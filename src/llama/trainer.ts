@@ -168,7 +168,20 @@ export class LoraTrainer {
    * Forward and backward of one micro-batch; gradients add to what the grads buffer holds (zeroGrads starts a step),
    * and the loss adds to the loss buffer unless `first`. `dropoutSeed` turns LoRA dropout on (training only).
    */
-  async forwardBackward(b: PackedBatch, o: { first: boolean; dropoutSeed?: number }): Promise<void> {
+  forwardBackward(b: PackedBatch, o: { first: boolean; dropoutSeed?: number }): Promise<void> {
+    return this.micro(b, o, true);
+  }
+
+  /**
+   * The loss of one micro-batch under the current params, without dropout and without a backward: for scoring
+   * held-out records between optimizer steps. It overwrites the loss buffer (adds to it unless `first`) and leaves
+   * the grads alone, so it belongs between a step's update and the next step's zeroGrads.
+   */
+  forwardLoss(b: PackedBatch, o: { first: boolean }): Promise<void> {
+    return this.micro(b, o, false);
+  }
+
+  private async micro(b: PackedBatch, o: { first: boolean; dropoutSeed?: number }, backward: boolean): Promise<void> {
     this.checkBatch(b);
     const { kernels: k } = this.engine;
     const cfg = this.cfg;
@@ -205,6 +218,7 @@ export class LoraTrainer {
         await layerForward(k, pass, cfg, this.engine.weights.layers[l], l, this.xs[l], this.xs[l + 1], acts(l), this.scratch, bb, lf);
       }
       await headForward(k, pass, hp, this.xs[L], this.head, !o.first);
+      if (!backward) return;
       await headBackward(k, pass, hp, this.head, this.scratch.dn, this.scratch.dx);
       for (let l = L - 1; l >= 0; l--) {
         const w = this.engine.weights.layers[l];

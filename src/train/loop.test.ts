@@ -61,3 +61,56 @@ describe('runTraining and non-finite numbers', () => {
     expect(saved.map((c) => c.step)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
+
+describe('runTraining with held-out scoring', () => {
+  // 12 steps, scored every 4 (rule for 12 steps: every 4, min 4): the score falls to step 8 and then rises.
+  const long: LoopSettings = { ...settings, epochs: 6, checkpointEvery: 2 };
+  const score = (step: number) => [1, 0.5, 0.6, 0.7, 0.8, 0.9][step / 4 - 1] ?? 1;
+  const heldout = (trainer: ReturnType<typeof scriptedTrainer>) => ({
+    rule: { maxSteps: 12, every: 4, patience: 2, minImprovement: 0.01, minSteps: 4 },
+    // The scripted trainer's params are its step count; forward-only scoring leaves them alone.
+    score: async () => score((await trainer.readParams())[0]),
+  });
+
+  it('stops once the score stops improving and returns the best step, checkpointed with its params', async () => {
+    const trainer = scriptedTrainer(() => 1, () => 0.5);
+    const saved: Checkpoint[] = [];
+    const r = await runTraining(trainer as unknown as LoraTrainer, examples, groups, long, { heldout: heldout(trainer), saveCheckpoint: async (c) => void saved.push(c) });
+    expect(r).toMatchObject({ steps: 12, stoppedEarly: false, cancelled: false });
+    expect(r.best?.step).toBe(8);
+    expect([...r.best!.params]).toEqual([8]);
+    expect(r.curve.filter((p) => p.heldout !== undefined).map((p) => [p.step, p.heldout])).toEqual([[4, 1], [8, 0.5], [12, 0.6]]);
+
+    // With a larger plan the same scores stop it at step 16, after 2 scores without improvement; that step is saved.
+    const t2 = scriptedTrainer(() => 1, () => 0.5);
+    const saved2: Checkpoint[] = [];
+    const h2 = { ...heldout(t2), rule: { ...heldout(t2).rule, maxSteps: 24 } };
+    const r2 = await runTraining(t2 as unknown as LoraTrainer, examples, groups, { ...long, epochs: 12 }, { heldout: h2, saveCheckpoint: async (c) => void saved2.push(c) });
+    expect(r2).toMatchObject({ steps: 16, stoppedEarly: true, best: { step: 8, score: 0.5 } });
+    expect(saved2.at(-1)).toMatchObject({ step: 16 });
+    expect([...saved2.at(-1)!.best!]).toEqual([8]);
+    expect(saved.length).toBeGreaterThan(0);
+  });
+
+  it('decides the same after a resume from any checkpoint as without one', async () => {
+    const full = scriptedTrainer(() => 1, () => 0.5);
+    const saved: Checkpoint[] = [];
+    const plan = { ...long, epochs: 12 };
+    const rule = { maxSteps: 24, every: 4, patience: 2, minImprovement: 0.01, minSteps: 4 };
+    const uninterrupted = await runTraining(full as unknown as LoraTrainer, examples, groups, plan,
+      { heldout: { rule, score: async () => score((await full.readParams())[0]) }, saveCheckpoint: async (c) => void saved.push(c) });
+    for (const c of saved) {
+      const t = scriptedTrainer(() => 1, () => 0.5);
+      for (let i = 0; i < c.step; i++) t.zeroGrads(); // the scripted trainer resumes at the checkpoint's step
+      const r = await runTraining(t as unknown as LoraTrainer, examples, groups, plan,
+        { heldout: { rule, score: async () => score((await t.readParams())[0]) } }, c);
+      expect({ step: c.step, steps: r.steps, best: r.best?.step, params: [...r.best!.params] }).toEqual({ step: c.step, steps: 16, best: 8, params: [8] });
+      expect(r.curve).toEqual(uninterrupted.curve);
+    }
+    // A checkpoint before the first score has no best yet; one after it must carry the best params.
+    expect(saved.find((c) => c.step === 2)?.best).toBeUndefined();
+    const { best: _, ...stripped } = saved.find((c) => c.step === 10)!;
+    await expect(runTraining(full as unknown as LoraTrainer, examples, groups, plan, { heldout: { rule, score: async () => 1 } }, stripped))
+      .rejects.toThrow(/held-out scores but not the best step's params/);
+  });
+});

@@ -2,10 +2,12 @@
 // packs them into micro-batches that fit the trainer, accumulates gradients, and applies the scheduled AdamW step.
 // A distillation group rides on the sequences that carry teacher targets, in the same micro-batches.
 // Data order and dropout come from the seed and the step alone, so a run resumed from a checkpoint ends with the
-// same adapter as an uninterrupted one.
+// same adapter as an uninterrupted one. With held-out scoring the run may stop early (early-stop.ts); the scores ride
+// in the curve and the best step's params in the checkpoint, so a resumed run decides exactly as an uninterrupted one.
 import type { LoraTrainer, OptimizerSettings } from '../llama/trainer';
 import { Rng } from '../util/rng';
 import { groupTokenCounts, klGroupIndex, packBatch, type Group, type Sequence } from './batch';
+import { isScoredStep, stopDecision, type HeldoutScore, type StopRule } from './early-stop';
 import { learningRate } from './schedule';
 
 export interface LoopSettings {
@@ -28,6 +30,8 @@ export interface CurvePoint {
   lr: number;
   gradNorm: number;
   tokens: number;
+  /** The held-out score after this step (early-stop.ts), on the steps where it was taken. */
+  heldout?: number;
 }
 
 export interface Checkpoint {
@@ -36,6 +40,25 @@ export interface Checkpoint {
   m: Float32Array;
   v: Float32Array;
   curve: CurvePoint[];
+  /** With held-out scoring: the params at the best scored step so far (absent before the first score). */
+  best?: Float32Array;
+}
+
+/** Scores the held-out records with the trainer's current params (lower is better); the rule decides when to stop. */
+export interface HeldoutScoring {
+  rule: StopRule;
+  score: () => Promise<number>;
+}
+
+export interface TrainingRun {
+  curve: CurvePoint[];
+  /** Optimizer steps done: the plan's, fewer when stopped early or cancelled. */
+  steps: number;
+  cancelled: boolean;
+  /** True when the held-out score stopped the run before the plan's end. */
+  stoppedEarly: boolean;
+  /** With held-out scoring, the best scored step and its params (the run's result), or null before any score. */
+  best: (HeldoutScore & { params: Float32Array }) | null;
 }
 
 export interface LoopCallbacks {
@@ -44,6 +67,8 @@ export interface LoopCallbacks {
   signal?: AbortSignal;
   /** Teacher targets computed so far, before the first step of a distilling run. */
   onTeacher?: (done: number, total: number) => void;
+  /** Held-out scoring: the run stops once it stops improving, and its best step is the result. */
+  heldout?: HeldoutScoring;
 }
 
 /**
@@ -103,15 +128,36 @@ export function microBatches(parts: { seq: Sequence; group: number }[], maxT: nu
  * Trains `trainer` on examples (each: one sequence per cross-entropy group, e.g. [SFT, PG], a missing one skipped).
  * `groups` gives the group weights, then the distillation group if any (its sequences are those of the examples that
  * carry teacher targets). Starts after `resume.step` steps when resuming (its params and moments must be loaded).
+ * Cancelled, the run saves a checkpoint where it stopped (unless one was just saved there), so pausing loses nothing.
  */
 export async function runTraining(trainer: LoraTrainer, examples: (Sequence | null)[][], groups: Group[], s: LoopSettings,
-  cb: LoopCallbacks = {}, resume?: Checkpoint): Promise<{ curve: CurvePoint[]; steps: number; cancelled: boolean }> {
+  cb: LoopCallbacks = {}, resume?: Checkpoint): Promise<TrainingRun> {
   const plan = stepPlan(examples.length, s);
   const curve = resume ? [...resume.curve] : [];
   const gk = klGroupIndex(groups);
   const t0 = performance.now();
+  const scores = (): HeldoutScore[] => curve.flatMap((p) => (p.heldout === undefined ? [] : [{ step: p.step, score: p.heldout }]));
+  let best: TrainingRun['best'] = null;
+  if (cb.heldout && resume) {
+    const b = stopDecision(scores(), cb.heldout.rule).best;
+    if (b && !resume.best) throw new Error(`the checkpoint at step ${resume.step} has held-out scores but not the best step's params: start the run over`);
+    if (b) best = { ...b, params: resume.best! };
+  }
+  let savedStep = resume?.step ?? -1;
+  const save = async (step: number) => {
+    if (!cb.saveCheckpoint) return;
+    savedStep = step;
+    const { m, v } = await trainer.readMoments();
+    await cb.saveCheckpoint({ step, params: await trainer.readParams(), m, v, curve: [...curve], ...(best ? { best: best.params.slice() } : {}) });
+  };
+  const done = (steps: number, cancelled: boolean, stoppedEarly: boolean): TrainingRun => ({ curve, steps, cancelled, stoppedEarly, best });
+  // A checkpoint saved at the step the run stopped early resumes into the same decision.
+  if (cb.heldout && resume && stopDecision(scores(), cb.heldout.rule).stop) return done(resume.step, false, true);
   for (let step = resume?.step ?? 0; step < plan.length; step++) {
-    if (cb.signal?.aborted) return { curve, steps: step, cancelled: true };
+    if (cb.signal?.aborted) {
+      if (savedStep !== step) await save(step);
+      return done(step, true, false);
+    }
     const parts = plan[step].flatMap((ex) => examples[ex].flatMap((seq, group) => (seq ? [{ seq, group }] : [])));
     // Each group's mean is over its tokens in the whole step, across micro-batches.
     const stepGroups = groups.map((g, gi) => ({ ...g, sequences: parts.filter((p) => (gi === gk ? p.seq.teacher : p.group === gi)).map((p) => p.seq) }));
@@ -135,12 +181,17 @@ export async function runTraining(trainer: LoraTrainer, examples: (Sequence | nu
       step: step + 1, loss, sft: mean(0), pg: gk === 1 ? null : mean(1), kl: gk >= 0 ? mean(gk) : null, lr, gradNorm,
       tokens: parts.reduce((n, p) => n + p.seq.input_ids.length, 0),
     };
+    let stop = false;
+    if (cb.heldout && isScoredStep(step + 1, cb.heldout.rule)) {
+      point.heldout = await cb.heldout.score();
+      const d = stopDecision([...scores(), { step: step + 1, score: point.heldout }], cb.heldout.rule);
+      if (d.best?.step === step + 1) best = { ...d.best, params: await trainer.readParams() };
+      stop = d.stop;
+    }
     curve.push(point);
     cb.onStep?.({ ...point, totalSteps: plan.length, seconds: (performance.now() - t0) / 1000 });
-    if (cb.saveCheckpoint && s.checkpointEvery > 0 && ((step + 1) % s.checkpointEvery === 0 || step + 1 === plan.length)) {
-      const { m, v } = await trainer.readMoments();
-      await cb.saveCheckpoint({ step: step + 1, params: await trainer.readParams(), m, v, curve: [...curve] });
-    }
+    if (s.checkpointEvery > 0 && ((step + 1) % s.checkpointEvery === 0 || step + 1 === plan.length || stop)) await save(step + 1);
+    if (stop) return done(step + 1, false, true);
   }
-  return { curve, steps: plan.length, cancelled: false };
+  return done(plan.length, false, false);
 }

@@ -21,6 +21,7 @@ export function defaultTrainSettings(): TrainSettings {
     seed: d.loop.seed,
     checkpointEvery: d.loop.checkpointEvery,
     maxTokensPerMicroBatch: d.maxTokensPerMicroBatch,
+    earlyStop: d.earlyStop,
   };
 }
 

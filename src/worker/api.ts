@@ -89,6 +89,8 @@ export interface TrainPlanReport {
   makeParts: string | null;
   /** Set when the run has few optimizer steps, so the adapter may learn little. */
   warning: string | null;
+  /** When the run ends: at most `steps`, and the held-out rule that may stop it sooner, or why it takes them all. */
+  stopping: string;
   memory: MemoryPlan;
   /** Bytes the device allows; the plan must fit under it. */
   deviceLimit: number;
@@ -119,6 +121,10 @@ export interface TrainResult {
   steps: number;
   /** True when cancel() or pause stopped it; the last checkpoint was sent through onCheckpoint first. */
   stopped: boolean;
+  /** True when the held-out score ended the run before its plan's last step. */
+  stoppedEarly: boolean;
+  /** The best held-out score (the adapter is that step's), or null when the run was not scored. */
+  best: { step: number; score: number; metric: 'kl' | 'ce' } | null;
   memory: MemoryPlan;
 }
 

@@ -45,6 +45,7 @@ export function trainAdapterSettings(s: TrainSettings, records: readonly Trainin
     },
     maxTokensPerMicroBatch: s.maxTokensPerMicroBatch,
     memoryBudget,
+    earlyStop: (s.earlyStop ?? true) && s.epochs === null,
   };
   return { settings, size };
 }

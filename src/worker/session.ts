@@ -190,7 +190,7 @@ export class EngineSession {
   private plan(m: Loaded, p: ParsedPrompt, records: GenpiRecord[], settings: TrainSettings) {
     const budget = trainingBudget(m.engine.cfg, this.kernels.f16, this.kernels.ctx.limits);
     const { settings: s, size } = trainAdapterSettings(settings, records, budget);
-    const { set, plan, layout } = planRun(m.engine, m.tokenizer, records, p, s);
+    const { set, plan, layout, stopping } = planRun(m.engine, m.tokenizer, records, p, s);
     const steps = stepPlan(set.sft.length, s.loop).length;
     const report: TrainPlanReport = {
       examples: set.sft.length,
@@ -203,6 +203,7 @@ export class EngineSession {
       makeParts: partsPlan(records, s.loss.variant),
       // The form shows one warning: a run that cannot change the adapter matters more than a short one.
       warning: idleScheduleWarning(steps, s.loop) ?? size.warning,
+      stopping: s.earlyStop || settings.epochs === null ? stopping.text : `${stopping.text.replace(/ \(early stopping is off\)$/, '')}: the epochs you set fix the length`,
       memory: plan,
       deviceLimit: budget,
     };
@@ -241,7 +242,10 @@ export class EngineSession {
           await callbacks.onCheckpoint?.(c);
         },
       }, resume, m.summary.source);
-      return { adapter: { spec: r.adapter.layout.spec, params: r.adapter.params }, curve: r.curve, steps: r.steps, stopped: r.cancelled, memory: r.plan };
+      return {
+        adapter: { spec: r.adapter.layout.spec, params: r.adapter.params }, curve: r.curve, steps: r.steps, stopped: r.cancelled,
+        stoppedEarly: r.stoppedEarly, best: r.best, memory: r.plan,
+      };
     });
   }
 

@@ -81,7 +81,7 @@ export function createWorkerApi(acquire: () => Promise<GpuContext>, shaders: Sha
       const r = await (await session()).train(jobId, prompt, records, settings, {
         onStep: callbacks?.onStep && ((s) => callbacks.onStep!(s)),
         // The page stores the checkpoint; the worker never reads these arrays again, so they move instead of copying.
-        onCheckpoint: callbacks?.onCheckpoint && ((c: Checkpoint) => callbacks.onCheckpoint!(Comlink.transfer(c, buffersOf(c.params, c.m, c.v)))),
+        onCheckpoint: callbacks?.onCheckpoint && ((c: Checkpoint) => callbacks.onCheckpoint!(Comlink.transfer(c, buffersOf(c.params, c.m, c.v, ...(c.best ? [c.best] : []))))),
       }, resume);
       return Comlink.transfer(r, buffersOf(r.adapter.params));
     }),

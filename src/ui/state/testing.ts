@@ -64,7 +64,8 @@ export class FakeEngine {
   /** Scripted by the tests that need a slow or failing plan; by default the plan for `script.steps` steps. */
   planTraining = async (_prompt: string, records: GenpiRecord[], _s: TrainSettings): Promise<TrainPlanReport> => ({
     examples: records.length, sequences: 2 * records.length, longestSequence: 64, steps: this.script.steps,
-    epochs: this.script.steps, batchSize: records.length, reason: 'sized by the fake', warning: null, memory: MEMORY,
+    epochs: this.script.steps, batchSize: records.length, reason: 'sized by the fake', warning: null,
+    stopping: 'the fake takes every step', memory: MEMORY,
     deviceLimit: 1e9, makeParts: null,
   });
 
@@ -107,7 +108,7 @@ export class FakeEngine {
     let step = resume?.step ?? 0;
     const result = (stop: boolean): TrainResult => ({
       adapter: { spec: settings.lora, params: new Float32Array(LORA_SIZE).fill(step) }, curve, steps: step, stopped: stop,
-      memory: MEMORY,
+      stoppedEarly: false, best: null, memory: MEMORY,
     });
     while (step < script.steps) {
       step++;

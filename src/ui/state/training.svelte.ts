@@ -203,7 +203,7 @@ export class TrainingState {
       const run: StoredRun = { ...r.run, status: 'running', updated: Date.now(), error: null };
       this.resumable = null;
       await this.saveRun(run);
-      await this.execute(run, ds, c ? { step: c.step, params: c.params, m: c.m, v: c.v, curve: c.curve } : undefined);
+      await this.execute(run, ds, c ? { step: c.step, params: c.params, m: c.m, v: c.v, curve: c.curve, ...(c.best ? { best: c.best } : {}) } : undefined);
     } catch (e) {
       this.error = errorInfo(e);
     }
