@@ -1,8 +1,8 @@
 // What the commands read, refused as a user meets it (issue 21, no GPU: every refusal comes before the model runs):
-// an export whose tokenizer would fail in transformers.js (ids past vocab_size, a truncated tokenizer.json, a chat
-// template that does not parse) writes nothing; a prompt file that starts like JSON and does not parse is an error
-// with its line and column in every command that reads one; train refuses a dataset of empty answers; --tokens typos
-// name --tokens; a plain PEFT adapter made for another model is a warning.
+// an export (ONNX or GGUF) whose tokenizer would fail where it goes (ids past vocab_size, a truncated tokenizer.json,
+// a chat template that does not parse) writes nothing; a prompt file that starts like JSON and does not parse is an
+// error with its line and column in every command that reads one; train refuses a dataset of empty answers;
+// --tokens typos name --tokens; a plain PEFT adapter made for another model is a warning.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('export-onnx checks the tokenizer it copies (issue 21, point 3)', { timeout: 60_000 }, () => {
+describe('the exports check the tokenizer they copy (issue 21, point 3)', { timeout: 60_000 }, () => {
   const cases: [string, RegExp][] = [
     ['vocab-300', /vocab-300\/tokenizer\.json: has token ids up to 386, but config\.json's vocab_size is 300/],
     ['truncated', /truncated\/tokenizer\.json: .*JSON/],
@@ -64,6 +64,14 @@ describe('export-onnx checks the tokenizer it copies (issue 21, point 3)', { tim
       expect(readdirSync(tmp).filter((n) => n.includes('genpi-'))).toEqual([]);
     });
   }
+
+  it('export-gguf refuses the same tokenizer, by the same check', () => {
+    const out = dir('vocab-300.gguf');
+    const r = genpi('export-gguf', '--model', dir('vocab-300'), '--out', out);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.errors).toEqual([expect.stringMatching(/vocab-300\/tokenizer\.json: has token ids up to 386, but config\.json's vocab_size is 300.*would not load in llama\.cpp$/)]);
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('prompt files that start like JSON (issue 21, point 6)', { timeout: 60_000 }, () => {

@@ -4,6 +4,7 @@
 import type { LoraAdapter } from '../llama/peft';
 import type { ModelFiles } from '../model/open';
 import type { ModelConfig } from '../model/config';
+import { tokenizerProblems } from '../model/tokenizer-check';
 import { archMetadata, archTensors, GgufExportError, llama3RopeFactors, permuteRows, targetTensorName, toLlamaCpp } from './gguf-arch';
 import { encodeGguf, gguf, type GgufTensor, type GgufValue } from './gguf-container';
 import { encodeTensor, FILE_TYPE_ID, type GgufFileType } from './gguf-quant';
@@ -29,6 +30,9 @@ function general(cfg: ModelConfig, name: string): [string, GgufValue][] {
 
 /** The whole GGUF file of the model with `adapter` merged (or none), as parts in order. */
 export async function exportGguf(model: ModelFiles, adapter: LoraAdapter | null, opts: GgufOptions): Promise<Uint8Array[]> {
+  // As the ONNX export: a tokenizer that would fail where it goes stops the export before it starts.
+  const problems = await tokenizerProblems(model.files);
+  if (problems.length) throw new GgufExportError(`gguf: ${problems[0]}; the export would not load in llama.cpp`);
   const cfg = model.config;
   const progress = opts.onProgress ?? (() => {});
   const metadata: [string, GgufValue][] = [
