@@ -95,6 +95,17 @@ describe('top_log_probs vs reference', () => {
     for (const K of [32, 64]) expect(hasTies(await check(`V=262k K=${K}`, rows, V, K))).toBe(true);
   });
 
+  it('gives the same under the f16 weight preamble (the product on devices with shader-f16)', async () => {
+    const k32 = kernels;
+    kernels = await testKernels(true);
+    try {
+      await check('f16 preamble V=1k K=32', [gridRow(1024, 12, 6, 0.25, 10)], 1024, 32);
+    } finally {
+      kernels.device.destroy();
+      kernels = k32;
+    }
+  });
+
   it('refuses K above its workgroup or the vocabulary, and covers every top-K the trainer takes', async () => {
     expect(MAX_KL_TOP_K, 'the teacher pass selects every top-K the KL term accepts').toBeLessThanOrEqual(TOP_LOG_PROBS_MAX_K);
     const buf = upload(kernels, new Float32Array(8));
