@@ -9,11 +9,12 @@ Usage:
       Write a tiny random model (untrained) in the Hugging Face layout; --qk-scale near 0 makes attention
       near-uniform, --head-std sets how confident its answers are, --merges the tokenizer's BPE merges.
   genpi info --model DIR
-      Print one JSON object: architecture, dimensions, parameter count, dtype, and the GPU adapter.
+      Print one JSON object: architecture, dimensions, parameter count, dtype, and the GPU adapter;
+      "warnings" lists tokenizer files an export would refuse (ids past vocab_size, a template that fails).
   genpi logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE
       Write float32 little-endian logits [T x V] for every position (adapter: a PEFT folder).
   genpi generate --model DIR [--adapter DIR] [--prompt FILE] (--input TEXT | --tokens 1,2,3)
-         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--json] [--thinking]
+         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--json] [--[no-]thinking]
       Generate: text mode applies the chat template (the prompt file, plain text or a JSON list of
       messages, as system text and example turns) and streams text; --json prints
       {"tokens": [prompt and generated ids], "text": "..."} as its last line.
@@ -25,7 +26,7 @@ Usage:
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
          [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N] [--with-reasons]
-         [--thinking]
+         [--[no-]thinking]
       Synthesize training data from the prompt alone (pseudo inputs from the seed inputs, then sampled user
       turns and list requests; TO-BE answers, role-play); prints the quality figures as JSON last. The AS-IS
       answers and reasons only the prompt-generation variants read are written with --with-reasons (train
@@ -39,7 +40,7 @@ Usage:
          [--variant kl_only|joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl]
          [--kl-weight W] [--kl-top-k K] [--batch-size N]
          [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE] [--dry-run]
-         [--thinking] [--no-early-stop]
+         [--[no-]thinking] [--no-early-stop]
       Train a LoRA adapter; writes the PEFT folder, genpi_adapter.json and checkpoints; prints {steps,
       max_steps, stopped_early, best_step, best_heldout_kl, first_loss, last_loss, last_sft_loss,
       last_pg_loss, last_kl_loss} last. The default, kl_only, is logit
@@ -64,7 +65,7 @@ Usage:
       --type (default f16; norms stay f32). --lora-only writes the adapter alone as a GGUF LoRA adapter for
       a base GGUF of the model it was trained on (llama.cpp's --lora, Ollama's ADAPTER); --model names that
       base and is checked against the adapter. An existing --out is replaced only with --force.
-  genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX] [--thinking]
+  genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX] [--[no-]thinking]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
       KL(teacher||base), prompt tokens and prefill timings.
 
