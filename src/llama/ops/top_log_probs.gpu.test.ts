@@ -1,4 +1,4 @@
-// top_log_probs against its float64 reference on vocabularies of 1k, 49k (SmolLM2) and 262k (Gemma 3): rows of
+// top_log_probs against its float64 reference on vocabularies of 1k, 49k (SmolLM2), 262k (Gemma 3) and below 256: rows of
 // logits on a coarse grid (ties inside the top-K and at its edge), masked tokens, a row of equal logits with -0 beside
 // +0, fewer finite logits than K, NaN and all-masked rows; padded rows (the padding is NaN, so reading it would show)
 // written at an output row offset. Ids must match exactly; log-probs within f32 rounding of the log-sum-exp.
@@ -59,7 +59,7 @@ async function check(name: string, rows: Float32Array[], V: number, K: number, o
 const hasTies = (want: { logp: number[] }[]) => want.some((w) => new Set(w.logp).size < w.logp.length);
 
 describe('top_log_probs vs reference', () => {
-  it('V=1k: grid logits, masked tokens, equal logits with -0, fewer finite than K, NaN, all masked, K far above; K=1, 32, 256', async () => {
+  it('V=1k: grid logits, masked tokens, equal logits with -0, fewer finite than K, NaN, all masked, K far above; K=1, 32, 256; V=5, 200', async () => {
     const V = 1024;
     const equal = Float32Array.from({ length: V }, (_, v) => (v % 3 ? 0 : -0));
     const fewFinite = Float32Array.from({ length: V }, (_, v) => (v % 200 === 7 ? v / 100 : -Infinity));
@@ -72,6 +72,9 @@ describe('top_log_probs vs reference', () => {
       const want = await check(`V=1k K=${K}`, rows, V, K, { row0: 3, pad: 5 });
       if (K > 1) expect(hasTies(want)).toBe(true);
     }
+    // Vocabularies below the workgroup's 256 invocations, K = V.
+    await check('V=5 K=5', [Float32Array.of(1, -Infinity, 3, 1, -0)], 5, 5);
+    await check('V=200 K=200', [gridRow(200, 3, 2, 0.5, 10)], 200, 200);
     // The rows are what they claim: the equal row's top-K is its first ids; the sparse row has 6 finite logits.
     expect(cpu.top_log_probs(equal, 32).ids).toEqual(Array.from({ length: 32 }, (_, v) => v));
     expect(cpu.top_log_probs(fewFinite, 32).ids.slice(0, 8)).toEqual([1007, 807, 607, 407, 207, 7, 0, 1]);
