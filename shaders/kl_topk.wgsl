@@ -3,7 +3,9 @@
 // time. Per step: kl_topk_gather per chunk (the student's logits at the teacher's ids), kl_topk_forward once the
 // cross-entropy has the log-sum-exp (per-token KL, weighted sums, gradient coefficients), and kl_topk_backward per
 // recomputed chunk, which writes cross-entropy's and KL's gradient together: the chunk is overwritten in place, so
-// the second kernel to run would find no logits left. Formulas and constants: src/ref/kl_topk.ts.
+// the second kernel to run would find no logits left. On-policy distillation's reverse KL(student || teacher),
+// kl_reverse_forward, follows kl_topk_forward and shares the gather and the backward, its gradient having the same
+// dense-plus-sparse form. Formulas and constants: src/ref/kl_topk.ts and src/ref/kl_reverse.ts.
 
 const KL_WG: u32 = 256u;
 const KL_IGNORE: i32 = -100;
@@ -119,6 +121,72 @@ fn kl_topk_forward(@builtin(local_invocation_index) lid: u32) {
       prev = kl_f_loss[kl_f_p.slot];
     }
     kl_f_loss[kl_f_p.slot] = prev + kl_red[0];
+  }
+}
+
+// ---- kl_reverse_forward: on-policy distillation's reverse KL(student || teacher); one workgroup ----
+// Same inputs and outputs as kl_topk_forward, so kl_topk_backward writes its gradient unchanged (src/ref/kl_reverse.ts):
+// tok = (KL, weight·(c_r − KL)), sparse = weight·q_k·(c_k − c_r). It writes only the tokens it distills (weight ≠ 0),
+// so it runs after kl_topk_forward and a micro-batch can hold tokens of both directions.
+
+@group(0) @binding(0) var<storage, read> klr_z: array<f32>;              // [T, K] from kl_topk_gather
+@group(0) @binding(1) var<storage, read> klr_logp: array<f32>;           // [T, K] teacher log-probs
+@group(0) @binding(2) var<storage, read> klr_lse: array<f32>;            // [T] from cross_entropy_finish
+@group(0) @binding(3) var<storage, read> klr_weights: array<f32>;        // [T] reverse-KL weight; 0 = left alone
+@group(0) @binding(4) var<storage, read_write> klr_tok: array<f32>;      // [T, 2] (KL, weight·b)
+@group(0) @binding(5) var<storage, read_write> klr_sparse: array<f32>;   // [T, K] weight·q_k·(c_k − c_r)
+@group(0) @binding(6) var<storage, read_write> klr_loss: array<f32>;     // [>= slot + 1]; loss[0] is the total
+@group(0) @binding(7) var<uniform> klr_p: KlForwardParams;
+
+var<workgroup> klr_red: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn kl_reverse_forward(@builtin(local_invocation_index) lid: u32) {
+  let K = klr_p.K;
+  var total = 0.0;
+  for (var t = lid; t < klr_p.T; t += KL_WG) {
+    let w = klr_weights[t];
+    if (w == 0.0) {
+      continue;
+    }
+    let lse = klr_lse[t];
+    var ps = 0.0;
+    var qs = 0.0;
+    var kl = 0.0;
+    for (var k = 0u; k < K; k++) {
+      let lq = klr_z[t * K + k] - lse;
+      let lp = klr_logp[t * K + k];
+      let q = exp(lq);
+      ps += exp(lp);
+      qs += q;
+      kl += q * (lq - lp);
+    }
+    let qr = max(1.0 - qs, KL_REST_FLOOR);
+    let cr = log(qr) - log(max(1.0 - ps, KL_REST_FLOOR));
+    kl += qr * cr;
+    for (var k = 0u; k < K; k++) {
+      let lq = klr_z[t * K + k] - lse;
+      klr_sparse[t * K + k] = w * exp(lq) * (lq - klr_logp[t * K + k] - cr);
+    }
+    klr_tok[t * 2u] = kl;
+    klr_tok[t * 2u + 1u] = w * (cr - kl);
+    total += w * kl;
+  }
+  klr_red[lid] = total;
+  workgroupBarrier();
+  for (var half = KL_WG / 2u; half > 0u; half >>= 1u) {
+    if (lid < half) {
+      klr_red[lid] += klr_red[lid + half];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    klr_loss[0] = klr_loss[0] + klr_red[0];
+    var prev = 0.0;
+    if (klr_p.accumulate != 0u) {
+      prev = klr_loss[klr_p.slot];
+    }
+    klr_loss[klr_p.slot] = prev + klr_red[0];
   }
 }
 

@@ -43,7 +43,7 @@ export function kl_topk_token(lq: ArrayLike<number>, logp: ArrayLike<number>): {
 }
 
 /** Rows of distilled tokens (weight ≠ 0) hold K distinct ids of the vocabulary; other rows are never read. */
-function checkIds(ids: ArrayLike<number>, weights: ArrayLike<number>, T: number, V: number, K: number): void {
+export function checkIds(ids: ArrayLike<number>, weights: ArrayLike<number>, T: number, V: number, K: number): void {
   for (let t = 0; t < T; t++) {
     if (weights[t] === 0) continue;
     const row = new Set<number>();
