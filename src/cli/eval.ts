@@ -4,7 +4,9 @@ import { readDataset } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { HARD_RULES, ruleOfPrompt, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../genpi/testbed';
+import { behaviourChecker, singleRuleChecker } from '../genpi/behaviour';
+import { formatBehaviour } from '../genpi/behaviour-table';
+import { HARD_RULES, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../genpi/testbed';
 import { ModelError } from '../model/errors';
 import { readTextFile } from '../model/source-node';
 import { intFlag, parseFlags, required } from './args';
@@ -17,6 +19,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const v = parseFlags('eval', argv, {
     model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, data: { type: 'string' },
     json: { type: 'boolean' }, 'action-pattern': { type: 'string' }, rule: { type: 'string' }, 'max-new-tokens': { type: 'string' }, limit: { type: 'string' },
+    turns: { type: 'string' },
     ...THINKING_FLAG,
   });
   const modelDir = required('eval', v, 'model');
@@ -33,10 +36,13 @@ export async function evalCommand(argv: string[]): Promise<void> {
       throw new UsageError(`eval: --action-pattern is not a regular expression (${(e as Error).message})`);
     }
   }
-  // The testbed model (its folder has the marker) is scored on the rule P states; --rule names it for any model.
-  const rule = (v.rule ?? (existsSync(join(modelDir, TESTBED_MARKER)) ? ruleOfPrompt(prompt.text) : undefined) ?? undefined) as TestbedRule | undefined;
+  // A testbed model (its folder has the marker) is scored on what P states, per branch and turn; --rule names a
+  // single rule for any model.
   const rules: TestbedRule[] = [...TESTBED_RULES, ...HARD_RULES];
+  const rule = v.rule as TestbedRule | undefined;
   if (rule !== undefined && !rules.includes(rule)) throw new UsageError(`eval: --rule must be one of ${rules.join(', ')} (the testbed model's rules)`);
+  const checker = rule ? singleRuleChecker(rule) : existsSync(join(modelDir, TESTBED_MARKER)) ? behaviourChecker(prompt.text) : null;
+  const turns = intFlag('eval', v, 'turns', 3, 1);
   const { records, errors } = readDataset(await readTextFile(dataFile), dataFile);
   for (const e of errors) process.stderr.write(`${dataFile}:${e.line}: skipped: ${e.message}\n`);
   const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input).slice(0, intFlag('eval', v, 'limit', 1e9, 1));
@@ -53,11 +59,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   const maxNew = intFlag('eval', v, 'max-new-tokens', 256, 1);
   const { engine, adapter, generator, tokenizer } = await openPipeline(modelDir, {
-    adapterDir, prompt, turnTokens: maxNew + 512, command: 'eval', thinking,
+    adapterDir, prompt, turnTokens: (checker ? turns : 1) * (maxNew + 512), command: 'eval', thinking,
   });
   generator.addAdapter('student', adapter!);
   const figures = await evaluate(engine, generator, tokenizer, prompt, inputs, { name: 'student', adapter: adapter! }, {
-    maxNewTokens: maxNew, actionPattern, rule, onProgress: (s) => progress(`eval: ${s}`),
+    maxNewTokens: maxNew, actionPattern, checker, turns, onProgress: (s) => progress(`eval: ${s}`),
   });
   process.stderr.write('\n');
   if (v.json) {
@@ -74,6 +80,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
         ? `rule "${figures.rule_accuracy.rule}" applied: teacher ${f(figures.rule_accuracy.teacher)}, student ${f(figures.rule_accuracy.student)}, ` +
           `base ${f(figures.rule_accuracy.base)}; retention ${f(figures.rule_accuracy.retention)}\n`
         : '') +
+      (figures.behaviour ? `${formatBehaviour(figures.behaviour)}\n` : '') +
       `P: ${figures.prompt_tokens} tokens (${figures.tokens_saved_per_turn} fewer per request); time to first token ${figures.prefill_ms_with_prompt.toFixed(0)} ms with P, ` +
       `${figures.prefill_ms_without_prompt.toFixed(0)} ms without\n`,
   );

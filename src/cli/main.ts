@@ -66,8 +66,10 @@ Usage:
       a base GGUF of the model it was trained on (llama.cpp's --lora, Ollama's ADAPTER); --model names that
       base and is checked against the adapter. An existing --out is replaced only with --force.
   genpi eval --model DIR --adapter DIR --prompt FILE --data FILE.jsonl [--json] [--action-pattern REGEX] [--[no-]thinking]
+      [--turns N]
       Base, teacher and student on the held-out inputs: exact match, token F1, ROUGE-L, KL(teacher||student),
-      KL(teacher||base), prompt tokens and prefill timings.
+      KL(teacher||base), prompt tokens and prefill timings. On a testbed model (or with --rule), accuracy per
+      branch of P and per turn of conversations of --turns user turns (default 3), retention as the worst branch.
 
 A folder --out (make-tiny, train, export-onnx) is replaced whole, and only one that command wrote (with --force):
 never a folder of other files, an input, or the current folder. One command at a time writes an output; one

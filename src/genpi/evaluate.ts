@@ -6,10 +6,12 @@ import type { LlamaEngine } from '../llama/engine';
 import type { Generator } from '../llama/generator';
 import type { LoraAdapter } from '../llama/peft';
 import type { Tokenizer } from '../model/tokenizer';
+import type { BehaviourChecker } from './behaviour';
 import { GREEDY, runChatReplies, type ChatReply } from './chat';
+import { scoreBehaviour, sideTurn, SIDES, type BehaviourFigures, type Side } from './eval-turns';
 import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare } from './metrics';
 import { promptTokenCount, type ParsedPrompt } from './prompt';
-import { followsRule, ruleAccuracy, type TestbedRule } from './testbed';
+import type { TestbedRule } from './testbed';
 
 /** An evaluation that could not measure anything; the message says why and what to check. */
 export class EvalError extends Error {
@@ -19,8 +21,10 @@ export class EvalError extends Error {
 export interface EvalOptions {
   maxNewTokens: number;
   actionPattern?: RegExp;
-  /** A testbed rule P states: its exact checker scores teacher, student and base. */
-  rule?: TestbedRule;
+  /** What P asks, checked exactly on a testbed (behaviour.ts): scores teacher, student and base per branch and turn. */
+  checker?: BehaviourChecker | null;
+  /** Conversation turns scored where there is a checker [3]; later turns are not run without one. */
+  turns?: number;
   signal?: AbortSignal;
   onProgress?: (stage: string) => void;
 }
@@ -35,13 +39,16 @@ export interface EvalFigures {
   kl_teacher_base: number | null;
   valid_action: { teacher: number | null; student: number | null; base: number | null } | null;
   /**
-   * Share of answers that apply the testbed rule, and retention = student / teacher; null without a rule. `misses`:
-   * the first few inputs the teacher answered by the rule and the student did not, with the student's answer.
+   * Share of answers that apply the single-rule testbed's rule on the first turn, and retention = student / teacher;
+   * null without such a rule (kept from before `behaviour`, which it is a part of). `misses`: the first few inputs
+   * the teacher answered by the rule and the student did not, with the student's answer.
    */
   rule_accuracy: {
     rule: TestbedRule; teacher: number; student: number; base: number; retention: number | null;
     misses: { input: string; student: string }[];
   } | null;
+  /** Per branch and per turn, with retention as the worst branch; null without a checker (eval-turns.ts). */
+  behaviour?: BehaviourFigures | null;
   prompt_tokens: number;
   tokens_saved_per_turn: number;
   prefill_ms_with_prompt: number; // time to first token of an input with P in front (uncached)
@@ -64,18 +71,21 @@ async function forcedKl(engine: LlamaEngine, teacher: ChatReply, otherContext: n
 export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokenizer, p: ParsedPrompt, inputs: string[],
   student: { name: string; adapter: LoraAdapter }, o: EvalOptions): Promise<EvalFigures> {
   const user = (input: string) => [{ role: 'user', content: input }];
-  const s = GREEDY(o.maxNewTokens);
-  o.onProgress?.('teacher answers');
-  const teacher = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: [...p.messages, ...user(x)], prefixMessages: p.messages.length, sampling: s })), o.signal);
-  // Agreement with empty answers scores 0 (metrics.ts); with no answer at all there is nothing to agree with.
-  if (teacher.every((t) => t.text.trim() === '')) {
-    throw new EvalError(`the teacher (the model with P) gave an empty answer to every one of the ${inputs.length} held-out inputs, ` +
-      'so there is nothing to compare the student with; check that the model answers with this prompt (genpi generate --prompt)');
+  // Turn 1 for every side, then (with a checker) the later turns, each model answering after its own answers.
+  const turns = o.checker ? Math.max(1, o.turns ?? 3) : 1;
+  const answers: Record<Side, ChatReply[][]> = { teacher: [], student: [], base: [] };
+  for (let t = 0; t < turns; t++) {
+    for (const side of SIDES) {
+      o.onProgress?.(`${side} answers${t ? `, turn ${t + 1}` : ''}`);
+      answers[side].push(await sideTurn(gen, tok, p, inputs, side, answers[side], { adapter: student.name, maxNewTokens: o.maxNewTokens, signal: o.signal }));
+      // Agreement with empty answers scores 0 (metrics.ts); with no answer at all there is nothing to agree with.
+      if (t === 0 && side === 'teacher' && answers.teacher[0].every((r) => r.text.trim() === '')) {
+        throw new EvalError(`the teacher (the model with P) gave an empty answer to every one of the ${inputs.length} held-out inputs, ` +
+          'so there is nothing to compare the student with; check that the model answers with this prompt (genpi generate --prompt)');
+      }
+    }
   }
-  o.onProgress?.('student answers');
-  const studentOut = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: user(x), sampling: s, adapter: student.name })), o.signal);
-  o.onProgress?.('base answers');
-  const base = await runChatReplies(gen, tok, inputs.map((x) => ({ messages: user(x), sampling: s })), o.signal);
+  const [teacher, studentOut, base] = SIDES.map((side) => answers[side][0]);
 
   o.onProgress?.('KL with the teacher tokens forced');
   const klStudent: number[] = [];
@@ -107,15 +117,8 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   const params = engine.weights.bytes / (engine.kernels.f16 ? 2 : 4);
 
   const st = agree(studentOut);
-  const ruleShare = (xs: ChatReply[]) => ruleAccuracy(o.rule!, xs.map((x, i) => ({ input: inputs[i], output: x.text }))) ?? 0;
-  const misses = (r: TestbedRule) => inputs
-    .map((input, i) => ({ input, student: studentOut[i].text, teacherOk: followsRule(r, input, teacher[i].text) }))
-    .filter((m) => m.teacherOk && !followsRule(r, m.input, m.student))
-    .slice(0, 8)
-    .map(({ input, student }) => ({ input, student }));
-  const rule = o.rule
-    ? { rule: o.rule, teacher: ruleShare(teacher), student: ruleShare(studentOut), base: ruleShare(base), misses: misses(o.rule) }
-    : null;
+  const behaviour = o.checker ? scoreBehaviour(o.checker, inputs, answers) : null;
+  const rule = o.checker?.rule && behaviour ? ruleFigures(o.checker.rule, behaviour) : null;
   return {
     inputs: inputs.length,
     ...st,
@@ -123,7 +126,8 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
     kl_teacher_student: meanOf(klStudent),
     kl_teacher_base: meanOf(klBase),
     valid_action: o.actionPattern ? { teacher: valid(teacher), student: valid(studentOut), base: valid(base) } : null,
-    rule_accuracy: rule ? { ...rule, retention: rule.teacher > 0 ? rule.student / rule.teacher : null } : null,
+    rule_accuracy: rule,
+    behaviour,
     prompt_tokens: promptTokens,
     tokens_saved_per_turn: savedPerTurn,
     prefill_ms_with_prompt: withP,
@@ -132,4 +136,11 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
     flops_saved_5_turns: 5 * 2 * params * savedPerTurn,
     samples: inputs.slice(0, 5).map((input, i) => ({ input, teacher: teacher[i].text, student: studentOut[i].text, base: base[i].text })),
   };
+}
+
+/** The single rule's first-turn figures, as evaluation reported them before later turns were scored. */
+function ruleFigures(rule: TestbedRule, b: BehaviourFigures): NonNullable<EvalFigures['rule_accuracy']> {
+  const first = b.per_turn[0];
+  const misses = b.misses.filter((m) => m.turn === 1).map(({ input, student }) => ({ input, student }));
+  return { rule, teacher: first.teacher, student: first.student, base: first.base, retention: first.retention, misses };
 }

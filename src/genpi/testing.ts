@@ -19,10 +19,11 @@ export function requestKind(text: string): RequestKind {
 }
 
 /**
- * A generator that replies with `reply(kind, n)`, n counting that kind's requests from 0; `calls` lists each call's
- * kinds. Its model's context is `context` tokens [32768]: a longer request is refused as the real generator does.
+ * A generator that replies with `reply(kind, n, text, request)`, n counting that kind's requests from 0; `calls`
+ * lists each call's kinds. Its model's context is `context` tokens [32768]: a longer request is refused as the
+ * real generator does.
  */
-export function scriptedGenerator(tok: Tokenizer, reply: (kind: RequestKind, n: number, text: string) => ScriptedReply, context = 32768) {
+export function scriptedGenerator(tok: Tokenizer, reply: (kind: RequestKind, n: number, text: string, request: GenRequest) => ScriptedReply, context = 32768) {
   const calls: RequestKind[][] = [];
   const counts: Record<RequestKind, number> = { user_turn: 0, list: 0, other: 0 };
   const tooLong = (r: Pick<GenRequest, 'prompt' | 'prefix'>) => {
@@ -40,7 +41,7 @@ export function scriptedGenerator(tok: Tokenizer, reply: (kind: RequestKind, n: 
         const text = tok.decode([...(r.prefix ?? []), ...r.prompt]);
         const kind = requestKind(text);
         kinds.push(kind);
-        const { text: t, cut } = reply(kind, counts[kind]++, text);
+        const { text: t, cut } = reply(kind, counts[kind]++, text, r);
         r.onFinish?.();
         return { tokens: [], text: t, finishReason: cut ? 'length' : 'stop_token' } as GenResult;
       });

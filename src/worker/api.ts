@@ -144,6 +144,8 @@ export interface EvalRequest {
   adapter: AdapterData;
   maxNewTokens: number;
   actionPattern: string;
+  /** User turns per conversation scored on a testbed model [3]; later turns are not run without a checker. */
+  turns?: number;
 }
 
 export type ChatSide = 'teacher' | 'student' | 'base';

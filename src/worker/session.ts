@@ -6,7 +6,8 @@ import type { Kernels } from '../gpu/kernel';
 import { chatTokens } from '../genpi/chat';
 import type { GenpiRecord } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
-import { ruleOfPrompt } from '../genpi/testbed';
+import { behaviourChecker } from '../genpi/behaviour';
+import { turnMessages } from '../genpi/eval-turns';
 import { parsePrompt, type ParsedPrompt } from '../genpi/prompt';
 import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { synthesize } from '../genpi/synthesize';
@@ -267,14 +268,16 @@ export class EngineSession {
       const m = this.model('Evaluation');
       if (!req.inputs.length) throw new RequestError('evaluation needs at least one input: keep some records held out when synthesizing');
       const p = parsePrompt(req.prompt);
-      // The longest request is the teacher's: P's messages, then the input.
-      const longest = Math.max(...req.inputs.map((x) => chatTokens(m.tokenizer, [...p.messages, { role: 'user', content: x }]).prompt.length));
-      const gen = this.generator(m, longest + req.maxNewTokens + 1);
+      // On a testbed model, a P stating its rules is scored by their exact checker, per branch and over later turns.
+      const checker = m.summary.testbed ? behaviourChecker(req.prompt) : null;
+      const turns = checker ? Math.max(1, req.turns ?? 3) : 1;
+      // The longest request is the teacher's last turn: P's messages, the turns' inputs, the earlier answers.
+      const longest = Math.max(...req.inputs.map((_, i) => chatTokens(m.tokenizer, [...p.messages, ...turnMessages(req.inputs, i, turns - 1,
+        Array.from({ length: turns - 1 }, () => req.inputs.map(() => ({ text: '', tokens: [], context: [], cut: false }))))]).prompt.length));
+      const gen = this.generator(m, longest + turns * req.maxNewTokens + 1);
       const student = gen.adapters.use(req.adapter, m.summary.source);
       return evaluate(m.engine, gen.generator, m.tokenizer, p, req.inputs, student, {
-        maxNewTokens: req.maxNewTokens, actionPattern: actionPattern(req.actionPattern), signal, onProgress: notifier(onProgress),
-        // On the demo model, a P stating one of its rules is scored by that rule's exact checker.
-        rule: m.summary.testbed ? (ruleOfPrompt(req.prompt) ?? undefined) : undefined,
+        maxNewTokens: req.maxNewTokens, actionPattern: actionPattern(req.actionPattern), signal, onProgress: notifier(onProgress), checker, turns,
       });
     });
   }
