@@ -1,4 +1,8 @@
 // genpi synthesize: the training data from the prompt alone, as JSONL; the quality figures as the last stdout line.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { behaviourChecker } from '../genpi/behaviour';
+import { coverageText } from '../genpi/coverage';
 import { toJsonl } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
@@ -7,6 +11,7 @@ import { promptRoom } from '../genpi/prompt-room';
 import { synthesisSlotTokens } from '../genpi/synthesis-slots';
 import { stageLine } from '../genpi/synthesis-stages';
 import { synthesize } from '../genpi/synthesize';
+import { TESTBED_MARKER } from '../genpi/testbed';
 import { readTextFile } from '../model/source-node';
 import type { Tokenizer } from '../model/tokenizer';
 import { OPTIONAL_PARTS, type OptionalPart } from '../train/sequences';
@@ -62,6 +67,8 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
     environment, parts,
+    // On a testbed model (its folder has the marker) the figures count the inputs per branch of P.
+    checker: existsSync(join(modelDir, TESTBED_MARKER)) ? behaviourChecker(prompt.text) : null,
     onProgress: (p) => progress(`synthesize: ${stageLine(p)}`),
   });
   // P travels with the data, so training can build the PG target without being told P again.
@@ -70,6 +77,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   // Written whole or not at all: a file at `out` is a finished dataset.
   await writeFileAtomic(out, toJsonl(records), 'dataset');
   process.stderr.write(`\nwrote ${records.length} records to ${out}\n`);
+  if (figures.coverage) process.stderr.write(`inputs: ${coverageText(figures.coverage)}\n`);
   if (figures.user_turn_off) process.stderr.write(`synthesize: user-turn sampling was off: ${figures.user_turn_off}\n`);
   if (figures.list_off) process.stderr.write(`synthesize: the list request was off: ${figures.list_off}\n`);
   for (const s of Object.values(figures.skipped_requests ?? {})) process.stderr.write(`synthesize: skipped ${s.count}: ${s.why}\n`);

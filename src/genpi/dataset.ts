@@ -3,6 +3,7 @@
 import { ModelError } from '../model/errors';
 import { withoutBom } from '../model/text-file';
 import type { ChatMessage } from '../model/tokenizer';
+import type { Coverage } from './coverage';
 import type { GeneratedSource, InputSource } from './input-mix';
 import type { Shortfall } from './shortfall';
 // What the TRL export writes must be exactly what training uses, so the SFT turns come from one place.
@@ -57,6 +58,8 @@ export interface DatasetFigures {
   parts?: OptionalPart[];
   /** Requests not sent because they do not fit the model's context, by kind; absent or empty when none. */
   skipped_requests?: SkippedRequests;
+  /** What the inputs cover: per branch of P on a testbed, distinct inputs, lengths, P's examples (coverage.ts). */
+  coverage?: Coverage;
 }
 
 /** Requests synthesis skipped by kind (the list request, an answer, a reason): how many, and why the first one was. */

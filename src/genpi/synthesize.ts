@@ -5,7 +5,9 @@ import type { Generator } from '../llama/generator';
 import { Rng } from '../util/rng';
 import type { Tokenizer } from '../model/tokenizer';
 import { OPTIONAL_PARTS, recordParts, type OptionalPart } from '../train/sequences';
+import type { BehaviourChecker } from './behaviour';
 import { GREEDY, runChatReplies } from './chat';
+import { coverageOf } from './coverage';
 import type { DatasetFigures, GenpiRecord, SkippedRequests } from './dataset';
 import { gatherInputs } from './gather-inputs';
 import type { GeneratedSource, InputSource } from './input-mix';
@@ -35,6 +37,8 @@ export interface SynthesisOptions {
   userTurnTokens?: number; // longest user turn sampled [256]
   /** The parts only prompt generation reads, made too [none: the default variant reads neither]. */
   parts?: readonly OptionalPart[];
+  /** What P asks, on a testbed model: the figures then count the inputs per branch (coverage.ts). */
+  checker?: BehaviourChecker | null;
   signal?: AbortSignal;
   onProgress?: (p: SynthesisStage) => void;
 }
@@ -119,6 +123,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
     shortfall: short(m),
     parts: OPTIONAL_PARTS.filter((x) => records.every((r) => recordParts(r).includes(x))),
     skipped_requests: skipped,
+    coverage: coverageOf(inputs, p, o.checker ?? null),
   };
   return { records, figures };
 }

@@ -1,0 +1,58 @@
+// Coverage of the pseudo inputs: per branch with a checker, and what any P allows without one; and synthesis
+// writing it into the dataset figures.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { memoryFiles } from '../llama/testing';
+import { makeTinyModel } from '../model/tiny/make';
+import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import { compoundChecker } from './behaviour';
+import type { CompoundRules } from './compound-testbed';
+import { coverageOf, coverageText } from './coverage';
+import { parsePrompt } from './prompt';
+import { synthesize } from './synthesize';
+import { scriptedGenerator } from './testing';
+
+const RULES: CompoundRules = { branches: [{ when: 'digit', action: 'last' }, { when: 'question', action: 'double' }], otherwise: 'first', prefix: null };
+
+describe('coverageOf', () => {
+  it('counts inputs per branch, distinct inputs, word lengths and near neighbours of the example user turns', () => {
+    const p = parsePrompt('You are a bot.\nuser: where is my order\nassistant: ok\nuser: cancel it now please\nassistant: ok');
+    const inputs = ['where is my order?', 'cat 3 dog', 'cat  3 dog', 'red sun', 'a b c d e f', 'blue moon?'];
+    const c = coverageOf(inputs, p, compoundChecker(RULES));
+    expect(c.branches).toEqual([
+      { branch: 'digit', inputs: 2, share: 2 / 6 },
+      { branch: 'question', inputs: 2, share: 2 / 6 },
+      { branch: 'other', inputs: 2, share: 2 / 6 },
+    ]);
+    expect(c.distinct).toBe(5); // "cat  3 dog" is "cat 3 dog" with a wider space
+    expect(c.words).toEqual({ min: 2, median: 3, max: 6 });
+    // "where is my order?" has token F1 1 with the first example; nothing is near the second.
+    expect(c.examples).toEqual({ total: 2, near: 1 });
+    expect(coverageText(c)).toBe('by branch: digit 2 (33%), question 2 (33%), other 2 (33%); 5 distinct of 6; 2–6 words (median 3); ' +
+      "1 of P's 2 example user turns have a near input (token F1 ≥ 0.8)");
+  });
+
+  it('says what it can without a checker or inputs', () => {
+    const c = coverageOf([], parsePrompt('Answer briefly.'), null);
+    expect(c).toEqual({ inputs: 0, distinct: 0, words: null, examples: { total: 0, near: 0 }, branches: null });
+    expect(coverageOf(['a b', 'c d e f'], parsePrompt('Answer briefly.'), null).words).toEqual({ min: 2, median: 3, max: 4 });
+  });
+});
+
+describe('synthesize: coverage in the figures', () => {
+  let tok: Tokenizer;
+  beforeAll(async () => {
+    tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+  });
+
+  it('counts the records per branch when given a checker, and leaves branches out without one', async () => {
+    const P = parsePrompt('You are a bot.\nuser: cat 3 dog\nassistant: dog');
+    const written = ['red 2 sun', 'big ship?', 'old lamp', 'gold 7 box', 'hot milk', 'rain snow wind'];
+    const { gen } = scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? written[n % written.length] : kind === 'list' ? '' : 'ok' }));
+    const o = { samples: 6, heldout: 0.2, maxTurns: 1, maxNewTokens: 8, seed: 0, maxRounds: 2 };
+    const { figures } = await synthesize(gen, tok, P, { ...o, checker: compoundChecker(RULES) });
+    expect(figures.coverage?.branches?.map((b) => [b.branch, b.inputs])).toEqual([['digit', 2], ['question', 1], ['other', 3]]);
+    expect(figures.coverage).toMatchObject({ inputs: 6, distinct: 6, examples: { total: 1, near: 0 } });
+    const plain = await synthesize(scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? written[n % 6] : kind === 'list' ? '' : 'ok' })).gen, tok, P, o);
+    expect(plain.figures.coverage?.branches).toBeNull();
+  });
+});

@@ -1,0 +1,56 @@
+// How much of what P describes the pseudo inputs cover: a student only learns a branch it was shown. With a checker
+// (a testbed P, behaviour.ts) the inputs are counted per branch; for any P, what needs no checker: distinct inputs,
+// their length spread, and how many of P's own example user turns have a near neighbour among the inputs.
+import type { BehaviourChecker } from './behaviour';
+import { tokenF1 } from './metrics';
+import { demonstrationInputs, type ParsedPrompt } from './prompt';
+
+/** An input is near an example user turn when their token F1 (SQuAD-normalized bag of words) reaches this. */
+export const NEAR_F1 = 0.8;
+
+export interface Coverage {
+  inputs: number;
+  /** Inputs that differ after trimming and collapsing whitespace (case kept). */
+  distinct: number;
+  /** Words per input; null for no inputs. */
+  words: { min: number; median: number; max: number } | null;
+  /** P's example user turns, and how many of them have an input with token F1 >= NEAR_F1. */
+  examples: { total: number; near: number };
+  /** Inputs per branch of P, in P's order, with their share; null without a checker. */
+  branches: { branch: string; inputs: number; share: number }[] | null;
+}
+
+function wordCount(s: string): number {
+  return s.trim().split(/\s+/).filter((w) => w !== '').length;
+}
+
+export function coverageOf(inputs: readonly string[], p: ParsedPrompt, checker: BehaviourChecker | null): Coverage {
+  const counts = inputs.map(wordCount).sort((a, b) => a - b);
+  const mid = counts.length >> 1;
+  const median = counts.length % 2 ? counts[mid] : (counts[mid - 1] + counts[mid]) / 2;
+  const examples = demonstrationInputs(p);
+  const near = examples.filter((x) => inputs.some((y) => tokenF1(y, x) >= NEAR_F1)).length;
+  const branches = checker
+    ? checker.branches.map((branch) => {
+      const n = inputs.filter((x) => checker.branchOf(x) === branch).length;
+      return { branch, inputs: n, share: inputs.length ? n / inputs.length : 0 };
+    })
+    : null;
+  return {
+    inputs: inputs.length,
+    distinct: new Set(inputs.map((x) => x.trim().replace(/\s+/g, ' '))).size,
+    words: counts.length ? { min: counts[0], median, max: counts[counts.length - 1] } : null,
+    examples: { total: examples.length, near },
+    branches,
+  };
+}
+
+/** One line for the figures: "3 branches: please 40%, question 35%, other 25%; 24 distinct; 2–6 words (median 4); ...". */
+export function coverageText(c: Coverage): string {
+  const parts: string[] = [];
+  if (c.branches) parts.push(`by branch: ${c.branches.map((b) => `${b.branch} ${b.inputs} (${Math.round(100 * b.share)}%)`).join(', ')}`);
+  parts.push(`${c.distinct} distinct of ${c.inputs}`);
+  if (c.words) parts.push(`${c.words.min}–${c.words.max} words (median ${c.words.median})`);
+  if (c.examples.total) parts.push(`${c.examples.near} of P's ${c.examples.total} example user turns have a near input (token F1 ≥ ${NEAR_F1})`);
+  return parts.join('; ');
+}
