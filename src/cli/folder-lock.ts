@@ -61,7 +61,7 @@ function installHandlers(): void {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.on(signal, () => {
       cleanUp();
-      process.stderr.write(`\ngenpi: stopped by ${signal}; the output was left as it was before, or complete\n`);
+      process.stderr.write(`\ngenpi: stopped by ${signal}; nothing half-written was left behind\n`);
       process.exit(code);
     });
   }
