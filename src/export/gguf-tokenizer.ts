@@ -57,7 +57,9 @@ export async function tokenizerMetadata(model: ModelFiles): Promise<[string, Ggu
   if (!isObject(m) || m.type !== 'BPE' || !isObject(m.vocab)) {
     throw new GgufExportError(`gguf: the tokenizer is ${isObject(m) ? String(m.type) : 'unknown'}, not a byte-level BPE; only byte-level BPE tokenizers are exported to GGUF`);
   }
-  if (m.byte_fallback === true || tok.normalizer != null) {
+  // Qwen's NFC normalizer leaves the text llama.cpp sees alone (its converter drops it too); any other one rewrites it.
+  const nfc = isObject(tok.normalizer) && tok.normalizer.type === 'NFC';
+  if (m.byte_fallback === true || (tok.normalizer != null && !nfc)) {
     throw new GgufExportError('gguf: the tokenizer is a SentencePiece-style BPE (byte fallback or a normalizer, as Gemma\'s and Llama 2\'s), which this export does not write yet');
   }
   const pre = preTokenizerName(tok.pre_tokenizer);
@@ -69,7 +71,7 @@ export async function tokenizerMetadata(model: ModelFiles): Promise<[string, Ggu
     if (!isObject(t) || typeof t.id !== 'number' || typeof t.content !== 'string') continue;
     ids.set(t.id, { text: t.content, type: t.special ? TOKEN_TYPE.control : TOKEN_TYPE.userDefined });
   }
-  const count = Math.max(cfg.vocabSize, Math.max(...ids.keys()) + 1);
+  const count = Math.max(cfg.vocabSize, [...ids.keys()].reduce((a, b) => Math.max(a, b + 1), 0));
   const tokens: string[] = [];
   const types: number[] = [];
   for (let i = 0; i < count; i++) {
