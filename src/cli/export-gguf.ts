@@ -13,7 +13,8 @@ import { readJson, readText } from '../model/source';
 import { DirFileSet } from '../model/source-node';
 import { checkAdapterBase } from './adapter-check';
 import { parseFlags, required } from './args';
-import { checkWritable, settleFolder, writeFileAtomic } from './atomic-write';
+import { settleFolder, writeFileAtomic } from './atomic-write';
+import { checkOutputFile } from './output-folder';
 import { UsageError } from './fail';
 
 /** Which base an adapter says it was trained on: genpi_adapter.json's hub id and weight hash, or PEFT's name. */
@@ -53,7 +54,7 @@ export async function exportGgufCommand(argv: string[]): Promise<void> {
   if ((await stat(out).catch(() => null)) && v.force !== true) {
     throw new UsageError(`export-gguf: --out ${out} exists; give a new file name, or add --force to replace it`);
   }
-  await checkWritable(out);
+  await checkOutputFile(out, [{ flag: '--model', path: modelDir }, { flag: '--adapter', path: adapterDir }]);
 
   const model = await openModel(new DirFileSet(modelDir));
   if (adapterDir) await checkAdapterBase(adapterDir, modelDir, model);

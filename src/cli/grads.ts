@@ -10,7 +10,8 @@ import { groupTokenCounts, packGroups } from '../train/batch';
 import { parseBatchFile } from '../train/batch-file';
 import { MAX_LOSS_GROUPS } from '../llama/ops/cross_entropy';
 import { parseFlags, required } from './args';
-import { checkWritable, writeFileAtomic } from './atomic-write';
+import { writeFileAtomic } from './atomic-write';
+import { checkOutputFile } from './output-folder';
 import { openCliEngine } from './engine';
 
 export async function grads(argv: string[]): Promise<void> {
@@ -19,7 +20,7 @@ export async function grads(argv: string[]): Promise<void> {
   const adapterDir = required('grads', v, 'adapter');
   const batchFile = required('grads', v, 'batch');
   const out = required('grads', v, 'out');
-  await checkWritable(out);
+  await checkOutputFile(out, [{ flag: '--model', path: modelDir }, { flag: '--adapter', path: adapterDir }, { flag: '--batch', path: batchFile }]);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(batchFile, 'utf8'));

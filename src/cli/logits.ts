@@ -1,6 +1,7 @@
 // genpi logits: float32 little-endian logits [T x V] for every position of a token sequence.
 import { parseFlags, required } from './args';
-import { checkWritable, writeFileAtomic } from './atomic-write';
+import { writeFileAtomic } from './atomic-write';
+import { checkOutputFile } from './output-folder';
 import { openCliEngine } from './engine';
 import { UsageError } from './fail';
 
@@ -20,7 +21,7 @@ export async function logits(argv: string[]): Promise<void> {
   const modelDir = required('logits', v, 'model');
   const out = required('logits', v, 'out');
   const tokens = parseTokens('logits', required('logits', v, 'tokens'));
-  await checkWritable(out);
+  await checkOutputFile(out, [{ flag: '--model', path: modelDir }, { flag: '--adapter', path: v.adapter as string | undefined }]);
   const { model, engine, adapter } = await openCliEngine(modelDir, v.adapter as string | undefined);
   engine.checkTokens(tokens, '--tokens');
   const values = await engine.logits(tokens, adapter);

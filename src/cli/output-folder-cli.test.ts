@@ -2,7 +2,8 @@
 // export-onnx refuse the model folder, an adapter, a parent of the model and the current folder as --out, with and
 // without --force, before any work, and leave every input byte-identical; two exports into one new folder at once:
 // exactly one succeeds, and its progress says 100% only once written; a folder that cannot be made is one line
-// naming --out. No GPU: every command here stops, or works, before one would be touched.
+// naming --out; no command writes a file over an input. No GPU: every command here stops, or works, before one
+// would be touched.
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ const adapter = join(root, 'adapter');
 const data = join(root, 'data.jsonl');
 const here = join(root, 'here'); // a current folder with a file of its own
 const bare = join(root, 'bare'); // an empty current folder: only where it is tells it apart
+const promptFile = join(root, 'prompt.txt');
+const batch = join(root, 'batch.json');
 
 const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
 const record = (i: number) => JSON.stringify({
@@ -38,6 +41,8 @@ beforeAll(async () => {
   mkdirSync(here);
   writeFileSync(join(here, 'notes.txt'), 'mine');
   mkdirSync(bare);
+  writeFileSync(promptFile, prompt);
+  writeFileSync(batch, JSON.stringify({ groups: [{ weight: 1, sequences: [{ input_ids: [1, 2, 3], labels: [1, 2, 3] }] }] }));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -127,4 +132,24 @@ it('a folder that cannot be made is refused in one line naming --out, before any
     expect(r.stderr).not.toMatch(/%/);
   }
   expect(readFileSync(file, 'utf8')).toBe('not a folder');
+}, 60_000);
+
+it('no command writes a file over an input, or over a file of an input folder, --force or not', async () => {
+  const weights = join(model, 'model.safetensors');
+  const cases: [RegExp, string[]][] = [
+    [/model\.safetensors: is a file of --model .*; give a new file/, ['logits', '--model', model, '--tokens', '1,2', '--out', weights]],
+    [/adapter_model\.safetensors: is a file of --adapter .*; give a new file/,
+      ['grads', '--model', model, '--adapter', adapter, '--batch', batch, '--out', join(adapter, 'adapter_model.safetensors')]],
+    [/batch\.json: is the --batch file itself; /, ['grads', '--model', model, '--adapter', adapter, '--batch', batch, '--out', batch]],
+    [/prompt\.txt: is the --prompt file itself; /, ['synthesize', '--model', model, '--prompt', promptFile, '--samples', '8', '--out', promptFile]],
+    [/model\.safetensors: is a file of --model .*; give a new file/, ['export-gguf', '--model', model, '--out', weights, '--force']],
+  ];
+  const before = snapshot(root);
+  const runs = await pool(cases.map(([, args]) => () => genpiAsync({}, ...args)));
+  cases.forEach(([pattern, args], i) => {
+    expect(runs[i].code, `${args[0]}: ${runs[i].stderr}`).toBe(2);
+    expect(runs[i].errors, args[0]).toEqual([expect.stringMatching(pattern)]);
+    expect(runs[i].stderr, args[0]).not.toMatch(/^loading /m);
+  });
+  expect(snapshot(root)).toEqual(before);
 }, 60_000);

@@ -4,10 +4,11 @@
 // adapter, a dataset or anything else is refused, with or without --force, and so are the current folder, a folder
 // that holds it or an input, and an input itself. The check runs before any work, under the output's lock
 // (folder-lock.ts), after a swap a kill interrupted is settled, so a killed run's staging folders are finished or
-// removed by the next command that writes there.
+// removed by the next command that writes there. A command that writes a file (checkOutputFile) may not write it
+// over an input, or over a file inside an input folder.
 import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { replaceFolder, settleFolder, writeError } from './atomic-write';
+import { checkWritable, replaceFolder, settleFolder, writeError } from './atomic-write';
 import { UsageError } from './fail';
 import { lockFolder, onExit } from './folder-lock';
 
@@ -127,6 +128,22 @@ export async function claimOutputFolder(out: string, kind: FolderKind, inputs: I
       `${kind.command} replaces the whole folder, so give a new or empty folder (--force replaces only a folder ${kind.command} wrote)`);
   }
   return { found: 'ours', entries };
+}
+
+/**
+ * Fails now, before any work, if the file `out` could not be written later (checkWritable) or would be written
+ * over an input or a file inside an input folder (a new file inside one is fine).
+ */
+export async function checkOutputFile(out: string, inputs: Input[]): Promise<void> {
+  const real = realPath(out);
+  const exists = lstatSync(real, { throwIfNoEntry: false })?.isFile() === true;
+  for (const { flag, path } of inputs) {
+    if (!path) continue;
+    const input = realPath(path);
+    if (real === input) throw new UsageError(`${out}: is the ${flag} file itself; give another file to write to`);
+    if (exists && holds(input, real)) throw new UsageError(`${out}: is a file of ${flag} ${path}; give a new file to write to`);
+  }
+  await checkWritable(out);
 }
 
 /** The refusal of a folder this command wrote before, for a command whose only way to replace it is --force. */

@@ -16,7 +16,8 @@ import { readTextFile } from '../model/source-node';
 import type { Tokenizer } from '../model/tokenizer';
 import { OPTIONAL_PARTS, type OptionalPart } from '../train/sequences';
 import { intFlag, parseFlags, required } from './args';
-import { checkWritable, writeFileAtomic } from './atomic-write';
+import { writeFileAtomic } from './atomic-write';
+import { checkOutputFile } from './output-folder';
 import { UsageError } from './fail';
 import { openPipeline, progress, readPrompt } from './pipeline';
 import { THINKING_FLAG, thinkingFlag } from './thinking';
@@ -33,7 +34,8 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   const out = required('synthesize', v, 'out');
   const thinking = thinkingFlag('synthesize', v);
   // Synthesis takes minutes: an --out that could not be written is refused before any of it.
-  await checkWritable(out);
+  await checkOutputFile(out, [{ flag: '--model', path: modelDir }, { flag: '--prompt', path: v.prompt as string | undefined },
+    { flag: '--seed-inputs', path: v['seed-inputs'] as string | undefined }]);
   const samples = intFlag('synthesize', v, 'samples', DEFAULT_SYNTHESIS.samples, 1);
   const heldout = v.heldout === undefined ? DEFAULT_SYNTHESIS.heldout : Number(v.heldout);
   if (!(heldout >= 0 && heldout < 1)) throw new UsageError(`synthesize: --heldout must be in [0, 1), got "${v.heldout}"`);
