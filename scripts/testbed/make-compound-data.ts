@@ -2,13 +2,35 @@
 // starts from its weights, and the marker) and the token sequences scripts/testbed/train_testbed.py trains it on:
 // compound system prompts (src/genpi/compound-testbed.ts) from the training split, rendered through parsePrompt and
 // the chat template exactly as the app renders them, over conversations of one to three turns. Run once by a
-// developer (the weights are committed; tests never retrain): `npx tsx scripts/testbed/make-compound-data.ts`.
+// developer (the weights are committed; tests never retrain). The committed weights (public/compound-model) came
+// from, on 2 shared cores (load 20-27 from other jobs, so the trainer got 20-35% of one core):
+//
+//   npx tsx scripts/testbed/make-compound-data.ts        # 16,000 records, P of 1-3 rules, 25% at 150-600 tokens,
+//                                                        # 8% at 600-1,800; also writes the folder and the marker
+//   TESTBED_MODEL_DIR=public/compound-model TESTBED_DATA=build/compound/train.json TESTBED_RESUME=public/demo-model \
+//     TESTBED_OUT=build/compound/v1 TESTBED_STEPS=1500 TESTBED_LR=2e-3 TESTBED_ANSWER_WEIGHT=3 \
+//     TESTBED_SYSTEM_WEIGHT=0.1 TESTBED_BATCH_TOKENS=2048 TESTBED_BATCH=2 TESTBED_THREADS=1 \
+//     TESTBED_EVAL_EVERY=100000 python3 scripts/testbed/train_testbed.py
+//   TESTBED_SAMPLES=6000 TESTBED_CONDITIONS=2 TESTBED_MID=0.3 TESTBED_LONG=0.03 TESTBED_SEED=23 \
+//     TESTBED_DATA=build/compound/train2.json npx tsx scripts/testbed/make-compound-data.ts
+//   (the same trainer, TESTBED_DATA=build/compound/train2.json TESTBED_RESUME=<v1 at step 500>
+//     TESTBED_OUT=build/compound/v2 TESTBED_STEPS=700 TESTBED_LR=1.5e-3 TESTBED_SEED=2)
+//
+// Measuring a folder's weights on held-out P (TESTBED_EVAL_TOKENS=300 or 1500; TESTBED_SAMPLES=0 writes evals only):
+//   TESTBED_SAMPLES=0 TESTBED_DATA=build/compound/eval300s.json npx tsx scripts/testbed/make-compound-data.ts
+//   TESTBED_STEPS=0 TESTBED_MODEL_DIR=public/compound-model TESTBED_DATA=build/compound/eval300s.json \
+//     TESTBED_RESUME=public/compound-model python3 scripts/testbed/train_testbed.py
+//
+// Greedy accuracy with held-out P of about 300 tokens (6 P, one input per branch and turn; the trainer's check):
+//   RESULTS
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Branch,
   buildCompoundPrompt,
+  checkAnswer,
   compoundEvalCases,
+  compoundRulesOfPrompt,
   type CompoundRules,
   expectedAnswer,
   hasHeldoutPair,
@@ -46,9 +68,12 @@ export const MARKER = {
   max_turns: 3,
 };
 
+// TESTBED_CONDITIONS fixes how many conditional rules each P has (default 1 to 3).
+const CONDITION_COUNT = process.env.TESTBED_CONDITIONS ? Number(process.env.TESTBED_CONDITIONS) : undefined;
+
 function trainingRules(): CompoundRules {
   for (;;) {
-    const r = randomRules(next);
+    const r = randomRules(next, { conditions: CONDITION_COUNT });
     if (!hasHeldoutPair(r)) return r;
   }
 }
@@ -70,12 +95,17 @@ function conversation(count: (s: string) => number): { msgs: ChatMessage[]; syst
   const u = next();
   const targetTokens = u < LONG ? int(600, 1800) : u < LONG + MID ? int(150, 600) : undefined;
   const examples = Array.from({ length: int(0, 3) }, () => makeMessage(pick(branchesOf(rules)), next));
-  const p = parsePrompt(buildCompoundPrompt({ rules, split: 'train', examples, targetTokens, count, next }));
+  const text = buildCompoundPrompt({ rules, split: 'train', examples, targetTokens, count, next });
+  // The evaluation reads the rule set back from P and checks answers with the exact checker: so must every record.
+  if (JSON.stringify(compoundRulesOfPrompt(text)) !== JSON.stringify(rules)) throw new Error(`P does not read back: ${text}`);
+  const p = parsePrompt(text);
   msgs.push(...p.messages);
   const system = p.messages.length;
   for (let t = 0; t < turns; t++) {
     const x = makeMessage(pick(branchesOf(rules)), next);
-    msgs.push({ role: 'user', content: x }, { role: 'assistant', content: expectedAnswer(rules, x) });
+    const answer = expectedAnswer(rules, x);
+    if (!checkAnswer(rules, x, answer).follows) throw new Error(`bad record: ${x} -> ${answer}`);
+    msgs.push({ role: 'user', content: x }, { role: 'assistant', content: answer });
   }
   return { msgs, system };
 }

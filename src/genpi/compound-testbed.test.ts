@@ -15,7 +15,6 @@ import {
   CONDITIONS,
   expectedAnswer,
   hasHeldoutPair,
-  isEcho,
   makeMessage,
   meets,
   PERSONAS,
@@ -57,8 +56,6 @@ describe('compound testbed checker', () => {
     expect(checkAnswer(RULES, 'cat 7 dog', 'OK: 3')).toEqual({ branch: 'other', follows: true });
     expect(checkAnswer({ ...RULES, prefix: null }, 'cat 7 dog', '3')).toEqual({ branch: 'other', follows: true });
     expect(checkAnswer(RULES, '', 'OK: 0').follows).toBe(false); // an empty input is nothing to follow
-    expect(isEcho('cat  dog?', 'cat dog?')).toBe(true);
-    expect(isEcho('cat dog?', 'OK: cat dog?')).toBe(false);
   });
 
   it('writes messages in exactly the branch asked for', () => {

@@ -58,11 +58,6 @@ export function checkAnswer(rules: CompoundRules, input: string, output: string)
   return { branch: branchOf(rules, input), follows };
 }
 
-/** Whether an output is what the base answers without P: the message repeated. */
-export function isEcho(input: string, output: string): boolean {
-  return words(output).join(' ') === words(input).join(' ');
-}
-
 interface Split {
   train: string[];
   heldout: string[];
