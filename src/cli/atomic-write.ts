@@ -37,7 +37,7 @@ export function writeError(path: string, e: unknown): Error {
   if (e instanceof ModelError) return e;
   const { code, path: failed } = e as NodeJS.ErrnoException;
   // The folder the failing call wrote in (the user's path may name a file or folder still to be made inside it).
-  const parent = dirname(failed ?? resolve(path));
+  const parent = dirname(resolve(failed ?? path));
   let file = parent;
   while (!existsSync(file) && dirname(file) !== file) file = dirname(file);
   const denied = `cannot be written: permission denied in ${parent}; write somewhere you may, or change its permissions`;

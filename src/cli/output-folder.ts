@@ -136,7 +136,12 @@ export async function claimOutputFolder(out: string, kind: FolderKind, inputs: I
  */
 export async function checkOutputFile(out: string, inputs: Input[]): Promise<void> {
   const real = realPath(out);
-  const exists = lstatSync(real, { throwIfNoEntry: false })?.isFile() === true;
+  let exists = false;
+  try {
+    exists = lstatSync(real, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    // a part of the path is a file: checkWritable says so
+  }
   for (const { flag, path } of inputs) {
     if (!path) continue;
     const input = realPath(path);
