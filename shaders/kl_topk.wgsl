@@ -4,7 +4,7 @@
 // cross-entropy has the log-sum-exp (per-token KL, weighted sums, gradient coefficients), and kl_topk_backward per
 // recomputed chunk, which writes cross-entropy's and KL's gradient together: the chunk is overwritten in place, so
 // the second kernel to run would find no logits left. On-policy distillation's reverse KL(student || teacher),
-// kl_reverse_forward, follows kl_topk_forward and shares the gather and the backward, its gradient having the same
+// kl_reverse_forward, takes kl_topk_forward's place and shares the gather and the backward, its gradient having the same
 // dense-plus-sparse form. Formulas and constants: src/ref/kl_topk.ts and src/ref/kl_reverse.ts.
 
 const KL_WG: u32 = 256u;
@@ -125,9 +125,8 @@ fn kl_topk_forward(@builtin(local_invocation_index) lid: u32) {
 }
 
 // ---- kl_reverse_forward: on-policy distillation's reverse KL(student || teacher); one workgroup ----
-// Same inputs and outputs as kl_topk_forward, so kl_topk_backward writes its gradient unchanged (src/ref/kl_reverse.ts):
-// tok = (KL, weight·(c_r − KL)), sparse = weight·q_k·(c_k − c_r). It writes only the tokens it distills (weight ≠ 0),
-// so it runs after kl_topk_forward and a micro-batch can hold tokens of both directions.
+// Same inputs and outputs as kl_topk_forward, which it replaces, so kl_topk_backward writes its gradient unchanged
+// (src/ref/kl_reverse.ts): tok = (KL, weight·(c_r − KL)), sparse = weight·q_k·(c_k − c_r), zeros where weight = 0.
 
 @group(0) @binding(0) var<storage, read> klr_z: array<f32>;              // [T, K] from kl_topk_gather
 @group(0) @binding(1) var<storage, read> klr_logp: array<f32>;           // [T, K] teacher log-probs
@@ -147,6 +146,11 @@ fn kl_reverse_forward(@builtin(local_invocation_index) lid: u32) {
   for (var t = lid; t < klr_p.T; t += KL_WG) {
     let w = klr_weights[t];
     if (w == 0.0) {
+      klr_tok[t * 2u] = 0.0;
+      klr_tok[t * 2u + 1u] = 0.0;
+      for (var k = 0u; k < K; k++) {
+        klr_sparse[t * K + k] = 0.0;
+      }
       continue;
     }
     let lse = klr_lse[t];

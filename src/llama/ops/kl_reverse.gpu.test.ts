@@ -1,19 +1,18 @@
-// kl_reverse_forward against the float64 reference, run as the trainer would run on-policy distillation: cross-entropy
-// stats and kl_topk_gather per vocab chunk, cross_entropy_finish, kl_topk_forward on the forward-KL tokens, then
-// kl_reverse_forward on the reverse-KL ones into the same tok/sparse, and kl_topk_backward per chunk writing every
-// gradient. Tokens mix CE, forward KL, reverse KL and none; a student equal to its teacher; a peaked student.
+// kl_reverse_forward against the float64 reference, run as the trainer runs on-policy distillation: cross-entropy
+// stats and kl_topk_gather per vocab chunk, cross_entropy_finish, kl_reverse_forward in kl_topk_forward's place (over
+// tok/sparse a previous micro-batch left behind), and kl_topk_backward per chunk writing both gradients. Tokens mix
+// CE and reverse KL, either alone, and none; a student equal to its teacher; peaked logits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
 import { cross_entropy_backward, cross_entropy_forward } from '../../ref/cross_entropy';
 import { kl_reverse_backward, kl_reverse_forward as refReverse } from '../../ref/kl_reverse';
-import { kl_topk_backward as refForwardGrad, kl_topk_forward as refForward } from '../../ref/kl_topk';
 import { lcg } from '../../ref/random';
 import { top_log_probs } from '../../ref/top_log_probs';
 import { IGNORE } from '../batch';
 import { cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';
-import { kl_reverse_forward, kl_topk_backward, kl_topk_forward, kl_topk_gather } from './kl_topk';
+import { kl_reverse_forward, kl_topk_backward, kl_topk_gather } from './kl_topk';
 
 let kernels: Kernels;
 const buffers: GPUBuffer[] = [];
@@ -27,9 +26,9 @@ afterAll(() => {
   kernels?.device.destroy();
 });
 
-const G = 1; // one cross-entropy group: loss = [total, ce, forward KL, reverse KL]
+const G = 1; // one cross-entropy group: loss = [total, ce, reverse KL]
 
-/** f32 inputs; t % 4: 0 CE + reverse, 1 reverse only, 2 CE + forward, 3 none. Token 1 is its own teacher. */
+/** f32 inputs; t % 4: 0 CE + reverse KL, 1 reverse KL only, 2 CE only, 3 none. Token 1 is its own teacher. */
 function inputs(T: number, V: number, K: number, seed: number, scale: number) {
   const student = Float32Array.from(lcg(T * V, seed, scale));
   const teacher = lcg(T * V, seed + 1, scale);
@@ -44,9 +43,8 @@ function inputs(T: number, V: number, K: number, seed: number, scale: number) {
   const targets = Int32Array.from({ length: T }, (_, t) => (t % 4 === 0 || t % 4 === 2 ? (t * 97 + seed) % V : IGNORE));
   const w = lcg(T, seed + 2);
   const weights = Float32Array.from(w, (x) => 0.6 + 0.5 * x);
-  const fwd = Float32Array.from(w, (x, t) => (t % 4 === 2 ? 0.4 + 0.3 * x : 0));
   const rev = Float32Array.from(w, (x, t) => (t % 4 < 2 ? 0.7 + 0.3 * x : 0));
-  return { student, ids, logp, targets, weights, fwd, rev };
+  return { student, ids, logp, targets, weights, rev };
 }
 
 async function runGpu(T: number, V: number, K: number, Vc: number, x: ReturnType<typeof inputs>) {
@@ -59,9 +57,11 @@ async function runGpu(T: number, V: number, K: number, Vc: number, x: ReturnType
   }
   const b = {
     targets: keep(upload(kernels, x.targets)), weights: keep(upload(kernels, x.weights)), group: keep(upload(kernels, new Uint32Array(T))),
-    ids: keep(upload(kernels, x.ids)), logp: keep(upload(kernels, x.logp)), fwd: keep(upload(kernels, x.fwd)), rev: keep(upload(kernels, x.rev)),
+    ids: keep(upload(kernels, x.ids)), logp: keep(upload(kernels, x.logp)), rev: keep(upload(kernels, x.rev)),
     stats: keep(zeros(kernels, 2 * T)), targetLogit: keep(zeros(kernels, T)), lse: keep(zeros(kernels, T)), losses: keep(zeros(kernels, T)),
-    z: keep(zeros(kernels, T * K)), tok: keep(zeros(kernels, 2 * T)), sparse: keep(zeros(kernels, T * K)), loss: keep(zeros(kernels, 3 + G)),
+    z: keep(zeros(kernels, T * K)), loss: keep(zeros(kernels, 2 + G)),
+    // What an earlier micro-batch left: a token without reverse-KL weight must not keep it.
+    tok: keep(upload(kernels, new Float32Array(2 * T).fill(7))), sparse: keep(upload(kernels, new Float32Array(T * K).fill(7))),
   };
   await kernels.run('kl_reverse', async (pass) => {
     await cross_entropy_init(kernels, pass, { stats: b.stats, targetLogit: b.targetLogit, T });
@@ -72,9 +72,7 @@ async function runGpu(T: number, V: number, K: number, Vc: number, x: ReturnType
     await cross_entropy_finish(kernels, pass, {
       stats: b.stats, targetLogit: b.targetLogit, targets: b.targets, weights: b.weights, group: b.group, lse: b.lse, losses: b.losses, loss: b.loss, T, G,
     });
-    const common = { z: b.z, logp: b.logp, lse: b.lse, tok: b.tok, sparse: b.sparse, loss: b.loss, T, K };
-    await kl_topk_forward(kernels, pass, { ...common, weights: b.fwd, slot: 1 + G });
-    await kl_reverse_forward(kernels, pass, { ...common, weights: b.rev, slot: 2 + G });
+    await kl_reverse_forward(kernels, pass, { z: b.z, logp: b.logp, lse: b.lse, weights: b.rev, tok: b.tok, sparse: b.sparse, loss: b.loss, T, K, slot: 1 + G });
     for (const c of chunks) {
       await kl_topk_backward(kernels, pass, {
         chunk: c.buf, targets: b.targets, weights: b.weights, lse: b.lse, ids: b.ids, tok: b.tok, sparse: b.sparse, T, K, Vc: c.Vc, v0: c.v0, stride: Vc,
@@ -87,24 +85,22 @@ async function runGpu(T: number, V: number, K: number, Vc: number, x: ReturnType
     for (let t = 0; t < T; t++) dlogits.set(d.subarray(t * Vc, t * Vc + c.Vc), t * V + c.v0);
   }
   const tok = await read(kernels, b.tok, 2 * T);
-  return { kl: tok.filter((_, i) => i % 2 === 0), loss: await read(kernels, b.loss, 3 + G), dlogits };
+  return { kl: tok.filter((_, i) => i % 2 === 0), loss: await read(kernels, b.loss, 2 + G), dlogits };
 }
 
 function reference(x: ReturnType<typeof inputs>, T: number, V: number, K: number) {
   const ce = cross_entropy_forward(x.student, x.targets, x.weights, T, V);
-  const fwd = refForward(x.student, x.ids, x.logp, x.fwd, T, V, K);
   const rev = refReverse(x.student, x.ids, x.logp, x.rev, T, V, K);
   const dce = cross_entropy_backward(x.student, x.targets, x.weights, ce.lse, T, V);
-  const dfwd = refForwardGrad(x.student, x.ids, x.logp, x.fwd, T, V, K);
   const drev = kl_reverse_backward(x.student, x.ids, x.logp, x.rev, T, V, K);
   return {
-    kl: Array.from({ length: T }, (_, t) => (t % 4 === 2 ? fwd.losses[t] : rev.losses[t])),
-    loss: [ce.loss + fwd.loss + rev.loss, ce.loss, fwd.loss, rev.loss],
-    dlogits: dce.map((d, i) => d + dfwd[i] + drev[i]),
+    kl: rev.losses,
+    loss: [ce.loss + rev.loss, ce.loss, rev.loss],
+    dlogits: dce.map((d, i) => d + drev[i]),
   };
 }
 
-describe('kl_reverse_forward beside kl_topk_forward vs the float64 reference', () => {
+describe('kl_reverse_forward in the chunked loss vs the float64 reference', () => {
   for (const [T, V, K, Vc, scale] of [[37, 387, 32, 128, 3], [9, 1000, 8, 300, 3], [12, 300, 1, 300, 3], [16, 500, 32, 128, 8]]) {
     it(`T=${T} V=${V} K=${K} chunks of ${Vc}, logits of ±${scale}`, async () => {
       const x = inputs(T, V, K, T + V + K, scale);
@@ -112,15 +108,16 @@ describe('kl_reverse_forward beside kl_topk_forward vs the float64 reference', (
       const ref = reference(x, T, V, K);
       const tag = `T=${T} V=${V} K=${K} ±${scale}`;
       const dKl = compare(`kl_reverse kl per token ${tag}`, gpu.kl, ref.kl, 1);
-      const dLoss = compare(`kl_reverse loss [total, ce, forward kl, reverse kl] ${tag}`, gpu.loss, ref.loss, 1);
-      const dGrad = compare(`kl_reverse dlogits (CE + forward + reverse) ${tag}`, gpu.dlogits, ref.dlogits);
+      const dLoss = compare(`kl_reverse loss [total, ce, reverse kl] ${tag}`, gpu.loss, ref.loss, 1);
+      const dGrad = compare(`kl_reverse dlogits (CE + reverse KL) ${tag}`, gpu.dlogits, ref.dlogits);
       for (const d of [dKl, dLoss, dGrad]) console.log(formatDiff(d));
       // f32 lse and log q carry ~1e-6 of rounding per logit of this size; the sums over K and T add up to it.
       expect(dKl.maxAbs).toBeLessThan(5e-6);
       expect(dLoss.maxRel).toBeLessThan(5e-6);
       expect(dGrad.maxAbs).toBeLessThan(5e-6);
       expect(Math.abs(gpu.kl[1])).toBeLessThan(5e-6); // its own teacher
-      expect(ref.loss[3]).toBeGreaterThan(0.01); // the reverse term is there to be compared
+      expect(ref.loss[2]).toBeGreaterThan(0.01); // the reverse term is there to be compared
+      for (let t = 2; t < T; t += 4) expect(gpu.kl[t]).toBe(0); // weight 0: what was there is cleared
     });
   }
 

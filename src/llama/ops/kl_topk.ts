@@ -1,8 +1,8 @@
 // Records shaders/kl_topk.wgsl: logit distillation against a teacher's top-K, beside the chunked cross-entropy.
 // Per step: kl_topk_gather for each vocab chunk (after cross_entropy_stats), kl_topk_forward after
 // cross_entropy_finish, and for the backward kl_topk_backward per recomputed chunk in place of cross_entropy_backward
-// (it writes both gradients, since the chunk's logits are overwritten). On-policy distillation adds kl_reverse_forward
-// after kl_topk_forward: the reverse KL on the tokens it weighs, with the same gather and backward.
+// (it writes both gradients, since the chunk's logits are overwritten). On-policy distillation runs kl_reverse_forward
+// in kl_topk_forward's place: the reverse KL, with the same gather and backward.
 import { grid1d } from '../../gpu/dispatch';
 import type { Bind, Kernels } from '../../gpu/kernel';
 
@@ -87,8 +87,8 @@ export async function kl_topk_forward(kernels: Kernels, pass: GPUComputePassEnco
 }
 
 /**
- * Reverse KL(student || teacher) and its gradient coefficients where `weights` ≠ 0, into kl_topk_forward's tok and
- * sparse (other tokens are left as that wrote them), its sum into loss[0] and loss[slot]. One workgroup.
+ * Reverse KL(student || teacher) and its gradient coefficients, into the tok and sparse kl_topk_backward reads (zeros
+ * where `weights` = 0), its weighted sum into loss[0] and loss[slot]. In kl_topk_forward's place; one workgroup.
  */
 export async function kl_reverse_forward(kernels: Kernels, pass: GPUComputePassEncoder, a: KlTopkForwardArgs): Promise<void> {
   if (a.T === 0) return;
