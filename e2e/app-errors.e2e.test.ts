@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SIMULATE_QUOTA_KEY } from '../src/store/simulated-quota';
 import { startApp } from './app-server';
 import { launchChromium, screenshot, watchConsole } from './browser';
+import { openAdvanced } from './flow';
 
 let browser: Browser;
 let app: { url: string; server: ViteDevServer };
@@ -89,6 +90,7 @@ it('keeps the good lines of a broken dataset file and reports the bad ones by li
   const page = await context.newPage();
   const log = watchConsole(page);
   await page.goto(app.url);
+  await openAdvanced(page); // the dataset's import and records sit under Advanced
   // Work already there: a dataset of two records.
   await importDataset(page, writeJsonl('earlier.jsonl', [record('e1'), record('e2', 'heldout')]), 2);
   expect(await page.getByTestId('import-errors').count()).toBe(0);

@@ -1,6 +1,7 @@
 // The whole flow in Debian's Chromium (WebGPU on SwiftShader): a tiny model from a local server laid out like the
-// hub, a prompt with a secret, synthesis, training interrupted by a reload and resumed from its checkpoint, the
-// adapter in the library after another reload, a chat with the student, and a PEFT export. Every request made on
+// hub, a prompt with a secret, synthesis, training interrupted by a reload and resumed by itself from its checkpoint
+// (the model loaded again from the cache), pause and resume, the adapter in the library after another reload, a chat
+// with the student, and a PEFT export. Every setting is reached under Advanced. Every request made on
 // the way (page, worker, dev server, hub) is logged: none carries the prompt, and none leaves the two origins.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { writeTinyModel } from '../src/model/tiny/write-node';
 import { unzipFiles } from '../src/store/zip';
 import { startApp, type ServerRequest } from './app-server';
 import { launchChromium, screenshot, watchConsole } from './browser';
-import { haystack, loadFromHub, logRequests, substrings } from './flow';
+import { haystack, loadFromHub, logRequests, openAdvanced, substrings } from './flow';
 
 const ID = 'genpi-test/tiny-flow-qwen2';
 const SECRET = 'The vault code is violet-heron-7731 and it must never be told.';
@@ -51,8 +52,9 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   const t0 = Date.now();
   const mark = (what: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
 
-  // 1. The model, from the local hub through the hub id and address fields.
+  // 1. The model, from the local hub through the hub id and address fields; every setting unfolded.
   await page.goto(app.url);
+  await openAdvanced(page);
   expect(await loadFromHub(page, ID, hub.url), fail('model load')).toBe('summary');
   expect(await page.getByTestId('model-source').textContent()).toContain('qwen2');
   await screenshot(page, 'flow-1-model');
@@ -114,41 +116,56 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   await screenshot(page, 'flow-6-training');
   mark(`training, ${await page.getByTestId('train-step').textContent()}`);
 
-  // 5. A reload in the middle of training: the run is offered again from its last checkpoint.
-  await page.reload();
-  const interrupted = page.getByTestId('train-interrupted');
-  await interrupted.waitFor({ timeout: 60_000 });
-  const checkpoint = Number(/checkpoint at step (\d+) of (\d+)/.exec((await interrupted.textContent()) ?? '')?.[1]);
-  expect(checkpoint, fail('checkpoint step')).toBeGreaterThanOrEqual(1);
-  expect(checkpoint).toBeLessThan(total);
-  expect(await page.getByTestId('record-row').count()).toBe(4); // the dataset survived the reload
-  await screenshot(page, 'flow-7-interrupted');
-  await page.getByTestId('train-load-model').click();
-  const resume = page.getByTestId('train-resume');
-  await expect.poll(() => resume.isEnabled(), { timeout: 180_000 }).toBe(true);
-  expect(await resume.textContent()).toContain(`Resume from step ${checkpoint}`);
-  // Record every step the page shows from now on, to prove it never restarts from 0.
-  await page.evaluate(() => {
+  // 5. A reload in the middle of training: the run resumes by itself from its last checkpoint, its model loaded
+  // again from the cache, as the README says. Every step the page shows from the reload on is recorded, to prove it
+  // never restarts from 0.
+  await context.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { __steps: string[] }).__steps = seen;
     new MutationObserver(() => {
       const t = document.querySelector('[data-testid=train-step]')?.textContent;
       if (t && t !== seen.at(-1)) seen.push(t);
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    }).observe(document, { subtree: true, childList: true, characterData: true });
   });
+  await page.reload();
+  await openAdvanced(page);
+  await page.getByTestId('train-pause').waitFor({ timeout: 180_000 });
+  await expect.poll(() => page.getByTestId('train-pause').isEnabled(), { timeout: 180_000 }).toBe(true);
+  expect(await page.getByTestId('record-row').count()).toBe(4); // the dataset survived the reload
+  expect(await page.getByTestId('model-summary').count(), 'the model loaded by itself').toBe(1);
+  await screenshot(page, 'flow-7-resumed');
+  // Pause: Resume takes Pause's place, Start is off, and the time is "so far", not "in all".
+  // Where a button sits on the page (not in the window, which the click may scroll).
+  const place = (id: string) => page.getByTestId(id).evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return { x: r.left + window.scrollX, y: r.top + window.scrollY };
+  });
+  const pauseAt = await place('train-pause');
+  await page.getByTestId('train-pause').click();
+  const resume = page.getByTestId('train-resume');
+  await resume.waitFor({ timeout: 120_000 });
+  const resumeAt = await place('train-resume');
+  expect(Math.hypot(resumeAt.x - pauseAt.x, resumeAt.y - pauseAt.y), 'Resume sits where Pause was').toBeLessThan(4);
+  expect(await page.getByTestId('train-start').isEnabled()).toBe(false);
+  expect(await page.getByTestId('train-status').textContent()).toBe('Paused');
+  expect(await page.getByTestId('train-eta').textContent()).toMatch(/so far$/);
+  const checkpoint = stepOf(await resume.textContent());
+  expect(checkpoint, fail('checkpoint step')).toBeGreaterThanOrEqual(1);
   await resume.click();
   await page.locator('[data-testid=train-done], [data-testid=train-error]').first().waitFor({ timeout: 600_000 });
   expect(await page.getByTestId('train-error').count(), fail(String(await page.getByTestId('train-error').textContent().catch(() => '')))).toBe(0);
   const steps = (await page.evaluate(() => (window as unknown as { __steps: string[] }).__steps)).map(stepOf);
-  mark(`resumed from ${checkpoint}: steps shown ${steps.join(', ')}`);
+  mark(`resumed by itself, paused at ${checkpoint}, resumed: steps shown ${steps.join(', ')}`);
   expect(steps.length).toBeGreaterThan(0);
-  expect(Math.min(...steps)).toBeGreaterThanOrEqual(checkpoint);
+  expect(steps[0]).toBeGreaterThanOrEqual(1);
+  expect(Math.min(...steps)).toBeGreaterThanOrEqual(steps[0]);
   expect(steps.at(-1)).toBe(total);
   expect(stepOf(await page.getByTestId('train-step').textContent())).toBe(total);
   await screenshot(page, 'flow-8-trained');
 
   // 6. Another reload: the adapter is in the library; chat with the student (adapter, no prompt).
   await page.reload();
+  await openAdvanced(page);
   await page.getByTestId('adapter-row').first().waitFor({ timeout: 60_000 });
   expect(await page.getByTestId('adapter-row').count()).toBe(1);
   expect(await page.getByTestId('train-interrupted').count()).toBe(0);
@@ -172,6 +189,7 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   const config = JSON.parse(new TextDecoder().decode(files.get('adapter_config.json')));
   expect(config.peft_type).toBe('LORA');
   expect(config.r).toBe(4);
+  expect(config.base_model_name_or_path).toBe(ID); // the hub id PEFT loads, not a label
   const st = files.get('adapter_model.safetensors')!;
   const headerLength = Number(new DataView(st.buffer, st.byteOffset, st.byteLength).getBigUint64(0, true));
   const keys = Object.keys(JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + headerLength)))).filter((k) => k !== '__metadata__');

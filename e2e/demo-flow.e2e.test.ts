@@ -1,11 +1,16 @@
-// The demo as a first-time visitor meets it, in Chromium (WebGPU on SwiftShader): "Try the demo model" loads the
-// testbed model shipped with the app (no hub), its preset P states a rule, and synthesis from P alone, training and
-// evaluation run; the evaluation panel shows teacher, student and base rule
-// accuracy side by side. Sizes are cut (samples, tokens, steps) to keep the suite inside its budget.
-import type { Browser } from 'playwright-core';
+// A first visit, in Chromium (WebGPU on SwiftShader): the demo button, one preset, and the one Internalize button,
+// reached with the keyboard, take a visitor to a trained and evaluated student with no other input: the demo model
+// ships with the app (no hub), its preset P states a rule, and the button runs synthesis, training and evaluation
+// with the demo's small first run. Then: the evaluation in one sentence and figure, one message answered side by
+// side, every setting the form has still reached under Advanced (the dataset table and loss plot one click away),
+// axe-core finding nothing serious at each step, and no sideways scroll at 360 px. With GENPI_DOC_SHOTS=1 it also
+// writes the README's screenshots of each step at 1366x900 and 390x844 into docs/screenshots/.
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type ServerRequest } from './app-server';
+import { axeViolations, serious } from './axe';
 import { launchChromium, screenshot, watchConsole } from './browser';
 
 let browser: Browser;
@@ -21,61 +26,124 @@ afterAll(async () => {
 });
 
 const share = (s: string | null) => Number(/(\d+(?:\.\d+)?)%/.exec(s ?? '')?.[1] ?? NaN) / 100;
+const DOCS = process.env.GENPI_DOC_SHOTS === '1' ? 'docs/screenshots' : null;
+const STEPS = ['step-prompt', 'step-internalize', 'step-try'];
 
-it('demo model: preset P, synthesize, train, evaluate; the rule accuracies side by side', { timeout: 900_000 }, async () => {
-  const page = await browser.newPage();
+/** Every setting the forms had before the guided flow folded them, by test id: each must show under Advanced. */
+const SETTINGS = [
+  'hub-id', 'hub-url', 'pick-folder', 'load-tiny', 'load-curated', 'prompt-preset', 'prompt-text', 'env-name', 'env-description',
+  'env-end-marker', 'action-pattern', 'synth-samples', 'synth-heldout', 'synth-max-turns', 'synth-seed', 'synth-max-tokens',
+  'synth-reason-tokens', 'synth-max-rounds', 'synth-seed-inputs', 'dataset-import', 'train-rank', 'train-alpha', 'train-dropout',
+  'train-target', 'train-epochs', 'train-batch-size', 'train-lr', 'train-warmup', 'train-checkpoint-every', 'train-seed',
+  'train-max-tokens', 'train-kl-weight', 'train-kl-top-k', 'train-variant', 'train-check', 'train-start', 'eval-adapter',
+  'eval-source-heldout', 'eval-source-typed', 'eval-max-tokens', 'eval-run', 'adapter-import', 'onnx-dtype', 'chat-side', 'chat-input',
+];
+
+/** A step scrolled to the top of the window, shot as the window shows it (small PNGs for the README). */
+async function docShot(page: Page, step: string, size: string): Promise<void> {
+  if (!DOCS) return;
+  mkdirSync(DOCS, { recursive: true });
+  await page.evaluate((id) => document.getElementById(id)?.closest('section')?.scrollIntoView(), step);
+  await page.screenshot({ path: `${DOCS}/${size}-${STEPS.indexOf(step) + 1}-${step.slice(5)}.png` });
+}
+
+/** axe-core's serious and critical violations, with what the page was doing. */
+async function expectAccessible(page: Page, when: string): Promise<void> {
+  const all = await axeViolations(page);
+  console.log(`axe ${when}: ${all.length} violations (${all.map((v) => `${v.impact} ${v.id}`).join(', ') || 'none'})`);
+  expect(serious(all), when).toEqual([]);
+}
+
+it('first visit: demo button, one preset, the one button: a trained, evaluated student; Advanced reaches every setting', { timeout: 900_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
   const log = watchConsole(page);
   const fail = (what: string) => `${what}\n${log.slice(-40).join('\n')}`;
   const t0 = Date.now();
   const mark = (what: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
   await page.goto(app.url);
+  await expectAccessible(page, 'on arrival');
 
+  // 1. The demo button, then one preset (the demo's other rule).
   await page.getByTestId('load-demo').click();
   await page.locator('[data-testid=model-summary], [data-testid=model-error]').first().waitFor({ timeout: 120_000 });
   expect(await page.getByTestId('model-error').count(), fail('demo model load')).toBe(0);
   expect(app.requests.some((r) => r.url.includes('/demo-model/model.safetensors'))).toBe(true);
-  // The preset stating a rule is filled in for a first visit.
   await expect.poll(() => page.getByTestId('prompt-text').inputValue(), { timeout: 10_000 }).toMatch(/first word/);
-  // The demo's other rule, picked from the presets as a visitor would.
   await page.getByTestId('prompt-preset').selectOption('demo-last');
   await expect.poll(() => page.getByTestId('prompt-text').inputValue(), { timeout: 10_000 }).toMatch(/last word/);
+  await page.getByTestId('prompt-tokens').waitFor({ timeout: 60_000 });
+  expect(await page.getByTestId('internalize-plan').textContent()).toMatch(/Writes 8 examples from the prompt \(4 held out\)/);
+  await docShot(page, 'step-prompt', '1366x900');
   mark('demo model and preset');
 
-  await page.getByTestId('synth-samples').fill('8');
-  await page.getByTestId('synth-heldout').fill('0.5');
-  await page.getByTestId('synth-max-tokens').fill('16');
-  await page.getByTestId('synth-reason-tokens').fill('24');
-  await page.getByTestId('synth-start').click();
-  await page.locator('[data-testid=record-row], [data-testid=synth-error]').first().waitFor({ timeout: 300_000 });
-  expect(await page.getByTestId('synth-error').count(), fail(String(await page.getByTestId('synth-error').textContent().catch(() => '')))).toBe(0);
-  await expect.poll(() => page.getByTestId('record-row').count(), { timeout: 30_000 }).toBe(8);
-  mark(`synthesized: ${await page.getByTestId('dataset-counts').textContent()}`);
-  await screenshot(page, 'demo-1-dataset');
+  // 2. The one button, reached by Tab from the top of the page in the flow's order, pressed with Enter.
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const order: string[] = [];
+  for (let i = 0; i < 20 && order.at(-1) !== 'internalize-start'; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName ?? ''));
+  }
+  expect(order.at(-1), order.join(' ')).toBe('internalize-start');
+  const at = (id: string) => order.indexOf(id);
+  expect(at('load-demo')).toBeLessThan(at('prompt-preset'));
+  expect(at('prompt-preset')).toBeLessThan(at('prompt-text'));
+  await page.keyboard.press('Enter');
+  await page.getByTestId('internalize-progress').waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => /Step 1 of 3: Writing a dataset/.test(document.querySelector('[data-testid=internalize-stage]')?.textContent ?? ''));
+  await expectAccessible(page, 'while internalizing');
+  // The stage is named and the time left shows once there is progress to go by.
+  await page.waitForFunction(() => /Step 2 of 3: Training the adapter.*left/.test(document.querySelector('[data-testid=internalize-stage]')?.textContent ?? ''),
+    null, { timeout: 400_000, polling: 200 });
+  await docShot(page, 'step-internalize', '1366x900');
+  mark(`training: ${await page.getByTestId('internalize-stage').textContent()}`);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=internalize-cancel]'), null, { timeout: 600_000, polling: 500 });
+  const outcome = (await page.getByTestId('internalize-stage').textContent()) ?? '';
+  const errors = await page.locator('[data-testid^=internalize-][data-testid$=-error]').allTextContents();
+  expect(outcome, fail(`${outcome} ${errors.join(' | ')}`)).toMatch(/Done: the student is trained and evaluated/);
+  mark('internalized');
 
-  // A short run (the student's learning is asserted in the CLI test, src/cli/testbed-internalize.gpu.test.ts):
-  // SwiftShader trains at a few steps a second at best.
-  await page.getByTestId('train-epochs').fill('1');
-  await page.getByTestId('train-batch-size').fill('4');
-  await page.getByTestId('train-checkpoint-every').fill('0');
-  await page.getByTestId('train-start').click();
-  await page.locator('[data-testid=train-plan], [data-testid=train-plan-error]').first().waitFor({ timeout: 60_000 });
-  expect(await page.getByTestId('train-plan-error').count(), fail('train plan')).toBe(0);
-  expect(Number(await page.getByTestId('train-plan-steps').textContent())).toBe(1); // 4 records, batch 4, 1 epoch
-  await page.locator('[data-testid=train-done], [data-testid=train-error]').first().waitFor({ timeout: 600_000 });
-  expect(await page.getByTestId('train-error').count(), fail(String(await page.getByTestId('train-error').textContent().catch(() => '')))).toBe(0);
-  mark(`trained: ${await page.getByTestId('train-step').textContent()}`);
-
-  await page.getByTestId('eval-max-tokens').fill('24');
-  await page.getByTestId('eval-run').click();
-  await page.locator('[data-testid=eval-rule], [data-testid=eval-error]').first().waitFor({ timeout: 300_000 });
-  expect(await page.getByTestId('eval-error').count(), fail(String(await page.getByTestId('eval-error').textContent().catch(() => '')))).toBe(0);
+  // 3. The evaluation in one sentence and one figure; the rule shares in the figures under Advanced agree with it.
+  const sentence = (await page.getByTestId('eval-sentence').textContent()) ?? '';
   const teacher = share(await page.getByTestId('eval-rule-teacher').textContent());
   const student = share(await page.getByTestId('eval-rule-student').textContent());
   const base = share(await page.getByTestId('eval-rule-base').textContent());
-  mark(`rule accuracy: teacher ${teacher}, student ${student}, base ${base}`);
-  await screenshot(page, 'demo-2-evaluation');
+  mark(`${sentence} (teacher ${teacher}, student ${student}, base ${base})`);
+  expect(sentence).toMatch(/^Without the prompt, the student applies the rule in [\d.]+% of 4 inputs/);
   expect(teacher).toBeGreaterThanOrEqual(0.5);
   expect(base).toBe(0);
-  expect(student).toBeGreaterThanOrEqual(0);
-  expect(await page.getByTestId('eval-rule').textContent()).toMatch(/Teacher \(with P\).*Student \(adapter, no P\)/s);
+  expect(await page.getByTestId('eval-bars').textContent()).toMatch(/With the prompt.*Adapter, no prompt.*Base, neither/s);
+  // The answers table's caption agrees with its rows.
+  expect(await page.getByTestId('eval-sample').count()).toBe(4);
+  expect(await page.getByTestId('eval-samples-caption').textContent()).toBe('Answers side by side, all 4 inputs');
+  // One message, answered side by side.
+  await page.getByTestId('compare-input').fill('red apple');
+  await page.getByTestId('compare-send').click();
+  await page.locator('[data-testid=compare-base]:not(:empty), [data-testid=compare-error]').first().waitFor({ timeout: 120_000 });
+  expect(await page.getByTestId('compare-error').count(), fail('compare')).toBe(0);
+  expect(await page.getByTestId('compare-teacher').textContent()).toMatch(/\S/);
+  await expectAccessible(page, 'with the results');
+  await docShot(page, 'step-try', '1366x900');
+
+  // "Advanced" reaches every setting the form has: one click on each section's summary shows them all.
+  const closed = page.locator('details:not([open]) > summary:visible');
+  for (let i = 0; i < 30 && (await closed.count()); i++) await closed.first().click(); // nested ones show as their parent opens
+  const hidden: string[] = [];
+  for (const id of SETTINGS) if (!(await page.getByTestId(id).first().isVisible())) hidden.push(id);
+  expect(hidden).toEqual([]);
+  // The dataset table and the loss plot, one click away, are there.
+  expect(await page.getByTestId('record-row').count()).toBe(8);
+  expect(await page.getByTestId('loss-plot').isVisible()).toBe(true);
+  expect(await page.getByTestId('loss-legend').textContent()).toMatch(/total [\d.]+\s+KL [\d.]+/);
+  await expectAccessible(page, 'with every section open');
+  await screenshot(page, 'first-visit-advanced');
+
+  // The same page at phone width: no sideways scroll at 360 px with every section open; the steps shot at 390 x 844.
+  await page.setViewportSize({ width: 360, height: 800 });
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  expect(widths[0], 'page width at 360 px').toBeLessThanOrEqual(widths[1]);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator('details').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = false)));
+  for (const step of STEPS) await docShot(page, step, '390x844');
+  await context.close();
 });

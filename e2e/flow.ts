@@ -1,12 +1,16 @@
-// Helpers for the app e2e tests: load a model through the hub fields, and log every request the browser makes
-// (pages and their workers) for the privacy checks.
+// Helpers for the app e2e tests: open the folded Advanced sections, load a model through the hub fields, and log
+// every request the browser makes (pages and their workers) for the privacy checks.
 import type { BrowserContext, Page, Request } from 'playwright-core';
 
-/** Loads `id` from the hub at `url` through the model card's fields; waits for the summary or an error. */
+/** Opens every folded section (Advanced, other models, details), as a user reaching for the settings would. */
+export async function openAdvanced(page: Page): Promise<void> {
+  await page.locator('details').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+}
+
 /** Loads a model by hub id from the hub at `url` through the model card; says which of summary or error showed. */
 export async function loadFromHub(page: Page, id: string, url: string): Promise<'summary' | 'error'> {
+  await page.locator('details:has([data-testid=hub-id])').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
   await page.getByTestId('hub-id').fill(id);
-  await page.locator('details:has([data-testid=hub-url])').evaluate((d) => ((d as HTMLDetailsElement).open = true));
   await page.getByTestId('hub-url').fill(url);
   await page.getByTestId('load-hub').click();
   await page.locator('[data-testid=model-summary], [data-testid=model-error]').first().waitFor({ timeout: 180_000 });

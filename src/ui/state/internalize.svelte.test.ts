@@ -123,7 +123,7 @@ describe('InternalizeState', () => {
     app.dataset.form.heldout = 0.3;
     applyDemoQuick(app.dataset, app.training, evaluation);
     expect(app.dataset.form).toMatchObject({ samples: DEMO_QUICK.synthesis.samples, heldout: 0.3, maxNewTokens: 16, reasonTokens: 24 });
-    expect(app.training.settings).toMatchObject({ epochs: 1, batchSize: 2 });
+    expect(app.training.settings).toMatchObject({ epochs: 1, batchSize: 4 });
     expect(evaluation.maxNewTokens).toBe(24);
   });
 });
