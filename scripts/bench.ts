@@ -3,17 +3,18 @@
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
 // picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
 // joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --rank, --epochs,
-// --seed (training) and --test-inputs override its defaults. The real-shaped models take many minutes on a
-// software adapter, the 135M pipeline hours.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// --seed (training), --test-inputs and --turns (evaluation) override its defaults; --testbed single|compound (or a
+// model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
+// take many minutes on a software adapter, the 135M pipeline hours.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
 import { benchPeer, formatPeer, type PeerRow } from '../src/bench/peer';
 import { benchPeerChromium, type ChromiumPeer } from '../e2e/peer-bench';
-import { benchQuality, formatQuality, type QualityRow } from '../src/bench/quality';
-import { HARD_RULES, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
+import { benchQuality, compoundCases, formatQuality, singleRuleCases, type QualityRow } from '../src/bench/quality';
+import { HARD_RULES, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
 import { benchTraining, type TrainResult } from '../src/bench/train';
 import { benchLoadMemory, LLAMA32_1B, type LoadMemoryResult } from '../src/bench/load-memory';
@@ -25,6 +26,7 @@ import { loraLayout, LORA_TARGETS } from '../src/llama/lora';
 import { planTraining } from '../src/llama/planner';
 import { parseModelConfig } from '../src/model/config';
 import { openModel } from '../src/model/open';
+import { loadTokenizer } from '../src/model/tokenizer';
 import { BytesSource } from '../src/model/source';
 import { makeTinyModel } from '../src/model/tiny/make';
 
@@ -107,22 +109,44 @@ if (sections.has('peer') || sections.has('peer-web')) {
   peerWeb = await benchPeerChromium('tiny', tinyFiles, 1000, 16);
 }
 
-// Retention on the testbed model (public/demo-model), the product's default flow from P alone, every variant.
+// Retention on the testbed models, the product's default flow from P alone, every variant: the single-rule one
+// (public/demo-model, or a folder --testbed names) and the compound one (public/compound-model, P of about 300 and
+// 1,500 tokens, --compound-tokens to change), per branch and per turn. --testbed single|compound picks one.
 const quality: QualityRow[] = [];
 if (sections.has('quality')) {
   const dirAt = process.argv.indexOf('--testbed');
-  const dir = dirAt >= 0 ? process.argv[dirAt + 1] : 'public/demo-model';
-  const files = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
+  const which = dirAt >= 0 ? process.argv[dirAt + 1] : 'both';
+  const singleDir = ['single', 'compound', 'both'].includes(which) ? 'public/demo-model' : which;
+  const readDir = (dir: string) => new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
   const rules = listFlag('--rules', [...TESTBED_RULES, ...HARD_RULES]).filter((r) => process.argv.includes('--rules') || (TESTBED_RULES as readonly string[]).includes(r)) as TestbedRule[];
   const variants = listFlag('--variants', ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
-  log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
   const numberFlag = (name: string) => {
     const at = process.argv.indexOf(name);
     return at >= 0 ? Number(process.argv[at + 1]) : undefined;
   };
-  quality.push(...await benchQuality(k, files, { rules, variants, testInputs: numberFlag('--test-inputs') ?? 48, log, lr: numberFlag('--lr'),
-    pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'),
-    seed: numberFlag('--seed') }));
+  const testInputs = numberFlag('--test-inputs') ?? 48;
+  const common = { variants, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'), rank: numberFlag('--rank'),
+    epochs: numberFlag('--epochs'), seed: numberFlag('--seed'), turns: numberFlag('--turns') };
+  if (which !== 'compound') {
+    log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
+    quality.push(...await benchQuality(k, readDir(singleDir), { ...common, cases: singleRuleCases(rules, testInputs) }));
+  }
+  if (which === 'compound' || which === 'both') {
+    const dir = 'public/compound-model';
+    const marker = `${dir}/${TESTBED_MARKER}`;
+    const kind = existsSync(marker) ? (JSON.parse(readFileSync(marker, 'utf8')) as { kind?: string }).kind : undefined;
+    if (kind !== 'compound') {
+      log(`quality: compound testbed skipped: ${existsSync(dir) ? `${marker} is missing or does not say "kind": "compound"` : `${dir} does not exist`} ` +
+        '(train it with scripts/testbed/make-compound-data.ts)');
+    } else {
+      const files = readDir(dir);
+      const tok = await loadTokenizer({ name: 'compound-model', open: async (f) => (files.has(f) ? new BytesSource(`${dir}/${f}`, files.get(f)!) : null) });
+      const at = process.argv.indexOf('--compound-tokens');
+      const tokens = at >= 0 ? process.argv[at + 1].split(',').map(Number) : [300, 1500];
+      log(`quality: compound P of ${tokens.join(', ')} tokens x ${variants.length} variants on the compound testbed model…`);
+      quality.push(...await benchQuality(k, files, { ...common, model: 'compound-model', cases: compoundCases(tok, tokens, testInputs) }));
+    }
+  }
 }
 
 // Peak JavaScript memory while a Llama-3.2-1B-shaped model loads (written to a temporary folder first).
@@ -189,7 +213,8 @@ if (peerWeb) {
   if (peerWeb.webgpuError) console.log(`onnxruntime-web's WebGPU backend failed on this adapter, so transformers.js ran on wasm: ${peerWeb.webgpuError}`);
 }
 if (quality.length) {
-  console.log('\nretention on the testbed (student without P / teacher with P), rule accuracy on held-out and fresh inputs');
+  console.log('\nretention on the testbeds (student without P / teacher with P), accuracy on held-out and fresh inputs: turn 1, ' +
+    'and the worst branch at any turn');
   console.log(formatQuality(quality));
 }
 for (const l of loading) {

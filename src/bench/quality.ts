@@ -1,11 +1,17 @@
-// Retention on the testbed model, through the product's default flow: for each rule, the demo preset's P alone
-// (a phrasing the model never saw), synthesis with the app's default settings, training with each variant's
-// default plan, and the rule's exact checker on inputs no record was trained on. This is the number the method's
-// defaults are chosen by: student accuracy without P over teacher accuracy with P.
+// Retention on the testbed models, through the product's default flow: for each rule, the demo preset's P alone
+// (a phrasing the model never saw), or on the compound testbed a held-out compound P of a given length; synthesis
+// with the app's default settings, training with each variant's default plan, and P's exact checker on inputs no
+// record was trained on, per branch and over conversations of three turns. This is the number the method's
+// defaults are chosen by: student accuracy without P over teacher accuracy with P, on its worst branch.
 import type { Kernels } from '../gpu/kernel';
+import { buildCompoundPrompt, HELDOUT_PAIRS, makeMessage, type Action, type Branch, type CompoundRules, type Condition } from '../genpi/compound-testbed';
+import { coverageText, type Coverage } from '../genpi/coverage';
+import { formatBehaviour } from '../genpi/behaviour-table';
+import type { BehaviourFigures } from '../genpi/eval-turns';
 import { DEMO_PRESETS } from '../genpi/presets';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { TESTBED_WORDS, type TestbedRule } from '../genpi/testbed';
+import type { Tokenizer } from '../model/tokenizer';
 import { Rng } from '../util/rng';
 import { stopDecision, stopRule } from '../train/early-stop';
 import type { CurvePoint } from '../train/loop';
@@ -15,8 +21,13 @@ import type { SynthesisSettings } from '../worker/api';
 import { EngineSession } from '../worker/session';
 
 export interface QualityRow {
-  rule: TestbedRule;
+  /** The rule, or on the compound testbed "compound ~N tokens". */
+  rule: string;
+  /** P's tokens as the model's tokenizer counts its text. */
+  promptTokens?: number;
   records: number;
+  /** What the synthesized inputs cover (per branch of P among them). */
+  coverage: Coverage | null;
   /** Inputs the accuracies are measured on: the held-out records' and fresh ones. */
   inputs: number;
   teacher: number;
@@ -27,8 +38,11 @@ export interface QualityRow {
     steps: number;
     maxSteps: number;
     bestStep: number | null;
+    /** Turn-1 accuracy and retention (over all branches), as the table had them before later turns were scored. */
     student: number;
     retention: number | null;
+    /** Per branch and per turn; `behaviour.retention` is the worst branch at any turn. */
+    behaviour: BehaviourFigures | null;
     minutes: number;
   }[];
   synthesisMinutes: number;
@@ -46,8 +60,64 @@ function freshInputs(n: number, exclude: Set<string>, seed: number): string[] {
   return [...out];
 }
 
+/** One P to internalize, and the inputs to score it on given the records' inputs (trained and held out). */
+export interface QualityCase {
+  name: string;
+  prompt: string;
+  promptTokens?: number;
+  testInputs: (trained: Set<string>, heldout: string[]) => string[];
+}
+
+/** The single-rule testbed's cases: each rule's demo preset, scored on held-out and fresh inputs. */
+export function singleRuleCases(rules: TestbedRule[], testInputs: number): QualityCase[] {
+  return rules.map((rule) => ({
+    name: rule,
+    prompt: DEMO_PRESETS.find((p) => p.id === `demo-${rule}`)!.text,
+    testInputs: (trained, heldout) => [...heldout, ...freshInputs(Math.max(0, testInputs - heldout.length), new Set([...trained, ...heldout]), 7)],
+  }));
+}
+
+/**
+ * The compound testbed's cases: for each length, a held-out P (phrasings, policy sentences and a rule pair training
+ * never saw, a third action for the rest, a prefix, two example turns) of about that many tokens; scored on the
+ * held-out records' inputs and fresh ones, branch by branch in turn, so every branch has inputs at every turn.
+ */
+export function compoundCases(tok: Tokenizer, tokens: number[], testInputs: number): QualityCase[] {
+  const count = (s: string) => tok.encode(s, { addSpecialTokens: false }).length;
+  return tokens.map((target, i) => {
+    const rng = new Rng(11 + i);
+    const next = () => rng.next();
+    const pair = HELDOUT_PAIRS[i % HELDOUT_PAIRS.length].map((x) => x.split(':') as [Condition, Action]);
+    const rules: CompoundRules = {
+      branches: pair.map(([when, action]) => ({ when, action })),
+      otherwise: (['first', 'last', 'count', 'double', 'reverse'] as const).find((a) => !pair.some(([, b]) => b === a))!,
+      prefix: 'OK:',
+    };
+    const all: Branch[] = [...rules.branches.map((b) => b.when), 'other'];
+    const prompt = buildCompoundPrompt({ rules, split: 'heldout', examples: all.slice(0, 2).map((b) => makeMessage(b, next)), targetTokens: target, count, next });
+    return {
+      name: `compound ~${target}`,
+      prompt,
+      promptTokens: count(prompt),
+      testInputs: (trained, heldout) => {
+        const seen = new Set([...trained, ...heldout]);
+        const out = [...heldout];
+        for (let k = 0; out.length < testInputs && k < 100 * testInputs; k++) {
+          const x = makeMessage(all[k % all.length], next);
+          if (!seen.has(x)) out.push(x), seen.add(x);
+        }
+        return out;
+      },
+    };
+  });
+}
+
 export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Array>, o: {
-  rules: TestbedRule[]; variants: TrainingVariant[]; testInputs: number; samples?: number; reasonTokens?: number;
+  cases: QualityCase[]; variants: TrainingVariant[]; samples?: number; reasonTokens?: number;
+  /** The model's folder name, as the app would show it. */
+  model?: string;
+  /** User turns per evaluation conversation [3]. */
+  turns?: number;
   /** Overrides of the default training settings, for sweeps: the learning rate, the PG term's weight. */
   lr?: number;
   pgWeight?: number;
@@ -60,23 +130,27 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   const rows: QualityRow[] = [];
   const session = new EngineSession(kernels);
   const log = o.log ?? (() => {});
+  const model = o.model ?? 'demo-model';
   try {
-    await session.loadModel({ kind: 'folder', name: 'demo-model', files: [...files].map(([path, bytes]) => ({ path: `demo-model/${path}`, file: new File([bytes as BlobPart], path) })) });
-    for (const rule of o.rules) {
-      const prompt = DEMO_PRESETS.find((p) => p.id === `demo-${rule}`)!.text;
+    await session.loadModel({ kind: 'folder', name: model, files: [...files].map(([path, bytes]) => ({ path: `${model}/${path}`, file: new File([bytes as BlobPart], path) })) });
+    for (const c of o.cases) {
+      const { name: rule, prompt } = c;
       const d = DEFAULT_SYNTHESIS;
       const synth: SynthesisSettings = {
         samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens,
         reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
       };
       const t0 = performance.now();
-      const { records } = await session.synthesize(`q-${rule}`, prompt, synth);
+      const { records, figures } = await session.synthesize(`q-${rule}`, prompt, synth);
       const synthesisMinutes = (performance.now() - t0) / 60_000;
       log(`${rule}: ${records.length} records in ${synthesisMinutes.toFixed(1)} min; training inputs by word count ${wordCounts(records.map((r) => r.input))}`);
+      if (figures.coverage) log(`${rule} inputs: ${coverageText(figures.coverage)}`);
       const trained = new Set(records.filter((r) => r.split === 'train').map((r) => r.input));
       const heldout = records.filter((r) => r.split === 'heldout').map((r) => r.input);
-      const inputs = [...heldout, ...freshInputs(Math.max(0, o.testInputs - heldout.length), new Set([...trained, ...heldout]), 7)];
-      const row: QualityRow = { rule, records: records.length, inputs: inputs.length, teacher: 0, base: 0, variants: [], synthesisMinutes };
+      const inputs = c.testInputs(trained, heldout);
+      const row: QualityRow = {
+        rule, promptTokens: c.promptTokens, records: records.length, coverage: figures.coverage ?? null, inputs: inputs.length, teacher: 0, base: 0, variants: [], synthesisMinutes,
+      };
       for (const variant of o.variants) {
         const settings = defaultTrainSettings();
         settings.loss.variant = variant;
@@ -93,17 +167,21 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         // The loop's own rule over the scores the curve carries: the step whose params the adapter holds.
         const scores = r.curve.flatMap((p) => (p.heldout === undefined ? [] : [{ step: p.step, score: p.heldout }]));
         const bestStep = scores.length ? stopDecision(scores, stopRule(plan.steps)).best?.step ?? null : null;
-        const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '' });
-        const acc = f.rule_accuracy!;
-        row.teacher = acc.teacher;
-        row.base = acc.base;
+        const f = await session.evaluate(`q-${rule}-${variant}-eval`, { prompt, inputs, adapter: r.adapter, maxNewTokens: 32, actionPattern: '', turns: o.turns });
+        const b = f.behaviour;
+        if (!b) throw new Error(`${rule}: the model's testbed checker does not read this P; is ${model} the testbed P was written for?`);
+        const first = b.per_turn[0];
+        row.teacher = first.teacher;
+        row.base = first.base;
         row.variants.push({
-          variant, steps: r.steps, maxSteps: plan.steps, bestStep, student: acc.student, retention: acc.retention, minutes: (performance.now() - t1) / 60_000,
+          variant, steps: r.steps, maxSteps: plan.steps, bestStep, student: first.student, retention: first.retention, behaviour: b,
+          minutes: (performance.now() - t1) / 60_000,
         });
         if (scores.length) log(`${rule} ${variant} held-out scores: ${scores.map((s) => `${s.step}: ${s.score.toFixed(4)}`).join(', ')}`);
-        log(`${rule} ${variant}: ${r.steps} of ${plan.steps} steps (best ${bestStep ?? '-'}), student ${acc.student.toFixed(2)}, teacher ${acc.teacher.toFixed(2)}, base ${acc.base.toFixed(2)}`);
+        log(`${rule} ${variant}: ${r.steps} of ${plan.steps} steps (best ${bestStep ?? '-'}), turn 1: student ${first.student.toFixed(2)}, teacher ${first.teacher.toFixed(2)}, ` +
+          `base ${first.base.toFixed(2)}; worst branch ${b.worst ? `${b.worst.branch} at turn ${b.worst.turn}: ${b.worst.retention.toFixed(2)}` : '-'}`);
         log(`${rule} ${variant} curve: ${curveSummary(r.curve)}`);
-        if (acc.misses.length) log(`${rule} ${variant} misses: ${acc.misses.map((m) => `${JSON.stringify(m.input)} -> ${JSON.stringify(m.student)}`).join('; ')}`);
+        if (b.misses.length) log(`${rule} ${variant} misses: ${b.misses.map((m) => `${m.branch} turn ${m.turn} ${JSON.stringify(m.input)} -> ${JSON.stringify(m.student)}`).join('; ')}`);
       }
       rows.push(row);
     }
@@ -144,12 +222,19 @@ function curveSummary(curve: CurvePoint[]): string {
 export function formatQuality(rows: QualityRow[]): string {
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
   const variants = rows[0]?.variants.map((v) => v.variant) ?? [];
-  // Each variant's cell: student accuracy (retention), then steps run / the plan's steps and the best step kept.
-  const head = `rule      records  inputs  teacher  base  ${variants.map((v) => `${v} (ret.) run/plan best`.padStart(34)).join(' ')}  minutes`;
+  // Each variant's cell: turn-1 student accuracy (retention), the worst branch's retention at any turn, then steps
+  // run / the plan's steps and the best step kept.
+  const head = `rule            records  inputs  teacher  base  ${variants.map((v) => `${v} (ret.) worst run/plan best`.padStart(40)).join(' ')}  minutes`;
   const lines = rows.map((r) => {
-    const cells = r.variants.map((v) => `${pct(v.student)} (${pct(v.retention)}) ${v.steps}/${v.maxSteps} ${v.bestStep ?? '-'}`.padStart(34)).join(' ');
+    const cells = r.variants.map((v) => `${pct(v.student)} (${pct(v.retention)}) ${pct(v.behaviour?.retention ?? null)} ${v.steps}/${v.maxSteps} ${v.bestStep ?? '-'}`.padStart(40)).join(' ');
     const minutes = r.synthesisMinutes + r.variants.reduce((a, v) => a + v.minutes, 0);
-    return `${r.rule.padEnd(9)} ${String(r.records).padStart(7)}  ${String(r.inputs).padStart(6)}  ${pct(r.teacher).padStart(7)}  ${pct(r.base).padStart(4)}  ${cells}  ${minutes.toFixed(1).padStart(7)}`;
+    return `${r.rule.padEnd(15)} ${String(r.records).padStart(7)}  ${String(r.inputs).padStart(6)}  ${pct(r.teacher).padStart(7)}  ${pct(r.base).padStart(4)}  ${cells}  ${minutes.toFixed(1).padStart(7)}`;
   });
-  return [head, ...lines].join('\n');
+  // Then per P: what the inputs covered, and each variant's branches by turn.
+  const details = rows.flatMap((r) => [
+    '',
+    `${r.rule}${r.promptTokens ? ` (P: ${r.promptTokens} tokens)` : ''}: synthesis ${r.synthesisMinutes.toFixed(1)} min; inputs ${r.coverage ? coverageText(r.coverage) : '-'}`,
+    ...r.variants.flatMap((v) => [`${v.variant}, ${v.minutes.toFixed(1)} min:`, v.behaviour ? formatBehaviour(v.behaviour) : 'no per-branch figures']),
+  ]);
+  return [head, ...lines, ...details].join('\n');
 }
