@@ -50,6 +50,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   const context = gen.engine.cfg.maxPositionEmbeddings;
   // P so long that no request holding it can run: nothing to synthesize, and the error says by how much.
   promptRoom(tok, p, context, maxNew).check();
+  o.onProgress?.({ stage: 'inputs', done: 0, total: o.samples });
   const got = await gatherInputs(gen, tok, p, { ...o, onProgress: (done) => o.onProgress?.({ stage: 'inputs', done, total: o.samples }) });
   const gathered = got.inputs;
   const n = gathered.length;
