@@ -55,7 +55,7 @@ describe('genpi export-onnx', () => {
     expect(r.errors).toEqual([expect.stringMatching(/out-f32: already holds an ONNX export that genpi export-onnx wrote; add --force to replace it/)]);
     expect(genpi('export-onnx', '--model', modelDir, '--out', earlier, '--force').code).toBe(0);
     expect(existsSync(join(earlier, 'onnx', 'model.onnx'))).toBe(true);
-  });
+  }, 60_000); // four runs of the command, on a shared machine
 
   it('a kill while writing leaves no folder, and the next export writes it whole', () => {
     const out = join(tmp, 'killed');
