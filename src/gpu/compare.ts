@@ -1,5 +1,5 @@
 // llm.c-style comparison of a GPU tensor with its float64 reference: the max absolute and relative difference.
-// Production code: the GPU self-test reports it; the tests print it per tensor with formatDiff.
+// Production code: the GPU self-test reports it; the tests print it per tensor (formatDiff in src/gpu/testing.ts).
 
 export interface Diff {
   name: string;
@@ -30,9 +30,4 @@ export function compare(name: string, gpu: ArrayLike<number>, ref: ArrayLike<num
   }
   const scaled = scale > 0 ? maxAbs / scale : maxAbs;
   return { name, n: ref.length, maxAbs, maxRel, scaled, worstIndex };
-}
-
-/** One line per tensor, aligned, as the kernel tests print it before they assert. */
-export function formatDiff(d: Diff): string {
-  return `${d.name.padEnd(40)} n=${String(d.n).padStart(8)}  max abs ${d.maxAbs.toExponential(2)}  max rel ${d.maxRel.toExponential(2)}  of scale ${d.scaled.toExponential(2)}`;
 }

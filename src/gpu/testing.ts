@@ -4,11 +4,16 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { fromFloat32, toFloat32 } from '../model/dtype';
 import { readF32, storageBuffer } from './buffers';
-import { compare, formatDiff, type Diff } from './compare';
+import { compare, type Diff } from './compare';
 import { createKernels, type Kernels } from './kernel';
 import { acquireNodeGpu } from './node';
 import { lcgInputs } from './selftest';
 import { loadShaderSources } from './shaders-node';
+
+/** One line per tensor, aligned, as the kernel tests print it before they assert. */
+export function formatDiff(d: Diff): string {
+  return `${d.name.padEnd(40)} n=${String(d.n).padStart(8)}  max abs ${d.maxAbs.toExponential(2)}  max rel ${d.maxRel.toExponential(2)}  of scale ${d.scaled.toExponential(2)}`;
+}
 
 /** f16: frozen weights stored as f16 (needs shader-f16, which Mesa lavapipe has); false: f32 everywhere. */
 export async function testKernels(f16: boolean): Promise<Kernels> {
