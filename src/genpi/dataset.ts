@@ -62,8 +62,11 @@ export interface DatasetFigures {
   coverage?: Coverage;
 }
 
-/** Requests synthesis skipped by kind (the list request, an answer, a reason): how many, and why the first one was. */
-export type SkippedRequests = Partial<Record<'list' | 'answer' | 'reason', { count: number; why: string }>>;
+/**
+ * Requests synthesis skipped by kind (the list request, an answer, a role-play turn that ended its conversation, a
+ * reason): how many, and why the first one was.
+ */
+export type SkippedRequests = Partial<Record<'list' | 'answer' | 'roleplay' | 'reason', { count: number; why: string }>>;
 
 /** A record with exactly its fields, in a fixed order (so exports diff cleanly and imports drop stray fields). */
 function canonical(r: GenpiRecord): GenpiRecord {

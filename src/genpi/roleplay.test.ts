@@ -22,10 +22,17 @@ function turns(text: string): [string, string][] {
   return [...text.matchAll(/<\|im_start\|>(\w+)\n([\s\S]*?)<\|im_end\|>/g)].map((m) => [m[1], m[2]]);
 }
 
-/** Stands in for the model: answers each request with `reply(seen request)`, and remembers what it was sent. */
-function scripted(reply: (ts: [string, string][]) => { text: string; cut?: boolean }) {
+/**
+ * Stands in for the model: answers each request with `reply(seen request)`, and remembers what it was sent; a
+ * request of more than `maxTurns` turns does not fit its context.
+ */
+function scripted(reply: (ts: [string, string][]) => { text: string; cut?: boolean }, maxTurns = Infinity) {
   const seen: [string, string][][] = [];
   const gen = {
+    tooLong: (r: GenRequest) => {
+      const n = turns(tok.decode([...(r.prefix ?? []), ...r.prompt])).length;
+      return n > maxTurns ? `the prompt has ${n} turns; the model's context holds ${maxTurns}` : null;
+    },
     async generate(reqs: GenRequest[]): Promise<GenResult[]> {
       return reqs.map((r) => {
         const ts = turns(tok.decode([...(r.prefix ?? []), ...r.prompt]));
@@ -93,5 +100,14 @@ describe('rolePlay', () => {
     expect(c.conversation.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     expect(c).toMatchObject({ endMarker: false, stoppedByLimit: true, cutTurns: [1, 3] });
     expect(seen).toHaveLength(2); // one environment reply, one teacher turn
+  });
+
+  it('ends a conversation whose next request does not fit the context on its last teacher turn, saying why', async () => {
+    // The environment's first request has 6 turns, the teacher's next one 8: it does not fit 7.
+    const { gen, seen } = scripted((ts) => ({ text: ts[0][1].startsWith('You are the OS') ? 'more' : 'Act: bash yes' }), 7);
+    const [c] = await rolePlay(gen, tok, P, ['loop'], [{ text: 'Act: bash ls', cut: false }], { env: ENV, maxTurns: 5, maxNewTokens: 8 });
+    expect(c.conversation).toEqual([{ role: 'user', content: 'loop' }, { role: 'assistant', content: 'Act: bash ls' }]);
+    expect(c).toMatchObject({ endMarker: false, stoppedByLimit: false, skipped: "the teacher's request does not fit: the prompt has 8 turns; the model's context holds 7" });
+    expect(seen).toHaveLength(1); // the environment's reply only: the teacher's request was never sent
   });
 });

@@ -1,10 +1,10 @@
 // Self role-play (GENPI.md step 4): the teacher (the model with P) answers; the environment (the model told what it
 // simulates, with P's example roles swapped so it plays the other side) replies; back and forth until the
 // environment writes the end marker or the turn limit is reached. All conversations advance together, one batch
-// per turn.
+// per turn; one whose next request no longer fits the model's context ends there (after a teacher turn).
 import type { Generator } from '../llama/generator';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
-import { GREEDY, runChatReplies, runChats } from './chat';
+import { GREEDY, runChatReplies } from './chat';
 import type { ParsedPrompt } from './prompt';
 
 export interface Environment {
@@ -25,6 +25,8 @@ export interface RoleplayResult {
   endMarker: boolean;
   /** Conversation indices of teacher turns the token limit cut short: their end of turn is not trained. */
   cutTurns: number[];
+  /** Why the conversation ended early: its next request did not fit the context (it ends on a teacher turn). */
+  skipped?: string;
 }
 
 /** The environment's view: what it simulates, then P's examples with user and assistant swapped. */
@@ -47,7 +49,7 @@ export async function rolePlay(gen: Generator, tok: Tokenizer, p: ParsedPrompt, 
     cutTurns: firstReplies[i].cut ? [1] : [],
   }));
   const envBase = environmentMessages(p, o.env);
-  const open = () => convs.filter((c) => !c.endMarker && !c.stoppedByLimit);
+  const open = () => convs.filter((c) => !c.endMarker && !c.stoppedByLimit && !c.skipped);
   for (let turn = 1; open().length; turn++) {
     const live = open();
     const teacherTurns = (c: RoleplayResult) => c.conversation.filter((m) => m.role === 'assistant').length;
@@ -55,23 +57,31 @@ export async function rolePlay(gen: Generator, tok: Tokenizer, p: ParsedPrompt, 
     const going = open();
     if (!going.length) break;
     // The environment answers the teacher's last turn; roles swap: the teacher's turns are its user messages.
-    const envReplies = await runChats(gen, tok, going.map((c) => ({
+    const envReplies = await runChatReplies(gen, tok, going.map((c) => ({
       messages: [...envBase, ...c.conversation.slice(1).map((m) => ({ role: m.role === 'assistant' ? 'user' : 'assistant', content: m.content }))],
       prefixMessages: envBase.length,
       sampling: GREEDY(o.maxNewTokens),
-    })), o.signal);
+    })), o.signal, { skipTooLong: true });
     going.forEach((c, i) => {
-      c.conversation.push({ role: 'user', content: envReplies[i] });
-      if (envReplies[i].includes(o.env.endMarker)) c.endMarker = true;
+      const r = envReplies[i];
+      if (r.skipped) return void (c.skipped = `the environment's request does not fit: ${r.skipped}`);
+      c.conversation.push({ role: 'user', content: r.text });
+      if (r.text.includes(o.env.endMarker)) c.endMarker = true;
     });
-    const teacherNext = going.filter((c) => !c.endMarker);
+    const teacherNext = going.filter((c) => !c.endMarker && !c.skipped);
     if (teacherNext.length) {
       const replies = await runChatReplies(gen, tok, teacherNext.map((c) => ({
         messages: [...p.messages, ...c.conversation],
         prefixMessages: p.messages.length,
         sampling: GREEDY(o.maxNewTokens),
-      })), o.signal);
+      })), o.signal, { skipTooLong: true });
       teacherNext.forEach((c, i) => {
+        if (replies[i].skipped) {
+          // The environment's last turn stays unanswered: drop it, so the conversation ends on a teacher turn.
+          c.conversation.pop();
+          c.skipped = `the teacher's request does not fit: ${replies[i].skipped}`;
+          return;
+        }
         if (replies[i].cut) c.cutTurns.push(c.conversation.length);
         c.conversation.push({ role: 'assistant', content: replies[i].text });
       });

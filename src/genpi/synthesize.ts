@@ -89,6 +89,8 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
     env, maxTurns: o.maxTurns, maxNewTokens: maxNew, signal: o.signal,
     onTurn: (turn) => o.onProgress?.({ stage: 'roleplay', done: turn, total: o.maxTurns }),
   });
+  const ended = convs.filter((c) => c.skipped);
+  if (ended.length) skipped.roleplay = { count: ended.length, why: ended[0].skipped! };
 
   const { heldout } = splitHeldOut(inputs.map((_, i) => i), o.heldout, new Rng(o.seed).fork('split'));
   const held = new Set(heldout);
