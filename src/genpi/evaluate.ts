@@ -11,7 +11,7 @@ import { GREEDY, runChatReplies, type ChatReply } from './chat';
 import { scoreBehaviour, sideTurn, SIDES, type BehaviourFigures, type Side } from './eval-turns';
 import { agreement, finalAssistantTurn, klDivergence, meanOf, validActionShare } from './metrics';
 import { promptTokenCount, type ParsedPrompt } from './prompt';
-import type { TestbedRule } from './testbed';
+import { ruleAccuracy, type TestbedRule } from './testbed';
 
 /** An evaluation that could not measure anything; the message says why and what to check. */
 export class EvalError extends Error {
@@ -118,7 +118,8 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
 
   const st = agree(studentOut);
   const behaviour = o.checker ? scoreBehaviour(o.checker, inputs, answers) : null;
-  const rule = o.checker?.rule && behaviour ? ruleFigures(o.checker.rule, behaviour) : null;
+  const first = { teacher, student: studentOut, base };
+  const rule = o.checker?.rule && behaviour ? ruleFigures(o.checker.rule, inputs, first, behaviour) : null;
   return {
     inputs: inputs.length,
     ...st,
@@ -138,9 +139,9 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   };
 }
 
-/** The single rule's first-turn figures, as evaluation reported them before later turns were scored. */
-function ruleFigures(rule: TestbedRule, b: BehaviourFigures): NonNullable<EvalFigures['rule_accuracy']> {
-  const first = b.per_turn[0];
+/** The single rule's first-turn figures, computed as evaluation did before later turns were scored. */
+function ruleFigures(rule: TestbedRule, inputs: string[], first: Record<Side, ChatReply[]>, b: BehaviourFigures): NonNullable<EvalFigures['rule_accuracy']> {
+  const [teacher, student, base] = SIDES.map((side) => ruleAccuracy(rule, first[side].map((x, i) => ({ input: inputs[i], output: x.text }))) ?? 0);
   const misses = b.misses.filter((m) => m.turn === 1).map(({ input, student }) => ({ input, student }));
-  return { rule, teacher: first.teacher, student: first.student, base: first.base, retention: first.retention, misses };
+  return { rule, teacher, student, base, retention: teacher > 0 ? student / teacher : null, misses };
 }
