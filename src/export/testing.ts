@@ -136,21 +136,30 @@ let llama: Promise<Llama> | null = null;
 /** llama.cpp's prebuilt CPU binary, never a build or a download. */
 export const llamaCpp = () => (llama ??= getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }));
 
+/** A GGUF file loaded by llama.cpp; `done` frees it. */
+export async function loadGgufFile(path: string): Promise<{ model: LlamaModel; done: () => Promise<void> }> {
+  const model = await (await llamaCpp()).loadModel({ modelPath: path });
+  return { model, done: () => model.dispose() };
+}
+
 /** A GGUF export written to a temporary file and loaded by llama.cpp; `done` removes both. */
-export async function loadGguf(parts: Uint8Array[]): Promise<{ model: LlamaModel; path: string; done: () => Promise<void> }> {
+export async function loadGguf(parts: Uint8Array[]): Promise<{ model: LlamaModel; done: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'genpi-gguf-'));
   const path = join(dir, 'model.gguf');
   await writeFile(path, Buffer.concat(parts));
-  const model = await (await llamaCpp()).loadModel({ modelPath: path });
-  return { model, path, done: async () => {
-    await model.dispose();
+  const { model, done } = await loadGgufFile(path);
+  return { model, done: async () => {
+    await done();
     await rm(dir, { recursive: true, force: true });
   } };
 }
 
-/** A context whose KV cache is f32 (llama.cpp's default f16 cache alone moves logits by ~1e-2). */
+/**
+ * A context whose KV cache is f32 (llama.cpp's default f16 cache alone moves logits by ~1e-2), on one thread: the
+ * models are tiny, and llama.cpp's threads spin while they wait, which on a busy 2-core machine costs minutes.
+ */
 const f32Context = (model: LlamaModel, lora?: string) => model.createContext({
-  contextSize: 128, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32', flashAttention: false,
+  contextSize: 128, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32', flashAttention: false, threads: 1,
   ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
 });
 
