@@ -3,10 +3,11 @@
 // genpi train (the default variant, distillation to the teacher with P), genpi eval on the held-out inputs. The
 // student, without P, must apply the rule at >= 90% of the teacher's rate where the base never does, and end far
 // closer to the teacher in KL. Then the trained adapter, merged into the weights as PEFT merges it, must give the
-// engine's own logits.
+// engine's own logits, and exported as a GGUF file, llama.cpp must give the student's answers.
 // The run is cut to fit the suite: 32 samples, 24 steps, short answers and reasons, and so a learning rate of 3e-3
 // (the default needs the default plan's ~120 steps). Measured so: the student applies the rule on 8 of 8 held-out
-// inputs (the teacher on 8), KL(teacher || student) 0.012 vs 16.9 for the base (GenPI's joint loss: 8 of 8, 0.02).
+// inputs (the teacher on 8), KL(teacher || student) 0.012 vs 16.9 for the base (GenPI's joint loss: 8 of 8, 0.02);
+// through llama.cpp, the f32 GGUF student applies it on 8 of 8, its 5 sampled answers equal to the engine's.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ import { llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { peft_merge } from '../ref/peft_merge';
 import { packGroups } from '../train/batch';
+import { llamaCppGreedy, loadGgufFile } from '../export/testing';
+import { loadTokenizer } from '../model/tokenizer';
 import { genpi } from './testing';
 
 const MODEL = 'public/demo-model';
@@ -78,4 +81,35 @@ it(`testbed "${RULE}" from P alone: the student applies the rule without P, the 
   const engine = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   const merged = llama_forward(ref, null, packGroups([{ weight: 1, sequences: [{ input_ids: ids, labels: ids }] }])).logits;
   expectMatches('logits: engine + trained adapter vs PEFT-merged weights', engine, merged, { scaled: 1e-4 });
+
+  // The student as people run small models locally: merged into one GGUF file, run by llama.cpp itself, without P
+  // it gives the held-out answers our engine gave in eval (greedy, the same 24 tokens at most), so it applies the rule.
+  const gguf = join(tmp, 'student.gguf');
+  const x = genpi('export-gguf', '--model', MODEL, '--adapter', adapter, '--out', gguf, '--type', 'f32');
+  expect(x.code, x.stderr).toBe(0);
+  const tok = await loadTokenizer(new DirFileSet(MODEL));
+  const { model, done } = await loadGgufFile(gguf);
+  try {
+    // eval lists its first answers as samples; every held-out input is scored for the rule.
+    const engineAnswer = new Map((f.samples as { input: string; student: string }[]).map((x) => [x.input, x.student]));
+    const inputs = records.filter((r) => r.split === 'heldout').map((r) => r.input);
+    let applied = 0;
+    let compared = 0;
+    for (const input of inputs) {
+      const chat = tok.applyChatTemplate([{ role: 'user', content: input }], { addGenerationPrompt: true });
+      const out = await llamaCppGreedy(model, chat.ids, 24);
+      const answer = tok.decode(out.filter((t) => !tok.endOfTurnIds.includes(t))).trim();
+      if (engineAnswer.has(input)) {
+        expect(answer, input).toBe(engineAnswer.get(input));
+        compared++;
+      }
+      if (followsRule(RULE, input, answer)) applied++;
+    }
+    console.log(`llama.cpp, student GGUF without P: rule "${RULE}" applied on ${applied} of ${inputs.length} held-out inputs; ` +
+      `${compared} answers compared with the engine's, all equal`);
+    expect(compared).toBeGreaterThanOrEqual(5);
+    expect(applied / inputs.length).toBe(acc.student);
+  } finally {
+    await done();
+  }
 }, 900_000);
