@@ -2,6 +2,7 @@
 // (--lora-only) the adapter alone as a GGUF LoRA adapter for a base GGUF of the model it was trained on. CPU only.
 // The file is written whole (X.partial, then renamed), so a kill leaves the old file or none; an existing file is
 // replaced only with --force.
+import { constants } from 'node:buffer';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { exportGguf, exportGgufLora } from '../export/gguf';
@@ -72,7 +73,13 @@ export async function exportGgufCommand(argv: string[]): Promise<void> {
         shown = pct;
       },
     });
-  const bytes = Buffer.concat(parts);
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  // writeFileAtomic takes the file as one buffer, which Node caps (4 GiB on 64-bit).
+  if (total > constants.MAX_LENGTH) {
+    throw new UsageError(`export-gguf: the file would be ${(total / 2 ** 30).toFixed(1)} GiB, past the ${(constants.MAX_LENGTH / 2 ** 30).toFixed(0)} GiB ` +
+      'this command writes in one piece; use --type f16 or q8_0');
+  }
+  const bytes = Buffer.concat(parts, total);
   process.stderr.write(`export-gguf: writing ${out} (${(bytes.length / 1e6).toFixed(1)} MB)\n`);
   await writeFileAtomic(out, bytes, 'gguf');
   if (base) process.stderr.write(`export-gguf: ${adapterDir} was trained on ${describeBase(base)}\n`);
