@@ -26,7 +26,7 @@ import { UsageError } from './fail';
 import { progress, readPrompt } from './pipeline';
 import { datasetThinking, loadCliTokenizer, THINKING_FLAG, thinkingFlag } from './thinking';
 
-const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only'];
+const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only', 'on_policy'];
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const v = parseFlags('train', argv, {

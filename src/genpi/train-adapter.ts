@@ -8,13 +8,16 @@ import { choosePlan, type MemoryPlan } from '../llama/planner';
 import { LoraTrainer } from '../llama/trainer';
 import { Rng } from '../util/rng';
 import { checkHasAnswers } from '../train/answers';
+import type { Sequence } from '../train/batch';
 import type { Tokenizer } from '../model/tokenizer';
 import { attachTeacherTargets, teacherViews } from '../train/distill';
 import { describeStopRule, stopRule, type HeldoutScore, type StopRule } from '../train/early-stop';
 import { heldoutSet, scoreHeldout } from '../train/heldout';
+import { sampleOnPolicy } from '../train/on-policy';
 import { runTraining, stepPlan, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
 import { sizeRun, type RunSize, type RunSizeOverrides, type RunSizeWords } from '../train/run-size';
-import { buildTrainingGroups, checkFitsContext, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
+import { variantSpec } from '../train/variants';
+import { buildTrainingGroups, checkFitsContext, checkHasParts, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
 
 export interface TrainAdapterSettings {
   lora: LoraSpec;
@@ -84,6 +87,18 @@ export function stoppingPlan(earlyStop: boolean, steps: number, heldout: { count
   return { maxSteps: steps, rule, text: describeStopRule(rule, heldout.count, heldout.metric) };
 }
 
+/** on_policy cannot continue from a checkpoint: its samples came from params a checkpoint mid-epoch no longer has. */
+class OnPolicyResumeError extends Error {
+  override name = 'OnPolicyResumeError';
+  constructor(step: number) {
+    super(
+      `the on_policy variant cannot resume from the checkpoint at step ${step}: the student's samples of that epoch came ` +
+        'from parameters the checkpoint no longer holds, so a resumed run would differ from an uninterrupted one. ' +
+        'Start the run over (without --resume)',
+    );
+  }
+}
+
 const NO_TRAINING_RECORDS = 'the dataset has no training records (all are held out): synthesize more samples or lower --heldout';
 
 /**
@@ -124,6 +139,10 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
 
 export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText,
   s: TrainAdapterSettings, cb: LoopCallbacks = {}, resume?: Checkpoint, baseModel = ''): Promise<TrainedAdapter> {
+  checkHasParts(records, s.loss.variant);
+  const onPolicy = variantSpec(s.loss.variant).onPolicy === true;
+  // Its samples depend on the params at each epoch's start, which a checkpoint taken mid-epoch no longer holds.
+  if (onPolicy && resume) throw new OnPolicyResumeError(resume.step);
   const { set, maxT, layout, plan, teachers, heldout, stopping } = planRun(engine, tok, records, prompt, s);
   // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own); the
   // held-out records' come in the same pass, once for the whole run.
@@ -133,7 +152,7 @@ export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records:
       { signal: cb.signal, onProgress: cb.onTeacher });
   }
   const trainer = new LoraTrainer(engine, layout, {
-    maxT, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0, recompute: plan.recompute, vocabChunk: 2048,
+    maxT, groups: ceGroups(set) + (onPolicy ? 1 : 0), klTopK: set.distill?.topK ?? 0, recompute: plan.recompute, vocabChunk: 2048,
   });
   try {
     if (resume) {
@@ -142,9 +161,23 @@ export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records:
     } else {
       trainer.setParams(initLora(layout, s.loop.seed));
     }
-    const examples = set.sft.map((sft, i) => [sft, set.pg[i] ?? null]);
+    const examples: (Sequence | null)[][] = set.sft.map((sft, i) => [sft, set.pg[i] ?? null]);
+    // On-policy: the student's samples ride as a second, zero-weight cross-entropy group, before the KL group, so
+    // their tokens are distilled (by the reverse KL) beside the teacher's answers (by the forward KL) in one mean.
+    const groups = onPolicy ? [set.groups[0], { weight: 0, sequences: [] }, ...set.groups.slice(1)] : set.groups;
     const scoring = stopping.rule && heldout ? { rule: stopping.rule, score: () => scoreHeldout(trainer, heldout) } : undefined;
-    const r = await runTraining(trainer, examples, set.groups, s.loop, { ...cb, heldout: scoring }, resume);
+    // On-policy: at each epoch's first step the student resamples every training answer (train/on-policy.ts).
+    const perEpoch = Math.ceil(set.sft.length / s.loop.batchSize);
+    const beforeStep = !onPolicy ? cb.beforeStep : async (step: number) => {
+      await cb.beforeStep?.(step);
+      if (step % perEpoch !== 0) return;
+      const student = { layout, params: await trainer.readParams() };
+      const round = await sampleOnPolicy(engine, tok, set.records, set.sft, prompt, student, {
+        K: set.distill!.topK, maxT, seed: s.loop.seed, epoch: step / perEpoch, signal: cb.signal,
+      });
+      for (const [i, ex] of examples.entries()) ex[1] = round.samples[i];
+    };
+    const r = await runTraining(trainer, examples, groups, s.loop, { ...cb, heldout: scoring, beforeStep }, resume);
     // A finished run's adapter is its best scored step's; a stopped one is resumed from its checkpoint instead.
     const params = r.best && !r.cancelled ? r.best.params : await trainer.readParams();
     return {

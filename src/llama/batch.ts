@@ -22,5 +22,7 @@ export interface PackedBatch {
     ids: Uint32Array; // [T,K]
     logp: Float32Array; // [T,K]
     weights: Float32Array; // [T] KL weight: kl group weight / its token count, 0 where not distilled
+    /** On-policy distillation's reverse KL(student || teacher) on every distilled token of this batch. */
+    reverse?: boolean;
   };
 }

@@ -10,7 +10,7 @@ import type { Bind, Kernels } from '../gpu/kernel';
 import type { ModelConfig } from '../model/config';
 import { IGNORE, type PackedBatch } from './batch';
 import { cross_entropy_backward, cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './ops/cross_entropy';
-import { kl_topk_backward, kl_topk_forward, kl_topk_gather } from './ops/kl_topk';
+import { kl_reverse_forward, kl_topk_backward, kl_topk_forward, kl_topk_gather } from './ops/kl_topk';
 import { gather_rows, gather_rows_backward, gatherInverse } from './ops/gather';
 import { matmul_backward, matmul_forward } from './ops/matmul';
 import { rmsnorm_backward, rmsnorm_forward } from './ops/rmsnorm';
@@ -99,6 +99,8 @@ export interface HeadPass {
   G: number;
   /** Teacher top-K of logit distillation; 0: none. Its loss lands in loss[1 + G]. */
   K: number;
+  /** The distillation is on-policy distillation's reverse KL(student || teacher) (kl_reverse_forward), not KL(teacher || student). */
+  reverse?: boolean;
 }
 
 function klOf(p: HeadPass, h: HeadBuffers): NonNullable<HeadBuffers['kl']> | null {
@@ -125,7 +127,7 @@ export async function headForward(kernels: Kernels, pass: GPUComputePassEncoder,
     lse: h.lse, losses: h.losses, loss: h.loss, T, G: p.G, accumulate,
   });
   if (kl) {
-    await kl_topk_forward(kernels, pass, {
+    await (p.reverse ? kl_reverse_forward : kl_topk_forward)(kernels, pass, {
       z: kl.z, logp: kl.logp, lse: h.lse, weights: kl.weights, tok: kl.tok, sparse: kl.sparse, loss: h.loss, T, K: p.K, slot: 1 + p.G, accumulate,
     });
   }

@@ -211,7 +211,7 @@ export class LoraTrainer {
     const lf = loraFor(this.layout, this.params, this.grads, this.scratch.dlora, dropout);
     const bb = this.engine.batch(T, this.batch.pos, this.batch.seqStart, b.seqStart, this.batch.seqStartLocal);
     const acts = (l: number) => this.acts[this.opts.recompute ? 0 : l];
-    const hp = { ...this.headPass, T, R: rows.R };
+    const hp = { ...this.headPass, T, R: rows.R, reverse: b.kl?.reverse === true };
     await k.run('train.micro', async (pass) => {
       await this.engine.embed(pass, this.batch.ids, this.xs[0], T);
       for (let l = 0; l < L; l++) {

@@ -11,6 +11,8 @@ export interface TeacherTargets {
   K: number;
   ids: Uint32Array; // [N,K] top-K ids, distinct within a row; N = the sequence's labelled predictions, in order
   logp: Float32Array; // [N,K] their log-probabilities under the teacher
+  /** The sequence is the student's own sample: its term is the reverse KL(student || teacher) (train/on-policy.ts). */
+  reverse?: boolean;
 }
 
 export interface Sequence {
@@ -65,6 +67,7 @@ export function packBatch(parts: { seq: Sequence; group: number }[], groups: Gro
   // A micro-batch without teacher targets (e.g. PG sequences only) distills nothing and carries no `kl`.
   const K = gk < 0 ? 0 : (parts.find((p) => p.seq.teacher)?.seq.teacher?.K ?? 0);
   if (K > 0) b.kl = { K, ids: new Uint32Array(T * K), logp: new Float32Array(T * K), weights: new Float32Array(T) };
+  if (b.kl && parts.find((p) => p.seq.teacher)?.seq.teacher?.reverse) b.kl.reverse = true;
   const wk = gk >= 0 && counts[gk] > 0 ? groups[gk].weight / counts[gk] : 0;
   let at = 0;
   for (const { seq, group } of parts) {
@@ -73,6 +76,7 @@ export function packBatch(parts: { seq: Sequence; group: number }[], groups: Gro
     const w = counts[group] > 0 ? groups[group].weight / counts[group] : 0;
     const teacher = b.kl ? seq.teacher : undefined;
     if (teacher && teacher.K !== K) throw new Error(`teacher targets with top-${teacher.K} and top-${K} in one batch`);
+    if (teacher && b.kl && Boolean(teacher.reverse) !== Boolean(b.kl.reverse)) throw new Error('forward and reverse KL targets in one batch: pack them apart');
     if (teacher && teacher.ids.length !== labelledCount(seq) * K) {
       throw new Error(`teacher targets hold ${teacher.ids.length / K} rows for a sequence with ${labelledCount(seq)} labelled tokens`);
     }

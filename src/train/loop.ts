@@ -69,6 +69,11 @@ export interface LoopCallbacks {
   onTeacher?: (done: number, total: number) => void;
   /** Held-out scoring: the run stops once it stops improving, and its best step is the result. */
   heldout?: HeldoutScoring;
+  /**
+   * Runs before each step's sequences are read (0-based step, params as the previous step left them): on-policy
+   * distillation replaces the examples' sequences in place here with the student's fresh samples.
+   */
+  beforeStep?: (step: number) => Promise<void>;
 }
 
 /**
@@ -104,7 +109,7 @@ export function stepPlan(examples: number, s: Pick<LoopSettings, 'epochs' | 'bat
   return steps;
 }
 
-/** Greedy packing of a step's sequences into micro-batches of at most maxT tokens, in order. */
+/** Greedy packing of a step's sequences into micro-batches of at most maxT tokens, in order, one KL direction each. */
 export function microBatches(parts: { seq: Sequence; group: number }[], maxT: number): { seq: Sequence; group: number }[][] {
   const out: { seq: Sequence; group: number }[][] = [];
   let cur: { seq: Sequence; group: number }[] = [];
@@ -112,7 +117,7 @@ export function microBatches(parts: { seq: Sequence; group: number }[], maxT: nu
   for (const p of parts) {
     const len = p.seq.input_ids.length;
     if (len > maxT) throw new Error(`a training sequence of ${len} tokens exceeds the micro-batch of ${maxT}`);
-    if (n + len > maxT && cur.length) {
+    if ((n + len > maxT || Boolean(p.seq.teacher?.reverse) !== Boolean(cur[0]?.seq.teacher?.reverse)) && cur.length) {
       out.push(cur);
       cur = [];
       n = 0;
@@ -158,7 +163,10 @@ export async function runTraining(trainer: LoraTrainer, examples: (Sequence | nu
       if (savedStep !== step) await save(step);
       return done(step, true, false);
     }
+    await cb.beforeStep?.(step);
     const parts = plan[step].flatMap((ex) => examples[ex].flatMap((seq, group) => (seq ? [{ seq, group }] : [])));
+    // On-policy samples (reverse KL) go after the rest, so a micro-batch holds one direction (microBatches splits there).
+    if (parts.some((p) => p.seq.teacher?.reverse)) parts.sort((a, b) => Number(a.seq.teacher?.reverse ?? false) - Number(b.seq.teacher?.reverse ?? false));
     // Each group's mean is over its tokens in the whole step, across micro-batches.
     const stepGroups = groups.map((g, gi) => ({ ...g, sequences: parts.filter((p) => (gi === gk ? p.seq.teacher : p.group === gi)).map((p) => p.seq) }));
     const counts = groupTokenCounts(stepGroups);

@@ -226,9 +226,10 @@ export function pgSequence(tok: Tokenizer, record: TrainingRecord, p: PromptText
  * 'joint' is GenPI. The others are one switch each: SFT only (w_pg = 0); PG without the reason; PG without P;
  * prompt prepending with probability 0.5 or 1.0, which is the paper's baseline "based on SFT loss" (section 6.2),
  * so it has no PG group either. Beyond the paper, logit distillation (KL to the teacher's top-K on the SFT tokens):
- * 'joint_kl' adds it to GenPI's joint loss, 'kl_only' trains on it alone (no SFT cross-entropy, no PG).
+ * 'joint_kl' adds it to GenPI's joint loss, 'kl_only' trains on it alone (no SFT cross-entropy, no PG), and
+ * 'on_policy' trains on its reverse on the student's own samples (train/on-policy.ts).
  */
-export type TrainingVariant = 'joint' | 'sft_only' | 'pg_no_reason' | 'pg_no_prompt' | 'prepend_0.5' | 'prepend_1.0' | 'joint_kl' | 'kl_only';
+export type TrainingVariant = 'joint' | 'sft_only' | 'pg_no_reason' | 'pg_no_prompt' | 'prepend_0.5' | 'prepend_1.0' | 'joint_kl' | 'kl_only' | 'on_policy';
 
 export interface JointLossSettings {
   /** w_sft [0.7] */
@@ -258,7 +259,7 @@ export const DEFAULT_JOINT_LOSS: JointLossSettings = { sftWeight: 0.7, pgWeight:
 
 /** Whether the variant has the distillation term. */
 export function distills(variant: TrainingVariant): boolean {
-  return variant === 'joint_kl' || variant === 'kl_only';
+  return variant === 'joint_kl' || variant === 'kl_only' || variant === 'on_policy';
 }
 
 const PREPEND_PROBABILITY: Partial<Record<TrainingVariant, number>> = { 'prepend_0.5': 0.5, 'prepend_1.0': 1 };
@@ -311,6 +312,17 @@ export function missingParts(records: readonly TrainingRecord[], variant: Traini
   return { parts, records: lacking.length };
 }
 
+/**
+ * Refuses records that lack parts the variant reads: a PG target built on an empty AS-IS answer or reason would
+ * train the student on nothing, silently. The CLI and the app write them first (genpi/record-parts.ts).
+ */
+export function checkHasParts(records: readonly TrainingRecord[], variant: TrainingVariant): void {
+  const m = missingParts(records, variant);
+  if (!m) return;
+  throw new TrainingDataError(`the ${variant} variant reads ${partsText(m.parts)}, which ${m.records} training record` +
+    `${m.records === 1 ? ' lacks' : 's lack'} (synthesized without them): write them first (genpi train and the app do), or train kl_only`);
+}
+
 /** "AS-IS answers and reasons": what missingParts found, for plan lines. */
 export function partsText(parts: readonly OptionalPart[]): string {
   return parts.map((x) => (x === 'as_is' ? 'AS-IS answers' : 'reasons')).join(' and ');
@@ -318,7 +330,7 @@ export function partsText(parts: readonly OptionalPart[]): string {
 
 /** Whether the variant has the SFT cross-entropy term, so w_sft means something to it. */
 export function trainsSft(variant: TrainingVariant): boolean {
-  return variant !== 'kl_only';
+  return variant !== 'kl_only' && variant !== 'on_policy';
 }
 
 export interface TrainingSet {
@@ -410,7 +422,7 @@ export function buildTrainingGroups(
         return seq;
       });
   const kl = distills(settings.variant);
-  const groups: Group[] = [{ weight: settings.variant === 'kl_only' ? 0 : settings.sftWeight, sequences: sft }];
+  const groups: Group[] = [{ weight: trainsSft(settings.variant) ? settings.sftWeight : 0, sequences: sft }];
   if (pgOpts) groups.push({ weight: settings.pgWeight, sequences: pg });
   if (kl) groups.push({ weight: settings.klWeight ?? DEFAULT_JOINT_LOSS.klWeight!, sequences: sft, kind: 'kl' });
   const distill = kl ? { topK: settings.klTopK ?? DEFAULT_JOINT_LOSS.klTopK! } : null;

@@ -58,6 +58,12 @@ export const VARIANT_SPECS = [
     help: 'joint plus the KL term',
     sft: true, pg: PG_FULL, kl: true, prepend: 0, reveals: REVEALS_PROMPT,
   },
+  {
+    value: 'on_policy', label: 'On-policy distillation: reverse KL on the student\'s own answers',
+    help: 'each epoch the student (adapter, no P) samples its own answers; the teacher with P scores them and the ' +
+      'loss is KL(student || teacher) on the teacher\'s top-K (On-Policy Context Distillation)',
+    sft: false, pg: null, kl: true, prepend: 0, reveals: REVEALS_BEHAVIOUR, onPolicy: true,
+  },
 ] as const satisfies readonly VariantSpec[];
 
 export type TrainingVariant = (typeof VARIANT_SPECS)[number]['value'];
@@ -74,6 +80,11 @@ export interface VariantSpec {
   pg: PgOptions | null;
   /** Has the distillation term, KL to the teacher's top-K (w_kl). */
   kl: boolean;
+  /**
+   * On-policy distillation: the distillation term is the reverse KL(student || teacher) on answers the student
+   * samples itself, resampled each epoch (train/on-policy.ts), instead of KL(teacher || student) on the teacher's.
+   */
+  onPolicy?: boolean;
   /** Probability that P is prepended to an SFT input (the paper's baseline); 0 for none. */
   prepend: number;
   /** What an adapter trained so can reveal about its prompt. */

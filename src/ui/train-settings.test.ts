@@ -11,7 +11,7 @@ describe('training settings', () => {
     expect(s.lr).toBe(2e-3);
     expect(s.loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'kl_only', klWeight: 1, klTopK: 32 });
     expect(settingsProblems(s)).toEqual([]);
-    expect(VARIANTS.map((v) => v.value)).toEqual(['kl_only', 'joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl']);
+    expect(VARIANTS.map((v) => v.value)).toEqual(['kl_only', 'joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'on_policy']);
   });
 
   it('leaves batch and epochs on auto (empty) by default, and takes a number the user types', () => {
