@@ -1,5 +1,6 @@
 // genpi eval: base, teacher and student on the dataset's held-out inputs; agreement with the teacher, KL with the
-// teacher's tokens forced, and what dropping P saves. --json prints one object; otherwise a table.
+// teacher's tokens forced, what dropping P saves, and on a testbed model accuracy per branch of P and per turn of
+// conversations of --turns user turns. --json prints one object; otherwise a table.
 import { readDataset } from '../genpi/dataset';
 import { evaluate } from '../genpi/evaluate';
 import { existsSync } from 'node:fs';
