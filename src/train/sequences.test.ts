@@ -12,10 +12,13 @@ import {
   buildTrainingGroups,
   ChatTemplateError,
   checkFitsContext,
+  checkHasParts,
   ContextTooShortError,
   DEFAULT_JOINT_LOSS,
   hasPg,
   labelAssistantTurns,
+  missingParts,
+  partsRead,
   pgAssistantText,
   pgSequence,
   pgUserText,
@@ -359,5 +362,32 @@ describe('very long turns', () => {
   it('leaves texts that could fit to the exact count (the quick bound never refuses one that fits)', () => {
     expect(tokensOverContext(tok, 'word '.repeat(1000), 2048)).toBeNull();
     expect(tokensOverContext(tok, huge, 2048)).toBeGreaterThan(2048);
+  });
+});
+
+describe('the optional parts (AS-IS answers, reasons)', () => {
+  const rec = (id: string, parts?: string[], split = 'train'): TrainingRecord => ({
+    id, input: 'hi', as_is: '', to_be: 'hello', reason: '', conversation: [], split, settings: parts ? { parts } : {},
+  });
+
+  it('says which each variant reads, and which a dataset lacks for it (train records only; old records hold both)', () => {
+    expect(partsRead('kl_only')).toEqual([]);
+    expect(partsRead('sft_only')).toEqual([]);
+    expect(partsRead('joint')).toEqual(['as_is', 'reason']);
+    expect(partsRead('pg_no_prompt')).toEqual(['as_is', 'reason']);
+    expect(partsRead('pg_no_reason')).toEqual(['as_is']);
+    const records = [rec('a', []), rec('b', ['as_is']), rec('c'), rec('d', [], 'heldout')];
+    expect(missingParts(records, 'kl_only')).toBeNull();
+    expect(missingParts(records, 'joint')).toEqual({ parts: ['as_is', 'reason'], records: 2 });
+    expect(missingParts(records, 'pg_no_reason')).toEqual({ parts: ['as_is'], records: 1 });
+    expect(missingParts([rec('c')], 'joint')).toBeNull();
+  });
+
+  it('refuses to train a variant on parts its records lack, saying what to do', () => {
+    expect(() => checkHasParts([rec('a', [])], 'kl_only')).not.toThrow();
+    expect(() => checkHasParts([rec('a', []), rec('b', [])], 'joint')).toThrow(
+      'the joint variant reads AS-IS answers and reasons, which 2 training records lack (synthesized without them): write them ' +
+        'first (genpi train and the app do), or train kl_only',
+    );
   });
 });
