@@ -16,6 +16,7 @@ import { benchPeerChromium, type ChromiumPeer } from '../e2e/peer-bench';
 import { benchQuality, compoundCases, formatQuality, singleRuleCases, type QualityRow } from '../src/bench/quality';
 import { HARD_RULES, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
+import { VARIANT_NAMES } from '../src/train/variants';
 import { benchTraining, type TrainResult } from '../src/bench/train';
 import { benchLoadMemory, LLAMA32_1B, type LoadMemoryResult } from '../src/bench/load-memory';
 import { summarize } from '../src/gpu/device';
@@ -119,7 +120,8 @@ if (sections.has('quality')) {
   const singleDir = ['single', 'compound', 'both'].includes(which) ? 'public/demo-model' : which;
   const readDir = (dir: string) => new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
   const rules = listFlag('--rules', [...TESTBED_RULES, ...HARD_RULES]).filter((r) => process.argv.includes('--rules') || (TESTBED_RULES as readonly string[]).includes(r)) as TestbedRule[];
-  const variants = listFlag('--variants', ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
+  // Unasked, the four the README's table compares; --variants may name any of the table's (on_policy too).
+  const variants = (process.argv.includes('--variants') ? listFlag('--variants', VARIANT_NAMES) : ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
   const numberFlag = (name: string) => {
     const at = process.argv.indexOf(name);
     return at >= 0 ? Number(process.argv[at + 1]) : undefined;
