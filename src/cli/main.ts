@@ -37,7 +37,7 @@ Usage:
       request asks for) is an error, and no file is written.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
          [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume | --force]
-         [--variant kl_only|joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl]
+         [--variant kl_only|joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl|on_policy]
          [--kl-weight W] [--kl-top-k K] [--batch-size N]
          [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE] [--dry-run]
          [--[no-]thinking] [--no-early-stop]
@@ -46,7 +46,8 @@ Usage:
       last_pg_loss, last_kl_loss} last. The default, kl_only, is logit
       distillation, KL(teacher with P || student) on the SFT tokens against the teacher's top-K (weight 1.0,
       top 32): the best measured on the testbed. joint is GenPI's joint SFT + PG loss (--sft-weight 0.7,
-      --pg-weight 0.3), joint_kl both. --resume continues from the checkpoint in ADAPTER_DIR (same model,
+      --pg-weight 0.3), joint_kl both. on_policy adds, each epoch, the student's own sampled answers, trained on
+      the reverse KL(student || teacher with P); it cannot --resume. --resume continues from the checkpoint in ADAPTER_DIR (same model,
       dataset and flags, or it refuses); --force trains a new adapter over an earlier one there. The folder
       is replaced whole at the end. Without
       --batch-size or --epochs they are sized to the training records (at least 120 steps where it can);
