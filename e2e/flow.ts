@@ -9,7 +9,7 @@ export async function openAdvanced(page: Page): Promise<void> {
 
 /** Loads a model by hub id from the hub at `url` through the model card; says which of summary or error showed. */
 export async function loadFromHub(page: Page, id: string, url: string): Promise<'summary' | 'error'> {
-  await page.locator('details:has([data-testid=hub-id])').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+  await page.locator('details:has([data-testid=hub-url])').evaluateAll((all) => all.forEach((d) => ((d as HTMLDetailsElement).open = true)));
   await page.getByTestId('hub-id').fill(id);
   await page.getByTestId('hub-url').fill(url);
   await page.getByTestId('load-hub').click();

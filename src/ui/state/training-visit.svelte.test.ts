@@ -132,3 +132,28 @@ describe('TrainingState on a visit', () => {
     expect(app.training.settings.batchSize).toBeNull();
   });
 });
+
+describe('TrainingState after a reload', () => {
+  it('a pause before the resumed run\'s next checkpoint offers the checkpoint it resumed from, not step 0', async () => {
+    const { app: before } = await ready();
+    before.training.settings.checkpointEvery = 2; // checkpoints at steps 2 and 4
+    await pauseAfter(before, 2);
+
+    const { app } = await ready({ fresh: false });
+    await app.training.findResumable();
+    app.engine.script = { steps: 5, holdAt: 3 };
+    const resumed = app.training.resume();
+    await app.engine.held.promise;
+    app.training.pause();
+    await resumed;
+    expect(app.training.resumable?.step).toBe(2);
+  });
+});
+
+async function pauseAfter(app: TestApp, step: number): Promise<void> {
+  app.engine.script = { steps: 3, holdAt: step };
+  const started = app.training.start();
+  await app.engine.held.promise;
+  app.training.pause();
+  await started;
+}

@@ -200,6 +200,8 @@ export class TrainingState {
       if (this.resumeBlocker) throw new WrongModelError(this.resumeBlocker);
       const c = this.checkpoint?.runId === r.run.id ? this.checkpoint.c : await this.store.read((s) => s.latestCheckpoint(r.run.id));
       const ds = await this.datasetOf(r.run.datasetId);
+      // The checkpoint resumed from is the run's latest until the next one: a pause before it keeps its step.
+      if (c) this.checkpoint = { runId: r.run.id, c };
       const run: StoredRun = { ...r.run, status: 'running', updated: Date.now(), error: null };
       this.resumable = null;
       await this.saveRun(run);
