@@ -2,7 +2,7 @@
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
 // picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
-// joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --rank, --epochs,
+// joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --chain-turns, --rank, --epochs,
 // --seed (training), --test-inputs and --turns (evaluation) override its defaults; --testbed single|compound (or a
 // model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
 // take many minutes on a software adapter, the 135M pipeline hours.
@@ -127,8 +127,8 @@ if (sections.has('quality')) {
     return at >= 0 ? Number(process.argv[at + 1]) : undefined;
   };
   const testInputs = numberFlag('--test-inputs') ?? 48;
-  const common = { variants, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'), rank: numberFlag('--rank'),
-    epochs: numberFlag('--epochs'), seed: numberFlag('--seed'), turns: numberFlag('--turns') };
+  const common = { variants, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'),
+    chainTurns: numberFlag('--chain-turns'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'), seed: numberFlag('--seed'), turns: numberFlag('--turns') };
   if (which !== 'compound') {
     log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
     quality.push(...await benchQuality(k, readDir(singleDir), { ...common, cases: singleRuleCases(rules, testInputs) }));

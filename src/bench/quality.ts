@@ -125,6 +125,8 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   rank?: number;
   epochs?: number;
   seed?: number;
+  /** Synthesis's later turns (chain-turns.ts); the default's otherwise. */
+  chainTurns?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -139,6 +141,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
       const synth: SynthesisSettings = {
         samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens,
         reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
+        chainTurns: o.chainTurns ?? d.chainTurns,
       };
       const t0 = performance.now();
       const { records, figures } = await session.synthesize(`q-${rule}`, prompt, synth);

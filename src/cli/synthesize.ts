@@ -25,7 +25,7 @@ import { THINKING_FLAG, thinkingFlag } from './thinking';
 export async function synthesizeCommand(argv: string[]): Promise<void> {
   const v = parseFlags('synthesize', argv, {
     model: { type: 'string' }, prompt: { type: 'string' }, samples: { type: 'string' }, out: { type: 'string' },
-    'max-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
+    'max-turns': { type: 'string' }, 'chain-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
     'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
     'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'reason-tokens': { type: 'string' },
     'max-rounds': { type: 'string' }, 'with-reasons': { type: 'boolean' }, ...THINKING_FLAG,
@@ -52,6 +52,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   process.stderr.write(`prompt: ${prompt.report}\n`);
   const maxNew = intFlag('synthesize', v, 'max-new-tokens', DEFAULT_SYNTHESIS.maxNewTokens, 1);
   const maxTurns = intFlag('synthesize', v, 'max-turns', DEFAULT_SYNTHESIS.maxTurns, 1);
+  const chainTurns = intFlag('synthesize', v, 'chain-turns', DEFAULT_SYNTHESIS.chainTurns, 1);
   const reasonTokens = intFlag('synthesize', v, 'reason-tokens', DEFAULT_SYNTHESIS.reasonTokens, 1);
   const maxRounds = v['max-rounds'] === undefined ? undefined : intFlag('synthesize', v, 'max-rounds', 0, 0);
   const environment = {
@@ -61,14 +62,14 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   };
   // AS-IS answers and reasons only when asked: the default variant never reads them (train writes them if needed).
   const parts: OptionalPart[] = v['with-reasons'] === true ? [...OPTIONAL_PARTS] : [];
-  const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment, parts });
+  const slotTokens = (tok: Tokenizer) => synthesisSlotTokens(tok, prompt, { maxTurns, chainTurns, maxNewTokens: maxNew, reasonTokens, seedInputs, environment, parts });
   const { generator, tokenizer, pTokens } = await openPipeline(modelDir, { prompt, slotTokens, command: 'synthesize', thinking });
   process.stderr.write(`prompt tokens: ${pTokens}\n`);
   // How long P may be on this model, and why, before any request (a P over it is refused by synthesize).
   process.stderr.write(`${promptRoom(tokenizer, prompt, generator.engine.cfg.maxPositionEmbeddings, maxNew).sentence}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
-    environment, parts,
+    environment, parts, chainTurns,
     // On a testbed model (its folder has the marker) the figures count the inputs per branch of P.
     checker: existsSync(join(modelDir, TESTBED_MARKER)) ? behaviourChecker(prompt.text) : null,
     onProgress: (p) => progress(`synthesize: ${stageLine(p)}`),

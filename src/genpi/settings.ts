@@ -1,7 +1,7 @@
 // The settings of a synthesis and of a training run, as the worker receives them and the store keeps them with
 // each dataset and run. A module of their own, below both, so the store does not import the worker's API.
 import type { LoraSpec } from '../llama/lora';
-import type { JointLossSettings } from '../train/sequences';
+import type { LossSettings } from '../train/variants';
 import type { OptionalPart } from '../train/sequences';
 import type { Environment } from './roleplay';
 
@@ -17,6 +17,8 @@ export interface SynthesisSettings {
   environment: Environment;
   /** A regular expression source (multiline) for a valid final action; '' for none. */
   actionPattern: string;
+  /** Most user turns a training conversation is continued to with other inputs [3]; 1 is off (genpi/chain-turns.ts). */
+  chainTurns?: number;
   /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
   maxRounds?: number;
   /** AS-IS answers and reasons, which only prompt-generation variants read; absent or empty: none made. */
@@ -26,7 +28,7 @@ export interface SynthesisSettings {
 export interface TrainSettings {
   lora: LoraSpec;
   /** Weights and variant; the distilling variants (joint_kl, kl_only) also read klWeight and klTopK. */
-  loss: JointLossSettings;
+  loss: LossSettings;
   /**
    * null is "auto": sized to the training records (src/train/run-size.ts), the other one set or not. Runs saved
    * before "auto" existed hold numbers and keep meaning exactly those.

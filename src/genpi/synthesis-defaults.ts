@@ -9,8 +9,13 @@ export interface SynthesisDefaults {
   maxNewTokens: number;
   reasonTokens: number;
   environment: Environment;
+  /** Most user turns a conversation is continued to with other training inputs (chain-turns.ts); 1 is off. */
+  chainTurns: number;
+  /** Share of the training conversations continued so. */
+  chainShare: number;
 }
 
 export const DEFAULT_SYNTHESIS: SynthesisDefaults = {
   samples: 64, heldout: 0.1, maxTurns: 1, maxNewTokens: 256, reasonTokens: 512, environment: DEFAULT_ENVIRONMENT,
+  chainTurns: 3, chainShare: 0.5,
 };

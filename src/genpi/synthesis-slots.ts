@@ -9,6 +9,7 @@ import { buildPseudoInputRequest } from './pseudo-inputs';
 import { DEFAULT_ENVIRONMENT, environmentMessages, type Environment } from './roleplay';
 import type { OptionalPart } from '../train/sequences';
 import { reasonRequest } from './record-parts';
+import { DEFAULT_SYNTHESIS } from './synthesis-defaults';
 
 /** What gather-inputs asks for: inputs per list request, 40 new tokens each, and the longest user turn sampled. */
 const PER_REQUEST = 8;
@@ -19,7 +20,7 @@ const MARGIN = 32;
 
 /** Tokens the longest request and its reply take (callers cap it at the model's context). */
 export function synthesisSlotTokens(tok: Tokenizer, p: ParsedPrompt, o: { maxTurns: number; maxNewTokens: number; reasonTokens: number;
-  seedInputs?: readonly string[]; environment?: Environment; parts?: readonly OptionalPart[] }): number {
+  seedInputs?: readonly string[]; environment?: Environment; parts?: readonly OptionalPart[]; chainTurns?: number }): number {
   const chat = (m: ChatMessage[]) => tok.applyChatTemplate(m, { addGenerationPrompt: true }).ids.length;
   const pool = [...demonstrationInputs(p), ...(o.seedInputs ?? [])].map((text) => ({ text, tokens: tok.encode(text).length }));
   pool.sort((a, b) => b.tokens - a.tokens);
@@ -29,8 +30,10 @@ export function synthesisSlotTokens(tok: Tokenizer, p: ParsedPrompt, o: { maxTur
   // Reasons quote P, the input and both answers; they are made only when asked for.
   const reason = o.parts?.includes('reason') ? chat(reasonRequest(p, '', '', '')) + input + 2 * o.maxNewTokens + o.reasonTokens : 0;
   // Every turn of a conversation (the input, then the teacher's and the environment's replies) after its framing.
-  const turns: ChatMessage[] = Array.from({ length: 2 * o.maxTurns + 1 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' }));
-  const replies = 2 * o.maxTurns * o.maxNewTokens + input;
+  // Chained later turns (chain-turns.ts) are inputs, not environment replies: the longer of the two per user turn.
+  const T = Math.max(o.maxTurns, o.chainTurns ?? DEFAULT_SYNTHESIS.chainTurns);
+  const turns: ChatMessage[] = Array.from({ length: 2 * T + 1 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' }));
+  const replies = T * (o.maxNewTokens + Math.max(o.maxNewTokens, input)) + input;
   const teacher = chat([...p.messages, ...turns]) + replies;
   const environment = chat([...environmentMessages(p, o.environment ?? DEFAULT_ENVIRONMENT), ...turns]) + replies;
   return Math.max(list, reason, teacher, environment) + MARGIN;

@@ -4,14 +4,15 @@
 
 /** The stage running and its count. */
 export interface SynthesisStage {
-  stage: 'inputs' | 'answers' | 'as_is' | 'reasons' | 'roleplay';
+  stage: 'inputs' | 'answers' | 'as_is' | 'reasons' | 'roleplay' | 'later_turns';
   done: number;
   total: number;
 }
 
 /** Each stage's name, in the order they run (role-play counts turns, the others requests). */
 export const STAGE_NAMES: Record<SynthesisStage['stage'], string> = {
-  inputs: 'pseudo inputs', answers: 'TO-BE answers', roleplay: 'role-play turns', as_is: 'AS-IS answers', reasons: 'reasons',
+  inputs: 'pseudo inputs', answers: 'TO-BE answers', roleplay: 'role-play turns', later_turns: 'later turns', as_is: 'AS-IS answers',
+  reasons: 'reasons',
 };
 
 /** "reasons 12/58": the progress line's text. */

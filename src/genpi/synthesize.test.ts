@@ -17,7 +17,8 @@ import { scriptedGenerator } from './testing';
 
 const P = parsePrompt('You are a support bot for Acme routers.\nuser: My wifi drops.\nassistant: Restart the router.');
 const SEEDS = Array.from({ length: 10 }, (_, i) => `Seed question ${i}`);
-const base = { heldout: 0.1, maxTurns: 1, maxNewTokens: 8, reasonTokens: 8 };
+// Later turns off here (they are the last describe's subject), so the requests counted are the first turns'.
+const base = { heldout: 0.1, maxTurns: 1, maxNewTokens: 8, reasonTokens: 8, chainTurns: 1 };
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -128,5 +129,44 @@ describe('synthesize: a long P', () => {
     await expect(run).rejects.toBeInstanceOf(SynthesisError);
     await expect(run).rejects.toThrow(new RegExp(`^the prompt has ${room.tokens} tokens, 22 more than the ${room.tokens - 22} this model allows \\(its context of ${context} tokens`));
     expect(counts.user_turn + counts.list + counts.other).toBe(0);
+  });
+});
+
+describe('synthesize: later turns from other training inputs', () => {
+  it('continues about half the training conversations to 2 or 3 user turns, never with a held-out input', async () => {
+    const texts: string[] = [];
+    const { gen } = scriptedGenerator(tok, (kind, n, text) => (kind === 'other' && texts.push(text), { text: kind === 'user_turn' ? `My router ${n} blinks.` : kind === 'list' ? '' : `answer ${n}` }));
+    const stages: SynthesisStage[] = [];
+    const { records } = await synthesize(gen, tok, P, { ...base, chainTurns: 3, chainShare: 0.5, samples: 40, seed: 3, seedInputs: SEEDS, onProgress: (s) => stages.push(s) });
+    const userTurns = (r: (typeof records)[number]) => r.conversation.filter((m) => m.role === 'user').length;
+    const train = records.filter((r) => r.split === 'train');
+    const held = records.filter((r) => r.split === 'heldout');
+    const longer = train.filter((r) => userTurns(r) > 1);
+    console.log(`later turns: ${longer.length} of ${train.length} training conversations; user turns ${train.map(userTurns).join('')}`);
+    expect(longer.length).toBeGreaterThan(train.length * 0.25);
+    expect(longer.length).toBeLessThan(train.length * 0.75);
+    expect(new Set(train.map(userTurns))).toEqual(new Set([1, 2, 3]));
+    // Held-out conversations stay one turn, and no held-out input is asked in a training conversation.
+    expect(held.every((r) => userTurns(r) === 1)).toBe(true);
+    const heldInputs = new Set(held.map((r) => r.input));
+    for (const r of longer) {
+      const asked = r.conversation.filter((m) => m.role === 'user').map((m) => m.content);
+      expect(asked.some((x) => heldInputs.has(x)), r.id).toBe(false);
+      expect(new Set(asked).size).toBe(asked.length);
+      // user and assistant alternate, ending on a teacher turn
+      expect(r.conversation.map((m) => m.role)).toEqual(asked.flatMap(() => ['user', 'assistant']));
+    }
+    // Every later turn is answered with P in front and the conversation so far.
+    const later = texts.filter((t) => (t.match(/My router \d+ blinks\.|Seed question \d/g) ?? []).length > 1);
+    expect(later.length).toBe(longer.reduce((a, r) => a + userTurns(r) - 1, 0));
+    expect(later.every((t) => t.includes('Acme routers'))).toBe(true);
+    expect(stages.some((s) => s.stage === 'later_turns')).toBe(true);
+    expect(records[0].settings.chain_turns).toBe(3);
+  });
+
+  it('writes one-turn conversations with chainTurns 1', async () => {
+    const { gen } = scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? `My router ${n} blinks.` : kind === 'list' ? '' : `answer ${n}` }));
+    const { records } = await synthesize(gen, tok, P, { ...base, samples: 20, seed: 3, seedInputs: SEEDS });
+    expect(records.every((r) => r.conversation.length === 2)).toBe(true);
   });
 });

@@ -18,6 +18,8 @@ import { promptRoom } from './prompt-room';
 import { makeParts } from './record-parts';
 import { DEFAULT_ENVIRONMENT, rolePlay, type Environment } from './roleplay';
 import { checkFloor, SynthesisError, type Shortfall } from './shortfall';
+import { chainPlan, chainTurns } from './chain-turns';
+import { DEFAULT_SYNTHESIS } from './synthesis-defaults';
 import type { SynthesisStage } from './synthesis-stages';
 
 export interface SynthesisOptions {
@@ -37,6 +39,10 @@ export interface SynthesisOptions {
   userTurnTokens?: number; // longest user turn sampled [256]
   /** The parts only prompt generation reads, made too [none: the default variant reads neither]. */
   parts?: readonly OptionalPart[];
+  /** Most user turns a training conversation is continued to with other training inputs [3]; 1 is off (chain-turns.ts). */
+  chainTurns?: number;
+  /** Share of the training conversations continued so [0.5]. */
+  chainShare?: number;
   /** What P asks, on a testbed model: the figures then count the inputs per branch (coverage.ts). */
   checker?: BehaviourChecker | null;
   signal?: AbortSignal;
@@ -94,7 +100,19 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
 
   const { heldout } = splitHeldOut(inputs.map((_, i) => i), o.heldout, new Rng(o.seed).fork('split'));
   const held = new Set(heldout);
-  const settings = { seed: o.seed, max_turns: o.maxTurns, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
+
+  // Step 3b: later turns from other training inputs, for training conversations the role-play left at one turn.
+  const chainTo = o.chainTurns ?? DEFAULT_SYNTHESIS.chainTurns;
+  const plan = chainPlan(convs.map((c, i) => !held.has(i) && !c.endMarker && !c.skipped && c.conversation.length === 2), {
+    turns: chainTo, share: o.chainShare ?? DEFAULT_SYNTHESIS.chainShare, seed: o.seed,
+  });
+  if (plan.some((t) => t > 1)) {
+    await chainTurns(gen, tok, p, convs, inputs.filter((_, i) => !held.has(i)), plan, {
+      maxNewTokens: maxNew, seed: o.seed, signal: o.signal,
+      onTurn: (turn, of) => o.onProgress?.({ stage: 'later_turns', done: turn, total: of }),
+    });
+  }
+  const settings = { seed: o.seed, max_turns: o.maxTurns, chain_turns: chainTo, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
   const records: GenpiRecord[] = inputs.map((input, i) => ({
     id: `r${String(i).padStart(5, '0')}`, input, as_is: '', to_be: toBe[i], reason: '',
     conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train',
