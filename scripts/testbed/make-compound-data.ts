@@ -21,8 +21,18 @@
 //   TESTBED_STEPS=0 TESTBED_MODEL_DIR=public/compound-model TESTBED_DATA=build/compound/eval300s.json \
 //     TESTBED_RESUME=public/compound-model python3 scripts/testbed/train_testbed.py
 //
-// Greedy accuracy with held-out P of about 300 tokens (6 P, one input per branch and turn; the trainer's check):
-//   RESULTS
+// UNFINISHED: the committed weights (v1 at step 1,250 of 1,500, 72 minutes) do NOT follow the branches yet. Greedy
+// accuracy with held-out P of about 300 tokens (6 P, 4-6 inputs per branch and turn; the trainer's check), v1 at
+// step 250 / 750 / 1,000 (turns 1, 2, 3):
+//   please 0 0 0.25 / 0.25 0.25 0.5 / 0.5 0 0;  question 0 0 0 at every step;  digit 0 0 0 / 0 0.5 0 / 0 0.25 0;
+//   other 0 0.17 0 / 0 0 0.17 / 0.17 0.17 0.33;  base repeats the message 0.56 / 0.88 / 0.88.
+// Through our engine at step 1,250 (the GPU test from commit fa75d2a, 5-10 inputs per cell, turns 1 and 2):
+//   please 0 0, digit 0.3 0.3, other 0.1 0.1, question 0 0; base repeats 100%, follows no branch (0%).
+// What it learned: the answer shapes (the prefix "OK:", a count, a first word) and when a P states rules at all;
+// what it did not: which rule a message's condition selects (e.g. "please dog" under 'please: count' answers
+// "please", the first word) and exact counting. v2 (train2.json, 2 rules per P, from step 500) was stopped at step
+// 100 for lack of CPU. The run was starved (about 5 s a step where an idle core gives about 1.3); the next try
+// should give it several hours, or a smaller problem first (2 conditions, 2-3 actions) and grow.
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -66,6 +76,8 @@ export const MARKER = {
   conditions: ['please', 'question', 'digit'],
   actions: ['first', 'last', 'count', 'double', 'reverse'],
   max_turns: 3,
+  // Until the teacher passes src/genpi/compound-testbed.gpu.test.ts (>= 90% per branch), evaluation must not trust it.
+  status: 'unfinished: the committed weights do not yet follow the branches (see make-compound-data.ts header)',
 };
 
 // TESTBED_CONDITIONS fixes how many conditional rules each P has (default 1 to 3).

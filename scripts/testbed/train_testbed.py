@@ -216,7 +216,15 @@ if RESUME:
     # TESTBED_EVAL_EVERY: greedy accuracy every that many steps (and at resume); costly on long contexts.
     print('resumed from', os.path.join(RESUME_DIR, 'model.safetensors'), 'greedy accuracy', accuracy(model) if EVAL_EVERY == 500 else 'not measured', flush=True)
 print(f'{sum(p.numel() for p in model.parameters())} parameters, {len(data["seqs"])} sequences', flush=True)
-if STEPS == 0:  # only measures the resumed weights on DATA's evals
+if STEPS == 0:  # only measures the resumed weights on DATA's evals, showing a few misses
+    inv = {i: t for t, i in json.load(open(os.path.join(MODEL_DIR, 'tokenizer.json')))['model']['vocab'].items()}
+    text = lambda ids: ''.join(inv.get(i, '<%d>' % i) for i in ids).replace('\u0120', ' ').replace('\u010a', '\n')
+    with torch.no_grad():
+        for e in data['evals'][:int(os.environ.get('TESTBED_SHOW', 0))]:
+            ids = list(e['ctx'])
+            for _ in range(len(e['want']) + 2):
+                ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+            print(e['name'], repr(text(e['ctx'][-12:])), 'want', repr(text(e['want'])), 'got', repr(text(ids[len(e['ctx']):])), flush=True)
     print('greedy accuracy', accuracy(model), flush=True)
     sys.exit(0)
 opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.01)
