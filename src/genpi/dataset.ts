@@ -1,4 +1,4 @@
-// The synthesized dataset as records (GENPI.md "Data synthesis"), its JSONL import and export, and an export in
+// The synthesized dataset as records (docs/METHOD.md "Data synthesis"), its JSONL import and export, and an export in
 // the chat-messages JSONL that Hugging Face TRL's SFTTrainer trains on, so a dataset made here also trains in Python.
 import { ModelError } from '../model/errors';
 import { withoutBom } from '../model/text-file';
@@ -28,7 +28,7 @@ export interface GenpiRecord {
   settings: Record<string, unknown>;
 }
 
-/** The quality figures shown to the user and written with the dataset (GENPI.md step 5). */
+/** The quality figures shown to the user and written with the dataset (docs/METHOD.md step 5). */
 export interface DatasetFigures {
   records: number;
   /** Mean number of teacher turns per conversation. */

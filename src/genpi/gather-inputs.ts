@@ -1,4 +1,4 @@
-// Step 1 of synthesis (GENPI.md "Data synthesis", "Beyond the paper"): unique pseudo inputs from the user's seed
+// Step 1 of synthesis (docs/METHOD.md "Data synthesis", "Beyond the paper"): unique pseudo inputs from the user's seed
 // inputs first, then rounds of model requests mixed between user-turn sampling and the numbered-list request,
 // each round's requests given to the sources by what they last yielded, until N inputs or the retry budget is
 // spent. Everything dropped is counted, so a shortfall can say why.

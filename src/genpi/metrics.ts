@@ -1,4 +1,4 @@
-// Evaluation metrics over the held-out inputs (GENPI.md "Evaluation"): how closely base and student answers agree
+// Evaluation metrics over the held-out inputs (docs/METHOD.md "Evaluation"): how closely base and student answers agree
 // with the teacher's (exact match, token F1, ROUGE-L, per-token KL) and how often final actions are valid.
 import type { ChatMessage } from '../model/tokenizer';
 

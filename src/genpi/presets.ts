@@ -13,7 +13,7 @@ export interface PromptPreset {
   environment: Environment;
   /** A multiline regular expression a valid final teacher turn matches; '' when answers have no fixed shape. */
   actionPattern: string;
-  /** A sensible role-play turn limit for this kind of task (GENPI.md: 10 for an OS agent, 2 for browsing). */
+  /** A sensible role-play turn limit for this kind of task (docs/METHOD.md: 10 for an OS agent, 2 for browsing). */
   maxTurns: number;
 }
 

@@ -1,4 +1,4 @@
-// The pure half of pseudo-input synthesis (GENPI.md step 1): the request that asks the model for inputs, reading
+// The pure half of pseudo-input synthesis (docs/METHOD.md step 1): the request that asks the model for inputs, reading
 // its list back out of messy output, dropping empty, over-long and duplicate inputs, and the held-out split.
 import type { Rng } from '../util/rng';
 import type { ChatMessage } from '../model/tokenizer';

@@ -1,4 +1,4 @@
-// Self role-play (GENPI.md step 4): the teacher (the model with P) answers; the environment (the model told what it
+// Self role-play (docs/METHOD.md step 4): the teacher (the model with P) answers; the environment (the model told what it
 // simulates, with P's example roles swapped so it plays the other side) replies; back and forth until the
 // environment writes the end marker or the turn limit is reached. All conversations advance together, one batch
 // per turn; one whose next request no longer fits the model's context ends there (after a teacher turn).

@@ -11,7 +11,7 @@ export interface SynthesisSettings {
   maxTurns: number;
   seed: number;
   maxNewTokens: number;
-  /** Tokens per reason (GENPI.md: at most 512). */
+  /** Tokens per reason (docs/METHOD.md: at most 512). */
   reasonTokens: number;
   seedInputs: string[];
   environment: Environment;

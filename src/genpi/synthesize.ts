@@ -1,4 +1,4 @@
-// GenPI's data synthesis from the prompt alone (GENPI.md "Data synthesis"): pseudo inputs, TO-BE answers and
+// GenPI's data synthesis from the prompt alone (docs/METHOD.md "Data synthesis"): pseudo inputs, TO-BE answers and
 // role-played conversations, with the quality figures, for any prompt; the AS-IS answers and reasons only
 // prompt generation reads are made only when asked for (record-parts.ts).
 import type { Generator } from '../llama/generator';

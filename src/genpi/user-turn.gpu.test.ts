@@ -2,7 +2,7 @@
 // each of 32 inputs asked: a model that follows no instruction cannot write a numbered list of 8 messages, but it
 // ends a user turn after P, so user-turn sampling yields most of what it asks and the list request little. Then
 // both mixed: the rounds follow the yields and N unique inputs come back, most of them sampled user turns.
-// (A random model cannot show that the inputs are good ones; GENPI.md "Beyond the paper" measures that.)
+// (A random model cannot show that the inputs are good ones; docs/METHOD.md "Beyond the paper" measures that.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';

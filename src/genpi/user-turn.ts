@@ -1,4 +1,4 @@
-// User-turn sampling (Magpie, Xu et al. 2024; GENPI.md "Beyond the paper"): P rendered with the model's own chat
+// User-turn sampling (Magpie, Xu et al. 2024; docs/METHOD.md "Beyond the paper"): P rendered with the model's own chat
 // template, a user turn opened after it, and the model left to write the user's message up to its end of turn.
 // It is GenPI's role swap applied to the first turn and needs no instruction following, so it yields inputs on
 // models too small to answer "write 8 new messages as a numbered list".
@@ -50,7 +50,7 @@ export interface UserTurn {
 }
 
 /**
- * `count` user turns sampled after the opener [temperature 1.0, top-p 0.9 as GENPI.md samples inputs], each with
+ * `count` user turns sampled after the opener [temperature 1.0, top-p 0.9 as docs/METHOD.md samples inputs], each with
  * its own seed, each stopped at the model's end of turn (the generator's default stops).
  */
 export async function sampleUserTurns(gen: Generator, opener: { prefix: number[]; prompt: number[] }, count: number,

@@ -1,4 +1,4 @@
-// The teacher's side of logit distillation (GENPI.md "Beyond the paper"): for each SFT sequence, the same
+// The teacher's side of logit distillation (docs/METHOD.md "Beyond the paper"): for each SFT sequence, the same
 // conversation as the teacher saw it in synthesis (P's messages first, through the chat template), the teacher
 // position of each labelled student prediction, checked token by token; then, at the start of training, the
 // frozen model's top-K log-probs at those positions, attached to the SFT sequence as its targets.
