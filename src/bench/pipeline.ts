@@ -3,7 +3,7 @@
 // role-play, then the joint-loss training run. Generation lengths are part of the result: they set the cost.
 import type { Kernels } from '../gpu/kernel';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
-import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import type { SynthesisSettings, TrainSettings } from '../worker/api';
 import { EngineSession } from '../worker/session';
 
@@ -44,7 +44,7 @@ export async function benchPipeline(kernels: Kernels, name: string, files: Map<s
     const { records } = await session.synthesize('bench-synth', PROMPT, synth);
     const t1 = performance.now();
     const train: TrainSettings = {
-      lora: { rank: 16, alpha: 32, dropout: 0.05, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] }, loss: DEFAULT_JOINT_LOSS,
+      lora: { rank: 16, alpha: 32, dropout: 0.05, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] }, loss: DEFAULT_LOSS,
       epochs: o.epochs, batchSize: 32, lr: 1e-4, warmupFraction: 0.03, seed: 0, checkpointEvery: 0, maxTokensPerMicroBatch: 2048,
     };
     let trainTokens = 0;

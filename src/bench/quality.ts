@@ -15,7 +15,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import { Rng } from '../util/rng';
 import { stopDecision, stopRule } from '../train/early-stop';
 import type { CurvePoint } from '../train/loop';
-import type { TrainingVariant } from '../train/sequences';
+import type { TrainingVariant } from '../train/variants';
 import { defaultTrainSettings, effectiveSettings } from '../ui/train-settings';
 import type { SynthesisSettings } from '../worker/api';
 import { EngineSession } from '../worker/session';

@@ -1,6 +1,8 @@
-// genpi train: a LoRA adapter from a synthesized dataset, with the joint SFT + PG loss; stops once the held-out
-// score stops improving (unless --epochs or --no-early-stop fixes the length); checkpoints in the adapter folder every N steps (--resume continues from the last, --force starts over); progress on stderr; a JSON summary
-// as the last line. The adapter folder is written whole at the end (checkpoint-files.ts).
+// genpi train: a LoRA adapter from a synthesized dataset, with a variant of the table in train/variants.ts (by
+// default distillation from the teacher with P); stops once the held-out score stops improving (unless --epochs or
+// --no-early-stop fixes the length); checkpoints in the adapter folder every N steps (--resume continues from the
+// last, --force starts over); progress on stderr; a JSON summary as the last line. The adapter folder is written
+// whole at the end (checkpoint-files.ts).
 import { rmdir, stat } from 'node:fs/promises';
 import { adapterFiles, buildAdapterMetadata, sha256Hex, weightHash } from '../genpi/adapter-meta';
 import { readDataset, type GenpiRecord } from '../genpi/dataset';
@@ -18,7 +20,8 @@ import { readTextFile } from '../model/source-node';
 import type { Tokenizer } from '../model/tokenizer';
 import { CLI_WORDS } from '../train/run-size';
 import { idleScheduleWarning } from '../train/schedule';
-import { distills, partsRead, type TrainingVariant } from '../train/sequences';
+import { partsRead } from '../train/sequences';
+import { DEFAULT_LOSS, effectiveLoss, isVariant, VARIANT_NAMES, variantSpec, type LossSettings, type TrainingVariant } from '../train/variants';
 import { floatFlag, intFlag, parseFlags, required } from './args';
 import { loadCheckpoint, prepareAdapterFolder, saveCheckpoint, writeAdapterFolder, type RunIdentity } from './checkpoint-files';
 import { openCliEngine } from './engine';
@@ -26,7 +29,23 @@ import { UsageError } from './fail';
 import { progress, readPrompt } from './pipeline';
 import { datasetThinking, loadCliTokenizer, THINKING_FLAG, thinkingFlag } from './thinking';
 
-const VARIANTS: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only', 'on_policy'];
+/**
+ * The loss settings from --variant and the weight flags, the variant's switch applied as the app applies it
+ * (variants.ts): weights of terms it lacks are 0, and only distilling runs record the KL settings, so other runs'
+ * checkpoints still match their settings. A test compares it with the app's default run.
+ */
+export function lossFromFlags(v: Record<string, unknown>): LossSettings {
+  const d = DEFAULT_LOSS;
+  const name = (v.variant as string | undefined) ?? d.variant;
+  if (!isVariant(name)) throw new UsageError(`train: --variant must be one of ${VARIANT_NAMES.join(', ')}`);
+  return effectiveLoss({
+    variant: name,
+    sftWeight: floatFlag('train', v, 'sft-weight', d.sftWeight, 0, 1e3),
+    pgWeight: floatFlag('train', v, 'pg-weight', d.pgWeight, 0, 1e3),
+    klWeight: floatFlag('train', v, 'kl-weight', d.klWeight, 0, 1e3),
+    klTopK: intFlag('train', v, 'kl-top-k', d.klTopK, 1),
+  });
+}
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const v = parseFlags('train', argv, {
@@ -46,8 +65,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const d = DEFAULT_TRAINING;
   const targets = (v.targets ? (v.targets as string).split(',').map((t) => t.trim().replace(/_proj$/, '')) : d.lora.targets) as LoraTarget[];
   for (const t of targets) if (!LORA_TARGETS.includes(t)) throw new UsageError(`train: unknown target "${t}" (choose from ${LORA_TARGETS.join(',')})`);
-  const variant = (v.variant ?? d.loss.variant) as TrainingVariant;
-  if (!VARIANTS.includes(variant)) throw new UsageError(`train: --variant must be one of ${VARIANTS.join(', ')}`);
+  const loss = lossFromFlags(v);
+  const variant: TrainingVariant = loss.variant;
   const rank = intFlag('train', v, 'rank', d.lora.rank, 1);
   // Unset, batch and epochs are sized to the training records once the dataset is read (train/run-size.ts).
   const overrides = {
@@ -56,16 +75,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   const settings: TrainAdapterSettings = {
     lora: { rank, alpha: floatFlag('train', v, 'alpha', 2 * rank, 1e-6, 1e6), dropout: floatFlag('train', v, 'dropout', d.lora.dropout, 0, 0.99), targets },
-    loss: {
-      variant,
-      sftWeight: floatFlag('train', v, 'sft-weight', d.loss.sftWeight, 0, 1e3),
-      pgWeight: variant === 'sft_only' ? 0 : floatFlag('train', v, 'pg-weight', d.loss.pgWeight, 0, 1e3),
-      // Only distilling runs record the KL settings, so other runs' checkpoints still match their settings.
-      ...(distills(variant) ? {
-        klWeight: floatFlag('train', v, 'kl-weight', d.loss.klWeight ?? 1, 0, 1e3),
-        klTopK: intFlag('train', v, 'kl-top-k', d.loss.klTopK ?? 32, 1),
-      } : {}),
-    },
+    loss,
     loop: {
       ...d.loop,
       lr: floatFlag('train', v, 'lr', d.loop.lr, 0, 1),
@@ -95,7 +105,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (size.warning) process.stderr.write(`warning: ${size.warning}\n`);
   const heldout = records.filter((r) => r.split === 'heldout').length;
   const stopping = overrides.epochs !== null ? `all ${size.steps} steps: --epochs sets the length`
-    : stoppingPlan(settings.earlyStop, size.steps, { count: heldout, metric: distills(variant) ? 'kl' : 'ce' }).text;
+    : stoppingPlan(settings.earlyStop, size.steps, { count: heldout, metric: variantSpec(variant).kl ? 'kl' : 'ce' }).text;
   process.stderr.write(`stopping: ${stopping}.\n`);
   const idle = idleScheduleWarning(size.steps, settings.loop);
   if (idle) process.stderr.write(`warning: ${idle} (--lr, --epochs)\n`);

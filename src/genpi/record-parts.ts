@@ -1,10 +1,11 @@
-// The parts of a record only prompt generation reads (GENPI.md steps 2 and 3): the AS-IS answer, the model without
+// The parts of a record only prompt generation reads (docs/METHOD.md steps 2 and 3): the AS-IS answer, the model without
 // P, and the reason, why the answer changes with P. They cost most of a default synthesis (reasons run to 512
 // tokens each) and the default variant never reads them, so they are made here on demand: by synthesis when the
 // user asks, or before training when the chosen variant reads what the dataset lacks.
 import type { Generator } from '../llama/generator';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
-import { missingParts, partsRead, partsText, recordParts, type OptionalPart, type TrainingVariant } from '../train/sequences';
+import { missingParts, partsRead, partsText, recordParts, type OptionalPart } from '../train/sequences';
+import type { TrainingVariant } from '../train/variants';
 import { GREEDY, runChats, runChatReplies } from './chat';
 import type { GenpiRecord } from './dataset';
 import type { ParsedPrompt } from './prompt';

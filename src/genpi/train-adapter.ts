@@ -1,6 +1,7 @@
-// From a synthesized dataset to a trained LoRA adapter: SFT and PG sequences with their masks, a check that every
-// one fits the context before anything runs, a memory plan (recompute when saved activations would not fit), then
-// the training loop with checkpoints, scoring the held-out records as it goes so it can stop once it stops helping.
+// From a synthesized dataset to a trained LoRA adapter: the variant's sequences with their masks (SFT, PG), a check
+// that every one fits the context before anything runs, a memory plan (recompute when saved activations would not
+// fit), the teacher pass (P in front, its top-K for the distilling variants), then the training loop with
+// checkpoints, scoring the held-out records as it goes so it can stop once it stops helping.
 import type { LlamaEngine } from '../llama/engine';
 import { DEFAULT_LORA, initLora, loraLayout, type LoraSpec } from '../llama/lora';
 import type { LoraAdapter } from '../llama/peft';
@@ -16,12 +17,12 @@ import { heldoutSet, scoreHeldout } from '../train/heldout';
 import { sampleOnPolicy } from '../train/on-policy';
 import { runTraining, stepPlan, type Checkpoint, type CurvePoint, type LoopCallbacks, type LoopSettings } from '../train/loop';
 import { sizeRun, type RunSize, type RunSizeOverrides, type RunSizeWords } from '../train/run-size';
-import { variantSpec } from '../train/variants';
-import { buildTrainingGroups, checkFitsContext, checkHasParts, DEFAULT_JOINT_LOSS, type JointLossSettings, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
+import { DEFAULT_LOSS, variantSpec, type LossSettings } from '../train/variants';
+import { buildTrainingGroups, checkFitsContext, checkHasParts, type PromptText, type TrainingRecord, type TrainingSet } from '../train/sequences';
 
 export interface TrainAdapterSettings {
   lora: LoraSpec;
-  loss: JointLossSettings;
+  loss: LossSettings;
   loop: LoopSettings;
   /** Tokens per micro-batch (raised to the longest sequence). */
   maxTokensPerMicroBatch: number;
@@ -35,13 +36,13 @@ export interface TrainAdapterSettings {
 }
 
 /**
- * The paper's settings. Its batch 32 and 10 epochs are what a caller that passes them gets; the CLI and the app
- * leave batch and epochs to sizeTraining unless the user sets them, since on a few dozen records they give a
- * handful of steps.
+ * The defaults: the variants table's default loss (kl_only), the paper's LoRA, and our learning rate (below). The
+ * paper's batch 32 and 10 epochs are what a caller that passes them gets; the CLI and the app leave batch and epochs
+ * to sizeTraining unless the user sets them, since on a few dozen records they give a handful of steps.
  */
 export const DEFAULT_TRAINING: TrainAdapterSettings = {
   lora: DEFAULT_LORA,
-  loss: DEFAULT_JOINT_LOSS,
+  loss: DEFAULT_LOSS,
   loop: {
     // lr 2e-3, not the paper's 1e-4 (a 70B teacher, thousands of records). On the testbed model (README,
     // "Internalization on the testbed") 120 steps at 1e-4 left the student applying the rule on 0% of held-out

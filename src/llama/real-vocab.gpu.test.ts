@@ -15,7 +15,8 @@ import { GEMMA3_270M } from '../model/testing/gemma3-configs';
 import { realTokenizerFiles, realVocabModel, type RealFamily } from '../model/testing/real-tokenizers';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { packGroups } from '../train/batch';
-import { buildTrainingGroups, DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { buildTrainingGroups } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import { Rng } from '../util/rng';
 import { LlamaEngine } from './engine';
 import { Generator } from './generator';
@@ -86,7 +87,7 @@ describe.each(CASES)('$name', (c) => {
     try {
       await generateThree(engine, c, tok, ids);
       // SFT only: one short sequence keeps the step to one 64-token tile (the PG template is checked in real-templates.test.ts).
-      const set = buildTrainingGroups(tok, [record], prompt, { ...DEFAULT_JOINT_LOSS, variant: 'sft_only' }, new Rng(1));
+      const set = buildTrainingGroups(tok, [record], prompt, { ...DEFAULT_LOSS, variant: 'sft_only' }, new Rng(1));
       const batch = packGroups(set.groups);
       const window = c.config.sliding_window;
       if (typeof window === 'number') expect(batch.T).toBeGreaterThan(window); // Gemma's sliding layer drops keys
@@ -107,7 +108,7 @@ describe.each(CASES)('$name', (c) => {
         console.log(`${c.name}: trained on ${batch.T} tokens in ${stepSeconds.toFixed(1)} s, ` +
           `loss ${loss.toFixed(3)} (ln V = ${Math.log(V).toFixed(3)}); planned ${(planned / 2 ** 20).toFixed(1)} MiB, allocated ${(allocated / 2 ** 20).toFixed(1)} MiB`);
         // Near-zero random weights give near-uniform logits: the SFT loss is its weight times about ln V.
-        expect(Math.abs(loss - DEFAULT_JOINT_LOSS.sftWeight * Math.log(V))).toBeLessThan(0.5);
+        expect(Math.abs(loss - DEFAULT_LOSS.sftWeight * Math.log(V))).toBeLessThan(0.5);
         expect(after.some((x, i) => x !== init[i])).toBe(true);
         expect(trainer.plan.recompute).toBe(true);
         expect(Math.abs(planned - allocated) / planned).toBeLessThan(0.01);

@@ -23,7 +23,8 @@ import { llama_backward, llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { groupTokenCounts, labelledCount, packBatch, packGroups, type Group } from './batch';
 import { teacherViews } from './distill';
-import { buildTrainingGroups, type JointLossSettings, type PromptText, type TrainingRecord } from './sequences';
+import { buildTrainingGroups, type PromptText, type TrainingRecord } from './sequences';
+import type { LossSettings } from './variants';
 
 let kernels: Kernels;
 beforeAll(async () => {
@@ -138,7 +139,7 @@ describe('a distilling run', () => {
   ];
 
   /** Mean KL(teacher || base student) over the labelled tokens, from full logits at the aligned positions. */
-  async function referenceKl(engine: LlamaEngine, tok: Tokenizer, loss: JointLossSettings, K: number): Promise<number> {
+  async function referenceKl(engine: LlamaEngine, tok: Tokenizer, loss: LossSettings, K: number): Promise<number> {
     const set = buildTrainingGroups(tok, records, P, loss, new Rng(0));
     const views = teacherViews(tok, set, P, engine.cfg.vocabSize);
     const V = engine.cfg.vocabSize;
@@ -161,7 +162,7 @@ describe('a distilling run', () => {
     it(`${variant}: the first step's KL is the teacher-with-P vs student-without-P KL; the curve carries it`, async () => {
       const { engine, tok } = await tiny({ arch: 'qwen2', seed: 0, qkScale: 0.2, headStd: 1.0 }); // P shifts its answers (genpi-e2e)
       const K = 8;
-      const loss: JointLossSettings = { sftWeight: 0.7, pgWeight: 0.3, variant, klWeight: 1, klTopK: K };
+      const loss: LossSettings = { sftWeight: 0.7, pgWeight: 0.3, variant, klWeight: 1, klTopK: K };
       const s = { ...DEFAULT_TRAINING, loss, loop: { ...DEFAULT_TRAINING.loop, epochs: 4, batchSize: 3, lr: 3e-3, checkpointEvery: 0 } };
       let teacherDone = 0;
       const r = await trainAdapter(engine, tok, records, P, s, { onTeacher: (done) => void (teacherDone = done) });

@@ -11,7 +11,8 @@ import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokeni
 import { IGNORE } from '../llama/batch';
 import { labelledCount, packGroups } from './batch';
 import { DistillAlignmentError, teacherView, teacherViews } from './distill';
-import { buildTrainingGroups, DEFAULT_JOINT_LOSS, sftSequence, type PromptText, type TrainingRecord } from './sequences';
+import { buildTrainingGroups, sftSequence, type PromptText, type TrainingRecord } from './sequences';
+import { DEFAULT_LOSS } from './variants';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -114,7 +115,7 @@ describe('the distillation variants', () => {
   const rng = { next: () => 0.5 };
 
   it('joint_kl: SFT, PG, then a KL group on the SFT sequences; kl_only: SFT at weight 0, no PG', () => {
-    const joint = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'joint_kl' }, rng);
+    const joint = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'joint_kl' }, rng);
     expect(joint.groups.map((g) => [g.weight, g.kind ?? 'ce'])).toEqual([[0.7, 'ce'], [0.3, 'ce'], [1, 'kl']]);
     expect(joint.groups[2].sequences).toBe(joint.sft);
     expect(joint.distill).toEqual({ topK: 32 });
@@ -122,13 +123,13 @@ describe('the distillation variants', () => {
     expect(only.groups.map((g) => [g.weight, g.kind ?? 'ce'])).toEqual([[0, 'ce'], [2, 'kl']]);
     expect(only.pg).toEqual([]);
     expect(only.distill).toEqual({ topK: 4 });
-    expect(buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'joint' }, rng).distill).toBeNull();
+    expect(buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'joint' }, rng).distill).toBeNull();
     expect(teacherViews(tok, only, P, 1000).map((v) => v.name)).toEqual(['teacher[r7]', 'teacher[r8]']);
     expect(() => teacherViews(tok, only, P, 3)).toThrow(/top-K must be a whole number from 1 to 3, got 4/);
   });
 
   it('packs teacher rows at the labelled tokens with weight w_kl / KL token count, beside the CE weights', () => {
-    const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'joint_kl', klWeight: 1.5, klTopK: 2 }, rng);
+    const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'joint_kl', klWeight: 1.5, klTopK: 2 }, rng);
     set.sft.forEach((s, i) => {
       const n = labelledCount(s);
       s.teacher = { K: 2, ids: Uint32Array.from({ length: 2 * n }, (_, j) => 10 * i + (j % 2)), logp: Float32Array.from({ length: 2 * n }, (_, j) => -j) };
@@ -157,7 +158,7 @@ describe('the distillation variants', () => {
   });
 
   it('refuses teacher targets whose rows do not match the labelled tokens', () => {
-    const set = buildTrainingGroups(tok, [RECORD], P, { ...DEFAULT_JOINT_LOSS, variant: 'kl_only', klTopK: 1 }, rng);
+    const set = buildTrainingGroups(tok, [RECORD], P, { ...DEFAULT_LOSS, variant: 'kl_only', klTopK: 1 }, rng);
     set.sft[0].teacher = { K: 1, ids: new Uint32Array(1), logp: new Float32Array(1) };
     expect(() => packGroups(set.groups)).toThrow(/teacher targets hold 1 rows for a sequence with \d+ labelled tokens/);
   });

@@ -14,8 +14,6 @@ import {
   checkFitsContext,
   checkHasParts,
   ContextTooShortError,
-  DEFAULT_JOINT_LOSS,
-  hasPg,
   labelAssistantTurns,
   missingParts,
   partsRead,
@@ -24,11 +22,10 @@ import {
   pgUserText,
   sftSequence,
   tokensOverContext,
-  trainsSft,
   type PromptText,
   type TrainingRecord,
-  type TrainingVariant,
 } from './sequences';
+import { DEFAULT_LOSS, VARIANT_NAMES, variantSpec } from './variants';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -262,7 +259,7 @@ describe('buildTrainingGroups', () => {
   const records = [record(), record({ id: 'r2', split: 'heldout' }), record({ id: 'r3', split: 'train' }), multiTurn];
 
   it('joint: SFT and PG groups with weights 0.7 and 0.3 from train records only', () => {
-    const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'joint' }, new Rng(1));
+    const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'joint' }, new Rng(1));
     expect(set.groups.map((g) => g.weight)).toEqual([0.7, 0.3]);
     expect(set.sft).toHaveLength(3);
     expect(set.pg).toHaveLength(3);
@@ -273,31 +270,34 @@ describe('buildTrainingGroups', () => {
   });
 
   it('sft_only has no PG group; PG ablations change the PG target', () => {
-    const only = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'sft_only' }, new Rng(1));
+    const only = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'sft_only' }, new Rng(1));
     expect(only.groups).toHaveLength(1);
     expect(only.groups[0].weight).toBe(0.7);
     expect(only.pg).toEqual([]);
-    const noReason = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'pg_no_reason' }, new Rng(1));
+    const noReason = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'pg_no_reason' }, new Rng(1));
     expect(labelledSpans(noReason.pg[0])).toEqual([`## Context\n${P.text}<|im_end|>`]);
-    const noPrompt = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant: 'pg_no_prompt' }, new Rng(1));
+    const noPrompt = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'pg_no_prompt' }, new Rng(1));
     expect(labelledSpans(noPrompt.pg[0])).toEqual([`## Reason\n${record().reason}<|im_end|>`]);
   });
 
-  it('hasPg and trainsSft (which weights the form shows) say which terms each variant trains', () => {
-    const all: TrainingVariant[] = ['joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'kl_only'];
+  it('the variants table (which weights the form shows) says which terms each variant trains', () => {
+    const all = VARIANT_NAMES;
+    const hasPg = (v: (typeof all)[number]) => variantSpec(v).pg !== null;
+    const trainsSft = (v: (typeof all)[number]) => variantSpec(v).sft;
     for (const variant of all) {
-      const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_JOINT_LOSS, variant }, new Rng(1));
+      const set = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant }, new Rng(1));
       expect(hasPg(variant), variant).toBe(set.pg.length > 0);
       expect(trainsSft(variant), variant).toBe(set.groups[0].weight > 0);
     }
     expect(all.filter(hasPg)).toEqual(['joint', 'pg_no_reason', 'pg_no_prompt', 'joint_kl']);
-    expect(all.filter((v) => !trainsSft(v))).toEqual(['kl_only']);
+    expect(all.filter((v) => !trainsSft(v))).toEqual(['kl_only', 'on_policy']);
+    expect(all.filter((v) => variantSpec(v).kl)).toEqual(['kl_only', 'joint_kl', 'on_policy']);
   });
 
   it('prepends P with probability 0.5 (seeded, repeatable) or always', () => {
     const many = Array.from({ length: 200 }, (_, i) => record({ id: `m${i}` }));
     const prepended = (variant: 'prepend_0.5' | 'prepend_1.0', seed: number) =>
-      buildTrainingGroups(tok, many, P, { ...DEFAULT_JOINT_LOSS, variant }, new Rng(seed)).sft.map((s) =>
+      buildTrainingGroups(tok, many, P, { ...DEFAULT_LOSS, variant }, new Rng(seed)).sft.map((s) =>
         masked(s).includes(P.messages[0].content),
       );
     const half = prepended('prepend_0.5', 7);
@@ -306,10 +306,10 @@ describe('buildTrainingGroups', () => {
     expect(share).toBeLessThan(0.6);
     expect(prepended('prepend_0.5', 7)).toEqual(half);
     expect(prepended('prepend_1.0', 7).every(Boolean)).toBe(true);
-    const set = buildTrainingGroups(tok, many.slice(0, 2), P, { ...DEFAULT_JOINT_LOSS, variant: 'prepend_1.0' }, new Rng(1));
+    const set = buildTrainingGroups(tok, many.slice(0, 2), P, { ...DEFAULT_LOSS, variant: 'prepend_1.0' }, new Rng(1));
     expect(set.groups).toHaveLength(1); // the paper's prepending baseline is SFT-based
     for (const s of set.sft) expect(labelledSpans(s)).toEqual(['wc -l a.txt<|im_end|>']);
-  });
+  }, 30_000); // hundreds of tokenizations: seconds alone, more on a busy machine
 });
 
 describe('checkFitsContext', () => {
@@ -342,14 +342,14 @@ describe('very long turns', () => {
     const long = '😀'.repeat(40_000); // 4 byte-level tokens each: 160,000 tokens, past V8's ~150,000 arguments
     const seq = labelAssistantTurns(tok, [{ role: 'user', content: 'hi' }, { role: 'assistant', content: long }]);
     expect(seq.labels.filter((l) => l !== IGNORE)).toHaveLength(160_001); // the turn and its end-of-turn token
-  });
+  }, 30_000); // hundreds of tokenizations: seconds alone, more on a busy machine
 
   it('refuses a 2 MB turn as too long for the context, quickly and before tokenizing it whole', () => {
     const long = record({ id: 'long', conversation: [{ role: 'user', content: 'go' }, { role: 'assistant', content: huge }] });
     const t0 = performance.now();
     let err: unknown;
     try {
-      buildTrainingGroups(tok, [record(), long], P, DEFAULT_JOINT_LOSS, new Rng(1), 2048);
+      buildTrainingGroups(tok, [record(), long], P, DEFAULT_LOSS, new Rng(1), 2048);
     } catch (e) {
       err = e;
     }

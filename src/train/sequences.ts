@@ -5,6 +5,7 @@ import { ModelError } from '../model/errors';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { IGNORE } from '../llama/batch';
 import type { Group, Sequence } from './batch';
+import { effectiveLoss, PG_FULL, variantSpec, type LossSettings, type PgOptions, type TrainingVariant } from './variants';
 
 /** What this file reads of a dataset record (the dataset module owns the full type). */
 export interface TrainingRecord {
@@ -178,15 +179,6 @@ export function cutTurns(record: TrainingRecord): Set<number> {
   return new Set(Array.isArray(list) ? list.filter((i): i is number => Number.isInteger(i)) : []);
 }
 
-export interface PgOptions {
-  /** false: PG without the reason (ablation). */
-  withReason: boolean;
-  /** false: PG without P (ablation). */
-  withPrompt: boolean;
-}
-
-const PG_FULL: PgOptions = { withReason: true, withPrompt: true };
-
 function pgParts(opts: PgOptions): void {
   if (!opts.withReason && !opts.withPrompt) throw new TypeError('a PG target needs the prompt, the reason or both');
 }
@@ -223,60 +215,6 @@ export function pgSequence(tok: Tokenizer, record: TrainingRecord, p: PromptText
 }
 
 /**
- * 'joint' is GenPI. The others are one switch each: SFT only (w_pg = 0); PG without the reason; PG without P;
- * prompt prepending with probability 0.5 or 1.0, which is the paper's baseline "based on SFT loss" (section 6.2),
- * so it has no PG group either. Beyond the paper, logit distillation (KL to the teacher's top-K on the SFT tokens):
- * 'joint_kl' adds it to GenPI's joint loss, 'kl_only' trains on it alone (no SFT cross-entropy, no PG), and
- * 'on_policy' trains on its reverse on the student's own samples (train/on-policy.ts).
- */
-export type TrainingVariant = 'joint' | 'sft_only' | 'pg_no_reason' | 'pg_no_prompt' | 'prepend_0.5' | 'prepend_1.0' | 'joint_kl' | 'kl_only' | 'on_policy';
-
-export interface JointLossSettings {
-  /** w_sft [0.7] */
-  sftWeight: number;
-  /** w_pg [0.3; 0.7 for web browsing] */
-  pgWeight: number;
-  variant: TrainingVariant;
-  /**
-   * w_kl, for the distillation variants only [1]: a per-token KL is on the scale of a per-token CE, so 1 beside
-   * 0.7 / 0.3 lets the teacher's distribution weigh about as much as its sampled tokens. Absent in runs saved before it.
-   */
-  klWeight?: number;
-  /** The teacher's top-K kept per token, the rest of its mass as one bin [32]. */
-  klTopK?: number;
-}
-
-/**
- * The default variant: distillation alone, the best measured on the testbed (README, "Internalization on the
- * testbed"). With 64 synthesized records at lr 2e-3 it kept 98-100% of the teacher's rule accuracy on every rule;
- * on `reverse`, the rule that separates the variants, GenPI's joint loss kept 97% (75% at lr 1e-3, where its
- * under-fitted PG term took over the late steps) in about 5x the time. GenPI's joint loss is `variant: 'joint'`,
- * with the paper's weights below.
- */
-export const DEFAULT_VARIANT: TrainingVariant = 'kl_only';
-
-export const DEFAULT_JOINT_LOSS: JointLossSettings = { sftWeight: 0.7, pgWeight: 0.3, variant: DEFAULT_VARIANT, klWeight: 1, klTopK: 32 };
-
-/** Whether the variant has the distillation term. */
-export function distills(variant: TrainingVariant): boolean {
-  return variant === 'joint_kl' || variant === 'kl_only' || variant === 'on_policy';
-}
-
-const PREPEND_PROBABILITY: Partial<Record<TrainingVariant, number>> = { 'prepend_0.5': 0.5, 'prepend_1.0': 1 };
-
-const PG_OPTIONS: Partial<Record<TrainingVariant, PgOptions>> = {
-  joint: PG_FULL,
-  joint_kl: PG_FULL,
-  pg_no_reason: { withReason: false, withPrompt: true },
-  pg_no_prompt: { withReason: true, withPrompt: false },
-};
-
-/** Whether the variant has the prompt-generation term, so w_pg means something to it. */
-export function hasPg(variant: TrainingVariant): boolean {
-  return PG_OPTIONS[variant] !== undefined;
-}
-
-/**
  * The parts of a record only prompt generation reads: the AS-IS answer (the model without P) and the reason. Synthesis
  * makes them only when asked, since on the default variant they were most of its time; training makes what a
  * dataset lacks before a variant that reads them starts.
@@ -287,7 +225,7 @@ export const OPTIONAL_PARTS: readonly OptionalPart[] = ['as_is', 'reason'];
 
 /** The optional parts the variant reads (a reason is written from the AS-IS answer, so it needs that too). */
 export function partsRead(variant: TrainingVariant): OptionalPart[] {
-  const pg = PG_OPTIONS[variant];
+  const pg = variantSpec(variant).pg;
   if (!pg) return [];
   return pg.withReason ? ['as_is', 'reason'] : ['as_is'];
 }
@@ -328,11 +266,6 @@ export function partsText(parts: readonly OptionalPart[]): string {
   return parts.map((x) => (x === 'as_is' ? 'AS-IS answers' : 'reasons')).join(' and ');
 }
 
-/** Whether the variant has the SFT cross-entropy term, so w_sft means something to it. */
-export function trainsSft(variant: TrainingVariant): boolean {
-  return variant !== 'kl_only' && variant !== 'on_policy';
-}
-
 export interface TrainingSet {
   /** The 'train' records, in the order of `sft`. */
   records: TrainingRecord[];
@@ -371,8 +304,8 @@ export function tokensOverContext(tok: Pick<Tokenizer, 'encode'>, text: string, 
 }
 
 /** Records whose SFT or PG text alone is over `context` tokens, named as checkFitsContext names them. */
-function recordsOverContext(tok: Tokenizer, train: readonly TrainingRecord[], p: PromptText, settings: JointLossSettings, context: number) {
-  const pgOpts = PG_OPTIONS[settings.variant];
+function recordsOverContext(tok: Tokenizer, train: readonly TrainingRecord[], p: PromptText, settings: LossSettings, context: number) {
+  const pgOpts = variantSpec(settings.variant).pg;
   const offenders: { name: string; length: number; atLeast: true }[] = [];
   train.forEach((r, i) => {
     const name = r.id ?? String(i);
@@ -395,7 +328,7 @@ export function buildTrainingGroups(
   tok: Tokenizer,
   records: readonly TrainingRecord[],
   p: PromptText,
-  settings: JointLossSettings,
+  settings: LossSettings,
   rng: { next(): number },
   context?: number,
 ): TrainingSet {
@@ -404,12 +337,12 @@ export function buildTrainingGroups(
     const over = recordsOverContext(tok, train, p, settings, context);
     if (over.length) throw new ContextTooShortError(context, over);
   }
-  const prob = PREPEND_PROBABILITY[settings.variant];
-  const pgOpts = PG_OPTIONS[settings.variant];
+  const spec = variantSpec(settings.variant);
+  const pgOpts = spec.pg;
   const named: TrainingSet['named'] = [];
   const name = (r: TrainingRecord, i: number) => r.id ?? String(i);
   const sft = train.map((r, i) => {
-    const prependPrompt = prob !== undefined && rng.next() < prob;
+    const prependPrompt = spec.prepend > 0 && rng.next() < spec.prepend;
     const seq = sftSequence(tok, r, { prependPrompt, prompt: p });
     named.push({ name: `sft[${name(r, i)}]`, seq });
     return seq;
@@ -421,11 +354,11 @@ export function buildTrainingGroups(
         named.push({ name: `pg[${name(r, i)}]`, seq });
         return seq;
       });
-  const kl = distills(settings.variant);
-  const groups: Group[] = [{ weight: trainsSft(settings.variant) ? settings.sftWeight : 0, sequences: sft }];
-  if (pgOpts) groups.push({ weight: settings.pgWeight, sequences: pg });
-  if (kl) groups.push({ weight: settings.klWeight ?? DEFAULT_JOINT_LOSS.klWeight!, sequences: sft, kind: 'kl' });
-  const distill = kl ? { topK: settings.klTopK ?? DEFAULT_JOINT_LOSS.klTopK! } : null;
+  const loss = effectiveLoss(settings);
+  const groups: Group[] = [{ weight: loss.sftWeight, sequences: sft }];
+  if (pgOpts) groups.push({ weight: loss.pgWeight, sequences: pg });
+  if (spec.kl) groups.push({ weight: loss.klWeight!, sequences: sft, kind: 'kl' });
+  const distill = spec.kl ? { topK: loss.klTopK! } : null;
   return { records: train, sft, pg, groups, named, distill };
 }
 

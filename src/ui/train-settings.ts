@@ -5,7 +5,7 @@
 // so switching variants back and forth loses nothing.
 import { DEFAULT_TRAINING } from '../genpi/train-adapter';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
-import { DEFAULT_LOSS, effectiveLoss, VARIANT_SPECS, variantSpec, type TrainingVariant } from '../train/variants';
+import { effectiveLoss, VARIANT_SPECS, variantSpec, type TrainingVariant } from '../train/variants';
 import type { TrainSettings } from '../worker/api';
 
 export function defaultTrainSettings(): TrainSettings {
@@ -54,14 +54,14 @@ export function settingsProblems(s: TrainSettings): string[] {
   // Judged on what is sent: a weight the variant does not train is 0 there and needs no checking.
   const loss = effectiveLoss(s.loss);
   const terms = lossTerms(loss.variant);
-  const weights = [terms.sft && loss.sftWeight, terms.pg && loss.pgWeight, terms.kl && (loss.klWeight ?? DEFAULT_LOSS.klWeight)]
+  const weights = [terms.sft && loss.sftWeight, terms.pg && loss.pgWeight, terms.kl && loss.klWeight!]
     .filter((w): w is number => w !== false);
   if (weights.length === 1) {
     if (!(weights[0] > 0)) out.push(`the ${terms.kl ? 'KL' : terms.pg ? 'PG' : 'SFT'} weight must be above 0`);
   } else if (!weights.every((w) => w >= 0) || weights.every((w) => w === 0)) {
     out.push(weights.length > 2 ? 'loss weights must be at least 0, not all 0' : 'loss weights must be at least 0, not both 0');
   }
-  const topK = loss.klTopK ?? DEFAULT_LOSS.klTopK;
+  const topK = loss.klTopK!; // effectiveLoss fills it for a distilling variant
   if (terms.kl && !(whole(topK, 1) && topK <= MAX_KL_TOP_K)) out.push(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}`);
   if (!whole(s.checkpointEvery, 0)) out.push('checkpoint interval must be a whole number (0 = never)');
   return out;

@@ -3,7 +3,8 @@
 import { DEFAULT_TRAINING, sizeTraining, type TrainAdapterSettings } from '../genpi/train-adapter';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
 import type { Checkpoint } from '../train/loop';
-import { distills, type JointLossSettings, type TrainingRecord } from '../train/sequences';
+import type { TrainingRecord } from '../train/sequences';
+import { DEFAULT_LOSS, effectiveLoss, variantSpec, type LossSettings } from '../train/variants';
 import type { TrainSettings } from './api';
 import { RequestError } from './errors';
 
@@ -51,13 +52,12 @@ export function trainAdapterSettings(s: TrainSettings, records: readonly Trainin
 }
 
 /** A distilling variant's KL weight (at least 0) and teacher top-K (what the kernels take); absent means the default. */
-function checkDistill(loss: JointLossSettings): void {
-  if (!distills(loss.variant)) return;
-  const w = loss.klWeight ?? DEFAULT_TRAINING.loss.klWeight!;
-  if (!(Number.isFinite(w) && w >= 0)) throw new RequestError(`the KL weight must be a number of at least 0, got ${w}`);
-  const K = loss.klTopK ?? DEFAULT_TRAINING.loss.klTopK!;
-  if (!(Number.isInteger(K) && K >= 1 && K <= MAX_KL_TOP_K)) {
-    throw new RequestError(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}, got ${K}: ${DEFAULT_TRAINING.loss.klTopK} is the default`);
+function checkDistill(loss: LossSettings): void {
+  if (!variantSpec(loss.variant).kl) return;
+  const { klWeight: w, klTopK: K } = effectiveLoss(loss);
+  if (!(Number.isFinite(w) && w! >= 0)) throw new RequestError(`the KL weight must be a number of at least 0, got ${w}`);
+  if (!(Number.isInteger(K) && K! >= 1 && K! <= MAX_KL_TOP_K)) {
+    throw new RequestError(`the teacher's top-K must be a whole number from 1 to ${MAX_KL_TOP_K}, got ${K}: ${DEFAULT_LOSS.klTopK} is the default`);
   }
 }
 

@@ -7,7 +7,7 @@ import { testKernels } from '../gpu/testing';
 import type { GenpiRecord } from '../genpi/dataset';
 import { editTensor } from '../model/testing/edit-tensors';
 import { makeTinyModel } from '../model/tiny/make';
-import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import type { ModelSource, TrainSettings } from './api';
 import { EngineSession } from './session';
 
@@ -47,7 +47,7 @@ it('fails a chat and a training run on a model whose logits overflow, each with 
     conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split: 'train', settings: {},
   });
   const settings: TrainSettings = {
-    lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_JOINT_LOSS,
+    lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_LOSS,
     epochs: 1, batchSize: 2, lr: 1e-3, warmupFraction: 0, seed: 1, checkpointEvery: 1, maxTokensPerMicroBatch: 512,
   };
   const checkpoints: number[] = [];

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import type { GenpiRecord } from '../genpi/dataset';
-import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import type { SynthesisProgress, TrainSettings } from './api';
 import { EngineSession } from './session';
 
 const PROMPT = 'You are a shell agent. Answer with one command.\n<USER>: list files\n<AGENT>: Act: bash ls';
 const TRAIN: TrainSettings = {
-  lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_JOINT_LOSS,
+  lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_LOSS,
   epochs: 1, batchSize: 3, lr: 1e-3, warmupFraction: 0, seed: 0, checkpointEvery: 0, maxTokensPerMicroBatch: 256,
 };
 // As synthesis now writes them by default: no AS-IS answer, no reason, and settings.parts saying so.
@@ -44,7 +44,7 @@ it('says how long P may be on the loaded model, and why', async () => {
 
 it('plans the default variant as the dataset is, and says the joint variant writes the missing parts first', async () => {
   expect((await session.planTraining(PROMPT, records, TRAIN)).makeParts).toBeNull();
-  const joint = await session.planTraining(PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_JOINT_LOSS, variant: 'joint' } });
+  const joint = await session.planTraining(PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_LOSS, variant: 'joint' } });
   expect(joint.makeParts).toBe('before training, AS-IS answers and reasons are written for the dataset (3 training records lack them): ' +
     'the joint variant reads them, and the dataset was synthesized without them');
 });
@@ -53,7 +53,7 @@ it('writes them before the first step, reporting each stage, and hands the recor
   const stages: SynthesisProgress[] = [];
   const made: GenpiRecord[][] = [];
   let firstStepAfterParts = false;
-  const r = await session.train('t-parts', PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_JOINT_LOSS, variant: 'joint' } }, {
+  const r = await session.train('t-parts', PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_LOSS, variant: 'joint' } }, {
     onParts: (p) => stages.push(p),
     onPartsMade: (rs) => void made.push(rs),
     onStep: () => (firstStepAfterParts ||= made.length === 1),

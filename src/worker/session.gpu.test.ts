@@ -7,14 +7,14 @@ import { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import type { GenpiRecord } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
-import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import type { Checkpoint } from '../train/loop';
 import type { SynthesisProgress, TrainSettings, TrainStep } from './api';
 import { EngineSession } from './session';
 
 const PROMPT = 'You are a shell agent. Answer with one command.\n<USER>: list files\n<AGENT>: Act: bash ls\n<USER>: show the date\n<AGENT>: Act: bash date';
 const TRAIN: TrainSettings = {
-  lora: { rank: 4, alpha: 8, dropout: 0.05, targets: ['q', 'v'] }, loss: DEFAULT_JOINT_LOSS,
+  lora: { rank: 4, alpha: 8, dropout: 0.05, targets: ['q', 'v'] }, loss: DEFAULT_LOSS,
   epochs: 2, batchSize: 2, lr: 1e-3, warmupFraction: 0, seed: 5, checkpointEvery: 1, maxTokensPerMicroBatch: 512,
 };
 

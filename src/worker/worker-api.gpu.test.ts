@@ -11,7 +11,7 @@ import { loadShaderSources } from '../gpu/shaders-node';
 import type { GenpiRecord } from '../genpi/dataset';
 import { NodeModelCache } from '../model/cache-node';
 import type { Checkpoint } from '../train/loop';
-import { DEFAULT_JOINT_LOSS } from '../train/sequences';
+import { DEFAULT_LOSS } from '../train/variants';
 import type { TrainSettings, TrainStep, WorkerApi } from './api';
 import { createWorkerApi } from './worker-api';
 
@@ -21,7 +21,7 @@ const record = (i: number): GenpiRecord => ({
   conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split: 'train', settings: {},
 });
 const TRAIN: TrainSettings = {
-  lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_JOINT_LOSS,
+  lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_LOSS,
   epochs: 1, batchSize: 1, lr: 1e-3, warmupFraction: 0, seed: 0, checkpointEvery: 1, maxTokensPerMicroBatch: 256,
 };
 
