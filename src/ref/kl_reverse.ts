@@ -9,7 +9,7 @@
 // KL (data processing) that needs only what the teacher pass already returns; the rest bin is what penalizes the
 // student's mass on tokens the teacher leaves out of its top-K. Reverse KL is infinite where the teacher has no
 // mass, so r is floored at KL_REST_FLOOR (a teacher whose top-K holds all its mass, K = V, or f32 rounding).
-import { checkIds, KL_REST_FLOOR } from './kl_topk';
+import { checkIds, KL_REST_FLOOR, rowLogSumExp } from './kl_topk';
 
 export interface KlReverseForward {
   /** Σ_t weights[t]·losses[t]. */
@@ -59,11 +59,7 @@ export function kl_reverse_forward(
   const dense = new Float64Array(T);
   let loss = 0;
   for (let t = 0; t < T; t++) {
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) max = Math.max(max, logits[t * V + v]);
-    let sum = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(logits[t * V + v] - max);
-    lse[t] = max + Math.log(sum);
+    lse[t] = rowLogSumExp(logits, t, V);
     if (weights[t] === 0) continue;
     const lq = Array.from({ length: K }, (_, k) => logits[t * V + ids[t * K + k]] - lse[t]);
     const r = kl_reverse_token(lq, Array.from({ length: K }, (_, k) => logp[t * K + k]));

@@ -56,6 +56,15 @@ export function checkIds(ids: ArrayLike<number>, weights: ArrayLike<number>, T: 
   }
 }
 
+/** log Σ_v exp(logits[t, v]) over row t of [T,V], shifted by the row's max: the student's normalizer. */
+export function rowLogSumExp(logits: ArrayLike<number>, t: number, V: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) max = Math.max(max, logits[t * V + v]);
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += Math.exp(logits[t * V + v] - max);
+  return max + Math.log(sum);
+}
+
 /** logits: [T,V]; ids: [T,K] teacher top-K ids; logp: [T,K] their teacher log-probs; weights: [T] (0 = not distilled). */
 export function kl_topk_forward(
   logits: ArrayLike<number>,
@@ -72,11 +81,7 @@ export function kl_topk_forward(
   const coef = new Float64Array(T * 2);
   let loss = 0;
   for (let t = 0; t < T; t++) {
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) max = Math.max(max, logits[t * V + v]);
-    let sum = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(logits[t * V + v] - max);
-    lse[t] = max + Math.log(sum);
+    lse[t] = rowLogSumExp(logits, t, V);
     if (weights[t] === 0) continue;
     const lq = Array.from({ length: K }, (_, k) => logits[t * V + ids[t * K + k]] - lse[t]);
     const r = kl_topk_token(lq, Array.from({ length: K }, (_, k) => logp[t * K + k]));
