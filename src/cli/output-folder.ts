@@ -103,6 +103,9 @@ export async function claimOutputFolder(out: string, kind: FolderKind, inputs: I
     if (holds(real, input)) throw refuse(`holds ${flag} ${path}; ${newFolder}`);
   }
 
+  // A folder that holds what is not ours is refused for that reason even while another genpi writes there: the
+  // check runs again under the lock, after a killed run's swap is settled, which never brings such files in.
+  if (st) contents(d, kind, refuse, newFolder);
   try {
     const made = mkdirSync(dirname(d), { recursive: true });
     if (made) onExit(`${d} parents`, () => removeEmpty(dirname(d), made), 'unlocked');
@@ -111,7 +114,11 @@ export async function claimOutputFolder(out: string, kind: FolderKind, inputs: I
     throw writeError(out, e);
   }
   await settleFolder(d);
+  return contents(d, kind, refuse, newFolder);
+}
 
+/** What `d` holds for `kind`: nothing, or only what its command wrote; anything else is refused. */
+function contents(d: string, kind: FolderKind, refuse: (problem: string) => Error, newFolder: string): FoundOutput {
   if (!lstatSync(d, { throwIfNoEntry: false })) return { found: 'new', entries: [] };
   const entries = readdirSync(d);
   if (entries.length === 0) return { found: 'empty', entries };
