@@ -69,9 +69,11 @@ it('synthesizes records from P with progress', async () => {
   expect(out.records[0].settings.prompt).toBe(PROMPT);
   expect(out.figures.records).toBe(4);
   expect(out.figures).toMatchObject({ requested: 4, shortfall: null, sources: { seed: 2 } });
-  // With one turn there is no role-play turn to report.
-  expect(events.map((e) => e.stage)).toEqual(expect.arrayContaining(['inputs', 'answers', 'reasons']));
-  expect(events.at(-1)).toMatchObject({ stage: 'reasons', done: 4, total: 4 });
+  // With one turn there is no role-play turn to report, and no reason: the default variant reads none.
+  const stages = events.map((e) => e.stage);
+  expect(stages).toEqual(expect.arrayContaining(['inputs', 'answers']));
+  expect(stages).not.toContain('reasons');
+  expect(events.filter((e) => e.stage === 'answers').at(-1)).toMatchObject({ done: 4, total: 4 });
 });
 
 it('refuses too few inputs for training with a SynthesisError, before answering any (retry budget 0: seeds only)', async () => {
