@@ -45,7 +45,7 @@ import json, math, os, struct, sys, time
 import torch
 import torch.nn.functional as F
 
-# TESTBED_MODEL_DIR, TESTBED_DATA: the compound testbed (public/compound-model, build/compound/train.json) uses the
+# TESTBED_MODEL_DIR, TESTBED_DATA: the compound testbed (testbeds/compound-model, build/compound/train.json) uses the
 # same network and loop; see make-compound-data.ts's header for its commands and results.
 MODEL_DIR = os.environ.get('TESTBED_MODEL_DIR', 'public/demo-model')
 # Where the weights are written (TESTBED_OUT), so a trial stage leaves the committed ones alone until it is judged.

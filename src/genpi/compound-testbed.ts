@@ -1,7 +1,7 @@
 // The compound-prompt testbed: system prompts as applications write them (a persona, policy sentences that change
 // nothing, conditional rules keyed on what a small model can see in a message, a reply prefix, example turns),
 // which a tiny model of our own was trained to follow over conversations of one to three turns
-// (public/compound-model, scripts/testbed/make-compound-data.ts). The exact checker says which branch of P an input
+// (testbeds/compound-model, scripts/testbed/make-compound-data.ts). The exact checker says which branch of P an input
 // falls in and whether an answer follows it, so coverage, retention and evaluation can be reported per branch and
 // per turn. Phrasings, policy sentences and rule pairs are split: the held-out ones were never in training.
 import type { ChatMessage } from '../model/tokenizer';
