@@ -75,9 +75,10 @@ it('reads the first record of a JSONL file saved with a byte-order mark (eval fi
   mkdirSync(dir('adapter'));
   for (const [name, bytes] of exportPeft({ layout, params: new Float32Array(layout.size), baseModel: 'tiny' })) writeFileSync(join(dir('adapter'), name), bytes);
   const r = genpi('eval', '--model', dir('model'), '--adapter', dir('adapter'), '--prompt', join(tmp, 'prompt.txt'), '--data', data, '--max-new-tokens', '2', '--json');
-  expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).not.toMatch(/skipped/);
-  expect(r.lastJson().inputs).toBe(1);
+  // The random model may end its turn at once: eval then refuses to compare empty answers, counting the input.
+  if (r.code === 0) expect(r.lastJson().inputs).toBe(1);
+  else expect(r.stderr).toMatch(/gave an empty answer to every one of the 1 held-out inputs/);
 });
 
 it('warns when the schedule leaves the adapter unchanged (one step, or learning rate 0)', () => {
