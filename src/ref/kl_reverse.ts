@@ -9,7 +9,7 @@
 // KL (data processing) that needs only what the teacher pass already returns; the rest bin is what penalizes the
 // student's mass on tokens the teacher leaves out of its top-K. Reverse KL is infinite where the teacher has no
 // mass, so r is floored at KL_REST_FLOOR (a teacher whose top-K holds all its mass, K = V, or f32 rounding).
-import { checkIds, KL_REST_FLOOR, rowLogSumExp } from './kl_topk';
+import { distilledRows, KL_REST_FLOOR } from './kl_topk';
 
 export interface KlReverseForward {
   /** Σ_t weights[t]·losses[t]. */
@@ -53,20 +53,8 @@ export function kl_reverse_forward(
   V: number,
   K: number,
 ): KlReverseForward {
-  checkIds(ids, weights, T, V, K);
-  const losses = new Float64Array(T);
-  const lse = new Float64Array(T);
-  const dense = new Float64Array(T);
-  let loss = 0;
-  for (let t = 0; t < T; t++) {
-    lse[t] = rowLogSumExp(logits, t, V);
-    if (weights[t] === 0) continue;
-    const lq = Array.from({ length: K }, (_, k) => logits[t * V + ids[t * K + k]] - lse[t]);
-    const r = kl_reverse_token(lq, Array.from({ length: K }, (_, k) => logp[t * K + k]));
-    losses[t] = r.kl;
-    dense[t] = r.b;
-    loss += weights[t] * r.kl;
-  }
+  const { loss, losses, lse, rows } = distilledRows(logits, ids, logp, weights, T, V, K, kl_reverse_token);
+  const dense = Float64Array.from(rows, (r) => r?.b ?? 0);
   return { loss, losses, lse, dense };
 }
 

@@ -75,22 +75,45 @@ export function kl_topk_forward(
   V: number,
   K: number,
 ): KlTopkForward {
+  const { loss, losses, lse, rows } = distilledRows(logits, ids, logp, weights, T, V, K, kl_topk_token);
+  const coef = new Float64Array(T * 2);
+  rows.forEach((r, t) => {
+    if (r) [coef[t * 2], coef[t * 2 + 1]] = [r.a, r.b];
+  });
+  return { loss, losses, lse, coef };
+}
+
+/**
+ * The walk both top-K KL references make (kl_topk_forward, kl_reverse_forward): each row's log-sum-exp, and for each
+ * distilled row (weight > 0) the student's log-probs at the teacher's ids beside the teacher's, given to `token`;
+ * its KL is summed by weight. `rows[t]` is the token's result, null where the row is not distilled.
+ */
+export function distilledRows<R extends { kl: number }>(
+  logits: ArrayLike<number>, // [T,V]
+  ids: ArrayLike<number>, // [T,K]
+  logp: ArrayLike<number>, // [T,K]
+  weights: ArrayLike<number>, // [T]
+  T: number,
+  V: number,
+  K: number,
+  token: (lq: number[], lp: number[]) => R,
+): { loss: number; losses: Float64Array; lse: Float64Array; rows: (R | null)[] } {
   checkIds(ids, weights, T, V, K);
   const losses = new Float64Array(T);
   const lse = new Float64Array(T);
-  const coef = new Float64Array(T * 2);
+  const rows: (R | null)[] = [];
   let loss = 0;
   for (let t = 0; t < T; t++) {
     lse[t] = rowLogSumExp(logits, t, V);
+    rows.push(null);
     if (weights[t] === 0) continue;
     const lq = Array.from({ length: K }, (_, k) => logits[t * V + ids[t * K + k]] - lse[t]);
-    const r = kl_topk_token(lq, Array.from({ length: K }, (_, k) => logp[t * K + k]));
+    const r = token(lq, Array.from({ length: K }, (_, k) => logp[t * K + k]));
+    rows[t] = r;
     losses[t] = r.kl;
-    coef[t * 2] = r.a;
-    coef[t * 2 + 1] = r.b;
     loss += weights[t] * r.kl;
   }
-  return { loss, losses, lse, coef };
+  return { loss, losses, lse, rows };
 }
 
 /** d(Σ weights·KL)/d(logits) [T,V]: weights[t]·(b·q_j, or a·q_j − p_j at the teacher's ids). */
