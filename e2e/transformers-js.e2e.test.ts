@@ -2,7 +2,8 @@
 // backend, served from node_modules; never part of the app's build), from_pretrained on the exported folder, the
 // logits compared with onnxruntime-node's for the same folder, and greedy generate run. An untrained tiny model and
 // the same model with an adapter our own training made (a few steps of `genpi train`), each exported by
-// `genpi export-onnx` as a user would: the path from training to a web app, end to end.
+// `genpi export-onnx` as a user would: the path from training to a web app, end to end. Then the snippet the app
+// hands out with an export, its text unchanged, as a module of a page that maps its bare import to the web build.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
@@ -17,8 +18,9 @@ import type { ModelConfig } from '../src/model/config';
 import { openModel } from '../src/model/open';
 import { DirFileSet } from '../src/model/source-node';
 import { writeTinyModel } from '../src/model/tiny/write-node';
+import { loadSnippet } from '../src/ui/state/onnx-export.svelte';
 import { launchChromium, watchConsole } from './browser';
-import { contentType, IMPORT_MAP, LOAD_TRANSFORMERS, transformersFile } from './transformers-web';
+import { contentType, IMPORT_MAP, LOAD_TRANSFORMERS, transformersFile, WASM_PATHS } from './transformers-web';
 
 const IDS = [5, 17, 30, 100, 7, 250];
 const NEW_TOKENS = 8;
@@ -47,8 +49,23 @@ const run = async (name, ids) => {
 window.ready = true;
 </script>`;
 
+/** The app's snippet for the trained export, after a module that keeps what it prints and serves the wasm locally. */
+const SNIPPET = loadSnippet('trained', 'f32');
+const SNIPPET_PAGE = `<!doctype html>${IMPORT_MAP}<script type="module">
+import { env } from '@huggingface/transformers';
+env.backends.onnx.wasm.wasmPaths = ${WASM_PATHS};
+window.printed = [];
+window.failed = [];
+console.log = (...a) => window.printed.push(...a);
+addEventListener('error', (e) => window.failed.push(String(e.message)));
+</script>
+<script type="module">
+${SNIPPET}
+</script>`;
+
 async function respond(path: string): Promise<Uint8Array | string | null> {
   if (path === '/') return PAGE;
+  if (path === '/snippet.html') return SNIPPET_PAGE;
   const lib = await transformersFile(path);
   if (lib !== undefined) return lib;
   const [, top, name, ...rest] = path.split('/');
@@ -146,4 +163,25 @@ it('transformers.js on onnxruntime-web loads the export and agrees with onnxrunt
     expect(d).toBeLessThan(1e-4);
     expect(got.generated).toEqual(want.greedy);
   }
+}, 120_000);
+
+it('the snippet the app shows with an export runs in Chromium and prints the reply', async () => {
+  const page = await browser.newPage();
+  const log = watchConsole(page);
+  await page.goto(`${base}/snippet.html`);
+  type Seen = { printed: unknown[]; failed: string[] };
+  // A throw in the snippet's module reaches the window's error event; what it prints lands in window.printed.
+  await page.waitForFunction(() => {
+    const w = window as unknown as Partial<Seen>;
+    return Boolean(w.printed?.length || w.failed?.length);
+  }, null, { timeout: 60_000 });
+  const { printed, failed } = await page.evaluate(() => {
+    const w = window as unknown as Seen;
+    return { printed: w.printed, failed: w.failed };
+  });
+  console.log(`Chromium, the snippet printed ${JSON.stringify(printed)}`);
+  expect(failed, log.join('\n')).toEqual([]);
+  expect(printed).toHaveLength(1);
+  expect(typeof printed[0]).toBe('string');
+  expect((printed[0] as string).length).toBeGreaterThan(0);
 }, 120_000);

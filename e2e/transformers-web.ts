@@ -4,10 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 
-/** The page's import map: transformers.js imports onnxruntime by bare name. */
+/** The page's import map: transformers.js imports onnxruntime by bare name, and a page imports transformers.js so. */
 export const IMPORT_MAP = `<script type="importmap">
-{ "imports": { "onnxruntime-web/webgpu": "/ort/ort.webgpu.min.mjs", "onnxruntime-common": "/common.mjs" } }
+{ "imports": { "@huggingface/transformers": "/tf/transformers.web.js", "onnxruntime-web/webgpu": "/ort/ort.webgpu.min.mjs", "onnxruntime-common": "/common.mjs" } }
 </script>`;
+
+/** onnxruntime-web's wasm from this server, as a site would serve it (transformers.js' default is a CDN). */
+export const WASM_PATHS = "{ mjs: '/ort/ort-wasm-simd-threaded.asyncify.mjs', wasm: '/ort/ort-wasm-simd-threaded.asyncify.wasm' }";
 
 /** Module code that loads transformers.js as `tf`, local models only, from `/models/NAME/`. */
 export const LOAD_TRANSFORMERS = `
@@ -15,7 +18,7 @@ const tf = await import('/tf/transformers.web.js');
 tf.env.allowLocalModels = true;
 tf.env.allowRemoteModels = false;
 tf.env.localModelPath = '/models/';
-tf.env.backends.onnx.wasm.wasmPaths = { mjs: '/ort/ort-wasm-simd-threaded.asyncify.mjs', wasm: '/ort/ort-wasm-simd-threaded.asyncify.wasm' };
+tf.env.backends.onnx.wasm.wasmPaths = ${WASM_PATHS};
 `;
 
 export const CONTENT_TYPES: Record<string, string> = {
