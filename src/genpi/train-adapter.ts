@@ -115,7 +115,10 @@ export function sizeTraining(records: readonly TrainingRecord[], overrides: RunS
 /** Cross-entropy groups (SFT, PG); the distillation group is not one. */
 const ceGroups = (set: TrainingSet) => set.groups.filter((g) => g.kind !== 'kl').length;
 
-/** Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. */
+/**
+ * Plans and validates a run without touching the GPU: the sequences, their fit, and the memory it will need. Its
+ * result is what trainPlanned trains, so a caller that shows the plan first (the app) builds and tokenizes once.
+ */
 export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText, s: TrainAdapterSettings) {
   checkHasAnswers(records);
   const set = buildTrainingGroups(tok, records, prompt, s.loss, new Rng(s.loop.seed).fork('prepend'), engine.cfg.maxPositionEmbeddings);
@@ -135,16 +138,32 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
     // The teacher pass runs over P and each conversation (held-out ones too): on a long P, the run's peak.
     teacherT: Math.max(0, ...[...teachers, ...(heldout?.teachers ?? [])].map((v) => v.seq.input_ids.length)),
   }, s.memoryBudget);
-  return { set, maxT, layout, plan, teachers, heldout, stopping };
+  return { records, prompt, settings: s, set, maxT, layout, plan, teachers, heldout, stopping };
 }
 
+/** A run planned by planRun, with the records, P and settings it was planned from. */
+export type PlannedRun = ReturnType<typeof planRun>;
+
+/** What no plan can make trainable: records without the parts the variant reads, or an on_policy resume. */
+function checkCanTrain(records: readonly TrainingRecord[], s: TrainAdapterSettings, resume?: Checkpoint): void {
+  checkHasParts(records, s.loss.variant);
+  // on_policy's samples depend on the params at each epoch's start, which a checkpoint taken mid-epoch no longer holds.
+  if (variantSpec(s.loss.variant).onPolicy === true && resume) throw new OnPolicyResumeError(resume.step);
+}
+
+/** Plans the run (planRun) and trains it (trainPlanned): for a caller with no use for the plan before training. */
 export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records: TrainingRecord[], prompt: PromptText,
   s: TrainAdapterSettings, cb: LoopCallbacks = {}, resume?: Checkpoint, baseModel = ''): Promise<TrainedAdapter> {
-  checkHasParts(records, s.loss.variant);
+  checkCanTrain(records, s, resume);
+  return trainPlanned(engine, tok, planRun(engine, tok, records, prompt, s), cb, resume, baseModel);
+}
+
+/** Trains the run planRun planned, without building or tokenizing its sequences again. */
+export async function trainPlanned(engine: LlamaEngine, tok: Tokenizer, run: PlannedRun, cb: LoopCallbacks = {}, resume?: Checkpoint,
+  baseModel = ''): Promise<TrainedAdapter> {
+  const { prompt, settings: s, set, maxT, layout, plan, teachers, heldout, stopping } = run;
+  checkCanTrain(run.records, s, resume);
   const onPolicy = variantSpec(s.loss.variant).onPolicy === true;
-  // Its samples depend on the params at each epoch's start, which a checkpoint taken mid-epoch no longer holds.
-  if (onPolicy && resume) throw new OnPolicyResumeError(resume.step);
-  const { set, maxT, layout, plan, teachers, heldout, stopping } = planRun(engine, tok, records, prompt, s);
   // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own); the
   // held-out records' come in the same pass, once for the whole run.
   if (set.distill) {

@@ -1,16 +1,28 @@
 // The worker's engine session on Dawn with the tiny random model, call by call as the page makes them: load,
-// inspect P, synthesize, plan, train (stopped by cancel and resumed to the same adapter as an unbroken run),
-// evaluate, chat on each side, cancel a chat, and a device lost mid-job.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+// inspect P, synthesize, plan, train (planned once, stopped by cancel and resumed to the same adapter as an
+// unbroken run), evaluate, chat on each side, cancel a chat, and a device lost mid-job.
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { DeviceLostError } from '../gpu/errors';
 import { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import type { GenpiRecord } from '../genpi/dataset';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { DEFAULT_LOSS } from '../train/variants';
+import { teacherViews } from '../train/distill';
 import type { Checkpoint } from '../train/loop';
+import { buildTrainingGroups } from '../train/sequences';
 import type { SynthesisProgress, TrainSettings, TrainStep } from './api';
 import { EngineSession } from './session';
+
+// Counted, not changed: a training job builds and tokenizes its set and teacher views once, in its plan.
+vi.mock('../train/sequences', async (original) => {
+  const m = await original<typeof import('../train/sequences')>();
+  return { ...m, buildTrainingGroups: vi.fn(m.buildTrainingGroups) };
+});
+vi.mock('../train/distill', async (original) => {
+  const m = await original<typeof import('../train/distill')>();
+  return { ...m, teacherViews: vi.fn(m.teacherViews) };
+});
 
 const PROMPT = 'You are a shell agent. Answer with one command.\n<USER>: list files\n<AGENT>: Act: bash ls\n<USER>: show the date\n<AGENT>: Act: bash date';
 const TRAIN: TrainSettings = {
@@ -110,8 +122,11 @@ it('plans a run without training, and refuses a prompt past the context', async 
 });
 
 it('stops training on cancel with a checkpoint, and resumes to the same adapter as an unbroken run', async () => {
+  const builds = () => [vi.mocked(buildTrainingGroups).mock.calls.length, vi.mocked(teacherViews).mock.calls.length];
+  const before = builds();
   const whole = await session.train('t-whole', PROMPT, records, TRAIN, {});
   expect(whole).toMatchObject({ steps: 4, stopped: false });
+  expect(builds()).toEqual([before[0] + 1, before[1] + 1]); // one planning pass: the plan shown is the plan trained
   trained = whole.adapter.params;
 
   const saved: Checkpoint[] = [];

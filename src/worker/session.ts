@@ -16,22 +16,21 @@ import { makeParts, partsPlan, partsSettingsOf, partsSlotTokens } from '../genpi
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { partsRead } from '../train/sequences';
 import type { TrainingVariant } from '../train/variants';
-import { planRun, trainAdapter } from '../genpi/train-adapter';
+import { planRun, trainPlanned } from '../genpi/train-adapter';
 import { LlamaEngine } from '../llama/engine';
-import { loraLayout } from '../llama/lora';
-import { ModelError } from '../model/errors';
 import { zipFiles } from '../store/zip';
 import { Generator } from '../llama/generator';
 import type { ModelCache } from '../model/cache';
 import type { DownloadProgress } from '../model/hub';
 import { stepPlan, type Checkpoint } from '../train/loop';
 import { idleScheduleWarning } from '../train/schedule';
-import { AdapterCache } from './adapters';
+import { AdapterCache, adapterFor } from './adapters';
 import type {
-  AdapterData, ChatRequest, EvalRequest, ExportProgress, ModelSource, ModelSummary, PromptReport, SynthesisProgress, SynthesisSettings,
-  TrainCallbacks, TrainPlanReport, TrainResult, TrainSettings,
+  AdapterData, ChatRequest, EvalRequest, ExportProgress, GgufKind, GgufSink, ModelSource, ModelSummary, PromptReport, SynthesisProgress,
+  SynthesisSettings, TrainCallbacks, TrainPlanReport, TrainResult, TrainSettings,
 } from './api';
 import { deviceLostInJob, NoModelError, RequestError } from './errors';
+import { writeGguf } from './gguf-export';
 import { Jobs, notifier } from './jobs';
 import { modelIdOf } from './model-labels';
 import { loadModelFiles, tokenizerSummary, type LoadedModel } from './models';
@@ -193,7 +192,8 @@ export class EngineSession {
   private plan(m: Loaded, p: ParsedPrompt, records: GenpiRecord[], settings: TrainSettings) {
     const budget = trainingBudget(m.engine.cfg, this.kernels.f16, this.kernels.ctx.limits);
     const { settings: s, size } = trainAdapterSettings(settings, records, budget);
-    const { set, plan, layout, stopping } = planRun(m.engine, m.tokenizer, records, p, s);
+    const run = planRun(m.engine, m.tokenizer, records, p, s);
+    const { set, plan, stopping } = run;
     const steps = stepPlan(set.sft.length, s.loop).length;
     const report: TrainPlanReport = {
       examples: set.sft.length,
@@ -210,7 +210,7 @@ export class EngineSession {
       memory: plan,
       deviceLimit: budget,
     };
-    return { s, report, loraSize: layout.size };
+    return { s, report, run };
   }
 
   train(jobId: string, prompt: string, records: GenpiRecord[], settings: TrainSettings, callbacks: TrainCallbacks = {},
@@ -218,13 +218,15 @@ export class EngineSession {
     return this.job(jobId, async (signal) => {
       const m = this.model('Training');
       const p = parsePrompt(prompt);
-      // Planning first: a run that cannot start says so before the generator is thrown away.
-      const { s, report, loraSize } = this.plan(m, p, records, settings);
-      if (resume) checkResume(resume, loraSize, report.steps);
+      // Planning first: a run that cannot start says so before the generator is thrown away. Training takes this
+      // plan as it is, unless parts are made below: their records' sequences change, so they are planned again.
+      const { s, report, run: planned } = this.plan(m, p, records, settings);
+      let run = planned;
+      if (resume) checkResume(resume, run.layout.size, report.steps);
       // AS-IS answers and reasons the variant reads and the dataset lacks are made first, while the generator is here.
       const made = await this.makeMissingParts(m, p, records, s.loss.variant, signal, callbacks.onParts);
       if (made) {
-        records = made;
+        run = planRun(m.engine, m.tokenizer, made, p, s);
         await callbacks.onPartsMade?.(made);
       }
       // The trainer's activations need the room the KV cache holds; the next generation job builds a new one.
@@ -232,7 +234,7 @@ export class EngineSession {
       const onStep = notifier(callbacks.onStep);
       const firstStep = resume?.step ?? 0;
       let tokens = 0;
-      const r = await trainAdapter(m.engine, m.tokenizer, records, p, s, {
+      const r = await trainPlanned(m.engine, m.tokenizer, run, {
         signal,
         onStep: (point) => {
           tokens += point.tokens;
@@ -315,14 +317,10 @@ export class EngineSession {
     return this.job(jobId, async (signal) => {
       signal.throwIfAborted();
       const m = this.model('The transformers.js export');
-      const layout = loraLayout(m.engine.cfg, adapter.spec);
-      if (layout.size !== adapter.params.length) {
-        throw new ModelError('the adapter', `was made for another model: its ${adapter.params.length} values do not fit ${m.summary.source}, which needs ${layout.size}`);
-      }
       // Loaded on first use: the ONNX encoder stays out of the worker's first download.
       const { exportOnnx } = await import('../export/merged-folder');
       const show = notifier(onProgress);
-      const files = await exportOnnx(m.model, { layout, params: adapter.params, baseModel: modelIdOf(m.summary.source) }, {
+      const files = await exportOnnx(m.model, adapterFor(m.engine.cfg, adapter, modelIdOf(m.summary.source)), {
         dtype, signal, onProgress: (fraction, stage) => show({ fraction, stage }),
       });
       signal.throwIfAborted();
@@ -333,6 +331,13 @@ export class EngineSession {
         return out;
       };
       return zipFiles(new Map(files.map((f) => [f.name, whole(f.parts)])));
+    });
+  }
+
+  exportGguf(jobId: string, adapter: AdapterData, kind: GgufKind, name: string, sink: GgufSink, onProgress?: (p: ExportProgress) => void): Promise<number> {
+    return this.job(jobId, async (signal) => {
+      const m = this.model('The GGUF export');
+      return writeGguf(m.model, adapterFor(m.engine.cfg, adapter, modelIdOf(m.summary.source)), { kind, name, sink, signal, onProgress });
     });
   }
 }
