@@ -28,13 +28,33 @@ describe('coverageOf', () => {
     // "where is my order?" has token F1 1 with the first example; nothing is near the second.
     expect(c.examples).toEqual({ total: 2, near: 1 });
     expect(coverageText(c)).toBe('by branch: digit 2 (33%), question 2 (33%), other 2 (33%); 5 distinct of 6; 2–6 words (median 3); ' +
-      "1 of P's 2 example user turns have a near input (token F1 ≥ 0.8)");
+      "1 of P's 2 example user turns have a near input (token F1 ≥ 0.8); 2 of P's 2 example answers break its own rules (the student learns what the teacher does)");
   });
 
   it('says what it can without a checker or inputs', () => {
     const c = coverageOf([], parsePrompt('Answer briefly.'), null);
-    expect(c).toEqual({ inputs: 0, distinct: 0, words: null, examples: { total: 0, near: 0 }, branches: null });
+    expect(c).toEqual({ inputs: 0, distinct: 0, words: null, examples: { total: 0, near: 0 }, branches: null, contradictingExamples: null });
     expect(coverageOf(['a b', 'c d e f'], parsePrompt('Answer briefly.'), null).words).toEqual({ min: 2, median: 3, max: 4 });
+  });
+});
+
+describe('coverageOf: bad input', () => {
+  it("counts P's example answers that break its own rules, and says so", () => {
+    // digit -> last, question -> double, other -> first; the second example answers "big ship?" with its first word.
+    const p = parsePrompt('You are a bot.\nuser: cat 3 dog\nassistant: dog\nuser: big ship?\nassistant: big\nuser: red sun\nassistant: red');
+    const c = coverageOf(['gold 7 box'], p, compoundChecker(RULES));
+    expect(c.contradictingExamples).toEqual({ total: 3, contradicting: 1 });
+    expect(coverageText(c)).toContain("1 of P's 3 example answers break its own rules");
+    const agreeing = coverageOf(['gold 7 box'], parsePrompt('You are a bot.\nuser: cat 3 dog\nassistant: dog'), compoundChecker(RULES));
+    expect(agreeing.contradictingExamples).toEqual({ total: 1, contradicting: 0 });
+    expect(coverageText(agreeing)).not.toContain('break');
+  });
+
+  it('a P with no rules at all still gets what can be measured, and no branch figures', () => {
+    const p = parsePrompt('You are Ada, the assistant of a small shop. Never discuss prices.\nuser: where is my order\nassistant: ok');
+    const c = coverageOf(['where is my order', 'red sun', 'red sun'], p, null);
+    expect(c).toMatchObject({ inputs: 3, distinct: 2, branches: null, contradictingExamples: null, examples: { total: 1, near: 1 } });
+    expect(coverageText(c)).toBe("2 distinct of 3; 2–4 words (median 2); 1 of P's 1 example user turns have a near input (token F1 ≥ 0.8)");
   });
 });
 

@@ -18,6 +18,12 @@ export interface Coverage {
   examples: { total: number; near: number };
   /** Inputs per branch of P, in P's order, with their share; null without a checker. */
   branches: { branch: string; inputs: number; share: number }[] | null;
+  /**
+   * P's example exchanges (a user turn and the assistant turn after it) whose answer breaks P's own rules; null
+   * without a checker. The teacher sees both the rule and the example, so the student learns whichever the teacher
+   * follows: worth telling the user before they blame the training.
+   */
+  contradictingExamples: { total: number; contradicting: number } | null;
 }
 
 function wordCount(s: string): number {
@@ -36,12 +42,14 @@ export function coverageOf(inputs: readonly string[], p: ParsedPrompt, checker: 
       return { branch, inputs: n, share: inputs.length ? n / inputs.length : 0 };
     })
     : null;
+  const exchanges = p.examples.flatMap((m, i) => (m.role === 'user' && p.examples[i + 1]?.role === 'assistant' ? [[m.content, p.examples[i + 1].content]] : []));
   return {
     inputs: inputs.length,
     distinct: new Set(inputs.map((x) => x.trim().replace(/\s+/g, ' '))).size,
     words: counts.length ? { min: counts[0], median, max: counts[counts.length - 1] } : null,
     examples: { total: examples.length, near },
     branches,
+    contradictingExamples: checker ? { total: exchanges.length, contradicting: exchanges.filter(([x, y]) => !checker.follows(x.trim(), y.trim())).length } : null,
   };
 }
 
@@ -52,5 +60,7 @@ export function coverageText(c: Coverage): string {
   parts.push(`${c.distinct} distinct of ${c.inputs}`);
   if (c.words) parts.push(`${c.words.min}–${c.words.max} words (median ${c.words.median})`);
   if (c.examples.total) parts.push(`${c.examples.near} of P's ${c.examples.total} example user turns have a near input (token F1 ≥ ${NEAR_F1})`);
+  const bad = c.contradictingExamples;
+  if (bad?.contradicting) parts.push(`${bad.contradicting} of P's ${bad.total} example answers break its own rules (the student learns what the teacher does)`);
   return parts.join('; ');
 }
