@@ -3,7 +3,9 @@
 //
 // Cache [S,L,KV,D]: index ((s*L + j)*KV + g)*D + d. meta [T,4] u32 = (slot, pos, prefixSlot, prefixLen): query t
 // sees prefixSlot's entries 0..prefixLen-1, then slot's entries 0..pos. A slot >= S (or pos >= L) marks an inactive
-// query: nothing is written and its output is zero. prefixLen is clamped to L; a prefixSlot >= S means no prefix.
+// query: nothing is written and its output is zero. A prefix may run on through the slots after prefixSlot (a P longer
+// than the slots, as the teacher pass lays it out): prefixLen is clamped to (S - prefixSlot) * L; a prefixSlot >= S
+// means no prefix.
 
 // ---- kv_cache_write: one invocation per element of k (and v), grid from grid1d(T*KV*D, 256)
 
@@ -115,7 +117,7 @@ fn attention_cached(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_
   let pslot = kvc_meta[t * 4u + 2u];
   let live = slot < S && pos < L;
   var nPre = 0u;
-  if (live && pslot < S) { nPre = min(kvc_meta[t * 4u + 3u], L); }
+  if (live && pslot < S) { nPre = min(kvc_meta[t * 4u + 3u], (S - pslot) * L); }
   var nKeys = 0u;
   if (live) { nKeys = nPre + pos + 1u; }
   // A sliding window skips the keys it no longer sees; the cache keeps them (other layers may see them).

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { attention_forward, packedSeqStart } from './attention';
 import { attention_cached, kv_cache_write } from './kv_cache';
-import { lcg as rand } from './random';
+import { lcg } from '../util/lcg';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
@@ -23,15 +23,15 @@ describe('attention_cached vs attention_forward', () => {
       const slots = [2, 0];
       const seqStart = packedSeqStart(lengths);
       const T = seqStart.length;
-      const q = rand(T * H * D, 1);
-      const k = rand(T * KV * D, 2);
-      const v = rand(T * KV * D, 3);
+      const q = lcg(T * H * D, 1);
+      const k = lcg(T * KV * D, 2);
+      const v = lcg(T * KV * D, 3);
       const meta: number[] = [];
       lengths.forEach((n, i) => {
         for (let p = 0; p < n; p++) meta.push(slots[i], p, 0, 0);
       });
-      const kc = rand(S * L * KV * D, 4); // stale entries that no query may see
-      const vc = rand(S * L * KV * D, 5);
+      const kc = lcg(S * L * KV * D, 4); // stale entries that no query may see
+      const vc = lcg(S * L * KV * D, 5);
       kv_cache_write(kc, vc, k, v, meta, T, S, L, KV, D);
       const got = attention_cached(q, kc, vc, meta, T, H, KV, S, L, D);
       expect(maxDiff(got, attention_forward(q, k, v, seqStart, T, H, KV, D).out)).toBeLessThan(1e-14);
@@ -43,11 +43,11 @@ describe('attention_cached vs attention_forward', () => {
       const L = 8;
       const n = 11; // tokens 0..P-1 go to the prefix slot 0, P..n-1 to slot 3 at pos 0..
       const P = 5;
-      const q = rand(n * H * D, 6);
-      const k = rand(n * KV * D, 7);
-      const v = rand(n * KV * D, 8);
-      const kc = rand(S * L * KV * D, 9);
-      const vc = rand(S * L * KV * D, 10);
+      const q = lcg(n * H * D, 6);
+      const k = lcg(n * KV * D, 7);
+      const v = lcg(n * KV * D, 8);
+      const kc = lcg(S * L * KV * D, 9);
+      const vc = lcg(S * L * KV * D, 10);
       const meta: number[] = [];
       for (let t = 0; t < n; t++) meta.push(...(t < P ? [0, t, 0, 0] : [3, t - P, 0, P]));
       kv_cache_write(kc, vc, k, v, meta, n, S, L, KV, D);
@@ -80,12 +80,12 @@ describe('kv_cache_write', () => {
     const L = 4;
     const KV = 2;
     const D = 2;
-    const kc = rand(S * L * KV * D, 11);
-    const vc = rand(S * L * KV * D, 12);
+    const kc = lcg(S * L * KV * D, 11);
+    const vc = lcg(S * L * KV * D, 12);
     const k0 = Float64Array.from(kc);
     const v0 = Float64Array.from(vc);
-    const k = rand(3 * KV * D, 13);
-    const v = rand(3 * KV * D, 14);
+    const k = lcg(3 * KV * D, 13);
+    const v = lcg(3 * KV * D, 14);
     kv_cache_write(kc, vc, k, v, [2, 1, 0, 0, S, 0, 0, 0, 0, 3, 1, 2], 3, S, L, KV, D);
     const row = KV * D;
     for (let r = 0; r < S * L; r++) {
@@ -101,6 +101,8 @@ describe('kv_cache_write', () => {
     const c = new Float64Array(4);
     expect(() => kv_cache_write(c, c, [1], [1], [0, 4, 0, 0], 1, 1, 4, 1, 1)).toThrow(/pos 4/);
     expect(() => attention_cached([1], c, c, [0, 0, 1, 2], 1, 1, 1, 1, 4, 1)).toThrow(/prefix slot/);
+    // A prefix may run on through later slots, not past the cache's end.
+    expect(() => attention_cached([1], c, c, [0, 0, 0, 5], 1, 1, 1, 1, 4, 1)).toThrow(/past the cache's end/);
     expect(Array.from(attention_cached([1, 1], c, c, [1, 0, 0, 0], 1, 2, 1, 1, 4, 1))).toEqual([0, 0]);
   });
 });

@@ -3,8 +3,9 @@
 //
 // Cache layout: kcache, vcache [S,L,KV,D], index ((s*L + j)*KV + g)*D + d. Per-query meta [T,4] u32 =
 // (slot, pos, prefixSlot, prefixLen): the query's own key/value live at (slot, pos); it attends to prefixSlot's
-// entries 0..prefixLen-1 (prefixLen = 0: no prefix), then to its own slot's entries 0..pos. A slot >= S marks an
-// inactive query: nothing is written and its output is zero (the GPU kernels do the same).
+// entries 0..prefixLen-1 (prefixLen = 0: no prefix), then to its own slot's entries 0..pos. A prefix longer than L
+// runs on through the next slots (rows prefixSlot*L + j). A slot >= S marks an inactive query: nothing is written
+// and its output is zero (the GPU kernels do the same).
 
 interface QueryMeta {
   slot: number;
@@ -18,8 +19,8 @@ function queryMeta(meta: ArrayLike<number>, t: number, S: number, L: number): Qu
   const [slot, pos, prefixSlot, prefixLen] = [0, 1, 2, 3].map((i) => meta[t * 4 + i]);
   if (slot >= S) return null;
   if (pos >= L) throw new Error(`kv_cache: query ${t} writes pos ${pos} past the slot length L=${L}`);
-  if (prefixLen > L) throw new Error(`kv_cache: query ${t} has prefixLen ${prefixLen} > L=${L}`);
   if (prefixLen > 0 && prefixSlot >= S) throw new Error(`kv_cache: query ${t} has prefix slot ${prefixSlot} >= S=${S}`);
+  if (prefixLen > (S - prefixSlot) * L) throw new Error(`kv_cache: query ${t} has prefixLen ${prefixLen}, past the cache's end from slot ${prefixSlot}`);
   return { slot, pos, prefixSlot, prefixLen };
 }
 

@@ -145,6 +145,25 @@ for (const f16 of [false, true]) {
       check('attention_cached suffix behind prefix', gpu.outs[1], ref.subarray(P * sh.H * sh.D));
     });
 
+    it('a prefix longer than a slot runs on through the next slots (the teacher pass over a long P)', async () => {
+      const sh = { H: 4, KV: 2, S: 4, L: 24, D: 16 };
+      const n = 80;
+      const P = 57; // slots 0, 1 and part of 2; each prefix token sees the slots before its own as its prefix
+      const pre = Array.from({ length: P }, (_, j) => [Math.floor(j / sh.L), j % sh.L, 0, Math.floor(j / sh.L) * sh.L]).flat();
+      const all = step(sh, [...pre, ...rows(3, 0, n - P, 0, P)], 19);
+      const part = (a: number, b: number): Step => ({
+        T: b - a, q: all.q.subarray(a * sh.H * sh.D, b * sh.H * sh.D), k: all.k.subarray(a * sh.KV * sh.D, b * sh.KV * sh.D),
+        v: all.v.subarray(a * sh.KV * sh.D, b * sh.KV * sh.D), meta: all.meta.subarray(a * 4, b * 4),
+      });
+      const kc = cache(sh, 20);
+      const vc = cache(sh, 21);
+      const gpu = await runGpu(kernels, sh, kc, vc, [part(0, P), part(P, n)]);
+      const ref = attention_forward(all.q, all.k, all.v, packedSeqStart([n]), n, sh.H, sh.KV, sh.D).out;
+      check('attention_cached prefix over 3 slots', gpu.outs[0], ref.subarray(0, P * sh.H * sh.D));
+      check('attention_cached suffix behind a 3-slot prefix', gpu.outs[1], ref.subarray(P * sh.H * sh.D));
+      check('attention_cached 3-slot prefix vs the cache reference', gpu.outs[1], runRef(sh, kc, vc, [part(0, P), part(P, n)]).outs[1]);
+    });
+
     for (const sh of [
       { H: 14, KV: 2, S: 6, L: 50, D: 64 },
       { H: 16, KV: 2, S: 6, L: 50, D: 128 },
