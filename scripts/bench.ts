@@ -1,13 +1,14 @@
 // npm run bench: kernel rates, training throughput and memory on the adapter this machine has, as a table on
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
-// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web
-// picks sections (comma-separated; peer and peer-web only when asked); --rules upper,count and --variants
+// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web,dispatch
+// picks sections (comma-separated; peer, peer-web and dispatch only when asked); --rules upper,count and --variants
 // joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --chain-turns, --rank, --epochs,
 // --seed (training), --test-inputs and --turns (evaluation) override its defaults; --testbed single|compound (or a
 // model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
 // take many minutes on a software adapter, the 135M pipeline hours.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
+import { benchDispatch, formatDispatch, type DispatchCounts } from '../src/bench/dispatch';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
@@ -110,6 +111,17 @@ if (sections.has('peer') || sections.has('peer-web')) {
   peerWeb = await benchPeerChromium('tiny', tinyFiles, 1000, 16);
 }
 
+// Only with --only dispatch: GPU calls per training step and per decode token, whole and per layer.
+const dispatch: DispatchCounts[] = [];
+if (sections.has('dispatch')) {
+  log('dispatch: GPU calls per training step and decode token, testbed shape…');
+  dispatch.push(await benchDispatch(k, 'testbed', JSON.parse(readFileSync('public/demo-model/config.json', 'utf8'))));
+  if (!quick) {
+    log('dispatch: SmolLM2-135M shape…');
+    dispatch.push(await benchDispatch(k, 'SmolLM2-135M-shaped', SMOLLM2_135M));
+  }
+}
+
 // Retention on the testbed models, the product's default flow from P alone, every variant: the single-rule one
 // (public/demo-model, or a folder --testbed names) and the compound one (testbeds/compound-model, P of about 300 and
 // 1,500 tokens, --compound-tokens to change), per branch and per turn. --testbed single|compound picks one.
@@ -177,6 +189,7 @@ const results = {
   pipeline,
   quality,
   loading,
+  dispatch,
   targets: {
     'training step model FLOP/s >= 40% of best matmul': training.map((t) => `${t.model}: ${((100 * t.modelGflops) / bestMatmul).toFixed(0)}%`),
     'batch-16 aggregate decode >= 8x batch-1': decodeScaling.map((d) => `${d.model}: ${d.batch16OverBatch1.toFixed(1)}x`),
@@ -214,6 +227,7 @@ if (peerWeb) {
   console.log(`\n${formatPeer([peerWeb.row], `Chromium: ours (WebGPU, ${peerWeb.adapter}) vs transformers.js (onnxruntime-web, ${peerWeb.theirBackend})`)}`);
   if (peerWeb.webgpuError) console.log(`onnxruntime-web's WebGPU backend failed on this adapter, so transformers.js ran on wasm: ${peerWeb.webgpuError}`);
 }
+if (dispatch.length) console.log(`\n${formatDispatch(dispatch)}`);
 if (quality.length) {
   console.log('\nretention on the testbeds (student without P / teacher with P), accuracy on held-out and fresh inputs: turn 1, ' +
     'and the worst branch at any turn');

@@ -1,5 +1,6 @@
 // Buffer creation and readback. Readback is the only way data leaves the GPU, so it is one function, easy to find
 // and to keep off hot paths (which read back only scalars and sampled ids).
+import { gpuCounters } from './counters';
 
 /**
  * The GPUBufferUsage and GPUMapMode bits the engine uses, by name. The values are fixed by the WebGPU spec; they are
@@ -44,6 +45,7 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, byteLength: 
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);
   await staging.mapAsync(MapMode.READ);
+  gpuCounters(device).readback(size);
   const out = staging.getMappedRange().slice(0, byteLength);
   staging.unmap();
   staging.destroy();

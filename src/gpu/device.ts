@@ -1,6 +1,7 @@
 // Opens a WebGPU device with every limit and the optional features the engine can use, the same way in a browser
 // worker and in Node (Dawn). Limits are asked for explicitly: WebGPU's defaults (128 MiB bindings, 16 KiB shared
 // memory) are lower than what most adapters have, and a device only gets what it requests.
+import { gpuCounters } from './counters';
 import { DeviceLostError, NoAdapterError, NoWebGpuError } from './errors';
 
 export type Feature = 'shader-f16' | 'subgroups' | 'timestamp-query';
@@ -67,6 +68,7 @@ export async function acquireGpu(gpu: GPU | undefined, opts: AcquireOptions): Pr
     requiredFeatures: [...features] as GPUFeatureName[],
     requiredLimits: adapterLimits(gpuAdapter),
   });
+  gpuCounters(device); // counted from its first call on
   const lost = device.lost.then((l) =>
     l.reason === 'destroyed' ? null : new DeviceLostError(String(l.reason), l.message),
   );

@@ -27,6 +27,10 @@ export function packParams(values: Param[]): ArrayBuffer {
 }
 
 export class Kernels {
+  /** Parameter slots of the runs being recorded, by pass; spare slot buffers for the next runs. */
+  private readonly slots = new WeakMap<GPUComputePassEncoder, ParamSlots>();
+  private readonly spare: { buffer: GPUBuffer; bytes: Uint8Array }[] = [];
+
   /** `f16`: frozen weights are stored as f16; it must match the registry's weightPreamble. */
   constructor(
     readonly ctx: GpuContext,
@@ -40,7 +44,7 @@ export class Kernels {
 
   /**
    * Records `entry` into `pass`. Buffers bind to @binding(0..n-1) of @group(0) in order; the params uniform, when
-   * given, binds last (@binding(n)). The uniform is a fresh small buffer, written before the pass is submitted.
+   * given, binds last (@binding(n)), from the run's shared parameter slots (ParamSlots).
    */
   async dispatch(
     pass: GPUComputePassEncoder,
@@ -57,9 +61,8 @@ export class Kernels {
     }));
     if (params) {
       const data = packParams(params);
-      const uniform = this.device.createBuffer({ label: `${entry}.params`, size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
-      this.device.queue.writeBuffer(uniform, 0, data);
-      entries.push({ binding: buffers.length, resource: { buffer: uniform } });
+      const slots = this.slots.get(pass);
+      entries.push({ binding: buffers.length, resource: slots ? slots.put(data) : this.uniform(entry, data) });
     }
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.device.createBindGroup({ label: entry, layout: pipeline.getBindGroupLayout(0), entries }));
@@ -69,13 +72,76 @@ export class Kernels {
     pass.dispatchWorkgroups(x, y, z);
   }
 
-  /** Records `record` into one compute pass and submits it. */
+  /**
+   * Records `record` into one compute pass and submits it. Its dispatches' parameters share uniform buffers, written
+   * once just before the submit: one write per run instead of a fresh buffer and a write per dispatch.
+   */
   async run(label: string, record: (pass: GPUComputePassEncoder) => Promise<void>): Promise<void> {
     const enc = this.device.createCommandEncoder({ label });
     const pass = enc.beginComputePass({ label });
-    await record(pass);
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
+    const slots = new ParamSlots(this.device, this.spare, this.ctx.limits.minUniformBufferOffsetAlignment);
+    this.slots.set(pass, slots);
+    try {
+      await record(pass);
+      pass.end();
+      slots.write();
+      this.device.queue.submit([enc.finish()]);
+    } finally {
+      this.slots.delete(pass);
+      slots.release();
+    }
+  }
+
+  /** A uniform of its own, for a dispatch recorded into a pass that run() did not open. */
+  private uniform(entry: string, data: ArrayBuffer): GPUBufferBinding {
+    const buffer = this.device.createBuffer({ label: `${entry}.params`, size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return { buffer };
+  }
+}
+
+/** Bytes of parameter slots per shared uniform buffer: a 135M-shaped training step's ~1,800 dispatches fit in two. */
+const PARAM_CHUNK = 1 << 20;
+
+/**
+ * The parameter uniforms of one run: each dispatch's values in its own slot (aligned as uniform offsets must be) of
+ * a shared buffer, copied to the GPU by write(). Buffers come from the Kernels' spares and go back after the
+ * submit: a later run's write is queued after that submit, so reusing them cannot change what it reads.
+ */
+class ParamSlots {
+  /** `end`: where the last slot's values end; `next`: the next aligned offset. */
+  private chunks: { buffer: GPUBuffer; bytes: Uint8Array; end: number; next: number }[] = [];
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly spare: { buffer: GPUBuffer; bytes: Uint8Array }[],
+    private readonly align: number,
+  ) {}
+
+  put(data: ArrayBuffer): GPUBufferBinding {
+    let chunk = this.chunks.at(-1);
+    if (!chunk || chunk.next + data.byteLength > PARAM_CHUNK) {
+      const got = this.spare.pop() ?? {
+        buffer: this.device.createBuffer({ label: 'params', size: PARAM_CHUNK, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST }),
+        bytes: new Uint8Array(PARAM_CHUNK),
+      };
+      chunk = { ...got, end: 0, next: 0 };
+      this.chunks.push(chunk);
+    }
+    const offset = chunk.next;
+    chunk.bytes.set(new Uint8Array(data), offset);
+    chunk.end = offset + data.byteLength;
+    chunk.next = Math.ceil(chunk.end / this.align) * this.align;
+    return { buffer: chunk.buffer, offset, size: data.byteLength };
+  }
+
+  write(): void {
+    for (const c of this.chunks) this.device.queue.writeBuffer(c.buffer, 0, c.bytes.buffer as ArrayBuffer, 0, c.end);
+  }
+
+  release(): void {
+    for (const { buffer, bytes } of this.chunks) this.spare.push({ buffer, bytes });
+    this.chunks = [];
   }
 }
 
