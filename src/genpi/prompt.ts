@@ -2,8 +2,13 @@
 // one shape: the system text and the example turns the teacher sees before every input.
 import { withoutBom } from '../model/text-file';
 import type { ChatMessage, Tokenizer } from '../model/tokenizer';
+import type { PromptText } from '../train/sequences';
 
-export interface ParsedPrompt {
+/**
+ * P as read from the user: what training reads of it (PromptText: the verbatim text and the teacher's messages),
+ * which train declares itself as it sits below genpi, plus what the reading found, for the reports.
+ */
+export interface ParsedPrompt extends PromptText {
   format: 'text' | 'turns' | 'json';
   /** Text before the first turn marker plus every system turn, joined by blank lines. */
   system: string;
@@ -11,10 +16,6 @@ export interface ParsedPrompt {
   examples: ChatMessage[];
   /** Whether the examples start with a user turn and then alternate; reported, not required. */
   alternates: boolean;
-  /** What the teacher sees before the input: a system message (when there is system text), then the examples. */
-  messages: ChatMessage[];
-  /** The prompt exactly as given, untruncated: the prompt-generation target is P itself, not our reading of it. */
-  text: string;
   /** One line for the user, e.g. "system text (1,234 chars) and 6 example turns (3 user, 3 assistant)". */
   report: string;
 }

@@ -13,14 +13,7 @@ import type { LoraTarget } from './lora';
 import { gather_rows } from './ops/gather';
 import { attention_cached, kv_cache_write } from './ops/kv_cache';
 import { packSamplingSettings, sample_tokens } from './ops/sampling';
-
-export interface SampleSettings {
-  temperature: number; // 0 = greedy
-  topK: number; // 0 = off
-  topP: number; // 1 = off
-  seed: number;
-  step: number; // tokens generated so far, so each step draws afresh
-}
+import type { SamplingSettings } from './sampling-settings';
 
 export interface Segment {
   tokens: number[];
@@ -28,7 +21,7 @@ export interface Segment {
   startPos: number; // position in its own slot of tokens[0]
   prefixSlot: number;
   prefixLen: number; // 0: no prefix
-  sample: SampleSettings | null; // sample a next token after the last one
+  sample: SamplingSettings | null; // sample a next token after the last one
 }
 
 export class InferencePass {
@@ -78,7 +71,7 @@ export class InferencePass {
     const pos = new Uint32Array(T);
     const meta = new Uint32Array(4 * T);
     const gather: number[] = [];
-    const settings: SampleSettings[] = [];
+    const settings: SamplingSettings[] = [];
     let t = 0;
     for (const s of segments) {
       s.tokens.forEach((id, i) => {

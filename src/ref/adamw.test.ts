@@ -1,7 +1,7 @@
 // Checks the AdamW reference against a line-by-line transcription of torch.optim.AdamW (_single_tensor_adamw) and
 // torch.nn.utils.clip_grad_norm_, and a few cases worked by hand. AdamW has no backward, so no finite differences.
 import { describe, expect, it } from 'vitest';
-import { lcg as rand } from './random';
+import { lcg } from '../util/lcg';
 import { adamw_update, clip_scale, grad_norm, type AdamWOptions } from './adamw';
 
 /** torch's order of operations, in place: clip, decay, moments, then addcdiv with the bias corrections split. */
@@ -29,14 +29,14 @@ describe('adamw_update vs torch.optim.AdamW', () => {
     [5, 0.1], // clipping configured but inactive
   ]) {
     it(`10 steps, maxNorm = ${maxNormFactor}·norm, weightDecay ${weightDecay}`, () => {
-      let params: Float64Array = rand(P, 1);
+      let params: Float64Array = lcg(P, 1);
       let m: Float64Array = new Float64Array(P);
       let v: Float64Array = new Float64Array(P);
       const tp = Float64Array.from(params);
       const tm = new Float64Array(P);
       const tv = new Float64Array(P);
       for (let step = 1; step <= 10; step++) {
-        const grads = rand(P, 100 + step, 0.1 * step);
+        const grads = lcg(P, 100 + step, 0.1 * step);
         const gradNorm = grad_norm(grads);
         const o = { step, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, maxNorm: maxNormFactor * gradNorm, gradNorm };
         ({ params, m, v } = adamw_update(params, grads, m, v, o));

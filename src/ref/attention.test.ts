@@ -1,7 +1,7 @@
 // Checks the attention reference: its backward against central finite differences of its forward, a few cases
 // worked by hand, and that packed sequences never see each other.
 import { describe, expect, it } from 'vitest';
-import { lcg as rand } from './random';
+import { lcg } from '../util/lcg';
 import { attention_backward, attention_forward, packedSeqStart } from './attention';
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i], 0);
@@ -17,11 +17,11 @@ describe('attention_backward vs finite differences', () => {
       const { H, KV, D } = c;
       const seqStart = packedSeqStart(c.lengths);
       const T = seqStart.length;
-      const q = rand(T * H * D, 1);
-      const k = rand(T * KV * D, 2);
-      const v = rand(T * KV * D, 3);
+      const q = lcg(T * H * D, 1);
+      const k = lcg(T * KV * D, 2);
+      const v = lcg(T * KV * D, 3);
       // A loss in which every output element matters: L = sum(out * w).
-      const w = rand(T * H * D, 4);
+      const w = lcg(T * H * D, 4);
       const loss = () => dot(attention_forward(q, k, v, seqStart, T, H, KV, D).out, w);
       const { out, lse } = attention_forward(q, k, v, seqStart, T, H, KV, D);
       const grads = attention_backward(w, q, k, v, out, lse, seqStart, T, H, KV, D);
@@ -84,9 +84,9 @@ describe('packed sequences', () => {
     const lengths = [3, 2, 4];
     const seqStart = packedSeqStart(lengths);
     const T = 9, H = 2, KV = 1, D = 2;
-    const q = rand(T * H * D, 5);
-    const k = rand(T * KV * D, 6);
-    const v = rand(T * KV * D, 7);
+    const q = lcg(T * H * D, 5);
+    const k = lcg(T * KV * D, 6);
+    const v = lcg(T * KV * D, 7);
     const a = attention_forward(q, k, v, seqStart, T, H, KV, D);
     // Change key and value of token 4 (second sequence, tokens 3..4): only token 4 sees it (token 3 is causal).
     const k2 = Float64Array.from(k);

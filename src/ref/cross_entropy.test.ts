@@ -2,7 +2,7 @@
 // worked by hand, and that the chunked online log-sum-exp path equals the full-vocabulary one.
 import { describe, expect, it } from 'vitest';
 import { IGNORE } from '../llama/batch';
-import { lcg as rand } from './random';
+import { lcg } from '../util/lcg';
 import {
   cross_entropy_backward,
   cross_entropy_finish,
@@ -16,7 +16,7 @@ describe('cross_entropy_backward vs finite differences', () => {
   it('T=4, V=6 with an ignored token and varying weights', () => {
     const T = 4;
     const V = 6;
-    const logits = rand(T * V, 1, 3);
+    const logits = lcg(T * V, 1, 3);
     const targets = [2, IGNORE, 0, 5];
     const weights = [0.5, 7, 1.25, 0.1]; // the ignored token's weight must not matter
     // The loss itself is the scalar: it already weighs every token, so every logit of a kept row matters.
@@ -38,7 +38,7 @@ describe('cross_entropy_backward vs finite differences', () => {
 
   it('lse is differentiable to softmax (the backward without weights and targets)', () => {
     const V = 5;
-    const logits = rand(V, 2, 2);
+    const logits = lcg(V, 2, 2);
     const { lse } = cross_entropy_forward(logits, [0], [1], 1, V);
     const eps = 1e-5;
     for (let v = 0; v < V; v++) {
@@ -95,10 +95,10 @@ describe('chunked online log-sum-exp equals the full vocabulary', () => {
   ]) {
     it(`V=${V} in chunks of ${Vc}`, () => {
       const T = 9;
-      const logits = rand(T * V, 3, 50); // ±50: naive exp would lose everything but the largest terms
+      const logits = lcg(T * V, 3, 50); // ±50: naive exp would lose everything but the largest terms
       for (let v = 0; v < V; v++) logits[4 * V + v] += 800; // exp(800) overflows even float64
       const targets = Array.from({ length: T }, (_, t) => (t % 4 === 3 ? IGNORE : (t * 131) % V));
-      const weights = rand(T, 4, 2);
+      const weights = lcg(T, 4, 2);
       const group = Array.from({ length: T }, (_, t) => t % 3);
       let s = cross_entropy_init(T);
       for (let v0 = 0; v0 < V; v0 += Vc) {

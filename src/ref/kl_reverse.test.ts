@@ -3,7 +3,7 @@
 // of the full one, and a student equal to its teacher.
 import { describe, expect, it } from 'vitest';
 import { expectClose, numericGrad } from './gradcheck';
-import { lcg } from './random';
+import { lcg } from '../util/lcg';
 import { kl_reverse_backward, kl_reverse_forward } from './kl_reverse';
 import { top_log_probs } from './top_log_probs';
 

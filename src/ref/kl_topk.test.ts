@@ -2,7 +2,7 @@
 // remainder bin and without it), the full-vocabulary case against the textbook KL, a student equal to its teacher,
 // and the chunked gather against plain indexing.
 import { describe, expect, it } from 'vitest';
-import { lcg } from './random';
+import { lcg } from '../util/lcg';
 import { KL_REST_EPS, kl_topk_backward, kl_topk_forward, kl_topk_gather } from './kl_topk';
 import { top_log_probs } from './top_log_probs';
 

@@ -1,7 +1,7 @@
 // Checks the LoRA reference: a hand-computed tiny case, the dropout scaling, and lora_backward's dx, dA, dB
 // against central finite differences of lora_forward (with a fixed dropout mask, the delta is bilinear).
 import { describe, expect, it } from 'vitest';
-import { lcg as rand } from './random';
+import { lcg } from '../util/lcg';
 import { dropout_keep } from './dropout';
 import { lora_backward, lora_down_backward, lora_down_forward, lora_dropout, lora_forward, lora_up_backward, lora_up_forward } from './lora';
 
@@ -19,7 +19,7 @@ describe('lora_forward', () => {
     const T = 3;
     const K = 50;
     const p = 0.3;
-    const x = rand(T * K, 5);
+    const x = lcg(T * K, 5);
     const xd = lora_dropout(x, p, 11, T, K);
     let dropped = 0;
     for (let i = 0; i < T * K; i++) {
@@ -59,10 +59,10 @@ describe('lora_backward', () => {
     it(`matches finite differences of the forward (T=${T} K=${K} N=${N} R=${R} p=${p})`, () => {
       const scale = 1.7;
       const seed = 123;
-      const x = rand(T * K, 1);
-      const A = rand(R * K, 2);
-      const B = rand(N * R, 3);
-      const g = rand(T * N, 4); // L = sum(y ⊙ g): dL/dy = g, so every output element matters
+      const x = lcg(T * K, 1);
+      const A = lcg(R * K, 2);
+      const B = lcg(N * R, 3);
+      const g = lcg(T * N, 4); // L = sum(y ⊙ g): dL/dy = g, so every output element matters
       const loss = (xx: Float64Array, AA: Float64Array, BB: Float64Array) =>
         dot(lora_forward(xx, AA, BB, scale, p, seed, T, K, N, R).y, g);
       const { u } = lora_forward(x, A, B, scale, p, seed, T, K, N, R);

@@ -1,7 +1,7 @@
 // Checks the matmul reference: hand-computed cases, and matmul_backward against central finite differences of
 // matmul_forward (the GPU kernels are only as right as this reference).
 import { describe, expect, it } from 'vitest';
-import { lcg as rand } from './random';
+import { lcg } from '../util/lcg';
 import { matmul_backward, matmul_forward } from './matmul';
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);
@@ -30,10 +30,10 @@ describe('matmul_backward', () => {
     [4, 2, 7],
   ]) {
     it(`matches finite differences of the forward (T=${T} K=${K} N=${N})`, () => {
-      const x = rand(T * K, 1);
-      const w = rand(N * K, 2);
-      const b = rand(N, 3);
-      const g = rand(T * N, 4); // L = sum(y ⊙ g), so dL/dy = g and every output matters
+      const x = lcg(T * K, 1);
+      const w = lcg(N * K, 2);
+      const b = lcg(N, 3);
+      const g = lcg(T * N, 4); // L = sum(y ⊙ g), so dL/dy = g and every output matters
       const loss = (xx: Float64Array) => dot(matmul_forward(xx, w, b, T, K, N), g);
       const dx = matmul_backward(g, w, T, K, N);
       const h = 1e-5;

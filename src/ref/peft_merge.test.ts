@@ -8,7 +8,7 @@ import type { RefModel } from './llama';
 import { lora_forward } from './lora';
 import { matmul_forward } from './matmul';
 import { peft_merge } from './peft_merge';
-import { lcg } from './random';
+import { lcg } from '../util/lcg';
 
 const [T, K, N, R, ALPHA] = [3, 12, 7, 4, 8];
 

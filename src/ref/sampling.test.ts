@@ -1,7 +1,7 @@
 // Checks the sampling reference: its key order and hash against independent versions (sorting floats, BigInt
 // arithmetic), hand-worked top-k/top-p cases, and kept sets against a sort-based copy of Hugging Face's warpers.
 import { describe, expect, it } from 'vitest';
-import { lcg } from './random';
+import { lcg } from '../util/lcg';
 import {
   SAMPLING_KEY_NEG_INF,
   sample_tokens,

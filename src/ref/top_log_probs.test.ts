@@ -2,7 +2,7 @@
 // ascending) and take K, and the log-sum-exp summed without the max shift, on rows full of ties, -0 beside +0 and
 // masked logits; and the rows the rules single out (fewer finite logits than K, nothing finite, NaN, +inf).
 import { describe, expect, it } from 'vitest';
-import { lcg } from './random';
+import { lcg } from '../util/lcg';
 import { top_log_probs } from './top_log_probs';
 
 /** The brute force: every id sorted, the first K kept; log Σ exp(x) without a shift (the logits here are small). */

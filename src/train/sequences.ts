@@ -22,9 +22,11 @@ export interface TrainingRecord {
   settings?: Record<string, unknown>;
 }
 
-/** The prompt P: its verbatim text (the PG target) and the messages the teacher sees (system + example turns). */
+/** The prompt P as training reads it (genpi's ParsedPrompt is this plus what parsing found). */
 export interface PromptText {
+  /** The prompt exactly as given, untruncated: the prompt-generation (PG) target is P itself, not our reading of it. */
   text: string;
+  /** What the teacher sees before the input: a system message (when there is system text), then the examples. */
   messages: ChatMessage[];
 }
 

@@ -6,7 +6,7 @@ import { expectMatches, read, testKernels, upload, zeros } from '../../gpu/testi
 import * as cpu from '../../ref/adamw';
 import { compare, formatDiff } from '../../ref/compare';
 import { GRAD_NORM_MAX_GROUPS, adamw_update, grad_norm } from './adamw';
-import { lcg as lcgF64 } from '../../ref/random';
+import { lcg } from '../../util/lcg';
 
 let kernels: Kernels;
 const buffers: GPUBuffer[] = [];
@@ -21,14 +21,14 @@ afterAll(() => {
 });
 
 /** f32 values in [-scale, scale), so the reference starts from exactly what the GPU holds. */
-const lcg = (n: number, seed: number, scale = 1) => Float32Array.from(lcgF64(n, seed, scale));
+const lcgF32 = (n: number, seed: number, scale = 1) => Float32Array.from(lcg(n, seed, scale));
 
 const maxAbsOf = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 describe('grad_norm (grad_norm_partial + grad_norm_finish) vs reference', () => {
   for (const P of [3, 1_000_003]) {
     it(`P=${P}`, async () => {
-      const g = lcg(P, P, 0.01);
+      const g = lcgF32(P, P, 0.01);
       const grads = keep(upload(kernels, g, 'gn.grads'));
       const partials = keep(zeros(kernels, GRAD_NORM_MAX_GROUPS, 'gn.partials'));
       const norm = keep(zeros(kernels, 1, 'gn.norm'));
@@ -48,7 +48,7 @@ describe('adamw_update vs reference over 10 steps', () => {
   for (const P of [1, 1000, 70_000]) {
     for (const c of configs) {
       it(`P=${P} ${c.name}`, async () => {
-        const p0 = lcg(P, 1);
+        const p0 = lcgF32(P, 1);
         const params = keep(upload(kernels, p0, 'adamw.params'));
         const grads = keep(zeros(kernels, P, 'adamw.grads'));
         const m = keep(zeros(kernels, P, 'adamw.m'));
@@ -61,7 +61,7 @@ describe('adamw_update vs reference over 10 steps', () => {
           v: new Float64Array(P),
         };
         for (let step = 1; step <= 10; step++) {
-          const g = lcg(P, 100 + step, 0.05 * step);
+          const g = lcgF32(P, 100 + step, 0.05 * step);
           kernels.device.queue.writeBuffer(grads, 0, g);
           const gradNormRef = cpu.grad_norm(g);
           // maxNorm as a multiple of this step's norm: 0.3 always clips, 5 never does, 0 switches clipping off.
@@ -90,8 +90,8 @@ describe('adamw_update vs reference over 10 steps', () => {
 
   it('detects a wrong result (the comparison can fail): step 1 vs a reference at step 2', async () => {
     const P = 100;
-    const p0 = lcg(P, 3);
-    const g = lcg(P, 4);
+    const p0 = lcgF32(P, 3);
+    const g = lcgF32(P, 4);
     const params = keep(upload(kernels, p0, 'adamw.params'));
     const grads = keep(upload(kernels, g, 'adamw.grads'));
     const m = keep(zeros(kernels, P, 'adamw.m'));

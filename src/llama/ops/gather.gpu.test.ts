@@ -5,7 +5,7 @@ import type { Kernels } from '../../gpu/kernel';
 import { expectMatches, read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare } from '../../ref/compare';
 import * as cpu from '../../ref/gather';
-import { lcg } from '../../ref/random';
+import { lcg } from '../../util/lcg';
 import { gather_rows, gather_rows_backward, gatherInverse } from './gather';
 
 let kernels: Kernels;

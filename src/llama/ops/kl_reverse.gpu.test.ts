@@ -8,7 +8,7 @@ import { read, testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
 import { cross_entropy_backward, cross_entropy_forward } from '../../ref/cross_entropy';
 import { kl_reverse_backward, kl_reverse_forward as refReverse } from '../../ref/kl_reverse';
-import { lcg } from '../../ref/random';
+import { lcg } from '../../util/lcg';
 import { top_log_probs } from '../../ref/top_log_probs';
 import { IGNORE } from '../batch';
 import { cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';

@@ -9,7 +9,7 @@ import { compare, formatDiff } from '../../ref/compare';
 import { cross_entropy_backward, cross_entropy_forward, cross_entropy_group_losses } from '../../ref/cross_entropy';
 import { IGNORE } from '../batch';
 import * as cpu from '../../ref/kl_topk';
-import { lcg } from '../../ref/random';
+import { lcg } from '../../util/lcg';
 import { top_log_probs } from '../../ref/top_log_probs';
 import { cross_entropy_finish, cross_entropy_init, cross_entropy_stats } from './cross_entropy';
 import { kl_topk_backward, kl_topk_forward, kl_topk_gather } from './kl_topk';

@@ -5,7 +5,7 @@ import { readBuffer } from '../../gpu/buffers';
 import type { Kernels } from '../../gpu/kernel';
 import { testKernels, upload, zeros } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
-import { lcg } from '../../ref/random';
+import { lcg } from '../../util/lcg';
 import * as cpu from '../../ref/sampling';
 import { packSamplingSettings, sample_tokens, type SamplingSettings } from './sampling';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kernels } from '../../gpu/kernel';
 import { expectMatches, read, testKernels, upload } from '../../gpu/testing';
 import { readBuffer } from '../../gpu/buffers';
-import { lcg } from '../../ref/random';
+import { lcg } from '../../util/lcg';
 import * as cpu from '../../ref/top_log_probs';
 import { MAX_KL_TOP_K } from './kl_topk';
 import { top_log_probs, TOP_LOG_PROBS_MAX_K } from './top_log_probs';
