@@ -132,11 +132,17 @@ export function tensorBytes(name: string, shape: number[], type: GgmlType): numb
   return (shape.reduce((a, b) => a * b, 1) / t.block) * t.bytes;
 }
 
+/** What the header says of a tensor: its name, shape and type, without its bytes. */
+export type GgufTensorInfo = Omit<GgufTensor, 'bytes'>;
+
+/** The zeros after a tensor of `n` bytes, up to the next aligned offset. */
+export const paddingAfter = (n: number) => (ALIGNMENT - (n % ALIGNMENT)) % ALIGNMENT;
+
 /**
- * The whole file as parts in order (header and infos, then each tensor with its padding), so a caller can write
- * it without one buffer the size of the model. Keys keep the order given; tensors too.
+ * The header, metadata and tensor infos with their padding: all a file needs before its first tensor's bytes, so a
+ * writer can stream the tensors after it one at a time (each followed by paddingAfter its length). Also its size.
  */
-export function encodeGguf(metadata: [string, GgufValue][], tensors: GgufTensor[]): Uint8Array[] {
+export function encodeGgufHeader(metadata: [string, GgufValue][], tensors: GgufTensorInfo[]): { head: Uint8Array; bytes: number } {
   const head = new Bytes();
   head.u32(MAGIC);
   head.u32(3);
@@ -150,23 +156,32 @@ export function encodeGguf(metadata: [string, GgufValue][], tensors: GgufTensor[
     writeValue(head, value);
   }
   let offset = 0;
-  const padded = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
   for (const t of tensors) {
-    const want = tensorBytes(t.name, t.shape, t.type);
-    if (t.bytes.length !== want) throw new Error(`gguf: ${t.name} has ${t.bytes.length} bytes, its shape and ${t.type} need ${want}`);
     head.str(t.name);
     head.u32(t.shape.length);
     for (let i = t.shape.length - 1; i >= 0; i--) head.u64(t.shape[i]);
     head.u32(GGML_TYPE[t.type].id);
     head.u64(offset);
-    offset += padded(t.bytes.length);
+    const n = tensorBytes(t.name, t.shape, t.type);
+    offset += n + paddingAfter(n);
   }
   head.pad(ALIGNMENT);
-  const parts = [head.bytes()];
-  for (const t of tensors) {
-    parts.push(t.bytes);
-    const gap = padded(t.bytes.length) - t.bytes.length;
-    if (gap) parts.push(new Uint8Array(gap));
-  }
-  return parts;
+  return { head: head.bytes(), bytes: head.length + offset };
+}
+
+/** A tensor's bytes as the header promised them: its size checked, then the zeros to the next alignment. */
+export function tensorParts(t: GgufTensor): Uint8Array[] {
+  const want = tensorBytes(t.name, t.shape, t.type);
+  if (t.bytes.length !== want) throw new Error(`gguf: ${t.name} has ${t.bytes.length} bytes, its shape and ${t.type} need ${want}`);
+  const gap = paddingAfter(want);
+  return gap ? [t.bytes, new Uint8Array(gap)] : [t.bytes];
+}
+
+/**
+ * The whole file as parts in order (header and infos, then each tensor with its padding), so a caller can write
+ * it without one buffer the size of the model. Keys keep the order given; tensors too.
+ */
+export function encodeGguf(metadata: [string, GgufValue][], tensors: GgufTensor[]): Uint8Array[] {
+  for (const t of tensors) tensorParts(t);
+  return [encodeGgufHeader(metadata, tensors).head, ...tensors.flatMap(tensorParts)];
 }

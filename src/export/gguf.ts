@@ -5,9 +5,9 @@ import type { LoraAdapter } from '../llama/peft';
 import type { ModelFiles } from '../model/open';
 import type { ModelConfig } from '../model/config';
 import { tokenizerProblems } from '../model/tokenizer-check';
-import { archMetadata, archTensors, GgufExportError, llama3RopeFactors, permuteRows, targetTensorName, toLlamaCpp } from './gguf-arch';
-import { encodeGguf, gguf, type GgufTensor, type GgufValue } from './gguf-container';
-import { encodeTensor, FILE_TYPE_ID, type GgufFileType } from './gguf-quant';
+import { archMetadata, archTensors, type ArchTensor, GgufExportError, llama3RopeFactors, permuteRows, targetTensorName, toLlamaCpp } from './gguf-arch';
+import { encodeGguf, encodeGgufHeader, gguf, tensorParts, type GgufTensor, type GgufTensorInfo, type GgufValue } from './gguf-container';
+import { encodeTensor, FILE_TYPE_ID, tensorType, type GgufFileType } from './gguf-quant';
 import { tokenizerMetadata } from './gguf-tokenizer';
 import { mergedReader } from './merge';
 
@@ -28,8 +28,18 @@ function general(cfg: ModelConfig, name: string): [string, GgufValue][] {
   ];
 }
 
-/** The whole GGUF file of the model with `adapter` merged (or none), as parts in order. */
-export async function exportGguf(model: ModelFiles, adapter: LoraAdapter | null, opts: GgufOptions): Promise<Uint8Array[]> {
+/** A GGUF file before its bytes are made: its exact size, and its parts in order, one tensor in memory at a time. */
+export interface GgufPlan {
+  bytes: number;
+  parts: () => AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * The GGUF file of the model with `adapter` merged (or none), planned: the tokenizer checked and refused where
+ * llama.cpp could not express it, the header made, and the size known before any weight is read; `parts()` then
+ * merges and encodes each tensor as it is asked for, so a writer streams the file without holding it.
+ */
+export async function planGguf(model: ModelFiles, adapter: LoraAdapter | null, opts: GgufOptions): Promise<GgufPlan> {
   // As the ONNX export: a tokenizer that would fail where it goes stops the export before it starts.
   const problems = await tokenizerProblems(model.files);
   if (problems.length) throw new GgufExportError(`gguf: ${problems[0]}; the export would not load in llama.cpp`);
@@ -42,19 +52,34 @@ export async function exportGguf(model: ModelFiles, adapter: LoraAdapter | null,
     ...archMetadata(cfg),
     ...(await tokenizerMetadata(model)),
   ];
-  const read = mergedReader(model.weights, adapter);
   const specs = archTensors(cfg, (hf) => model.weights.tensors.has(hf));
-  const tensors: GgufTensor[] = [];
   const factors = llama3RopeFactors(cfg);
-  if (factors) tensors.push(encodeTensor('rope_freqs.weight', [factors.length], factors, 'f32'));
-  for (const [i, t] of specs.entries()) {
-    opts.signal?.throwIfAborted();
-    const shape = model.weights.tensors.get(t.hf)!.shape;
-    const values = toLlamaCpp(cfg, t, (await read(t.hf))!, shape.length > 1 ? shape[shape.length - 1] : 1);
-    tensors.push(encodeTensor(t.gguf, shape, values, opts.type));
-    progress((i + 1) / specs.length, t.gguf);
+  const shapeOf = (t: ArchTensor) => model.weights.tensors.get(t.hf)!.shape;
+  const infos: GgufTensorInfo[] = [
+    ...(factors ? [{ name: 'rope_freqs.weight', shape: [factors.length], type: tensorType([factors.length], 'f32') }] : []),
+    ...specs.map((t) => ({ name: t.gguf, shape: shapeOf(t), type: tensorType(shapeOf(t), opts.type) })),
+  ];
+  const { head, bytes } = encodeGgufHeader(metadata, infos);
+  async function* parts(): AsyncGenerator<Uint8Array> {
+    yield head;
+    if (factors) yield* tensorParts(encodeTensor('rope_freqs.weight', [factors.length], factors, 'f32'));
+    const read = mergedReader(model.weights, adapter);
+    for (const [i, t] of specs.entries()) {
+      opts.signal?.throwIfAborted();
+      const shape = shapeOf(t);
+      const values = toLlamaCpp(cfg, t, (await read(t.hf))!, shape.length > 1 ? shape[shape.length - 1] : 1);
+      yield* tensorParts(encodeTensor(t.gguf, shape, values, opts.type));
+      progress((i + 1) / specs.length, t.gguf);
+    }
   }
-  return encodeGguf(metadata, tensors);
+  return { bytes, parts };
+}
+
+/** The whole GGUF file of the model with `adapter` merged (or none), as parts in order. */
+export async function exportGguf(model: ModelFiles, adapter: LoraAdapter | null, opts: GgufOptions): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const part of (await planGguf(model, adapter, opts)).parts()) out.push(part);
+  return out;
 }
 
 /**
