@@ -4,6 +4,8 @@
 import type { Generator } from '../llama/generator';
 import { loraLayout, type LoraSpec } from '../llama/lora';
 import type { LoraAdapter } from '../llama/peft';
+import type { ModelConfig } from '../model/config';
+import { ModelError } from '../model/errors';
 import type { AdapterData } from './api';
 
 /** Adapters kept on the GPU at once: the one being chatted with and the one just trained, typically. */
@@ -20,6 +22,15 @@ export function adapterKey(spec: LoraSpec, params: Float32Array): string {
   }
   const hex = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
   return `${JSON.stringify(spec)}|${params.length}|${hex(a)}${hex(b)}`;
+}
+
+/** An adapter the page sends to an export, laid out for the loaded model; one made for another model is refused. */
+export function adapterFor(cfg: ModelConfig, adapter: AdapterData, baseModel: string): LoraAdapter {
+  const layout = loraLayout(cfg, adapter.spec);
+  if (layout.size !== adapter.params.length) {
+    throw new ModelError('the adapter', `was made for another model: its ${adapter.params.length} values do not fit ${baseModel}, which needs ${layout.size}`);
+  }
+  return { layout, params: adapter.params, baseModel };
 }
 
 export class AdapterCache {

@@ -115,6 +115,20 @@ export interface ExportProgress {
   stage: string;
 }
 
+/**
+ * The GGUF files the app writes for llama.cpp and Ollama: the model with the adapter merged (f16, or q8_0 at about
+ * half the size), or the adapter alone as a GGUF LoRA adapter for a base GGUF of the model it was trained on.
+ */
+export type GgufKind = 'f16' | 'q8_0' | 'lora';
+
+/** Where a GGUF export goes, part by part: the page's file on disk or its download. Each call is awaited. */
+export interface GgufSink {
+  /** The file's exact size, before any weight is read: the page refuses here a file it cannot hold. */
+  start(bytes: number): unknown;
+  /** The next bytes of the file, in order. */
+  write(part: Uint8Array): unknown;
+}
+
 export interface TrainResult {
   adapter: AdapterData;
   curve: CurvePoint[];
@@ -189,6 +203,12 @@ export interface WorkerApi {
    * model_fp16.onnx) in one .zip; progress after each layer, stops on cancel(jobId).
    */
   exportOnnx(jobId: string, adapter: AdapterData, dtype: 'f32' | 'f16', onProgress?: (p: ExportProgress) => void): Promise<Uint8Array>;
+  /**
+   * The loaded model with the adapter merged as one GGUF file, or the adapter alone (`lora`), streamed to `sink`
+   * (named `name` inside the file); progress after each tensor, stops on cancel(jobId). Resolves with the bytes written.
+   */
+  exportGguf(jobId: string, adapter: AdapterData, kind: GgufKind, name: string, sink: GgufSink,
+    onProgress?: (p: ExportProgress) => void): Promise<number>;
   /** Stops a running job at its next step; unknown or finished ids are ignored. */
   cancel(jobId: string): void;
 }

@@ -93,6 +93,12 @@ export function createWorkerApi(acquire: () => Promise<GpuContext>, shaders: Sha
       return Comlink.transfer(zip, [zip.buffer as ArrayBuffer]);
     }),
 
+    exportGguf: (jobId, adapter, kind, name, sink, onProgress) => rethrowing(async () => (await session()).exportGguf(jobId, adapter, kind, name, {
+      start: (bytes) => sink.start(bytes),
+      // A part that owns its whole buffer moves to the page instead of being copied; the writer never reads it again.
+      write: (part) => sink.write(part.byteOffset === 0 && part.byteLength === part.buffer.byteLength ? Comlink.transfer(part, [part.buffer as ArrayBuffer]) : part),
+    }, onProgress)),
+
     cancel(jobId) {
       // Nothing runs before the engine is open, so there is nothing to cancel then.
       void engine?.then((e) => e.session.cancel(jobId), () => undefined);
