@@ -2,11 +2,14 @@
 // JSONL import (bad lines reported by number, good ones kept) and export. Saved after synthesis, import and every
 // edit; the latest is restored on start, so a reload loses nothing.
 import * as Comlink from 'comlink';
+import { coverageText } from '../../genpi/coverage';
+import { shortfallMessage } from '../../genpi/shortfall';
 import { DEFAULT_SYNTHESIS } from '../../genpi/synthesis-defaults';
+import { STAGE_NAMES } from '../../genpi/synthesis-stages';
 import { readDataset, type DatasetFigures, type GenpiRecord, type JsonlLineError } from '../../genpi/dataset';
 import { decodeTextFile } from '../../model/text-file';
 import type { StoredDataset, StoredPrompt, ModelRef } from '../../store/schema';
-import { OPTIONAL_PARTS, recordParts } from '../../train/sequences';
+import { OPTIONAL_PARTS, partsText, recordParts } from '../../train/sequences';
 import type { ErrorInfo, SynthesisProgress, SynthesisSettings } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { download, safeFileName } from '../download';
@@ -30,6 +33,23 @@ export const DEFAULT_SYNTH: SynthForm = {
   samples: d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens, reasonTokens: d.reasonTokens, seedInputs: '', maxRounds: null,
   makeParts: false,
 };
+
+/** The quality figures' sentences, in the words genpi and train have for them, for the figures panel. */
+export interface FiguresWords {
+  /** "wrote 41 of 64 records asked (...)", or null when nothing is short. */
+  shortfall: string | null;
+  /** The parts written with the records, or why none were; null for figures saved before parts were recorded. */
+  parts: string | null;
+  coverage: string | null;
+}
+
+export function figuresWords(f: DatasetFigures): FiguresWords {
+  return {
+    shortfall: shortfallMessage(f),
+    parts: !f.parts ? null : f.parts.length ? partsText(f.parts) : 'not written (the prompt-generation variants make them before training)',
+    coverage: f.coverage ? coverageText(f.coverage) : null,
+  };
+}
 
 export class DatasetState {
   form = $state<SynthForm>({ ...DEFAULT_SYNTH });
@@ -64,6 +84,11 @@ export class DatasetState {
 
   get running(): boolean {
     return this.job.running;
+  }
+
+  /** The synthesis stage running, by name ("pseudo inputs"), or null when none is. */
+  get stageName(): string | null {
+    return this.progress ? STAGE_NAMES[this.progress.stage] : null;
   }
 
   get heldoutInputs(): string[] {

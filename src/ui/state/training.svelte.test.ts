@@ -36,6 +36,17 @@ async function storedRun(app: TestApp) {
 }
 
 describe('TrainingState', () => {
+  it('gives the form the chosen variant\'s loss terms, and the curve those of the run on screen', async () => {
+    const app = await ready();
+    expect(app.training.variants[0].value).toBe(app.training.settings.loss.variant); // the table's default first
+    expect(app.training.lossTerms).toEqual({ sft: false, pg: false, kl: true }); // kl_only
+    app.engine.script = { steps: 1 };
+    await app.training.start();
+    app.training.settings.loss.variant = 'joint';
+    expect(app.training.lossTerms).toEqual({ sft: true, pg: true, kl: false });
+    expect(app.training.curveTerms).toEqual({ sft: false, pg: false, kl: true }); // the kl_only run just trained
+  });
+
   it('pauses at the next step: the worker job is cancelled, the run is paused and resumable from its checkpoint', async () => {
     const app = await ready();
     const { started } = await startHeld(app, 1);

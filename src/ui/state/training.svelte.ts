@@ -3,14 +3,16 @@
 // that a reload interrupted is offered again from its last checkpoint; a finished run becomes a library adapter.
 import * as Comlink from 'comlink';
 import type { StoredAdapter, StoredDataset, StoredRun } from '../../store/schema';
+import { LORA_TARGETS } from '../../llama/lora';
 import type { Checkpoint, CurvePoint } from '../../train/loop';
 import type { GenpiRecord } from '../../genpi/dataset';
+import { STAGE_NAMES } from '../../genpi/synthesis-stages';
 import type { ErrorInfo, ModelSource, SynthesisProgress, TrainPlanReport, TrainResult, TrainSettings, TrainStep } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { buildAdapterMeta, defaultAdapterName, shapeOf, WrongModelError } from '../adapter-io';
 import { errorInfo, isDeviceLost } from '../errors';
 import { formatDuration, newId } from '../format';
-import { defaultTrainSettings, effectiveSettings, settingsProblems } from '../train-settings';
+import { defaultTrainSettings, effectiveSettings, lossTerms, settingsProblems, VARIANTS } from '../train-settings';
 import type { DatasetState } from './dataset.svelte';
 import { WorkerJob, type JobGate } from './jobs.svelte';
 import type { LibraryState } from './library.svelte';
@@ -62,6 +64,25 @@ export class TrainingState {
     gate: JobGate,
   ) {
     this.job = new WorkerJob(engine, gate, 'train', 'training');
+  }
+
+  /** What the form offers: the variant select's entries (the variants table's order) and the LoRA target modules. */
+  readonly variants = VARIANTS;
+  readonly loraTargets = LORA_TARGETS;
+
+  /** The loss terms of the chosen variant: the form shows only their weights. */
+  get lossTerms(): { sft: boolean; pg: boolean; kl: boolean } {
+    return lossTerms(this.settings.loss.variant);
+  }
+
+  /** The loss terms of the run on screen (of the form before one starts): the curve plots only these. */
+  get curveTerms(): { sft: boolean; pg: boolean; kl: boolean } {
+    return lossTerms(this.run?.settings.loss.variant ?? this.settings.loss.variant);
+  }
+
+  /** The part being written before the first step, by name ("reasons"), or null when none is. */
+  get partsStageName(): string | null {
+    return this.parts ? STAGE_NAMES[this.parts.stage] : null;
   }
 
   /** A run is on the GPU, or its end (the adapter, the run's status) is being saved. */
