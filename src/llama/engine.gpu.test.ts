@@ -1,17 +1,18 @@
 // The GPU engine end to end against the float64 reference (src/ref/llama.ts) on tiny models: logits, the joint
 // loss per group and every LoRA gradient, for Llama and Qwen2 with tied and untied heads, MQA and GQA, rope scaling
 // on and off, f32/f16/bf16 files on f32 and f16 GPU weights, split weights, recompute and dropout (the checks in
-// src/llama/testing/reference-check.ts, shared with the Qwen3 and Gemma 3 tests); training to zero loss; micro-batches.
+// src/testing/reference-check.ts, shared with the Qwen3 and Gemma 3 tests); training to zero loss; micro-batches.
 import { describe, expect, it } from 'vitest';
 import { openModel } from '../model/open';
 import { makeTinyModel, type TinyModelOptions } from '../model/tiny/make';
 import { Rng } from '../util/rng';
 import { compare, formatDiff } from '../ref/compare';
 import { packGroups } from '../train/batch';
-import { memoryFiles, testGroups } from './testing';
+import { memoryFiles } from './testing';
 import { LlamaEngine } from './engine';
 import { loraLayout } from './lora';
-import { expectEngineMatchesReference, kernelsByPrecision, type ReferenceCase } from './testing/reference-check';
+import { expectEngineMatchesReference, kernelsByPrecision, type ReferenceCase } from '../testing/reference-check';
+import { testGroups } from '../testing/groups';
 import { LoraTrainer } from './trainer';
 
 const getKernels = kernelsByPrecision();

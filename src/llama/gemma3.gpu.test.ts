@@ -13,7 +13,7 @@ import { packGroups } from '../train/batch';
 import { LlamaEngine } from './engine';
 import { InferencePass } from './infer';
 import { KvCache } from './kv-cache';
-import { expectEngineMatchesReference, expectGreedyMatchesReference, kernelsByPrecision } from './testing/reference-check';
+import { expectEngineMatchesReference, expectGreedyMatchesReference, kernelsByPrecision } from '../testing/reference-check';
 import { memoryFiles } from './testing';
 
 const getKernels = kernelsByPrecision();

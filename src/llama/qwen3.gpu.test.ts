@@ -1,10 +1,10 @@
 // Qwen3 on the GPU against the float64 reference: the per-head q/k norm before RoPE, no biases and a head_dim that
 // makes q wider than the hidden size. Logits, the loss, every LoRA gradient (saved activations and recompute, f32
-// and f16 weights) and greedy decoding through the KV cache (src/llama/testing/reference-check.ts).
+// and f16 weights) and greedy decoding through the KV cache (src/testing/reference-check.ts).
 import { describe, expect, it } from 'vitest';
 import { openModel } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
-import { expectEngineMatchesReference, expectGreedyMatchesReference, kernelsByPrecision } from './testing/reference-check';
+import { expectEngineMatchesReference, expectGreedyMatchesReference, kernelsByPrecision } from '../testing/reference-check';
 import { memoryFiles } from './testing';
 
 const getKernels = kernelsByPrecision();

@@ -1,22 +1,23 @@
 // What the engine's end-to-end GPU tests share, one file per architecture: a Kernels per weight precision for the
 // file, and the engine against the float64 reference (src/ref/llama.ts) on a tiny model: logits, the loss per group,
 // every LoRA gradient and the plan against the allocation; and greedy decoding through the KV cache, with and
-// without an adapter. Each tensor's largest difference is printed.
+// without an adapter. Each tensor's largest difference is printed. It drives llama, train's batches and ref, so it
+// lives here, above all three.
 import { afterAll, expect } from 'vitest';
-import type { Kernels } from '../../gpu/kernel';
-import { expectMatches, testKernels } from '../../gpu/testing';
-import { openModel, type ModelFiles } from '../../model/open';
-import type { FileSet } from '../../model/source';
-import { loadTokenizer } from '../../model/tokenizer';
-import { llama_backward, llama_forward } from '../../ref/llama';
-import { loadRefModel } from '../../ref/llama-load';
-import { packGroups, type Group } from '../../train/batch';
-import { Rng } from '../../util/rng';
-import { LlamaEngine } from '../engine';
-import { Generator } from '../generator';
-import { loraLayout, type LoraLayout, type LoraTarget } from '../lora';
-import { testGroups } from '../testing';
-import { LoraTrainer } from '../trainer';
+import type { Kernels } from '../gpu/kernel';
+import { expectMatches, testKernels } from '../gpu/testing';
+import { openModel, type ModelFiles } from '../model/open';
+import type { FileSet } from '../model/source';
+import { loadTokenizer } from '../model/tokenizer';
+import { LlamaEngine } from '../llama/engine';
+import { Generator } from '../llama/generator';
+import { loraLayout, type LoraLayout, type LoraTarget } from '../llama/lora';
+import { LoraTrainer } from '../llama/trainer';
+import { llama_backward, llama_forward } from '../ref/llama';
+import { loadRefModel } from '../ref/llama-load';
+import { packGroups, type Group } from '../train/batch';
+import { Rng } from '../util/rng';
+import { testGroups } from './groups';
 
 const ALL: LoraTarget[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
