@@ -7,6 +7,7 @@ import { ChatState } from './chat.svelte';
 import { CompareState } from './compare.svelte';
 import { DatasetState } from './dataset.svelte';
 import { EvaluationState } from './evaluation.svelte';
+import { GgufExportState } from './gguf-export.svelte';
 import { GpuState } from './gpu.svelte';
 import { applyDemoQuick, InternalizeState } from './internalize.svelte';
 import { JobGate } from './jobs.svelte';
@@ -29,6 +30,7 @@ export class AppState {
   readonly evaluation: EvaluationState;
   readonly chat: ChatState;
   readonly onnxExport: OnnxExportState;
+  readonly ggufExport: GgufExportState;
   /** The guided flow's one button, and its side-by-side try. */
   readonly flow: InternalizeState;
   readonly compare: CompareState;
@@ -43,6 +45,7 @@ export class AppState {
     this.evaluation = new EvaluationState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
     this.chat = new ChatState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
     this.onnxExport = new OnnxExportState(engine, this.store, this.model, this.library, this.gate);
+    this.ggufExport = new GgufExportState(engine, this.store, this.model, this.library, this.gate);
     this.flow = new InternalizeState(this.dataset, this.training, this.evaluation);
     this.compare = new CompareState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
 
