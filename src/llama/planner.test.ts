@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SMOLLM2_360M } from '../bench/random-model';
 import { parseModelConfig } from '../model/config';
 import { loraLayout, LORA_TARGETS } from './lora';
-import { choosePlan, OutOfMemoryPlanError, planTraining, teacherPassBytes } from './planner';
+import { choosePlan, OutOfMemoryPlanError, planTraining, teacherLayout, teacherPassBytes } from './planner';
 
 const cfg = parseModelConfig(SMOLLM2_360M);
 const layout = loraLayout(cfg, { rank: 16, alpha: 32, dropout: 0.05, targets: [...LORA_TARGETS] });
@@ -36,11 +36,15 @@ describe('planner', () => {
 describe('planner: the teacher pass over a long P', () => {
   const kl = { ...input, groups: 0, klTopK: 32 };
 
-  it('grows with the teacher view (P, then the conversation) by the same bytes per token', () => {
-    const [a, b, c] = [1000, 2000, 4000].map((T) => teacherPassBytes(cfg, T, 32));
-    console.log(`360M teacher pass: ${[a, b, c].map((x) => (x / 2 ** 20).toFixed(0)).join(', ')} MiB at 1000, 2000, 4000 tokens`);
+  it("holds P's KV once: it grows by P's keys and values per token of P, not by a forward over P", () => {
+    const suffix = 200; // the longest record behind P
+    const [a, b, c] = [1000, 2000, 4000].map((P) => teacherPassBytes(cfg, teacherLayout(cfg, P, suffix), 32));
+    const kvPerToken = 4 * 2 * cfg.numLayers * cfg.numKvHeads * cfg.headDim;
+    console.log(`360M teacher pass: ${[a, b, c].map((x) => (x / 2 ** 20).toFixed(0)).join(', ')} MiB at P = 1000, 2000, 4000 tokens ` +
+      `(${kvPerToken / 1024} KiB of KV per token of P)`);
     expect(c - b).toBe(2 * (b - a));
-    expect(planTraining({ ...kl, recompute: true, teacherT: 4000 }).teacher).toBe(c);
+    expect(b - a).toBe(1000 * kvPerToken);
+    expect(planTraining({ ...kl, recompute: true, teacherT: 4000 + suffix, teacherPrefix: 4000 }).teacher).toBe(c);
     expect(planTraining({ ...kl, recompute: true }).teacher).toBe(0);
     expect(planTraining({ ...input, recompute: true, teacherT: 4000 }).teacher).toBe(0); // no distillation, no teacher pass
   });

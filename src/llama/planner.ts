@@ -53,30 +53,58 @@ export function batchBuffers(cfg: ModelConfig, T: number): Record<string, number
 /** Logits per run of the teacher pass's LM head, in floats (16 MiB): a few dozen rows of a large vocabulary. */
 export const TEACHER_HEAD_FLOATS = 4 * 2 ** 20;
 
-/** Rows of logits the teacher pass computes per LM head run for T-token sequences. */
+/** Rows of logits the teacher pass computes per LM head run for passes of T tokens. */
 export function teacherHeadRows(cfg: ModelConfig, T: number): number {
   return Math.max(1, Math.min(T, Math.floor(TEACHER_HEAD_FLOATS / cfg.vocabSize)));
 }
 
+/** Tokens per teacher pass, at least: P is prefilled in chunks of this, and the records behind it packed to it. */
+const TEACHER_PASS_TOKENS = 512;
+
 /**
- * Floats of the teacher pass's own buffers (top-logprobs.ts allocates exactly these) for teacher views of up to T
- * tokens: the residual stream, the batch inputs, `rows` rows of logits and the top-K of every position. Beside them
- * it holds one layer's activations and scratch for T tokens (layerActivations, backwardScratch, rank 0).
+ * How the teacher pass lays out its KV cache: slots of L tokens (the longest record's own tokens, after the shared
+ * prefix), P's KV over the first `prefixSlots` of them (computed once, kv_cache.wgsl lets a prefix run on through
+ * slots), and `seqSlots` slots for the records scored together in one pass of up to maxT tokens.
+ */
+export interface TeacherLayout {
+  prefix: number; // tokens every teacher view starts with (P, through the chat template)
+  L: number;
+  prefixSlots: number;
+  seqSlots: number;
+  maxT: number;
+  rows: number; // rows of logits per LM head run
+}
+
+export function teacherLayout(cfg: ModelConfig, prefix: number, suffix: number): TeacherLayout {
+  const L = Math.max(1, suffix);
+  const maxT = Math.max(L, TEACHER_PASS_TOKENS);
+  return { prefix, L, prefixSlots: Math.ceil(prefix / L), seqSlots: Math.max(1, Math.floor(maxT / L)), maxT, rows: teacherHeadRows(cfg, maxT) };
+}
+
+/**
+ * Floats of the teacher pass's own buffers (top-logprobs.ts allocates exactly these) for passes of up to T tokens:
+ * the residual stream, the batch inputs, `rows` rows of logits and the top-K of every position. Beside them it holds
+ * one layer's activations and the forward's scratch for T tokens (layerActivations, rank 0) and its KV cache.
  */
 export function teacherBuffers(cfg: ModelConfig, T: number, rows: number, K: number): Record<string, number> {
   const C = cfg.hiddenSize;
   return {
-    x0: T * C, x1: T * C, ids: T, pos: T, seqStart: T, gatherIdx: rows, gathered: rows * C, nf: rows * C, rstdf: rows,
-    logits: rows * cfg.vocabSize, topIds: T * K, topLogp: T * K, ...(cfg.gemma ? { seqStartLocal: T } : {}),
+    x0: T * C, x1: T * C, tmp: T * C, ids: T, pos: T, meta: 4 * T, seqStart: T, gatherIdx: rows, gathered: rows * C, nf: rows * C,
+    rstdf: rows, logits: rows * cfg.vocabSize, topIds: T * K, topLogp: T * K,
   };
 }
 
+/** Floats of a KV cache of S slots of L tokens, keys and values of every layer. */
+function kvCacheFloats(cfg: ModelConfig, S: number, L: number): number {
+  return 2 * cfg.numLayers * S * L * cfg.numKvHeads * cfg.headDim;
+}
+
 /**
- * Bytes of the teacher pass over views of up to T tokens, besides the weights. A view holds P, then the
- * conversation, so this grows with P: on a long P it, not the trainer, can be the run's peak.
+ * Bytes of the teacher pass, besides the weights. P's KV is held once, whatever the number of records, so on a
+ * long P this grows by P's KV (a few dozen KiB per token) rather than by a whole forward over P per record.
  */
-export function teacherPassBytes(cfg: ModelConfig, T: number, K: number): number {
-  return 4 * (sum(layerActivations(cfg, T, 0, [])) + sum(backwardScratch(cfg, T, 0)) + sum(teacherBuffers(cfg, T, teacherHeadRows(cfg, T), K)));
+export function teacherPassBytes(cfg: ModelConfig, t: TeacherLayout, K: number): number {
+  return 4 * (sum(layerActivations(cfg, t.maxT, 0, [])) + sum(teacherBuffers(cfg, t.maxT, t.rows, K)) + kvCacheFloats(cfg, t.prefixSlots + t.seqSlots, t.L));
 }
 
 /** Floats of the optimizer's state: params, grads, two moments, and the norm's partial sums. */
@@ -107,6 +135,8 @@ export interface PlanInput {
   klTopK?: number;
   /** Tokens of the longest teacher view (P, then the conversation) when distilling; 0 or absent: no teacher pass. */
   teacherT?: number;
+  /** Tokens every teacher view starts with (P), computed once and shared (distill.ts sharedPrefixLength); default 0. */
+  teacherPrefix?: number;
 }
 
 export interface MemoryPlan {
@@ -136,7 +166,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const head = 4 * (sum(headBuffers(cfg, T, p.vocabChunk, p.groups, K)) + sum(batchBuffers(cfg, T)) + (K > 0 ? sum(klBuffers(T, K)) : 0));
   const lora = 4 * loraStateFloats(p.loraParams);
   const weights = weightBytes(cfg, p.f16);
-  const teacher = K > 0 && p.teacherT ? teacherPassBytes(cfg, p.teacherT, K) : 0;
+  const prefix = Math.min(p.teacherPrefix ?? 0, p.teacherT ?? 0);
+  const teacher = K > 0 && p.teacherT ? teacherPassBytes(cfg, teacherLayout(cfg, prefix, p.teacherT - prefix), K) : 0;
   return { weights, activations, backward, head, lora, total: weights + activations + backward + head + lora, recompute: p.recompute, teacher };
 }
 
@@ -148,7 +179,7 @@ export class OutOfMemoryPlanError extends Error {
 export function choosePlan(p: Omit<PlanInput, 'recompute'>, budget: number, forceRecompute = false): MemoryPlan {
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   const full = planTraining({ ...p, recompute: false });
-  // The teacher pass runs over P and the conversation whole: recompute does not shrink it, only shorter views do.
+  // The teacher pass holds P's KV and a forward over the conversations: recompute does not shrink it.
   if (full.teacher! > 0 && full.weights + full.teacher! > budget) {
     throw new OutOfMemoryPlanError(
       `the teacher pass over sequences of ${p.teacherT} tokens (the prompt, then a conversation) needs ` +

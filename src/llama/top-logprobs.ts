@@ -1,15 +1,19 @@
 // A teacher's targets for logit distillation: the top-K next-token log-probabilities of the frozen model (no
-// adapter) at chosen positions of a sequence. The layers run once over the whole sequence; the LM head then runs on a
-// few rows at a time (memory stays bounded on 50k–260k vocabularies) and top_log_probs selects each row's top-K on
-// the GPU, so only [positions,K] ids and log-probs come back: 8·K bytes per position instead of 4·V.
+// adapter) at chosen positions of many sequences that all start with the same prefix (P through the chat template).
+// The prefix's KV is computed once and kept in a KV cache; each sequence's own tokens then run against it, several
+// sequences packed per pass, so the pass costs P once plus the records, not P per record. The LM head runs on a few
+// rows at a time (memory stays bounded on 50k–260k vocabularies) and top_log_probs selects each row's top-K on the
+// GPU, so only [positions,K] ids and log-probs come back: 8·K bytes per position instead of 4·V.
 import { readBuffer, writeArray } from '../gpu/buffers';
 import { Allocator } from './alloc';
-import { allocLayerActs, allocScratch, type LlamaEngine } from './engine';
+import { cachedLayers } from './cached-forward';
+import { allocLayerActs, type LlamaEngine } from './engine';
 import { headLogits } from './head';
-import { layerForward, type LayerActs, type Scratch } from './layer';
+import { KvCache } from './kv-cache';
+import type { LayerActs } from './layer';
 import { gather_rows } from './ops/gather';
-import { teacherBuffers, teacherHeadRows } from './planner';
 import { top_log_probs, TOP_LOG_PROBS_MAX_K } from './ops/top_log_probs';
+import { teacherBuffers, teacherLayout, type TeacherLayout } from './planner';
 
 export interface TopK {
   K: number;
@@ -17,79 +21,164 @@ export interface TopK {
   logp: Float32Array; // [N,K] log-probabilities (log-softmax over the whole vocabulary, on the GPU in f32)
 }
 
+/** One sequence to score: its whole token ids (the shared prefix first) and the positions whose next token is scored. */
+export interface TeacherSequence {
+  ids: ArrayLike<number>;
+  positions: ArrayLike<number>;
+}
+
+type Buffers = Record<'x0' | 'x1' | 'tmp' | 'ids' | 'pos' | 'meta' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits' | 'topIds' | 'topLogp', GPUBuffer>;
+
 export class TopLogProbs {
+  readonly layout: TeacherLayout;
   private readonly a: Allocator;
-  private readonly rows: number;
-  private readonly b: Record<'x0' | 'x1' | 'ids' | 'pos' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits' | 'topIds' | 'topLogp', GPUBuffer> & { seqStartLocal?: GPUBuffer };
+  private readonly cache: KvCache;
+  private readonly b: Buffers;
   private readonly acts: LayerActs;
-  private readonly scratch: Scratch;
+  private readonly prefix: number[];
+  private prefilled = false;
 
   /** Bytes read back to the CPU so far: the [positions,K] ids and log-probs, nothing per vocabulary entry. */
   bytesRead = 0;
+  /** Tokens run through the layers so far: the prefix once, then each sequence's own tokens. */
+  tokensRun = 0;
 
-  /** Room for sequences of up to maxT tokens; `rowsPerHead` overrides the rows of logits per LM head run (tests). */
-  constructor(readonly engine: LlamaEngine, readonly maxT: number, readonly K: number, rowsPerHead?: number) {
+  /**
+   * Room for sequences that start with `prefix` and have up to `suffix` tokens after it; `rowsPerHead` overrides
+   * the rows of logits per LM head run and `passTokens` the tokens per pass (tests: more runs and passes).
+   */
+  constructor(readonly engine: LlamaEngine, prefix: ArrayLike<number>, suffix: number, readonly K: number, o: { rowsPerHead?: number; passTokens?: number } = {}) {
     const cfg = engine.cfg;
-    const V = cfg.vocabSize;
-    const most = Math.min(V, TOP_LOG_PROBS_MAX_K);
+    const most = Math.min(cfg.vocabSize, TOP_LOG_PROBS_MAX_K);
     if (!Number.isInteger(K) || K < 1 || K > most) throw new Error(`top-K must be 1..${most} (the vocabulary, and the GPU selection's limit), got ${K}`);
-    this.rows = rowsPerHead === undefined ? teacherHeadRows(cfg, maxT) : Math.max(1, Math.min(maxT, rowsPerHead));
+    if (prefix.length) engine.checkTokens(prefix, 'teacher prefix');
+    this.prefix = Array.from(prefix);
+    const t = teacherLayout(cfg, this.prefix.length, suffix);
+    const maxT = o.passTokens === undefined ? t.maxT : Math.max(t.L, o.passTokens);
+    const rows = o.rowsPerHead === undefined ? t.rows : Math.max(1, Math.min(maxT, o.rowsPerHead));
+    this.layout = { ...t, maxT, rows, seqSlots: Math.max(1, Math.floor(maxT / t.L)) };
     this.a = new Allocator(engine.kernels.device);
-    this.acts = allocLayerActs(this.a, cfg, maxT, null, 'teacher.acts');
-    this.scratch = allocScratch(this.a, cfg, maxT, 0);
-    // seqStart stays zero: one sequence from position 0. The planner counts this same table (teacherPassBytes).
-    this.b = this.a.table(teacherBuffers(cfg, maxT, this.rows, K), 'teacher') as TopLogProbs['b'];
+    this.cache = new KvCache(engine.kernels.device, cfg, this.layout.seqSlots, this.layout.prefixSlots, this.layout.L);
+    try {
+      this.acts = allocLayerActs(this.a, cfg, maxT, null, 'teacher.acts');
+      // The planner counts this same table (teacherPassBytes).
+      this.b = this.a.table(teacherBuffers(cfg, maxT, rows, K), 'teacher') as Buffers;
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
   }
 
-  /** The top-K at each of `positions` (the distribution of the token after it) of the sequence `ids`. */
-  async run(ids: ArrayLike<number>, positions: ArrayLike<number>): Promise<TopK> {
-    const { engine, K } = this;
-    const { kernels: k } = engine;
-    const cfg = engine.cfg;
-    const T = ids.length;
-    engine.checkTokens(ids, 'teacher sequence');
-    if (T > this.maxT) throw new Error(`teacher sequence of ${T} tokens; this scorer was sized for ${this.maxT}`);
-    for (let i = 0; i < positions.length; i++) {
-      if (!(positions[i] >= 0 && positions[i] < T)) throw new Error(`teacher position ${positions[i]} is outside the sequence of ${T} tokens`);
-    }
-    writeArray(k.device, this.b.ids, Uint32Array.from(ids));
-    writeArray(k.device, this.b.pos, Uint32Array.from({ length: T }, (_, i) => i));
-    const xs = [this.b.x0, this.b.x1];
-    const bb = engine.batch(T, this.b.pos, this.b.seqStart, new Uint32Array(T), this.b.seqStartLocal);
+  /** GPU memory this pass holds besides the weights (what teacherPassBytes plans). */
+  get bytes(): number {
+    return this.a.bytes + this.cache.bytes;
+  }
+
+  /** Runs tokens through the layers: meta rows (slot, pos, prefixSlot, prefixLen) and RoPE positions per token. */
+  private async layers(ids: number[], pos: number[], meta: number[]): Promise<GPUBuffer> {
+    const { kernels: k } = this.engine;
+    const d = k.device;
+    writeArray(d, this.b.ids, Uint32Array.from(ids));
+    writeArray(d, this.b.pos, Uint32Array.from(pos));
+    writeArray(d, this.b.meta, Uint32Array.from(meta));
+    this.tokensRun += ids.length;
+    let final: GPUBuffer | null = null;
     await k.run('teacher.layers', async (pass) => {
-      await engine.embed(pass, this.b.ids, xs[0], T);
-      for (let l = 0; l < cfg.numLayers; l++) {
-        await layerForward(k, pass, cfg, engine.weights.layers[l], l, xs[l % 2], xs[(l + 1) % 2], this.acts, this.scratch, bb, () => null);
-      }
+      final = await cachedLayers(this.engine, this.cache, pass, {
+        T: ids.length, ids: this.b.ids, pos: this.b.pos, meta: this.b.meta, seqStart: this.b.seqStart, xs: [this.b.x0, this.b.x1],
+        acts: this.acts, scratch: { tmp: this.b.tmp },
+      }, () => null);
     });
-    const final = xs[cfg.numLayers % 2];
-    const N = positions.length;
-    const out: TopK = { K, ids: new Uint32Array(N * K), logp: new Float32Array(N * K) };
-    const V = cfg.vocabSize;
-    // Rounds of up to maxT positions (the outputs' rows), each read back once; the head runs on `rows` at a time.
-    for (let c0 = 0; c0 < N; c0 += this.maxT) {
-      const n = Math.min(this.maxT, N - c0);
-      for (let r0 = c0; r0 < c0 + n; r0 += this.rows) {
-        const B = Math.min(this.rows, c0 + n - r0);
-        writeArray(k.device, this.b.gatherIdx, Uint32Array.from({ length: B }, (_, i) => positions[r0 + i]));
-        await k.run('teacher.head', async (pass) => {
-          await gather_rows(k, pass, { x: final, idx: this.b.gatherIdx, out: this.b.gathered, B, C: cfg.hiddenSize });
-          await headLogits(k, pass, { cfg, weights: engine.weights, T: B }, this.b.gathered, this.b.nf, this.b.rstdf, this.b.logits);
-          await top_log_probs(k, pass, { logits: this.b.logits, ids: this.b.topIds, logp: this.b.topLogp, R: B, V, K, row0: r0 - c0 });
-        });
+    return final!;
+  }
+
+  /** The prefix's KV, once: chunks of a pass, token j at slot j / L, seeing the whole slots before its own. */
+  private async prefill(): Promise<void> {
+    const { L, maxT } = this.layout;
+    for (let j0 = 0; j0 < this.prefix.length; j0 += maxT) {
+      const n = Math.min(maxT, this.prefix.length - j0);
+      const pos = Array.from({ length: n }, (_, i) => j0 + i);
+      await this.layers(this.prefix.slice(j0, j0 + n), pos, pos.flatMap((j) => [Math.floor(j / L), j % L, 0, Math.floor(j / L) * L]));
+    }
+    this.prefilled = true;
+  }
+
+  /**
+   * The top-K at each sequence's positions (the distribution of the token after each), in order. Every sequence
+   * must start with the prefix and every position must be at or after its end.
+   */
+  async run(seqs: readonly TeacherSequence[]): Promise<TopK[]> {
+    const { maxT, seqSlots, prefixSlots } = this.layout;
+    const P = this.prefix.length;
+    seqs.forEach((s, i) => this.check(s, `teacher sequence ${i}`));
+    if (!this.prefilled) await this.prefill();
+    const out: TopK[] = seqs.map((s) => ({ K: this.K, ids: new Uint32Array(s.positions.length * this.K), logp: new Float32Array(s.positions.length * this.K) }));
+    // Passes of whole sequences: up to seqSlots of them and maxT tokens.
+    for (let i0 = 0; i0 < seqs.length;) {
+      const ids: number[] = [];
+      const pos: number[] = [];
+      const meta: number[] = [];
+      const rows: number[] = [];
+      const members: number[] = [];
+      for (let i = i0; i < seqs.length && members.length < seqSlots && ids.length + seqs[i].ids.length - P <= maxT; i++) {
+        const s = seqs[i];
+        const at = ids.length;
+        for (let j = P; j < s.ids.length; j++) {
+          ids.push(s.ids[j]);
+          pos.push(j);
+          meta.push(prefixSlots + members.length, j - P, 0, P);
+        }
+        for (let r = 0; r < s.positions.length; r++) rows.push(at + s.positions[r] - P);
+        members.push(i);
       }
-      const [topIds, topLogp] = await Promise.all([
-        readBuffer(k.device, this.b.topIds, n * K * 4),
-        readBuffer(k.device, this.b.topLogp, n * K * 4),
-      ]);
-      out.ids.set(new Uint32Array(topIds), c0 * K);
-      out.logp.set(new Float32Array(topLogp), c0 * K);
-      this.bytesRead += topIds.byteLength + topLogp.byteLength;
+      i0 += members.length;
+      if (!ids.length) continue; // nothing after the prefix, so no position to score
+      const got = await this.head(await this.layers(ids, pos, meta), rows);
+      let r0 = 0;
+      for (const i of members) {
+        const n = seqs[i].positions.length * this.K;
+        out[i].ids.set(got.ids.subarray(r0, r0 + n));
+        out[i].logp.set(got.logp.subarray(r0, r0 + n));
+        r0 += n;
+      }
     }
     return out;
   }
 
+  private check(s: TeacherSequence, what: string): void {
+    const P = this.prefix.length;
+    this.engine.checkTokens(s.ids, what);
+    if (s.ids.length - P > this.layout.L) throw new Error(`${what} has ${s.ids.length - P} tokens after the prefix; this scorer was sized for ${this.layout.L}`);
+    for (let j = 0; j < P; j++) if (s.ids[j] !== this.prefix[j]) throw new Error(`${what} does not start with the shared prefix (token ${j} differs)`);
+    for (let i = 0; i < s.positions.length; i++) {
+      const t = s.positions[i];
+      if (!(t >= P && t < s.ids.length)) throw new Error(`${what}: position ${t} is outside its ${s.ids.length - P} tokens after the ${P}-token prefix`);
+    }
+  }
+
+  /** LM head and top-K over rows of `final`, `rows` at a time, read back once: [rows,K] ids and log-probs. */
+  private async head(final: GPUBuffer, idx: number[]): Promise<{ ids: Uint32Array; logp: Float32Array }> {
+    const { engine, K } = this;
+    const { kernels: k, cfg } = engine;
+    const N = idx.length;
+    const R = this.layout.rows;
+    if (!N) return { ids: new Uint32Array(0), logp: new Float32Array(0) };
+    for (let r0 = 0; r0 < N; r0 += R) {
+      const B = Math.min(R, N - r0);
+      writeArray(k.device, this.b.gatherIdx, Uint32Array.from(idx.slice(r0, r0 + B)));
+      await k.run('teacher.head', async (pass) => {
+        await gather_rows(k, pass, { x: final, idx: this.b.gatherIdx, out: this.b.gathered, B, C: cfg.hiddenSize });
+        await headLogits(k, pass, { cfg, weights: engine.weights, T: B }, this.b.gathered, this.b.nf, this.b.rstdf, this.b.logits);
+        await top_log_probs(k, pass, { logits: this.b.logits, ids: this.b.topIds, logp: this.b.topLogp, R: B, V: cfg.vocabSize, K, row0: r0 });
+      });
+    }
+    const [ids, logp] = await Promise.all([readBuffer(k.device, this.b.topIds, N * K * 4), readBuffer(k.device, this.b.topLogp, N * K * 4)]);
+    this.bytesRead += ids.byteLength + logp.byteLength;
+    return { ids: new Uint32Array(ids), logp: new Float32Array(logp) };
+  }
+
   destroy(): void {
     this.a.destroy();
+    this.cache?.destroy();
   }
 }

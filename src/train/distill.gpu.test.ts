@@ -39,16 +39,16 @@ async function tiny(o: TinyModelOptions) {
   return { model, engine: await LlamaEngine.load(kernels, model), tok: await loadTokenizer(files) };
 }
 
-it('TopLogProbs: the top-K at chosen positions (3 rows per head run, 2 read-backs) equals the top-K of the full logits', async () => {
+it('TopLogProbs: the top-K at chosen positions (3 rows per head run) equals the top-K of the full logits', async () => {
   const { engine } = await tiny({ arch: 'qwen2', seed: 3 });
   const V = engine.cfg.vocabSize;
   const rng = new Rng(4);
   const ids = Array.from({ length: 23 }, () => Math.floor(rng.next() * V));
-  // More positions than the scorer's 23 rows of output: a second round, read back on its own.
+  // More positions than tokens, out of order and repeated: each is its own row of the output.
   const positions = [0, 4, 5, 6, 11, 12, 13, 21, 22, ...Array.from({ length: 23 }, (_, i) => 22 - i)];
   const K = 7;
-  const scorer = new TopLogProbs(engine, 23, K, 3);
-  const got = await scorer.run(ids, positions);
+  const scorer = new TopLogProbs(engine, [], 23, K, { rowsPerHead: 3 });
+  const [got] = await scorer.run([{ ids, positions }]);
   const bytes = scorer.bytesRead;
   scorer.destroy();
   const full = await engine.logits(ids);

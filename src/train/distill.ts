@@ -74,26 +74,60 @@ export function teacherViews(tok: Tokenizer, set: TrainingSet, p: PromptText, vo
 }
 
 /**
- * Runs the frozen model (no adapter) over each teacher view and attaches its top-K at the aligned positions to the
- * matching student sequence (`students[i].teacher`), which the batches then carry to the KL term. Returns how many
- * positions it scored and the bytes it read back to the CPU for them (8·K per position: the top-K is taken on the GPU).
+ * Tokens every teacher view starts with, up to its first scored position: P through the chat template (and whatever
+ * the template opens each record with), whose KV the teacher pass computes once for all of them.
+ */
+export function sharedPrefixLength(views: readonly TeacherView[]): number {
+  if (!views.length) return 0;
+  const first = views[0].seq.input_ids;
+  let n = Math.min(...views.map((v) => v.positions.reduce((m, t) => Math.min(m, t), v.seq.input_ids.length)));
+  for (const v of views) {
+    let i = 0;
+    while (i < n && v.seq.input_ids[i] === first[i]) i++;
+    n = i;
+  }
+  return n;
+}
+
+/** What a teacher pass did: positions scored, bytes read back, and tokens run through the layers (P counted once). */
+export interface TeacherPassStats {
+  positions: number;
+  bytesRead: number;
+  tokensRun: number;
+  /** The tokens a pass without the shared prefix would run: every view whole. */
+  tokensWhole: number;
+  prefix: number;
+}
+
+/**
+ * Runs the frozen model (no adapter) over the teacher views and attaches its top-K at the aligned positions to the
+ * matching student sequence (`students[i].teacher`), which the batches then carry to the KL term. P's KV is computed
+ * once and shared (top-logprobs.ts), so the pass grows with the records, not with P times the records. Returns what
+ * it did: the bytes read back are 8·K per position, the top-K being taken on the GPU.
  */
 export async function attachTeacherTargets(engine: LlamaEngine, views: readonly TeacherView[], students: readonly Sequence[], K: number,
-  o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<{ positions: number; bytesRead: number }> {
+  o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<TeacherPassStats> {
   if (views.length !== students.length) throw new Error(`${views.length} teacher views for ${students.length} student sequences`);
-  const stats = { positions: 0, bytesRead: 0 };
+  const prefix = sharedPrefixLength(views);
+  const tokensWhole = views.reduce((n, v) => n + v.seq.input_ids.length, 0);
+  const stats: TeacherPassStats = { positions: 0, bytesRead: 0, tokensRun: 0, tokensWhole, prefix };
   if (!views.length) return stats;
-  const scorer = new TopLogProbs(engine, Math.max(...views.map((v) => v.seq.input_ids.length)), K);
+  const longest = Math.max(...views.map((v) => v.seq.input_ids.length));
+  const scorer = new TopLogProbs(engine, views[0].seq.input_ids.slice(0, prefix), longest - prefix, K);
   try {
-    for (const [i, v] of views.entries()) {
+    // A pass's worth of views at a time, so progress moves and a cancel is seen between passes.
+    const step = scorer.layout.seqSlots;
+    for (let i = 0; i < views.length; i += step) {
       if (o.signal?.aborted) break; // the training loop then stops before its first step, as cancelled
-
-      students[i].teacher = await scorer.run(v.seq.input_ids, v.positions);
-      stats.positions += v.positions.length;
-      o.onProgress?.(i + 1, views.length);
+      const part = views.slice(i, i + step);
+      const got = await scorer.run(part.map((v) => ({ ids: v.seq.input_ids, positions: v.positions })));
+      got.forEach((t, j) => (students[i + j].teacher = t));
+      stats.positions += part.reduce((n, v) => n + v.positions.length, 0);
+      o.onProgress?.(i + part.length, views.length);
     }
   } finally {
     stats.bytesRead = scorer.bytesRead;
+    stats.tokensRun = scorer.tokensRun;
     scorer.destroy();
   }
   return stats;
