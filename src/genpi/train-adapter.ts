@@ -11,7 +11,7 @@ import { Rng } from '../util/rng';
 import { checkHasAnswers } from '../train/answers';
 import type { Sequence } from '../train/batch';
 import type { Tokenizer } from '../model/tokenizer';
-import { attachTeacherTargets, teacherViews } from '../train/distill';
+import { attachTeacherTargets, sharedPrefixLength, teacherViews } from '../train/distill';
 import { describeStopRule, stopRule, type HeldoutScore, type StopRule } from '../train/early-stop';
 import { heldoutSet, scoreHeldout } from '../train/heldout';
 import { sampleOnPolicy } from '../train/on-policy';
@@ -132,11 +132,13 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
   const longest = Math.max(...set.named.map((n) => n.seq.input_ids.length), ...(heldout?.sft.map((q) => q.input_ids.length) ?? []));
   const maxT = Math.max(s.maxTokensPerMicroBatch, longest);
   const layout = loraLayout(engine.cfg, s.lora);
+  const views = [...teachers, ...(heldout?.teachers ?? [])];
   const plan = choosePlan({
     cfg: engine.cfg, T: maxT, rank: s.lora.rank, targets: layout.spec.targets, loraParams: layout.size, f16: engine.kernels.f16,
     vocabChunk: 2048, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0,
-    // The teacher pass runs over P and each conversation (held-out ones too): on a long P, the run's peak.
-    teacherT: Math.max(0, ...[...teachers, ...(heldout?.teachers ?? [])].map((v) => v.seq.input_ids.length)),
+    // The teacher pass holds P's KV once and runs each conversation (held-out ones too) behind it.
+    teacherT: Math.max(0, ...views.map((v) => v.seq.input_ids.length)),
+    teacherPrefix: sharedPrefixLength(views),
   }, s.memoryBudget);
   return { records, prompt, settings: s, set, maxT, layout, plan, teachers, heldout, stopping };
 }

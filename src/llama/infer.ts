@@ -8,10 +8,10 @@ import { Allocator } from './alloc';
 import { allocLayerActs, type LlamaEngine } from './engine';
 import { headLogits } from './head';
 import type { KvCache } from './kv-cache';
-import { layerForward, type Attend, type LayerActs, type LoraFor, type Scratch } from './layer';
+import { cachedLayers } from './cached-forward';
+import type { LayerActs, LoraFor, Scratch } from './layer';
 import type { LoraTarget } from './lora';
 import { gather_rows } from './ops/gather';
-import { attention_cached, kv_cache_write } from './ops/kv_cache';
 import { packSamplingSettings, sample_tokens } from './ops/sampling';
 import type { SamplingSettings } from './sampling-settings';
 
@@ -95,24 +95,12 @@ export class InferencePass {
       writeArray(d, this.buf.gatherIdx, Uint32Array.from(gather));
       d.queue.writeBuffer(this.buf.settings, 0, packSamplingSettings(settings));
     }
-    const { S, L } = this.cache.shape;
-    const { numHeads: H, numKvHeads: KV, headDim: D, hiddenSize: C } = cfg;
-    const attend: Attend = async (pass, l, a) => {
-      await kv_cache_write(k, pass, { k: a.k, v: a.v, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, T, S, L, KV, D });
-      const g = cfg.gemma;
-      const sliding = g ? { scale: 1 / Math.sqrt(g.queryPreAttnScalar), window: g.sliding[l] ? g.slidingWindow : undefined } : {};
-      await attention_cached(k, pass, { q: a.q, kcache: this.cache.k[l], vcache: this.cache.v[l], meta: this.buf.meta, out: a.att, T, H, KV, S, L, D, ...sliding });
-    };
-    // The cache's attention applies the window itself: seqStartLocal is never read here, so seqStart stands in.
-    const bb = { T, pos: this.buf.pos, seqStart: this.buf.seqStart, invFreq: this.engine.invFreq, seqStartLocal: this.buf.seqStart, invFreqLocal: this.engine.invFreqLocal ?? undefined };
     await k.run('infer', async (pass) => {
-      await this.engine.embed(pass, this.buf.ids, this.xs[0], T);
-      for (let l = 0; l < cfg.numLayers; l++) {
-        await layerForward(k, pass, cfg, this.engine.weights.layers[l], l, this.xs[l % 2], this.xs[(l + 1) % 2], this.acts,
-          this.scratch as Scratch, bb, lora, attend);
-      }
+      const final = await cachedLayers(this.engine, this.cache, pass, {
+        T, ids: this.buf.ids, pos: this.buf.pos, meta: this.buf.meta, seqStart: this.buf.seqStart, xs: this.xs, acts: this.acts, scratch: this.scratch,
+      }, lora);
       if (!B) return;
-      await gather_rows(k, pass, { x: this.xs[cfg.numLayers % 2], idx: this.buf.gatherIdx, out: this.buf.gathered, B, C });
+      await gather_rows(k, pass, { x: final, idx: this.buf.gatherIdx, out: this.buf.gathered, B, C: cfg.hiddenSize });
       await headLogits(k, pass, { cfg, weights: this.engine.weights, T: B }, this.buf.gathered, this.buf.nf, this.buf.rstdf, this.buf.logits);
       await sample_tokens(k, pass, {
         logits: this.buf.logits, settings: this.buf.settings, B, V: cfg.vocabSize,
