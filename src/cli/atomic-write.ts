@@ -97,11 +97,32 @@ async function syncFolder(dir: string): Promise<void> {
   }
 }
 
-/** Writes `file` whole: under a temporary name, then renamed over the old one. */
-export async function writeFileAtomic(file: string, data: Uint8Array | string, label: string): Promise<void> {
+/** Writes `parts` in order, a part at a time; `filling` is reached once half of `total` bytes are written. */
+async function writeParts(path: string, parts: AsyncIterable<Uint8Array>, total: number, filling: string): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    let at = 0;
+    for await (const part of parts) {
+      for (let done = 0; done < part.length; ) done += (await fh.write(part, done, part.length - done, at + done)).bytesWritten;
+      const half = at < total / 2 && at + part.length >= total / 2;
+      at += part.length;
+      if (half) killPoint(filling);
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes `file` whole: under a temporary name, then renamed over the old one. `data` may come as parts made while
+ * they are written (a model export of any size, never one buffer), `total` bytes in all.
+ */
+export async function writeFileAtomic(file: string, data: Uint8Array | string | { parts: AsyncIterable<Uint8Array>; total: number }, label: string): Promise<void> {
   const tmp = `${file}.partial`;
   try {
-    await writeAll(tmp, data, `${label}-filling`);
+    if (typeof data === 'string' || data instanceof Uint8Array) await writeAll(tmp, data, `${label}-filling`);
+    else await writeParts(tmp, data.parts, data.total, `${label}-filling`);
     killPoint(`${label}-written`);
     await rename(tmp, file);
   } catch (e) {

@@ -1,11 +1,10 @@
 // genpi export-gguf: the model with its adapter merged as one GGUF file for llama.cpp, Ollama and LM Studio, or
 // (--lora-only) the adapter alone as a GGUF LoRA adapter for a base GGUF of the model it was trained on. CPU only.
-// The file is written whole (X.partial, then renamed), so a kill leaves the old file or none; an existing file is
-// replaced only with --force.
-import { constants } from 'node:buffer';
+// The file is streamed, a tensor at a time, to X.partial and then renamed, so a kill leaves the old file or none,
+// and no file size is too big to hold; an existing file is replaced only with --force.
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { exportGguf, exportGgufLora } from '../export/gguf';
+import { planGguf, planGgufLora } from '../export/gguf';
 import { GGUF_FILE_TYPES, type GgufFileType } from '../export/gguf-quant';
 import { METADATA_FILE, parseAdapterMetadata } from '../genpi/adapter-meta';
 import { importPeft } from '../llama/peft';
@@ -62,29 +61,23 @@ export async function exportGgufCommand(argv: string[]): Promise<void> {
   const adapter = adapterDir ? await importPeft(new DirFileSet(adapterDir), model.config) : null;
   const name = [modelDir, adapterDir].filter(Boolean).map((d) => basename(d!.replace(/[\\/]+$/, ''))).join(' + ');
   let shown = -1;
-  const parts = loraOnly
-    ? exportGgufLora(model.config, adapter!, name)
-    : await exportGguf(model, adapter, {
+  const plan = loraOnly
+    ? planGgufLora(model.config, adapter!, name)
+    : await planGguf(model, adapter, {
       type,
       name,
       onProgress: (f, what) => {
-        const pct = Math.floor(f * 90);
+        const pct = Math.floor(f * 100);
         if (pct !== shown) process.stderr.write(`export-gguf: ${pct}% ${what}\n`);
         shown = pct;
       },
     });
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  // writeFileAtomic takes the file as one buffer, which Node caps (4 GiB on 64-bit).
-  if (total > constants.MAX_LENGTH) {
-    throw new UsageError(`export-gguf: the file would be ${(total / 2 ** 30).toFixed(1)} GiB, past the ${(constants.MAX_LENGTH / 2 ** 30).toFixed(0)} GiB ` +
-      'this command writes in one piece; use --type f16 or q8_0');
-  }
-  const bytes = Buffer.concat(parts, total);
-  process.stderr.write(`export-gguf: writing ${out} (${(bytes.length / 1e6).toFixed(1)} MB)\n`);
-  await writeFileAtomic(out, bytes, 'gguf');
+  process.stderr.write(`export-gguf: writing ${out} (${(plan.bytes / 1e6).toFixed(1)} MB)\n`);
+  // Each tensor is merged, encoded and written in turn: a file of any size, one tensor in memory at a time.
+  await writeFileAtomic(out, { parts: plan.parts(), total: plan.bytes }, 'gguf');
   if (base) process.stderr.write(`export-gguf: ${adapterDir} was trained on ${describeBase(base)}\n`);
   process.stdout.write(`${JSON.stringify({
-    out, type: loraOnly ? 'lora' : type, model: modelDir, adapter: adapterDir ?? null, bytes: bytes.length,
+    out, type: loraOnly ? 'lora' : type, model: modelDir, adapter: adapterDir ?? null, bytes: plan.bytes,
     ...(base ? { trained_on: { id: base.id, weight_hash: base.weightHash } } : {}),
   })}\n`);
 }

@@ -108,3 +108,9 @@ export function exportGgufLora(cfg: ModelConfig, adapter: LoraAdapter, name: str
   if (!tensors.length) throw new GgufExportError('gguf: the adapter has no LoRA weights');
   return encodeGguf(metadata, tensors);
 }
+
+/** The LoRA-only file as a plan, as planGguf gives the merged one; it is small, so it is made whole first. */
+export function planGgufLora(cfg: ModelConfig, adapter: LoraAdapter, name: string): GgufPlan {
+  const parts = exportGgufLora(cfg, adapter, name);
+  return { bytes: parts.reduce((n, p) => n + p.length, 0), parts: async function* () { yield* parts; } };
+}

@@ -23,17 +23,11 @@ export async function writeGguf(model: ModelFiles, adapter: LoraAdapter, job: Gg
   signal.throwIfAborted();
   const show = notifier(job.onProgress);
   // Loaded on first use: the GGUF writer stays out of the worker's first download.
-  const { exportGgufLora, planGguf } = await import('../export/gguf');
+  const { planGguf, planGgufLora } = await import('../export/gguf');
   show({ fraction: 0, stage: job.kind === 'lora' ? 'the adapter\'s tensors' : 'checking the tokenizer' });
-  let plan: { bytes: number; parts: () => AsyncIterable<Uint8Array> };
-  if (job.kind === 'lora') {
-    const parts = exportGgufLora(model.config, adapter, job.name);
-    plan = { bytes: parts.reduce((n, p) => n + p.length, 0), parts: async function* () { yield* parts; } };
-  } else {
-    plan = await planGguf(model, adapter, {
-      type: job.kind, name: job.name, signal, onProgress: (fraction, stage) => show({ fraction, stage }),
-    });
-  }
+  const plan = job.kind === 'lora'
+    ? planGgufLora(model.config, adapter, job.name)
+    : await planGguf(model, adapter, { type: job.kind, name: job.name, signal, onProgress: (fraction, stage) => show({ fraction, stage }) });
   signal.throwIfAborted();
   await sink.start(plan.bytes);
   let written = 0;

@@ -70,7 +70,7 @@ beforeEach(() => {
   // The page's download (a clicked link to a blob URL), seen from Node.
   vi.stubGlobal('document', {
     createElement: () => {
-      const link = { href: '', download: '', click: async () => downloads.push({ name: link.download, bytes: [...new Uint8Array(await fetch(link.href).then((r) => r.arrayBuffer()))] }), remove: () => {} };
+      const link = { href: '', download: '', click: async () => downloads.push({ name: link.download, bytes: [...new Uint8Array((await fetch(link.href).then((r) => r.arrayBuffer())) as ArrayBuffer)] }), remove: () => {} };
       return link;
     },
     body: { append: () => {} },
