@@ -15,8 +15,8 @@ import { memoryFiles } from '../llama/testing';
 import { openModel } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
 import { loadTokenizer } from '../model/tokenizer';
-import { exportGguf, exportGgufLora } from './gguf';
-import { EXPORT_CASES, llamaCppGreedy, llamaCppLogits, loadGguf, maxAbsDiff, randomAdapter, relDiff, tinyGemmaForLlamaCpp } from './testing';
+import { exportGgufLora } from './gguf';
+import { EXPORT_CASES, exportGguf, llamaCppGreedy, llamaCppLogits, loadGguf, maxAbsDiff, randomAdapter, relDiff, tinyGemmaForLlamaCpp } from './testing';
 
 const IDS = [5, 17, 30, 100, 7, 250, 3, 42, 9, 77];
 const MESSAGES = [{ role: 'user', content: 'the model writes' }];

@@ -7,8 +7,7 @@ import { openModel } from '../model/open';
 import { realVocabModel, type RealFamily } from '../model/testing/real-tokenizers';
 import { GEMMA3_270M } from '../model/testing/gemma3-configs';
 import { loadTokenizer } from '../model/tokenizer';
-import { exportGguf } from './gguf';
-import { loadGguf } from './testing';
+import { exportGguf, loadGguf } from './testing';
 
 const TEXTS = [
   'Hello world! 12345 + 67 = 12412',

@@ -75,13 +75,6 @@ export async function planGguf(model: ModelFiles, adapter: LoraAdapter | null, o
   return { bytes, parts };
 }
 
-/** The whole GGUF file of the model with `adapter` merged (or none), as parts in order. */
-export async function exportGguf(model: ModelFiles, adapter: LoraAdapter | null, opts: GgufOptions): Promise<Uint8Array[]> {
-  const out: Uint8Array[] = [];
-  for await (const part of (await planGguf(model, adapter, opts)).parts()) out.push(part);
-  return out;
-}
-
 /**
  * The adapter alone as llama.cpp's LoRA GGUF: general.type adapter, adapter.type lora, and per target
  * `<weight>.lora_a` [R, K] and `.lora_b` [N, R]. llama.cpp scales by alpha / R, so rsLoRA's alpha / √R is written

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import * as ort from 'onnxruntime-node';
+import { planGguf, type GgufOptions } from './gguf';
 import { exportOnnx, type ExportedFile } from './merged-folder';
 import type { ModelConfig } from '../model/config';
 import type { LoraAdapter } from '../llama/peft';
@@ -130,6 +131,13 @@ export function tinyGemmaForLlamaCpp(seed: number): Map<string, Uint8Array> {
   config.query_pre_attn_scalar = config.head_dim;
   files.set('config.json', new TextEncoder().encode(JSON.stringify(config)));
   return files;
+}
+
+/** The whole GGUF file of the model with `adapter` merged (or none), as parts in order: what export-gguf writes. */
+export async function exportGguf(model: ModelFiles, adapter: LoraAdapter | null, opts: GgufOptions): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const part of (await planGguf(model, adapter, opts)).parts()) out.push(part);
+  return out;
 }
 
 let llama: Promise<Llama> | null = null;

@@ -6,7 +6,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { exportGguf } from '../export/gguf';
 import type { GpuContext } from '../gpu/device';
 import { acquireNodeGpu } from '../gpu/node';
 import { loadShaderSources } from '../gpu/shaders-node';
@@ -15,6 +14,7 @@ import { memoryFiles } from '../llama/testing';
 import { NodeModelCache } from '../model/cache-node';
 import { openModel } from '../model/open';
 import { makeTinyModel } from '../model/tiny/make';
+import { exportGguf } from '../export/testing';
 import type { WorkerApi } from './api';
 import { createWorkerApi } from './worker-api';
 
