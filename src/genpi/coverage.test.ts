@@ -1,15 +1,14 @@
 // Coverage of the pseudo inputs: per branch with a checker, and what any P allows without one; and synthesis
 // writing it into the dataset figures.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from '../model/tokenizer';
 import { compoundChecker } from './behaviour';
 import type { CompoundRules } from './compound-testbed';
 import { coverageOf, coverageText } from './coverage';
 import { parsePrompt } from './prompt';
 import { synthesize } from './synthesize';
 import { scriptedGenerator } from './testing';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 const RULES: CompoundRules = { branches: [{ when: 'digit', action: 'last' }, { when: 'question', action: 'double' }], otherwise: 'first', prefix: null };
 
@@ -61,7 +60,7 @@ describe('coverageOf: bad input', () => {
 describe('synthesize: coverage in the figures', () => {
   let tok: Tokenizer;
   beforeAll(async () => {
-    tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+    tok = await tinyTokenizer();
   });
 
   it('counts the records per branch when given a checker, and leaves branches out without one', async () => {

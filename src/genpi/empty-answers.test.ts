@@ -2,15 +2,14 @@
 // them in the shortfall (seed inputs too, with no model rounds), stopping below the floor; training refuses a
 // dataset with no answer at all, whatever the variant reads.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from '../model/tokenizer';
 import { checkHasAnswers, hasAnswer } from '../train/answers';
 import { TrainingDataError } from '../train/sequences';
 import { parsePrompt } from './prompt';
 import { shortfallMessage, SynthesisError } from './shortfall';
 import { synthesize } from './synthesize';
 import { scriptedGenerator } from './testing';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 const P = parsePrompt('You are a support bot for Acme routers.');
 const SEEDS = Array.from({ length: 12 }, (_, i) => `Seed question ${i}`);
@@ -18,7 +17,7 @@ const base = { heldout: 0.1, maxTurns: 1, maxNewTokens: 8, reasonTokens: 8, maxR
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+  tok = await tinyTokenizer();
 });
 
 /** The seed input a request answers, or null (a role-play turn, a reason). */

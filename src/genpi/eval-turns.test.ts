@@ -3,9 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LlamaEngine } from '../llama/engine';
 import type { LoraAdapter } from '../llama/peft';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from '../model/tokenizer';
 import { Rng } from '../util/rng';
 import { behaviourChecker, compoundChecker, singleRuleChecker } from './behaviour';
 import { formatBehaviour } from './behaviour-table';
@@ -16,12 +14,13 @@ import { evaluate } from './evaluate';
 import { parsePrompt } from './prompt';
 import { applyRule, heldoutPrompt } from './testbed';
 import { scriptedGenerator } from './testing';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 const RULES: CompoundRules = { branches: [{ when: 'please', action: 'reverse' }, { when: 'question', action: 'first' }], otherwise: 'count', prefix: 'OK:' };
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+  tok = await tinyTokenizer();
 });
 
 describe('behaviourChecker', () => {

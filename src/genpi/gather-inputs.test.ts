@@ -2,19 +2,18 @@
 // is not a token prefix), rounds that follow each source's yield, cut user turns dropped as too long, seed inputs
 // first, the list request alone when the template cannot open a user turn, and the counts a shortfall reports.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
+import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { gatherInputs } from './gather-inputs';
 import { parsePrompt } from './prompt';
 import { scriptedGenerator, type RequestKind } from './testing';
 import { USER_TURN_SENTINEL, userTurnOpener } from './user-turn';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 const P = parsePrompt('You are a support bot for Acme routers.\nuser: My wifi drops.\nassistant: Restart the router.');
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+  tok = await tinyTokenizer();
 });
 
 /** How many requests of each kind each generate() call held: one call per source per round. */

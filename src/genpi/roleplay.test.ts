@@ -3,18 +3,17 @@
 // stops (end marker, turn limit), and which teacher turns the token limit cut.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GenRequest, GenResult, Generator } from '../llama/generator';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from '../model/tokenizer';
 import { parsePrompt } from './prompt';
 import { environmentMessages, rolePlay, type Environment } from './roleplay';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 const P = parsePrompt('You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls\n<USER>: a.txt b.txt\n<AGENT>: Act: finish');
 const ENV: Environment = { name: 'the OS', description: 'a Linux shell', endMarker: '[END]' };
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+  tok = await tinyTokenizer();
 });
 
 /** The (role, content) turns of a ChatML text as the model sees it. */

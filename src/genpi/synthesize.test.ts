@@ -2,9 +2,7 @@
 // asked, a shortfall with its reasons, and the floor error raised before any answer is generated; the optional
 // parts (AS-IS answers, reasons) made only when asked; and a P too long for some requests but not for others.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from '../model/tokenizer';
 import { chatTokens } from './chat';
 import { parsePrompt } from './prompt';
 import { promptRoom } from './prompt-room';
@@ -14,6 +12,7 @@ import { shortfallMessage, SynthesisError } from './shortfall';
 import type { SynthesisStage } from './synthesis-stages';
 import { synthesize } from './synthesize';
 import { scriptedGenerator } from './testing';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 const P = parsePrompt('You are a support bot for Acme routers.\nuser: My wifi drops.\nassistant: Restart the router.');
 const SEEDS = Array.from({ length: 10 }, (_, i) => `Seed question ${i}`);
@@ -22,7 +21,7 @@ const base = { heldout: 0.1, maxTurns: 1, maxNewTokens: 8, reasonTokens: 8, chai
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({ arch: 'qwen2' })));
+  tok = await tinyTokenizer();
 });
 
 describe('synthesize: inputs in the figures', () => {

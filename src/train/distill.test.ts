@@ -4,19 +4,18 @@
 // teacher position that predicts the same token. A template that renders the conversation differently behind P is
 // refused. Also the distillation variants' loss groups and the packing of teacher targets into batches.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryFiles } from '../llama/testing';
-import { makeTinyModel } from '../model/tiny/make';
 import { DEFAULT_SYSTEM_MESSAGE } from '../model/tiny/template';
-import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
+import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { IGNORE } from '../llama/batch';
 import { labelledCount, packGroups } from './batch';
 import { DistillAlignmentError, teacherView, teacherViews } from './distill';
 import { buildTrainingGroups, sftSequence, type PromptText, type TrainingRecord } from './sequences';
 import { DEFAULT_LOSS } from './variants';
+import { tinyTokenizer } from '../testing/tokenizer';
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({})));
+  tok = await tinyTokenizer('llama');
 });
 
 const P: PromptText = {

@@ -3,12 +3,11 @@
 // Qwen3's thinking mode (off: every assistant turn opens with the empty thought, never labelled) and Gemma's
 // template folding the system text into the first user turn. Each tokenizer is loaded once for the whole file.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IGNORE } from '../llama/batch';
 import { TextStream } from '../llama/text-stream';
 import { realTokenizerFiles, type RealFamily } from '../model/testing/real-tokenizers';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
-import type { Sequence } from './batch';
 import { pgAssistantText, pgSequence, sftSequence, type PromptText, type TrainingRecord } from './sequences';
+import { labelledSpans } from '../testing/sequences';
 
 const FAMILIES: RealFamily[] = ['llama3', 'qwen3', 'gemma3'];
 const toks = new Map<RealFamily, Tokenizer>();
@@ -22,22 +21,6 @@ const EXPECT: Record<RealFamily, { eot: string; eos: number[]; turnIds: number[]
   qwen3: { eot: '<|im_end|>', eos: [151645], turnIds: [151645, 151643], header: '<|im_start|>assistant\n<think>\n\n</think>\n\n' },
   gemma3: { eot: '<end_of_turn>', eos: [106], turnIds: [106], header: '<start_of_turn>model\n' },
 };
-
-function labelledSpans(tok: Tokenizer, seq: Sequence): string[] {
-  const spans: string[] = [];
-  let run: number[] = [];
-  seq.labels.forEach((l, t) => {
-    if (l !== IGNORE) {
-      expect(l).toBe(seq.input_ids[t]);
-      run.push(l);
-    } else if (run.length) {
-      spans.push(tok.decode(run));
-      run = [];
-    }
-  });
-  if (run.length) spans.push(tok.decode(run));
-  return spans;
-}
 
 const record: TrainingRecord = {
   id: 'r1', input: 'list the files', as_is: 'I cannot.', to_be: 'Act: bash ls', reason: 'The prompt makes it a shell agent.',

@@ -1,11 +1,9 @@
 // Checks the SFT and PG sequences by decoding what they label: exactly the assistant turns and their end-of-turn
 // token, never the template's default system message, the environment, or P when it is prepended.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryFiles } from '../llama/testing';
 import { Rng } from '../util/rng';
-import { makeTinyModel } from '../model/tiny/make';
 import { DEFAULT_SYSTEM_MESSAGE } from '../model/tiny/template';
-import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
+import type { ChatMessage, Tokenizer } from '../model/tokenizer';
 import { IGNORE } from '../llama/batch';
 import type { Sequence } from './batch';
 import {
@@ -26,28 +24,13 @@ import {
   type TrainingRecord,
 } from './sequences';
 import { DEFAULT_LOSS, VARIANT_NAMES, variantSpec } from './variants';
+import { tinyTokenizer } from '../testing/tokenizer';
+import { labelledSpans } from '../testing/sequences';
 
 let tok: Tokenizer;
 beforeAll(async () => {
-  tok = await loadTokenizer(memoryFiles(makeTinyModel({})));
+  tok = await tinyTokenizer('llama');
 });
-
-/** The decoded text of each run of labelled tokens. */
-function labelledSpans(seq: Sequence): string[] {
-  const spans: string[] = [];
-  let run: number[] = [];
-  seq.labels.forEach((l, t) => {
-    if (l !== IGNORE) {
-      expect(l).toBe(seq.input_ids[t]);
-      run.push(l);
-    } else if (run.length) {
-      spans.push(tok.decode(run));
-      run = [];
-    }
-  });
-  if (run.length) spans.push(tok.decode(run));
-  return spans;
-}
 
 const masked = (seq: Sequence) => tok.decode(seq.input_ids.filter((_, t) => seq.labels[t] === IGNORE));
 
@@ -93,7 +76,7 @@ describe('labelAssistantTurns', () => {
     ]);
     expect(seq.labels.length).toBe(seq.input_ids.length);
     expect(seq.input_ids).toEqual(tok.applyChatTemplate([{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello there' }]).ids);
-    expect(labelledSpans(seq)).toEqual(['hello there<|im_end|>']);
+    expect(labelledSpans(tok, seq)).toEqual(['hello there<|im_end|>']);
     expect(masked(seq)).toContain(DEFAULT_SYSTEM_MESSAGE);
     expect(masked(seq).endsWith('<|im_end|>\n')).toBe(false); // the assistant's end token is trained...
     expect(masked(seq).endsWith('\n')).toBe(true); // ...the newline after it is not
@@ -105,14 +88,14 @@ describe('labelAssistantTurns', () => {
       { role: 'user', content: 'x' },
       { role: 'assistant', content },
     ]);
-    expect(labelledSpans(seq)).toEqual([`${content}<|im_end|>`]);
+    expect(labelledSpans(tok, seq)).toEqual([`${content}<|im_end|>`]);
     expect(tok.decode(seq.input_ids)).toBe(tok.applyChatTemplate([{ role: 'user', content: 'x' }, { role: 'assistant', content }]).text);
   });
 
   it('masks assistant turns before trainFrom', () => {
     const msgs = [...P.messages, { role: 'user', content: 'q' }, { role: 'assistant', content: 'a1' }];
-    expect(labelledSpans(labelAssistantTurns(tok, msgs, 3))).toEqual(['a1<|im_end|>']);
-    expect(labelledSpans(labelAssistantTurns(tok, msgs))).toEqual(['ls -la<|im_end|>', 'a1<|im_end|>']);
+    expect(labelledSpans(tok, labelAssistantTurns(tok, msgs, 3))).toEqual(['a1<|im_end|>']);
+    expect(labelledSpans(tok, labelAssistantTurns(tok, msgs))).toEqual(['ls -la<|im_end|>', 'a1<|im_end|>']);
   });
 });
 
@@ -150,10 +133,7 @@ describe('labelAssistantTurns with awkward templates', () => {
     const whole = stub.applyChatTemplate(msgs).ids;
     expect(whole).toContain(3); // the whole-text encoding merges "assistant\n" + "\nhi" across the seam
     const seq = labelAssistantTurns(stub, msgs);
-    const spans: string[] = [];
-    let run: number[] = [];
-    seq.labels.forEach((l) => (l !== IGNORE ? run.push(l) : run.length && (spans.push(stub.decode(run)), (run = []))));
-    expect(spans).toEqual(['\nhi<|im_end|>', 'ok<|im_end|>']);
+    expect(labelledSpans(stub, seq)).toEqual(['\nhi<|im_end|>', 'ok<|im_end|>']);
     expect(stub.decode(seq.input_ids)).toBe(stub.applyChatTemplate(msgs).text);
     expect(seq.input_ids).not.toContain(3);
   });
@@ -172,7 +152,7 @@ describe('labelAssistantTurns with awkward templates', () => {
 describe('sftSequence', () => {
   it('single turn: the input as user turn with no system message of ours, loss on the answer', () => {
     const seq = sftSequence(tok, record());
-    expect(labelledSpans(seq)).toEqual(['wc -l a.txt<|im_end|>']);
+    expect(labelledSpans(tok, seq)).toEqual(['wc -l a.txt<|im_end|>']);
     expect(masked(seq)).toBe(
       `<|im_start|>system\n${DEFAULT_SYSTEM_MESSAGE}<|im_end|>\n<|im_start|>user\ncount the lines of a.txt<|im_end|>\n<|im_start|>assistant\n\n`,
     );
@@ -180,7 +160,7 @@ describe('sftSequence', () => {
 
   it('multi-turn: every teacher turn is labelled, no environment turn, and the [END] turn is dropped', () => {
     const seq = sftSequence(tok, multiTurn);
-    expect(labelledSpans(seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
+    expect(labelledSpans(tok, seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
     const text = tok.decode(seq.input_ids);
     expect(text).toContain('a.txt b.txt'); // environment turn kept as masked history
     expect(masked(seq)).toContain('a.txt b.txt');
@@ -200,20 +180,20 @@ describe('sftSequence', () => {
   it('a teacher turn the token limit cut keeps its text labelled but not an end of turn it never wrote', () => {
     const cut = { ...multiTurn, settings: { cut_turns: [3] } };
     const seq = sftSequence(tok, cut);
-    expect(labelledSpans(seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt']);
+    expect(labelledSpans(tok, seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt']);
     // Same tokens as the uncut record: only the label of the closing <|im_end|> changes.
     expect(seq.input_ids).toEqual(sftSequence(tok, multiTurn).input_ids);
-    expect(labelledSpans(sftSequence(tok, { ...cut, settings: { cut_turns: [1, 3] } }))).toEqual(['ls', 'wc -l a.txt']);
+    expect(labelledSpans(tok, sftSequence(tok, { ...cut, settings: { cut_turns: [1, 3] } }))).toEqual(['ls', 'wc -l a.txt']);
     // Indices shift with P prepended, and malformed lists are ignored rather than trusted.
-    expect(labelledSpans(sftSequence(tok, cut, { prependPrompt: true, prompt: P }))).toEqual(['ls<|im_end|>', 'wc -l a.txt']);
-    expect(labelledSpans(sftSequence(tok, { ...multiTurn, settings: { cut_turns: 'all' } }))).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
+    expect(labelledSpans(tok, sftSequence(tok, cut, { prependPrompt: true, prompt: P }))).toEqual(['ls<|im_end|>', 'wc -l a.txt']);
+    expect(labelledSpans(tok, sftSequence(tok, { ...multiTurn, settings: { cut_turns: 'all' } }))).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
     // Single-turn records: TO-BE is turn 1.
-    expect(labelledSpans(sftSequence(tok, record({ conversation: [], settings: { cut_turns: [1] } })))).toEqual(['wc -l a.txt']);
+    expect(labelledSpans(tok, sftSequence(tok, record({ conversation: [], settings: { cut_turns: [1] } })))).toEqual(['wc -l a.txt']);
   });
 
   it('prompt prepending keeps P as masked history', () => {
     const seq = sftSequence(tok, multiTurn, { prependPrompt: true, prompt: P });
-    expect(labelledSpans(seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
+    expect(labelledSpans(tok, seq)).toEqual(['ls<|im_end|>', 'wc -l a.txt<|im_end|>']);
     const history = masked(seq);
     expect(history).toContain(P.messages[0].content);
     expect(history).toContain('ls -la');
@@ -237,7 +217,7 @@ describe('PG sequences', () => {
   it('targets ALL of a long P and the reason, with loss on the assistant turn only', () => {
     expect(longP.text.length).toBeGreaterThan(3000);
     const seq = pgSequence(tok, record(), longP);
-    const spans = labelledSpans(seq);
+    const spans = labelledSpans(tok, seq);
     expect(spans).toHaveLength(1);
     expect(spans[0]).toBe(`## Context\n${longP.text}\n\n## Reason\n${record().reason}<|im_end|>`);
     expect(masked(seq)).toContain('## TO-BE\nwc -l a.txt');
@@ -248,7 +228,7 @@ describe('PG sequences', () => {
     const noReason = pgAssistantText(record(), longP, { withReason: false, withPrompt: true });
     expect(noReason).toBe(`## Context\n${longP.text}`);
     expect(pgUserText(record(), { withReason: false, withPrompt: true })).toContain('Write that context.');
-    const noPrompt = labelledSpans(pgSequence(tok, record(), longP, { withReason: true, withPrompt: false }));
+    const noPrompt = labelledSpans(tok, pgSequence(tok, record(), longP, { withReason: true, withPrompt: false }));
     expect(noPrompt).toEqual([`## Reason\n${record().reason}<|im_end|>`]);
     expect(pgUserText(record(), { withReason: true, withPrompt: false })).toContain('Explain why that context changes the answer.');
     expect(() => pgAssistantText(record(), longP, { withReason: false, withPrompt: false })).toThrow();
@@ -266,7 +246,7 @@ describe('buildTrainingGroups', () => {
     expect(set.groups[0].sequences).toBe(set.sft);
     expect(set.groups[1].sequences).toBe(set.pg);
     expect(set.named.map((n) => n.name)).toEqual(['sft[r1]', 'sft[r3]', 'sft[r1]', 'pg[r1]', 'pg[r3]', 'pg[r1]']);
-    expect(labelledSpans(set.pg[0])[0]).toContain(P.text);
+    expect(labelledSpans(tok, set.pg[0])[0]).toContain(P.text);
   });
 
   it('sft_only has no PG group; PG ablations change the PG target', () => {
@@ -275,9 +255,9 @@ describe('buildTrainingGroups', () => {
     expect(only.groups[0].weight).toBe(0.7);
     expect(only.pg).toEqual([]);
     const noReason = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'pg_no_reason' }, new Rng(1));
-    expect(labelledSpans(noReason.pg[0])).toEqual([`## Context\n${P.text}<|im_end|>`]);
+    expect(labelledSpans(tok, noReason.pg[0])).toEqual([`## Context\n${P.text}<|im_end|>`]);
     const noPrompt = buildTrainingGroups(tok, records, P, { ...DEFAULT_LOSS, variant: 'pg_no_prompt' }, new Rng(1));
-    expect(labelledSpans(noPrompt.pg[0])).toEqual([`## Reason\n${record().reason}<|im_end|>`]);
+    expect(labelledSpans(tok, noPrompt.pg[0])).toEqual([`## Reason\n${record().reason}<|im_end|>`]);
   });
 
   it('the variants table (which weights the form shows) says which terms each variant trains', () => {
@@ -308,7 +288,7 @@ describe('buildTrainingGroups', () => {
     expect(prepended('prepend_1.0', 7).every(Boolean)).toBe(true);
     const set = buildTrainingGroups(tok, many.slice(0, 2), P, { ...DEFAULT_LOSS, variant: 'prepend_1.0' }, new Rng(1));
     expect(set.groups).toHaveLength(1); // the paper's prepending baseline is SFT-based
-    for (const s of set.sft) expect(labelledSpans(s)).toEqual(['wc -l a.txt<|im_end|>']);
+    for (const s of set.sft) expect(labelledSpans(tok, s)).toEqual(['wc -l a.txt<|im_end|>']);
   }, 30_000); // hundreds of tokenizations: seconds alone, more on a busy machine
 });
 
