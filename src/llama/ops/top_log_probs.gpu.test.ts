@@ -7,6 +7,7 @@ import type { Kernels } from '../../gpu/kernel';
 import { expectMatches, read, testKernels, upload } from '../../gpu/testing';
 import { readBuffer } from '../../gpu/buffers';
 import { lcg } from '../../util/lcg';
+import { compare } from '../../ref/compare';
 import * as cpu from '../../ref/top_log_probs';
 import { MAX_KL_TOP_K } from './kl_topk';
 import { top_log_probs, TOP_LOG_PROBS_MAX_K } from './top_log_probs';
@@ -96,6 +97,19 @@ describe('top_log_probs vs reference', () => {
     for (let i = 0; i < 90; i++) edgeTie[(i * 2_909 + 17) % V] = 6.5; // 20 + 90 > 64: the K-th place is a tie
     const rows = [gridRow(V, 7, 8, 1 / 32, 15), edgeTie, Float32Array.from(lcg(V, 11, 12))];
     for (const K of [32, 64]) expect(hasTies(await check(`V=262k K=${K}`, rows, V, K))).toBe(true);
+  });
+
+  it('detects a wrong result: against a reference with one logit moved, both the ids and the log-probs differ', async () => {
+    const V = 1024;
+    const row = gridRow(V, 13, 6, 0.25, 0);
+    const want = await check('control V=1k K=32', [row], V, 32);
+    const moved = Float32Array.from(row);
+    moved[row.indexOf(Math.min(...row))] = Math.max(...row) + 1; // the lowest logit becomes the top one
+    const wrong = cpu.top_log_probs(moved, 32);
+    expect(wrong.ids).not.toEqual(want[0].ids);
+    const got = await run([row], V, 32, 0, V);
+    expect(Array.from(got.ids)).not.toEqual(wrong.ids);
+    expect(compare('wrong top_log_probs.logp', got.logp, wrong.logp).maxAbs).toBeGreaterThan(2e-5);
   });
 
   it('gives the same under the f16 weight preamble (the product on devices with shader-f16)', async () => {
