@@ -14,7 +14,7 @@ struct MatmulParams {
   n_off: u32,       // first column of y / dy this block covers
   ldy: u32,         // row stride of y / dy (the full output width)
   accumulate: u32,  // 1: add into the output, 0: overwrite it
-  has_bias: u32,    // forward only: 1 adds bias[n]
+  addend: u32,      // forward only: 0 none, 1 adds bias[n], 2 adds a residual r[t, n_off + n] (laid out as y)
 }
 
 // Tile sizes: BM rows x BN columns of output per workgroup, the reduction staged BK at a time. The 16x16
@@ -25,10 +25,11 @@ const MM_BK = 16u;
 var<workgroup> mm_sa: array<vec4<f32>, 256>; // [BK][BM/4]
 var<workgroup> mm_sb: array<vec4<f32>, 256>; // [BK][BN/4]
 
-// matmul_forward: x [T,K], w [N,K] (row block), bias [N] (bind any f32 buffer when has_bias = 0), y [T,ldy].
+// matmul_forward: x [T,K], w [N,K] (row block), add: bias [N] or residual [T,ldy] (any f32 buffer when addend = 0),
+// y [T,ldy]. The residual folds a decoder layer's residual connection into the projection: one dispatch, not two.
 @group(0) @binding(0) var<storage, read> mm_x: array<f32>;          // [T,K]
 @group(0) @binding(1) var<storage, read> mm_w: array<wt>;           // [N,K]
-@group(0) @binding(2) var<storage, read> mm_bias: array<f32>;       // [N]
+@group(0) @binding(2) var<storage, read> mm_add: array<f32>;        // [N] bias or [T,ldy] residual
 @group(0) @binding(3) var<storage, read_write> mm_y: array<f32>;    // [T,ldy], columns n_off..n_off+N
 @group(0) @binding(4) var<uniform> mm_p: MatmulParams;
 
@@ -72,7 +73,14 @@ fn matmul_w4(n: u32, k: u32) -> vec4<f32> {
   return v;
 }
 
-// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias). Grid: (ceil(N/64), ceil(T/64)).
+// What the epilogue adds to output column n of this block, stored at y[o]: the bias, the residual, or nothing.
+fn matmul_addend(n: u32, o: u32) -> f32 {
+  if (mm_p.addend == 1u) { return mm_add[n]; }
+  if (mm_p.addend == 2u) { return mm_add[o]; }
+  return 0.0;
+}
+
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias | + residual). Grid: (ceil(N/64), ceil(T/64)).
 @compute @workgroup_size(16, 16)
 fn matmul_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let tx = lid % 16u;
@@ -104,8 +112,8 @@ fn matmul_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_in
       let n = n0 + 4u * tx + j;
       if (n >= mm_p.N) { break; }
       var v = acc[i][j];
-      if (mm_p.has_bias != 0u) { v += mm_bias[n]; }
       let o = t * mm_p.ldy + mm_p.n_off + n;
+      v += matmul_addend(n, o);
       if (mm_p.accumulate != 0u) { v += mm_y[o]; }
       mm_y[o] = v;
     }
@@ -195,7 +203,7 @@ override MMR_ROWS: u32 = 1u;   // T rounded up (fewer pipelines; src/llama/ops/m
 override MMR_COLS: u32 = 32u;  // output columns per workgroup (src/llama/ops/matmul.ts picks them)
 var<workgroup> mmr_part: array<f32, 3072>; // [64 invocations][MMR_ACC] partial sums
 
-// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias) for T <= MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias | + residual) for T <= MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
 // (x, y) when that exceeds one dimension's limit (a 262k-row block at T = 16 is 131k); the extras write nothing.
 @compute @workgroup_size(64)
 fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -223,8 +231,8 @@ fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   if (n >= mm_p.N || t >= mm_p.T) { return; }
   var v = 0.0;
   for (var l = 0u; l < 64u; l++) { v += mmr_part[l * MMR_ACC + lid]; }
-  if (mm_p.has_bias != 0u) { v += mm_bias[n]; }
   let o = t * mm_p.ldy + mm_p.n_off + n;
+  v += matmul_addend(n, o);
   if (mm_p.accumulate != 0u) { v += mm_y[o]; }
   mm_y[o] = v;
 }

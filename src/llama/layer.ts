@@ -1,7 +1,7 @@
 // One decoder layer's forward (saving what its backward needs) and backward, recorded into a compute pass:
 //   n1 = rmsnorm(x); q,k,v = proj(n1) (Qwen3: q,k rmsnormed per head) with RoPE on q,k; att = attention(q,k,v);
-//   mid = x + proj_o(att)
-//   n2 = rmsnorm(mid); h = silu(proj_gate(n2)) * proj_up(n2); out = mid + proj_down(h)
+//   mid = x + proj_o(att)                                  (the add in proj_o's matmul epilogue)
+//   n2 = rmsnorm(mid); h = silu(proj_gate(n2)) * proj_up(n2); out = mid + proj_down(h)  (likewise)
 // Gemma 3 norms both branches' outputs too (mid = x + rmsnorm(proj_o(att)), out = mid + rmsnorm(proj_down(h))), uses
 // GeGLU, its own score scale, and on sliding layers a window (seqStartLocal) and a local RoPE base (invFreqLocal).
 import type { Kernels } from '../gpu/kernel';
@@ -105,14 +105,16 @@ export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder
     await add_forward(kernels, pass, { a: a.mid, b: s.tmp, out, n: T * C });
     return;
   }
-  await projectForward(kernels, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
-  await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
+  // The residual adds ride in the o and down projections' epilogues (one dispatch each, not two).
+  if (w.oBias) {
+    await projectForward(kernels, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
+    await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
+  } else await projectForward(kernels, pass, a.att, w.o, null, a.mid, T, lf('o'), x);
   await rmsnorm_forward(kernels, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
   await projectForward(kernels, pass, a.n2, w.gate, null, a.g, T, lf('gate'));
   await projectForward(kernels, pass, a.n2, w.up, null, a.u, T, lf('up'));
   await swiglu_forward(kernels, pass, { gate: a.g, up: a.u, h: a.h, T, F });
-  await projectForward(kernels, pass, a.h, w.down, null, s.tmp, T, lf('down'));
-  await add_forward(kernels, pass, { a: a.mid, b: s.tmp, out, n: T * C });
+  await projectForward(kernels, pass, a.h, w.down, null, out, T, lf('down'), a.mid);
 }
 
 /**

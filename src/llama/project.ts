@@ -19,14 +19,17 @@ export interface LoraUse {
   seed: number;
 }
 
-/** y [T,N] = x [T,K]·Wᵀ + bias, plus the LoRA delta. */
+/**
+ * y [T,N] = x [T,K]·Wᵀ + bias, plus the LoRA delta, plus `residual` [T,N] when given (a residual connection, added
+ * in the matmul's epilogue rather than by a dispatch of its own; not with a bias).
+ */
 export async function projectForward(kernels: Kernels, pass: GPUComputePassEncoder, x: GPUBuffer, W: GpuWeight, bias: GpuWeight | null,
-  y: GPUBuffer, T: number, lora: LoraUse | null): Promise<void> {
+  y: GPUBuffer, T: number, lora: LoraUse | null, residual: GPUBuffer | null = null): Promise<void> {
   const N = W.rows;
   const K = W.cols;
   if (bias && W.blocks.length > 1) throw new Error('a biased projection larger than one binding is not supported');
   for (const b of W.blocks) {
-    await matmul_forward(kernels, pass, { x, w: b.buffer, bias: bias?.blocks[0].buffer ?? null, y, T, K, N: b.rows, nOffset: b.rowStart, ldy: N });
+    await matmul_forward(kernels, pass, { x, w: b.buffer, bias: bias?.blocks[0].buffer ?? null, residual, y, T, K, N: b.rows, nOffset: b.rowStart, ldy: N });
   }
   if (!lora) return;
   const { slot, params, R, scale, p, seed } = lora;

@@ -1,7 +1,7 @@
 // float64 reference for shaders/matmul.wgsl: the frozen base projections y = x·Wᵀ + b and their input gradient.
 // Base weights are frozen, so there is no dW or db.
 
-/** y [T,N] = x [T,K] · w [N,K]ᵀ + bias [N] (bias may be null). */
+/** y [T,N] = x [T,K] · w [N,K]ᵀ + bias [N] (bias may be null) + residual [T,N] (a residual connection, optional). */
 export function matmul_forward(
   x: ArrayLike<number>, // [T,K]
   w: ArrayLike<number>, // [N,K]
@@ -9,11 +9,12 @@ export function matmul_forward(
   T: number,
   K: number,
   N: number,
+  residual: ArrayLike<number> | null = null, // [T,N]
 ): Float64Array {
   const y = new Float64Array(T * N); // [T,N]
   for (let t = 0; t < T; t++) {
     for (let n = 0; n < N; n++) {
-      let s = bias ? bias[n] : 0;
+      let s = (bias ? bias[n] : 0) + (residual ? residual[t * N + n] : 0);
       for (let k = 0; k < K; k++) s += x[t * K + k] * w[n * K + k];
       y[t * N + n] = s;
     }

@@ -118,6 +118,28 @@ for (const f16 of [false, true]) {
       });
     }
 
+    // The residual epilogue (a decoder layer's x + proj(att)) over two row blocks: tiles at T = 37, rows at T = 5.
+    for (const T of [37, 5]) {
+      it(`matmul_forward adds a residual over two row blocks, T=${T}`, async () => {
+        const [K, N1, N2] = [70, 50, 80];
+        const N = N1 + N2;
+        const x = lcgInputs(T * K, 12);
+        const [w1, w2] = [weight(N1 * K, 13), weight(N2 * K, 14)];
+        const r = lcgInputs(T * N, 15);
+        const y = buf(upload(kernels, lcgInputs(T * N, 16))); // overwritten
+        const [xb, rb] = [buf(upload(kernels, x)), buf(upload(kernels, r))];
+        await kernels.run('matmul residual', async (pass) => {
+          for (const [w, n, off] of [[w1, N1, 0], [w2, N2, N1]] as const) {
+            await matmul_forward(kernels, pass, { x: xb, w: w.gpu, residual: rb, y, T, K, N: n, nOffset: off, ldy: N });
+          }
+        });
+        const want = ref.matmul_forward(x, Float64Array.from([...w1.ref, ...w2.ref]), null, T, K, N, r);
+        check(`matmul_forward.y + residual T=${T}`, await read(kernels, y, T * N), want);
+        await expect(kernels.run('both', (pass) => matmul_forward(kernels, pass, { x: xb, w: w1.gpu, bias: rb, residual: rb, y, T, K, N: N1 })))
+          .rejects.toThrow(/cannot both/);
+      });
+    }
+
     it('matmul_forward_rows and matmul_backward_rows refuse T over their bounds', async () => {
       const w = weight(1, 37);
       const one = buf(zeros(kernels, 64));

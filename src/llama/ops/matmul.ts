@@ -31,6 +31,11 @@ export interface MatmulForwardOptions {
   w: Bind;
   /** [N] f32, or null/undefined for no bias */
   bias?: Bind | null;
+  /**
+   * [T,ldy] f32 added to the output (a residual connection), laid out as y and read at the same columns; not with a
+   * bias. Must not alias y.
+   */
+  residual?: Bind | null;
   /** [T,ldy] f32; this call writes columns nOffset..nOffset+N. Must not alias x. */
   y: Bind;
   T: number;
@@ -60,6 +65,12 @@ export interface MatmulBackwardOptions {
   accumulate?: boolean;
 }
 
+/** The epilogue's addend binding and mode (shaders/matmul.wgsl, MatmulParams.addend); x stands in when none. */
+function addend(entry: string, o: MatmulForwardOptions): [Bind, number] {
+  if (o.bias && o.residual) throw new Error(`${entry}: a bias and a residual cannot both be added`);
+  return o.bias ? [o.bias, 1] : o.residual ? [o.residual, 2] : [o.x, 0];
+}
+
 function check(entry: string, T: number, K: number, N: number, nOffset: number, ldy: number): void {
   for (const [name, v] of Object.entries({ T, K, N, nOffset, ldy })) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`${entry}: ${name}=${v} must be a non-negative integer`);
@@ -67,19 +78,19 @@ function check(entry: string, T: number, K: number, N: number, nOffset: number, 
   if (nOffset + N > ldy) throw new Error(`${entry}: columns ${nOffset}..${nOffset + N} exceed the row stride ${ldy}`);
 }
 
-/** y[:, nOffset:nOffset+N] (=|+=) x·wᵀ (+ bias); x [T,K], w [N,K], y [T,ldy]. */
+/** y[:, nOffset:nOffset+N] (=|+=) x·wᵀ (+ bias | + residual); x [T,K], w [N,K], y [T,ldy]. */
 export async function matmul_forward(kernels: Kernels, pass: GPUComputePassEncoder, o: MatmulForwardOptions): Promise<void> {
   const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
   check('matmul_forward', T, K, N, nOffset, ldy);
   if (T === 0 || N === 0) return;
   if (T <= MATMUL_ROWS_MAX) return matmul_forward_rows(kernels, pass, o);
-  // Without a bias the binding still needs a buffer; x is read-only too, so it can stand in (never read).
-  const bias = o.bias ?? o.x;
+  // Without a bias or residual the binding still needs a buffer; x is read-only too, so it can stand in (never read).
+  const [add, mode] = addend('matmul_forward', o);
   await kernels.dispatch(
     pass,
     'matmul_forward',
-    [o.x, o.w, bias, o.y],
-    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, o.bias ? 1 : 0],
+    [o.x, o.w, add, o.y],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, mode],
     [Math.ceil(N / TILE), Math.ceil(T / TILE)],
   );
 }
@@ -97,11 +108,12 @@ export async function matmul_forward_rows(kernels: Kernels, pass: GPUComputePass
   const groups = Math.ceil(N / cols);
   const gy = Math.ceil(groups / kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
   const gx = Math.ceil(groups / gy);
+  const [add, mode] = addend('matmul_forward_rows', o);
   await kernels.dispatch(
     pass,
     'matmul_forward_rows',
-    [o.x, o.w, o.bias ?? o.x, o.y],
-    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, o.bias ? 1 : 0],
+    [o.x, o.w, add, o.y],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, mode],
     [gx, gy],
     { MMR_ROWS: rows, MMR_COLS: cols },
   );
