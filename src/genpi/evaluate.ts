@@ -5,6 +5,7 @@
 import type { LlamaEngine } from '../llama/engine';
 import type { Generator } from '../llama/generator';
 import type { LoraAdapter } from '../llama/peft';
+import { sharedPrefixLength, TopLogProbs } from '../llama/top-logprobs';
 import type { Tokenizer } from '../model/tokenizer';
 import type { BehaviourChecker } from './behaviour';
 import { GREEDY, runChatReplies, type ChatReply } from './chat';
@@ -57,15 +58,31 @@ export interface EvalFigures {
   samples: { input: string; teacher: string; student: string; base: string }[];
 }
 
-/** Mean KL over the teacher's answer tokens: teacher logits after P+input, the other's after input alone. */
-async function forcedKl(engine: LlamaEngine, teacher: ChatReply, otherContext: number[], lora: LoraAdapter | null): Promise<number> {
+/**
+ * The teacher's logits at its own answer tokens, one [tokens,V] array per reply: every reply's context behind P's KV,
+ * computed once for all of them (top-logprobs.ts), and only the answer rows read back.
+ */
+async function teacherAnswerLogits(engine: LlamaEngine, teacher: readonly ChatReply[]): Promise<Float32Array[]> {
+  const seqs = teacher.map((r) => ({ ids: [...r.context, ...r.tokens], positions: r.tokens.map((_, i) => r.context.length - 1 + i) }));
+  const live = seqs.filter((s) => s.positions.length);
+  if (!live.length) return seqs.map(() => new Float32Array(0));
+  const prefix = sharedPrefixLength(live);
+  const scorer = new TopLogProbs(engine, live[0].ids.slice(0, prefix), Math.max(...live.map((s) => s.ids.length)) - prefix, 1);
+  try {
+    const rows = await scorer.logits(live);
+    return seqs.map((s) => (s.positions.length ? rows.shift()! : new Float32Array(0)));
+  } finally {
+    scorer.destroy();
+  }
+}
+
+/** Mean KL over the teacher's answer tokens: the teacher's rows (after P + input), the other's after input alone. */
+async function forcedKl(engine: LlamaEngine, teacher: ChatReply, p: Float32Array, otherContext: number[], lora: LoraAdapter | null): Promise<number> {
   const y = teacher.tokens;
   if (!y.length) return 0;
   const V = engine.cfg.vocabSize;
-  const rows = (logits: Float32Array, ctx: number) => logits.subarray((ctx - 1) * V, (ctx - 1 + y.length) * V);
-  const p = await engine.logits([...teacher.context, ...y], null);
   const q = await engine.logits([...otherContext, ...y], lora);
-  return klDivergence(rows(p, teacher.context.length), rows(q, otherContext.length), V, y.length);
+  return klDivergence(p, q.subarray((otherContext.length - 1) * V, (otherContext.length - 1 + y.length) * V), V, y.length);
 }
 
 export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokenizer, p: ParsedPrompt, inputs: string[],
@@ -90,9 +107,10 @@ export async function evaluate(engine: LlamaEngine, gen: Generator, tok: Tokeniz
   o.onProgress?.('KL with the teacher tokens forced');
   const klStudent: number[] = [];
   const klBase: number[] = [];
+  const teacherRows = await teacherAnswerLogits(engine, teacher);
   for (let i = 0; i < inputs.length; i++) {
-    klStudent.push(await forcedKl(engine, teacher[i], studentOut[i].context, student.adapter));
-    klBase.push(await forcedKl(engine, teacher[i], base[i].context, null));
+    klStudent.push(await forcedKl(engine, teacher[i], teacherRows[i], studentOut[i].context, student.adapter));
+    klBase.push(await forcedKl(engine, teacher[i], teacherRows[i], base[i].context, null));
   }
   const agree = (xs: ChatReply[]) => {
     const rows = xs.map((x, i) => agreement(x.text, teacher[i].text));

@@ -11,7 +11,8 @@ import { Rng } from '../util/rng';
 import { checkHasAnswers } from '../train/answers';
 import type { Sequence } from '../train/batch';
 import type { Tokenizer } from '../model/tokenizer';
-import { attachTeacherTargets, sharedPrefixLength, teacherViews } from '../train/distill';
+import { sharedPrefixLength } from '../llama/top-logprobs';
+import { attachTeacherTargets, teacherSequence, teacherViews, type TeacherPassStats } from '../train/distill';
 import { describeStopRule, stopRule, type HeldoutScore, type StopRule } from '../train/early-stop';
 import { heldoutSet, scoreHeldout } from '../train/heldout';
 import { sampleOnPolicy } from '../train/on-policy';
@@ -66,6 +67,8 @@ export interface TrainedAdapter {
   stoppedEarly: boolean;
   /** The best held-out score and its step, whose params are the adapter; null without held-out scoring. */
   best: (HeldoutScore & { metric: 'kl' | 'ce' }) | null;
+  /** What the teacher pass did (distilling variants; null otherwise): P's tokens run once, bytes read back. */
+  teacher: TeacherPassStats | null;
 }
 
 /** How long the run trains: its plan's steps and, with held-out scoring, the rule that may end it sooner. */
@@ -138,7 +141,7 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
     vocabChunk: 2048, groups: ceGroups(set), klTopK: set.distill?.topK ?? 0,
     // The teacher pass holds P's KV once and runs each conversation (held-out ones too) behind it.
     teacherT: Math.max(0, ...views.map((v) => v.seq.input_ids.length)),
-    teacherPrefix: sharedPrefixLength(views),
+    teacherPrefix: sharedPrefixLength(views.map(teacherSequence)),
   }, s.memoryBudget);
   return { records, prompt, settings: s, set, maxT, layout, plan, teachers, heldout, stopping };
 }
@@ -168,9 +171,10 @@ export async function trainPlanned(engine: LlamaEngine, tok: Tokenizer, run: Pla
   const onPolicy = variantSpec(s.loss.variant).onPolicy === true;
   // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own); the
   // held-out records' come in the same pass, once for the whole run.
+  let teacher: TeacherPassStats | null = null;
   if (set.distill) {
     const held = heldout?.teachers.length ? heldout : null;
-    await attachTeacherTargets(engine, [...teachers, ...(held?.teachers ?? [])], [...set.sft, ...(held?.sft ?? [])], set.distill.topK,
+    teacher = await attachTeacherTargets(engine, [...teachers, ...(held?.teachers ?? [])], [...set.sft, ...(held?.sft ?? [])], set.distill.topK,
       { signal: cb.signal, onProgress: cb.onTeacher });
   }
   const trainer = new LoraTrainer(engine, layout, {
@@ -204,7 +208,7 @@ export async function trainPlanned(engine: LlamaEngine, tok: Tokenizer, run: Pla
     const params = r.best && !r.cancelled ? r.best.params : await trainer.readParams();
     return {
       adapter: { layout, params, baseModel }, curve: r.curve, plan, steps: r.steps, cancelled: r.cancelled, stoppedEarly: r.stoppedEarly,
-      best: r.best && heldout ? { step: r.best.step, score: r.best.score, metric: heldout.metric } : null,
+      best: r.best && heldout ? { step: r.best.step, score: r.best.score, metric: heldout.metric } : null, teacher,
     };
   } finally {
     trainer.destroy();

@@ -135,7 +135,7 @@ export interface PlanInput {
   klTopK?: number;
   /** Tokens of the longest teacher view (P, then the conversation) when distilling; 0 or absent: no teacher pass. */
   teacherT?: number;
-  /** Tokens every teacher view starts with (P), computed once and shared (distill.ts sharedPrefixLength); default 0. */
+  /** Tokens every teacher view starts with (P), computed once and shared (top-logprobs.ts sharedPrefixLength); default 0. */
   teacherPrefix?: number;
 }
 

@@ -1,6 +1,7 @@
 // The teacher pass with P's KV computed once and shared: the top-K behind a cached prefix (laid over several slots,
 // prefilled in chunks, records packed two per pass) equals the top-K of each whole sequence recomputed from its
-// first token, on Llama and on Gemma 3 (sliding windows that cut into the prefix); and it runs P's tokens once.
+// first token, on Llama and on Gemma 3 (sliding windows that cut into the prefix), as do evaluation's whole logits
+// rows; and it runs P's tokens once.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { formatDiff, testKernels } from '../gpu/testing';
@@ -36,23 +37,25 @@ for (const arch of ['llama', 'gemma3'] as TinyArch[]) {
     expect(shared.layout).toMatchObject({ L: 20, prefixSlots: 3, seqSlots: 2, maxT: 40 });
     const got = await shared.run(seqs);
     const run = shared.tokensRun;
+    const rows = await shared.logits(seqs); // evaluation's whole rows, behind the same cached prefix
     // A control: the same records behind another prefix give other distributions, so the comparison can fail.
     const other = new TopLogProbs(engine, [...prefix].reverse(), 20, K, { passTokens: 40 });
     const moved = await other.run(seqs.map((s) => ({ ids: [...[...prefix].reverse(), ...s.ids.slice(45)], positions: s.positions })));
     shared.destroy();
     other.destroy();
 
-    const want = await Promise.all(seqs.map(async (s) => {
-      const logits = await engine.logits(s.ids); // the whole sequence from its first token, training attention
-      return s.positions.map((t) => top_log_probs(logits.subarray(t * V, (t + 1) * V), K));
-    }));
+    const full = await Promise.all(seqs.map((s) => engine.logits(s.ids))); // each whole sequence from its first token
+    const want = seqs.map((s, i) => s.positions.map((t) => top_log_probs(full[i].subarray(t * V, (t + 1) * V), K)));
     const flat = (xs: { logp: ArrayLike<number> }[]) => xs.flatMap((x) => Array.from(x.logp));
+    const r = compare(`${arch} logits rows, shared prefix vs full`, rows.flatMap((x) => Array.from(x)),
+      seqs.flatMap((s, i) => s.positions.flatMap((t) => Array.from(full[i].subarray(t * V, (t + 1) * V)))));
     const d = compare(`${arch} top-K logp, shared prefix vs full`, flat(got), want.flatMap((w) => flat(w)));
     const c = compare(`${arch} top-K logp, another prefix`, flat(moved), want.flatMap((w) => flat(w)));
     const whole = seqs.reduce((n, s) => n + s.ids.length, 0);
-    console.log(`${formatDiff(d)}\n${formatDiff(c)}\ntokens through the layers: ${run} with the shared prefix, ${whole} recomputing it per record`);
+    console.log(`${formatDiff(d)}\n${formatDiff(r)}\n${formatDiff(c)}\ntokens through the layers: ${run} with the shared prefix, ${whole} recomputing it per record`);
     expect(got.flatMap((g) => Array.from(g.ids))).toEqual(want.flatMap((w) => w.flatMap((x) => x.ids)));
     expect(d.maxAbs).toBeLessThan(1e-4); // f32 both ways; only the attention kernels' summation order differs
+    expect(r.maxAbs).toBeLessThan(1e-4);
     expect(c.maxAbs).toBeGreaterThan(1e-2);
     expect(run).toBe(45 + 7 + 20 + 12 + 3 + 16);
     engine.destroy();

@@ -27,6 +27,26 @@ export interface TeacherSequence {
   positions: ArrayLike<number>;
 }
 
+/**
+ * Tokens every sequence starts with, up to its first scored position: the prefix a TopLogProbs for them can share
+ * (P through the chat template, and whatever the template opens each record with).
+ */
+export function sharedPrefixLength(seqs: readonly TeacherSequence[]): number {
+  if (!seqs.length) return 0;
+  const first = seqs[0].ids;
+  let n = Infinity;
+  for (const s of seqs) {
+    n = Math.min(n, s.ids.length);
+    for (let i = 0; i < s.positions.length; i++) n = Math.min(n, s.positions[i]);
+  }
+  for (const s of seqs) {
+    let i = 0;
+    while (i < n && s.ids[i] === first[i]) i++;
+    n = i;
+  }
+  return n;
+}
+
 type Buffers = Record<'x0' | 'x1' | 'tmp' | 'ids' | 'pos' | 'meta' | 'seqStart' | 'gatherIdx' | 'gathered' | 'nf' | 'rstdf' | 'logits' | 'topIds' | 'topLogp', GPUBuffer>;
 
 export class TopLogProbs {
@@ -108,12 +128,59 @@ export class TopLogProbs {
    * must start with the prefix and every position must be at or after its end.
    */
   async run(seqs: readonly TeacherSequence[]): Promise<TopK[]> {
+    const K = this.K;
+    const out: TopK[] = seqs.map((s) => ({ K, ids: new Uint32Array(s.positions.length * K), logp: new Float32Array(s.positions.length * K) }));
+    await this.passes(seqs, async (final, rows, members) => {
+      const got = await this.head(final, rows);
+      let r0 = 0;
+      for (const i of members) {
+        const n = seqs[i].positions.length * K;
+        out[i].ids.set(got.ids.subarray(r0, r0 + n));
+        out[i].logp.set(got.logp.subarray(r0, r0 + n));
+        r0 += n;
+      }
+    });
+    return out;
+  }
+
+  /**
+   * The whole logits [positions,V] at each sequence's positions, read back a head run at a time: for evaluation's
+   * KL over the full vocabulary, where V floats per position are wanted (training reads only the top-K, run()).
+   */
+  async logits(seqs: readonly TeacherSequence[]): Promise<Float32Array[]> {
+    const { kernels: k, cfg } = this.engine;
+    const V = cfg.vocabSize;
+    const out = seqs.map((s) => new Float32Array(s.positions.length * V));
+    await this.passes(seqs, async (final, rows, members) => {
+      const owner = members.flatMap((i) => Array.from(seqs[i].positions, (_, r) => [i, r]));
+      for (let r0 = 0; r0 < rows.length; r0 += this.layout.rows) {
+        const B = Math.min(this.layout.rows, rows.length - r0);
+        writeArray(k.device, this.b.gatherIdx, Uint32Array.from(rows.slice(r0, r0 + B)));
+        await k.run('teacher.head', async (pass) => {
+          await gather_rows(k, pass, { x: final, idx: this.b.gatherIdx, out: this.b.gathered, B, C: cfg.hiddenSize });
+          await headLogits(k, pass, { cfg, weights: this.engine.weights, T: B }, this.b.gathered, this.b.nf, this.b.rstdf, this.b.logits);
+        });
+        const got = new Float32Array(await readBuffer(k.device, this.b.logits, B * V * 4));
+        this.bytesRead += got.byteLength;
+        for (let b = 0; b < B; b++) {
+          const [i, r] = owner[r0 + b];
+          out[i].set(got.subarray(b * V, (b + 1) * V), r * V);
+        }
+      }
+    });
+    return out;
+  }
+
+  /**
+   * The sequences' own tokens through the layers behind the prefix (prefilled first, once), whole sequences per
+   * pass, up to seqSlots of them and maxT tokens; `onPass` gets the last layer's output, the rows of each scored
+   * position in it (in sequence order, then position order) and which sequences the pass held.
+   */
+  private async passes(seqs: readonly TeacherSequence[], onPass: (final: GPUBuffer, rows: number[], members: number[]) => Promise<void>): Promise<void> {
     const { maxT, seqSlots, prefixSlots } = this.layout;
     const P = this.prefix.length;
     seqs.forEach((s, i) => this.check(s, `teacher sequence ${i}`));
     if (!this.prefilled) await this.prefill();
-    const out: TopK[] = seqs.map((s) => ({ K: this.K, ids: new Uint32Array(s.positions.length * this.K), logp: new Float32Array(s.positions.length * this.K) }));
-    // Passes of whole sequences: up to seqSlots of them and maxT tokens.
     for (let i0 = 0; i0 < seqs.length;) {
       const ids: number[] = [];
       const pos: number[] = [];
@@ -133,16 +200,8 @@ export class TopLogProbs {
       }
       i0 += members.length;
       if (!ids.length) continue; // nothing after the prefix, so no position to score
-      const got = await this.head(await this.layers(ids, pos, meta), rows);
-      let r0 = 0;
-      for (const i of members) {
-        const n = seqs[i].positions.length * this.K;
-        out[i].ids.set(got.ids.subarray(r0, r0 + n));
-        out[i].logp.set(got.logp.subarray(r0, r0 + n));
-        r0 += n;
-      }
+      await onPass(await this.layers(ids, pos, meta), rows, members);
     }
-    return out;
   }
 
   private check(s: TeacherSequence, what: string): void {

@@ -4,7 +4,7 @@
 // frozen model's top-K log-probs at those positions, attached to the SFT sequence as its targets.
 import type { LlamaEngine } from '../llama/engine';
 import { MAX_KL_TOP_K } from '../llama/ops/kl_topk';
-import { TopLogProbs } from '../llama/top-logprobs';
+import { sharedPrefixLength, TopLogProbs, type TeacherSequence } from '../llama/top-logprobs';
 import type { Tokenizer } from '../model/tokenizer';
 import { IGNORE } from '../llama/batch';
 import { labelledCount, type Sequence } from './batch';
@@ -73,21 +73,8 @@ export function teacherViews(tok: Tokenizer, set: TrainingSet, p: PromptText, vo
   return set.records.map((r, i) => teacherView(tok, r, p, set.sft[i], `teacher[${r.id ?? i}]`));
 }
 
-/**
- * Tokens every teacher view starts with, up to its first scored position: P through the chat template (and whatever
- * the template opens each record with), whose KV the teacher pass computes once for all of them.
- */
-export function sharedPrefixLength(views: readonly TeacherView[]): number {
-  if (!views.length) return 0;
-  const first = views[0].seq.input_ids;
-  let n = Math.min(...views.map((v) => v.positions.reduce((m, t) => Math.min(m, t), v.seq.input_ids.length)));
-  for (const v of views) {
-    let i = 0;
-    while (i < n && v.seq.input_ids[i] === first[i]) i++;
-    n = i;
-  }
-  return n;
-}
+/** A teacher view as the teacher pass scores it: its whole tokens and the positions of its targets. */
+export const teacherSequence = (v: TeacherView): TeacherSequence => ({ ids: v.seq.input_ids, positions: v.positions });
 
 /** What a teacher pass did: positions scored, bytes read back, and tokens run through the layers (P counted once). */
 export interface TeacherPassStats {
@@ -97,6 +84,7 @@ export interface TeacherPassStats {
   /** The tokens a pass without the shared prefix would run: every view whole. */
   tokensWhole: number;
   prefix: number;
+  seconds: number;
 }
 
 /**
@@ -108,9 +96,11 @@ export interface TeacherPassStats {
 export async function attachTeacherTargets(engine: LlamaEngine, views: readonly TeacherView[], students: readonly Sequence[], K: number,
   o: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<TeacherPassStats> {
   if (views.length !== students.length) throw new Error(`${views.length} teacher views for ${students.length} student sequences`);
-  const prefix = sharedPrefixLength(views);
+  const seqs = views.map(teacherSequence);
+  const prefix = sharedPrefixLength(seqs);
   const tokensWhole = views.reduce((n, v) => n + v.seq.input_ids.length, 0);
-  const stats: TeacherPassStats = { positions: 0, bytesRead: 0, tokensRun: 0, tokensWhole, prefix };
+  const stats: TeacherPassStats = { positions: 0, bytesRead: 0, tokensRun: 0, tokensWhole, prefix, seconds: 0 };
+  const t0 = performance.now();
   if (!views.length) return stats;
   const longest = Math.max(...views.map((v) => v.seq.input_ids.length));
   const scorer = new TopLogProbs(engine, views[0].seq.input_ids.slice(0, prefix), longest - prefix, K);
@@ -120,7 +110,7 @@ export async function attachTeacherTargets(engine: LlamaEngine, views: readonly 
     for (let i = 0; i < views.length; i += step) {
       if (o.signal?.aborted) break; // the training loop then stops before its first step, as cancelled
       const part = views.slice(i, i + step);
-      const got = await scorer.run(part.map((v) => ({ ids: v.seq.input_ids, positions: v.positions })));
+      const got = await scorer.run(seqs.slice(i, i + step));
       got.forEach((t, j) => (students[i + j].teacher = t));
       stats.positions += part.reduce((n, v) => n + v.positions.length, 0);
       o.onProgress?.(i + part.length, views.length);
@@ -128,6 +118,7 @@ export async function attachTeacherTargets(engine: LlamaEngine, views: readonly 
   } finally {
     stats.bytesRead = scorer.bytesRead;
     stats.tokensRun = scorer.tokensRun;
+    stats.seconds = (performance.now() - t0) / 1000;
     scorer.destroy();
   }
   return stats;

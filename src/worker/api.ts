@@ -12,6 +12,7 @@ import type { MemoryPlan } from '../llama/planner';
 import type { DownloadProgress } from '../model/hub';
 import type { describeModel } from '../model/open';
 import type { ChatMessage } from '../model/tokenizer';
+import type { TeacherPassStats } from '../train/distill';
 import type { Checkpoint, CurvePoint } from '../train/loop';
 
 // The settings types live below the worker (the store keeps them too); the UI takes them from here.
@@ -140,6 +141,8 @@ export interface TrainResult {
   /** The best held-out score (the adapter is that step's), or null when the run was not scored. */
   best: { step: number; score: number; metric: 'kl' | 'ce' } | null;
   memory: MemoryPlan;
+  /** The teacher pass of a distilling variant (P's KV once, then the records): tokens run, bytes read back, time. */
+  teacher?: TeacherPassStats | null;
 }
 
 export interface TrainCallbacks {

@@ -249,7 +249,7 @@ export class EngineSession {
       }, resume, m.summary.source);
       return {
         adapter: { spec: r.adapter.layout.spec, params: r.adapter.params }, curve: r.curve, steps: r.steps, stopped: r.cancelled,
-        stoppedEarly: r.stoppedEarly, best: r.best, memory: r.plan,
+        stoppedEarly: r.stoppedEarly, best: r.best, memory: r.plan, teacher: r.teacher,
       };
     });
   }
