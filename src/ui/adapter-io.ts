@@ -104,7 +104,7 @@ export async function importFiles(files: Map<string, Uint8Array>, loaded: ModelS
       throw new WrongModelError((e as Error).message);
     }
     const why = await baseModelMismatch(meta, fileName, { id: loaded.source, weightHash: () => loaded.weightHash });
-    if (why) throw new WrongModelError(`${why}. Load ${meta.base_model.id} in the Model section, then import it again.`);
+    if (why) throw new WrongModelError(`${why}. Load ${meta.base_model.id} in step 1, then import it again.`);
   }
   const blobs = new Map([...flat].map(([name, bytes]) => [name, new Blob([bytes as BlobPart])]));
   const adapter = await importPeft(new BlobFileSet(fileName, blobs), configOf(loaded));

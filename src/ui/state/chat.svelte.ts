@@ -98,7 +98,7 @@ export class ChatState {
     const current = () => conversation === this.conversation;
     try {
       const a = this.library.get(this.adapterId);
-      if (!a) throw new Error('Pick an adapter in the library (section 6) and press Chat.');
+      if (!a) throw new Error('Pick an adapter in the library (step 3) and press Chat.');
       const mismatch = modelMismatch(a, this.models);
       if (mismatch) throw new WrongModelError(mismatch);
       const side = this.side;

@@ -104,9 +104,9 @@ export class DatasetState {
     this.notice = '';
     const p = this.promptState;
     try {
-      if (!this.models.summary) throw new Error('Load a model first (section 1).');
+      if (!this.models.summary) throw new Error('Load a model first (step 1).');
       if (p.parsed.error) throw new Error(`The prompt does not parse: ${p.parsed.error.message}`);
-      if (!p.text.trim()) throw new Error('Write or pick a prompt first (section 2).');
+      if (!p.text.trim()) throw new Error('Write or pick a prompt first (step 1).');
       if (p.patternError) throw new Error(`The action pattern is not a valid regular expression: ${p.patternError}`);
       const settings = this.formSettings();
       const prompt = p.stored;

@@ -18,14 +18,14 @@ import type { PromptState } from './prompt.svelte';
 export function modelMismatch(a: StoredAdapter, models: ModelState): string | null {
   const s = models.summary;
   if (s?.weightHash === a.model.weightHash) return null;
-  return `Adapter "${a.name}" was trained on ${a.model.id}, but ${s ? `${s.source} is loaded` : 'no model is loaded'}. Load ${a.model.id} first (section 1).`;
+  return `Adapter "${a.name}" was trained on ${a.model.id}, but ${s ? `${s.source} is loaded` : 'no model is loaded'}. Load ${a.model.id} first (step 1).`;
 }
 
 /** P for the teacher: the prompt the adapter was trained on, found by its hash among the texts at hand. */
 export async function teacherPrompt(a: StoredAdapter, dataset: DatasetState, prompt: PromptState): Promise<string> {
   const p = await promptForAdapter(a.meta, [dataset.prompt?.text, prompt.text]);
   if (p === null) {
-    throw new Error(`The prompt adapter "${a.name}" was trained on is not on this page (it keeps only a hash of it): paste it in section 2.`);
+    throw new Error(`The prompt adapter "${a.name}" was trained on is not on this page (it keeps only a hash of it): paste it in step 1.`);
   }
   return p;
 }
@@ -72,7 +72,7 @@ export class EvaluationState {
     this.savedTo = '';
     try {
       const a = this.library.get(this.adapterId);
-      if (!a) throw new Error('Pick an adapter to evaluate (train one in section 4 or import one in section 6).');
+      if (!a) throw new Error('Pick an adapter to evaluate (train one in step 2 or import one in step 3).');
       const mismatch = modelMismatch(a, this.models);
       if (mismatch) throw new WrongModelError(mismatch);
       const inputs = this.inputs;

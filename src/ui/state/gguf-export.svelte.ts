@@ -97,7 +97,7 @@ export class GgufExportState {
     try {
       const s = this.models.summary;
       if (!s || s.weightHash !== a.model.weightHash) {
-        throw new WrongModelError(`Load ${a.model.id} first (section 1): the GGUF file is made from the model adapter "${a.name}" was trained on.`);
+        throw new WrongModelError(`Load ${a.model.id} first (step 1): the GGUF file is made from the model adapter "${a.name}" was trained on.`);
       }
       if (this.gate.label) throw new BusyError(`${this.gate.label} is running; wait for it to finish or cancel it first`);
       target = await openSaveTarget(file, GGUF_TYPE);

@@ -78,7 +78,7 @@ export class LibraryState {
     if (s && s.weightHash === a.model.weightHash) return shapeOf(s);
     const known = await knownModel(this.store, a.model.weightHash);
     if (known) return known.shape;
-    throw new WrongModelError(`Load ${a.model.id} once (section 1) so that the layout of adapter "${a.name}" is known, then export again.`);
+    throw new WrongModelError(`Load ${a.model.id} once (step 1) so that the layout of adapter "${a.name}" is known, then export again.`);
   }
 
   async exportZip(id: string): Promise<void> {
@@ -99,7 +99,7 @@ export class LibraryState {
     this.working = true;
     try {
       const s = this.models.summary;
-      if (!s) throw new WrongModelError('Load the adapter\'s base model first (section 1): an adapter only fits the model it was trained on.');
+      if (!s) throw new WrongModelError('Load the adapter\'s base model first (step 1): an adapter only fits the model it was trained on.');
       const files = unzipFiles(new Uint8Array(await file.arrayBuffer()));
       const got = await importFiles(files, shapeOf(s), file.name);
       const now = Date.now();

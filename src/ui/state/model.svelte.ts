@@ -46,7 +46,7 @@ export class ModelState {
     const now = this.summary?.tokenizer.thinking;
     if (!a || now === null || now === undefined) return null;
     const why = thinkingMismatch(a.meta, `Adapter "${a.name}"`, now);
-    return why && `${why}. Set the thinking mode in section 1 to match.`;
+    return why && `${why}. Set the thinking mode in step 1 to match.`;
   }
 
   loadFromHub(): Promise<void> {

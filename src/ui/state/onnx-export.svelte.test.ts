@@ -93,7 +93,7 @@ describe('OnnxExportState', () => {
     await app.library.put(testAdapter({ id: 'a2', name: 'other', model: { id: 'hub:other', weightHash: 'fff' } }));
     await onnx.run('a2');
     expect(onnx.error?.name).toBe('WrongModelError');
-    expect(onnx.error?.message).toMatch(/Load hub:other first/);
+    expect(onnx.error?.message).toMatch(/Load hub:other first \(step 1\)/);
     expect(calls).toEqual([]);
   });
 });

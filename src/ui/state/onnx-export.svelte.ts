@@ -64,7 +64,7 @@ export class OnnxExportState {
     try {
       const s = this.models.summary;
       if (!s || s.weightHash !== a.model.weightHash) {
-        throw new WrongModelError(`Load ${a.model.id} first (section 1): the export merges adapter "${a.name}" into the model it was trained on.`);
+        throw new WrongModelError(`Load ${a.model.id} first (step 1): the export merges adapter "${a.name}" into the model it was trained on.`);
       }
       // The zip holds every weight once, at 4 bytes (f32) or 2 (f16).
       await this.store.store?.checkRoom(`the transformers.js export of adapter "${a.name}"`, s.parameters * (dtype === 'f16' ? 2 : 4));

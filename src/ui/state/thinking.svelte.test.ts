@@ -61,6 +61,6 @@ describe('ModelState.thinking', () => {
     app.chat.open(adapter.id);
     expect(app.chat.thinkingWarning).toBeNull();
     await app.model.setThinking(false);
-    expect(app.chat.thinkingWarning).toMatch(/was made with thinking on, but runs now with thinking off/);
+    expect(app.chat.thinkingWarning).toMatch(/was made with thinking on, but runs now with thinking off.*Set the thinking mode in step 1 to match/);
   });
 });

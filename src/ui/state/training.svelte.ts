@@ -152,8 +152,8 @@ export class TrainingState {
     this.planning = true;
     try {
       const ds = this.dataset.toStored();
-      if (!this.models.summary) throw new Error('Load a model first (section 1).');
-      if (!ds || !ds.records.length) throw new Error('Synthesize or import a dataset first (section 3).');
+      if (!this.models.summary) throw new Error('Load a model first (step 1).');
+      if (!ds || !ds.records.length) throw new Error('Synthesize a dataset first (step 2), or import one under Advanced: the dataset.');
       if (this.problems.length) throw new Error(`Fix the settings: ${this.problems.join('; ')}.`);
       const settings = effectiveSettings($state.snapshot(this.settings));
       const plan = await this.engine.planTraining(ds.prompt.text, ds.records, settings);
@@ -352,7 +352,7 @@ export class TrainingState {
     if (this.resumeBlocker) {
       if (!r.source || r.source.kind === 'folder') return;
       await this.models.loadSource(r.source);
-      if (this.resumeBlocker) return; // the load failed or found other weights: section 1 says why
+      if (this.resumeBlocker) return; // the load failed or found other weights: step 1 says why
     }
     await this.resume();
   }
