@@ -12,6 +12,7 @@ import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import { openModel } from '../model/open';
 import { GEMMA3_270M } from '../model/testing/gemma3-configs';
+import { LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
 import { realTokenizerFiles, realVocabModel, type RealFamily } from '../model/testing/real-tokenizers';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { packGroups } from '../train/batch';
@@ -31,22 +32,12 @@ const CASES: { name: string; family: RealFamily; config: Record<string, unknown>
   {
     name: 'Llama 3, 128,256-token vocabulary, Llama-3.2-1B widths (2048, 8192; 32 x 64, 8 kv heads)',
     family: 'llama3',
-    config: {
-      architectures: ['LlamaForCausalLM'], hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 2, num_attention_heads: 32,
-      num_key_value_heads: 8, head_dim: 64, rms_norm_eps: 1e-5, rope_theta: 500000, vocab_size: 128256, max_position_embeddings: 131072,
-      rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
-      tie_word_embeddings: true, bos_token_id: 128000, eos_token_id: [128001, 128008, 128009], torch_dtype: 'bfloat16',
-    },
+    config: { ...LLAMA32_1B, num_hidden_layers: 2 },
   },
   {
     name: 'Qwen3, 151,936-token vocabulary, Qwen3-0.6B widths (1024, 3072; 16 x 128, 8 kv heads)',
     family: 'qwen3',
-    config: {
-      architectures: ['Qwen3ForCausalLM'], attention_bias: false, head_dim: 128, hidden_size: 1024, intermediate_size: 3072,
-      num_hidden_layers: 2, num_attention_heads: 16, num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_theta: 1000000,
-      vocab_size: 151936, max_position_embeddings: 40960, tie_word_embeddings: true, bos_token_id: 151643, eos_token_id: 151645,
-      torch_dtype: 'bfloat16', use_sliding_window: false,
-    },
+    config: { ...QWEN3_06B, num_hidden_layers: 2 },
   },
   {
     // Gemma-3-270M's own config, two layers: one sliding (window 16, crossed by the training sequence), one global.

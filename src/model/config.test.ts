@@ -1,38 +1,11 @@
 // config.json parsing: real Llama 3.2 and Qwen2.5 configs, HF defaults, and every refusal naming file and field.
 import { describe, expect, it } from 'vitest';
 import { configFromFiles, parseModelConfig } from './config';
+import { LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
 import { GEMMA3_1B, GEMMA3_270M } from './testing/gemma3-configs';
 import { MissingFileError, ModelError } from './errors';
 import { BytesSource, type ByteSource, type FileSet } from './source';
 
-const llama32 = {
-  architectures: ['LlamaForCausalLM'],
-  attention_bias: false,
-  bos_token_id: 128000,
-  eos_token_id: [128001, 128008, 128009],
-  head_dim: 64,
-  hidden_act: 'silu',
-  hidden_size: 2048,
-  intermediate_size: 8192,
-  max_position_embeddings: 131072,
-  mlp_bias: false,
-  model_type: 'llama',
-  num_attention_heads: 32,
-  num_hidden_layers: 16,
-  num_key_value_heads: 8,
-  rms_norm_eps: 1e-5,
-  rope_scaling: {
-    factor: 32.0,
-    high_freq_factor: 4.0,
-    low_freq_factor: 1.0,
-    original_max_position_embeddings: 8192,
-    rope_type: 'llama3',
-  },
-  rope_theta: 500000.0,
-  tie_word_embeddings: true,
-  torch_dtype: 'bfloat16',
-  vocab_size: 128256,
-};
 
 const qwen25 = {
   architectures: ['Qwen2ForCausalLM'],
@@ -56,14 +29,6 @@ const qwen25 = {
   vocab_size: 151936,
 };
 
-/** Qwen3-0.6B's config.json: head_dim 128, so q is 2048 wide on a 1024 hidden. */
-const qwen3 = {
-  architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
-  head_dim: 128, hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072,
-  max_position_embeddings: 40960, max_window_layers: 28, model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28,
-  num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_scaling: null, rope_theta: 1000000, sliding_window: null,
-  tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true, use_sliding_window: false, vocab_size: 151936,
-};
 
 /** Parses `json` expecting a ModelError whose message names the file, the field and the problem. */
 function refuses(json: unknown, field: string | undefined, problem: RegExp): ModelError {
@@ -93,7 +58,7 @@ function without(obj: Record<string, unknown>, key: string): Record<string, unkn
 
 describe('parseModelConfig', () => {
   it('reads a Llama 3.2 config with llama3 rope scaling', () => {
-    const c = parseModelConfig(llama32);
+    const c = parseModelConfig(LLAMA32_1B);
     expect(c).toEqual({
       architecture: 'llama',
       hiddenSize: 2048,
@@ -118,13 +83,13 @@ describe('parseModelConfig', () => {
   });
 
   it('reads a Qwen3-0.6B config: q/k norm, no biases, head_dim from the config (H*D != C)', () => {
-    const c = parseModelConfig(qwen3);
+    const c = parseModelConfig(QWEN3_06B);
     expect(c.architecture).toBe('qwen3');
     expect([c.qkNorm, c.attentionBias, c.oProjBias]).toEqual([true, false, false]);
     expect([c.hiddenSize, c.numHeads, c.headDim, c.numKvHeads]).toEqual([1024, 16, 128, 8]);
     expect(c.eosTokenIds).toEqual([151645]);
-    expect(parseModelConfig({ ...qwen3, architectures: undefined }).architecture).toBe('qwen3');
-    refuses({ ...qwen3, use_sliding_window: true }, 'use_sliding_window', /not supported/);
+    expect(parseModelConfig({ ...QWEN3_06B, architectures: undefined }).architecture).toBe('qwen3');
+    refuses({ ...QWEN3_06B, use_sliding_window: true }, 'use_sliding_window', /not supported/);
   });
 
   it('reads Gemma 3 270M (layer_types) and 1B (sliding_window_pattern) configs: the same sliding layers', () => {
@@ -179,14 +144,14 @@ describe('parseModelConfig', () => {
 
   it("honours llama's attention_bias (q/k/v and o_proj) and the older rope_scaling `type` key", () => {
     const c = parseModelConfig({
-      ...llama32,
+      ...LLAMA32_1B,
       attention_bias: true,
-      rope_scaling: { ...without(llama32.rope_scaling, 'rope_type'), type: 'llama3' },
+      rope_scaling: { ...without(LLAMA32_1B.rope_scaling, 'rope_type'), type: 'llama3' },
     });
     expect(c.attentionBias).toBe(true);
     expect(c.oProjBias).toBe(true);
     expect(c.ropeScaling?.type).toBe('llama3');
-    expect(parseModelConfig({ ...llama32, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBeNull();
+    expect(parseModelConfig({ ...LLAMA32_1B, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBeNull();
   });
 
   it('accepts a head_dim that does not make H*D equal C, and newer `dtype`', () => {
@@ -202,10 +167,10 @@ describe('parseModelConfig', () => {
   });
 
   it('refuses unknown architectures and says which are supported', () => {
-    refuses({ ...llama32, architectures: ['MistralForCausalLM'] }, 'architectures', /MistralForCausalLM.*supported: LlamaForCausalLM, Qwen2ForCausalLM/);
-    refuses({ ...without(llama32, 'architectures'), model_type: 'gemma' }, 'model_type', /gemma.*supported/);
-    refuses(without(without(llama32, 'architectures'), 'model_type'), 'architectures', /missing.*supported/);
-    refuses({ ...llama32, architectures: [] }, 'architectures', /non-empty list/);
+    refuses({ ...LLAMA32_1B, architectures: ['MistralForCausalLM'] }, 'architectures', /MistralForCausalLM.*supported: LlamaForCausalLM, Qwen2ForCausalLM/);
+    refuses({ ...without(LLAMA32_1B, 'architectures'), model_type: 'gemma' }, 'model_type', /gemma.*supported/);
+    refuses(without(without(LLAMA32_1B, 'architectures'), 'model_type'), 'architectures', /missing.*supported/);
+    refuses({ ...LLAMA32_1B, architectures: [] }, 'architectures', /non-empty list/);
   });
 
   it('falls back to model_type when architectures is absent', () => {
@@ -215,7 +180,7 @@ describe('parseModelConfig', () => {
   it.each(['hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'rms_norm_eps', 'vocab_size', 'max_position_embeddings'])(
     'refuses a config without %s',
     (field) => {
-      refuses(without(llama32, field), field, /required but missing/);
+      refuses(without(LLAMA32_1B, field), field, /required but missing/);
     },
   );
 
@@ -227,13 +192,13 @@ describe('parseModelConfig', () => {
     ['head_dim', 3.5],
     ['num_key_value_heads', 0],
   ])('refuses %s = %s (sizes are positive integers)', (field, value) => {
-    refuses({ ...llama32, [field]: value }, field, /positive integer/);
+    refuses({ ...LLAMA32_1B, [field]: value }, field, /positive integer/);
   });
 
   it('refuses sizes of the wrong type', () => {
-    refuses({ ...llama32, hidden_size: '2048' }, 'hidden_size', /must be a number/);
-    refuses({ ...llama32, tie_word_embeddings: 'yes' }, 'tie_word_embeddings', /true or false/);
-    refuses({ ...llama32, torch_dtype: 16 }, 'torch_dtype', /must be a string/);
+    refuses({ ...LLAMA32_1B, hidden_size: '2048' }, 'hidden_size', /must be a number/);
+    refuses({ ...LLAMA32_1B, tie_word_embeddings: 'yes' }, 'tie_word_embeddings', /true or false/);
+    refuses({ ...LLAMA32_1B, torch_dtype: 16 }, 'torch_dtype', /must be a string/);
   });
 
   it('refuses heads that do not divide hidden when head_dim is absent', () => {
@@ -241,38 +206,38 @@ describe('parseModelConfig', () => {
   });
 
   it('refuses kv heads that do not divide heads', () => {
-    refuses({ ...llama32, num_key_value_heads: 5 }, 'num_key_value_heads', /5 does not divide num_attention_heads \(32\)/);
+    refuses({ ...LLAMA32_1B, num_key_value_heads: 5 }, 'num_key_value_heads', /5 does not divide num_attention_heads \(32\)/);
   });
 
   it('refuses eps <= 0 and rope_theta <= 0', () => {
-    refuses({ ...llama32, rms_norm_eps: 0 }, 'rms_norm_eps', /greater than 0/);
-    refuses({ ...llama32, rms_norm_eps: -1e-5 }, 'rms_norm_eps', /greater than 0/);
-    refuses({ ...llama32, rope_theta: 0 }, 'rope_theta', /greater than 0/);
+    refuses({ ...LLAMA32_1B, rms_norm_eps: 0 }, 'rms_norm_eps', /greater than 0/);
+    refuses({ ...LLAMA32_1B, rms_norm_eps: -1e-5 }, 'rms_norm_eps', /greater than 0/);
+    refuses({ ...LLAMA32_1B, rope_theta: 0 }, 'rope_theta', /greater than 0/);
   });
 
   it('refuses rope scaling other than llama3, naming the type', () => {
-    refuses({ ...llama32, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'rope_scaling', /"yarn" is not supported/);
-    refuses({ ...llama32, rope_scaling: { type: 'linear', factor: 2 } }, 'rope_scaling', /"linear" is not supported/);
-    refuses({ ...llama32, rope_scaling: 'llama3' }, 'rope_scaling', /object or null/);
+    refuses({ ...LLAMA32_1B, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'rope_scaling', /"yarn" is not supported/);
+    refuses({ ...LLAMA32_1B, rope_scaling: { type: 'linear', factor: 2 } }, 'rope_scaling', /"linear" is not supported/);
+    refuses({ ...LLAMA32_1B, rope_scaling: 'llama3' }, 'rope_scaling', /object or null/);
   });
 
   it('refuses incomplete or inconsistent llama3 scaling', () => {
-    refuses({ ...llama32, rope_scaling: without(llama32.rope_scaling, 'factor') }, 'factor', /required but missing/);
+    refuses({ ...LLAMA32_1B, rope_scaling: without(LLAMA32_1B.rope_scaling, 'factor') }, 'factor', /required but missing/);
     refuses(
-      { ...llama32, rope_scaling: { ...llama32.rope_scaling, low_freq_factor: 4 } },
+      { ...LLAMA32_1B, rope_scaling: { ...LLAMA32_1B.rope_scaling, low_freq_factor: 4 } },
       'rope_scaling',
       /high_freq_factor \(4\) must exceed low_freq_factor \(4\)/,
     );
   });
 
   it('refuses bad token ids', () => {
-    refuses({ ...llama32, eos_token_id: [1, -2] }, 'eos_token_id', /non-negative integer/);
-    refuses({ ...llama32, bos_token_id: 'a' }, 'bos_token_id', /non-negative integer/);
+    refuses({ ...LLAMA32_1B, eos_token_id: [1, -2] }, 'eos_token_id', /non-negative integer/);
+    refuses({ ...LLAMA32_1B, bos_token_id: 'a' }, 'bos_token_id', /non-negative integer/);
   });
 
   it('refuses network options the engine does not implement', () => {
-    refuses({ ...llama32, hidden_act: 'gelu' }, 'hidden_act', /"gelu" is not supported/);
-    refuses({ ...llama32, mlp_bias: true }, 'mlp_bias', /not supported/);
+    refuses({ ...LLAMA32_1B, hidden_act: 'gelu' }, 'hidden_act', /"gelu" is not supported/);
+    refuses({ ...LLAMA32_1B, mlp_bias: true }, 'mlp_bias', /not supported/);
     refuses({ ...qwen25, use_sliding_window: true }, 'use_sliding_window', /not supported/);
   });
 });

@@ -4,27 +4,18 @@ import { SMOLLM2_135M } from '../bench/random-model';
 import { parseModelConfig } from '../model/config';
 import { weightBytes } from '../llama/planner';
 import { GEMMA3_1B, GEMMA3_270M } from '../model/testing/gemma3-configs';
+import { LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
 import { CURATED_MODELS } from '../ui/curated-models';
 import { checkModelFits, generatorSize } from './sizing';
 
 const MiB = 2 ** 20;
 const limits = (maxBufferSize: number) => ({ maxBufferSize, maxStorageBufferBindingSize: Math.min(maxBufferSize, 2 ** 31 - 4) }) as GPUSupportedLimits;
-const LLAMA_1B = {
-  architectures: ['LlamaForCausalLM'], hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32,
-  num_key_value_heads: 8, rms_norm_eps: 1e-5, rope_theta: 500000, vocab_size: 128256, max_position_embeddings: 131072,
-  tie_word_embeddings: true, bos_token_id: 128000, eos_token_id: 128009,
-};
-const QWEN3_06B = {
-  architectures: ['Qwen3ForCausalLM'], attention_bias: false, head_dim: 128, hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28,
-  num_attention_heads: 16, num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_theta: 1000000, vocab_size: 151936, max_position_embeddings: 40960,
-  tie_word_embeddings: true, bos_token_id: 151643, eos_token_id: 151645,
-};
-const LLAMA_8B = { ...LLAMA_1B, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, tie_word_embeddings: false };
+const LLAMA_8B = { ...LLAMA32_1B, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, head_dim: 128, tie_word_embeddings: false };
 
 describe('checkModelFits', () => {
   it('accepts the curated models on a GPU with 1 GiB buffers', () => {
     expect(() => checkModelFits(parseModelConfig(SMOLLM2_135M), true, limits(1024 * MiB))).not.toThrow();
-    expect(() => checkModelFits(parseModelConfig(LLAMA_1B), true, limits(1024 * MiB))).not.toThrow();
+    expect(() => checkModelFits(parseModelConfig(LLAMA32_1B), true, limits(1024 * MiB))).not.toThrow();
     expect(() => checkModelFits(parseModelConfig(QWEN3_06B), true, limits(1024 * MiB))).not.toThrow();
     // The curated list's Qwen3-0.6B size is its bf16 weights: the same bytes the f16 GPU copy takes.
     expect(weightBytes(parseModelConfig(QWEN3_06B), true)).toBeCloseTo(CURATED_MODELS.find((m) => m.id === 'Qwen/Qwen3-0.6B')!.bytes, -7);
@@ -46,7 +37,7 @@ describe('checkModelFits', () => {
   });
 
   it('refuses a model whose smallest training run does not fit a small adapter', () => {
-    expect(() => checkModelFits(parseModelConfig(LLAMA_1B), true, limits(128 * MiB)))
+    expect(() => checkModelFits(parseModelConfig(LLAMA32_1B), true, limits(128 * MiB)))
       .toThrow(expect.objectContaining({ name: 'ModelTooLargeError', message: expect.stringMatching(/Training this model .* besides its weights, but this GPU adapter allows about 0\.25 GiB/) }));
   });
 });
