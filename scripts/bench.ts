@@ -6,9 +6,12 @@
 // --seed (training), --test-inputs and --turns (evaluation) override its defaults; --testbed single|compound (or a
 // model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
 // take many minutes on a software adapter, the 135M pipeline hours.
+// --only longp: synthesis and training time, memory and read-back as P grows (--longp-tokens 250,1000,2000,4000,
+// --longp-models testbed,135m, --samples N, --steps N, --longp-records N, --teacher-only for the teacher pass alone).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchKernels } from '../src/bench/kernels';
 import { benchDispatch, formatDispatch, type DispatchCounts } from '../src/bench/dispatch';
+import { benchLongP, benchTeacherPass, formatLongP, formatTeacherPass, type LongPRow, type TeacherPassRow } from '../src/bench/longp';
 import { randomModel, SMOLLM2_135M, SMOLLM2_360M } from '../src/bench/random-model';
 import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } from '../src/bench/generate';
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
@@ -122,6 +125,28 @@ if (sections.has('dispatch')) {
   }
 }
 
+// Only with --only longp: P of about 250 to 4,000 tokens, the whole default job on the testbed model and on the
+// SmolLM2-135M shape (random weights, the tiny tokenizer; context 8,192).
+const longp: LongPRow[] = [];
+const teacherPass: TeacherPassRow[] = [];
+if (sections.has('longp')) {
+  const flag = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+  const tokens = (flag('--longp-tokens') ?? '250,1000,2000,4000').split(',').map(Number);
+  const models = (flag('--longp-models') ?? 'testbed,135m').split(',');
+  const o = { tokens, samples: flag('--samples') ? Number(flag('--samples')) : undefined, steps: flag('--steps') ? Number(flag('--steps')) : undefined, log };
+  const readDir = (dir: string) => new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
+  const testbed = readDir('public/demo-model');
+  const m135Files = makeTinyModel({ arch: 'llama', hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, dtype: 'f16', maxPositionEmbeddings: 8192 });
+  // The teacher pass alone, P's KV shared against each record's whole view (how it ran before): --longp-records N.
+  const pass = { tokens, records: Number(flag('--longp-records') ?? 32), recordTokens: 128, log };
+  if (models.includes('testbed')) teacherPass.push(...await benchTeacherPass(k, 'testbed (demo-model)', testbed, pass));
+  if (models.includes('135m')) teacherPass.push(...await benchTeacherPass(k, 'SmolLM2-135M-shaped', m135Files, pass));
+  if (!process.argv.includes('--teacher-only')) {
+    if (models.includes('testbed')) longp.push(...await benchLongP(k, 'testbed (demo-model)', testbed, o));
+    if (models.includes('135m')) longp.push(...await benchLongP(k, 'SmolLM2-135M-shaped', m135Files, o));
+  }
+}
+
 // Retention on the testbed models, the product's default flow from P alone, every variant: the single-rule one
 // (public/demo-model, or a folder --testbed names) and the compound one (testbeds/compound-model, P of about 300 and
 // 1,500 tokens, --compound-tokens to change), per branch and per turn. --testbed single|compound picks one.
@@ -190,6 +215,8 @@ const results = {
   quality,
   loading,
   dispatch,
+  longp,
+  teacherPass,
   targets: {
     'training step model FLOP/s >= 40% of best matmul': training.map((t) => `${t.model}: ${((100 * t.modelGflops) / bestMatmul).toFixed(0)}%`),
     'batch-16 aggregate decode >= 8x batch-1': decodeScaling.map((d) => `${d.model}: ${d.batch16OverBatch1.toFixed(1)}x`),
@@ -228,6 +255,8 @@ if (peerWeb) {
   if (peerWeb.webgpuError) console.log(`onnxruntime-web's WebGPU backend failed on this adapter, so transformers.js ran on wasm: ${peerWeb.webgpuError}`);
 }
 if (dispatch.length) console.log(`\n${formatDispatch(dispatch)}`);
+if (teacherPass.length) console.log(`\nteacher pass alone: P's KV once vs each record's whole view (before)\n${formatTeacherPass(teacherPass)}`);
+if (longp.length) console.log(`\nlong P: synthesis (default settings) and training (default plan) as P grows\n${formatLongP(longp)}`);
 if (quality.length) {
   console.log('\nretention on the testbeds (student without P / teacher with P), accuracy on held-out and fresh inputs: turn 1, ' +
     'and the worst branch at any turn');

@@ -51,10 +51,10 @@ export function batchBuffers(cfg: ModelConfig, T: number): Record<string, number
 }
 
 /** Logits per run of the teacher pass's LM head, in floats (16 MiB): a few dozen rows of a large vocabulary. */
-export const TEACHER_HEAD_FLOATS = 4 * 2 ** 20;
+const TEACHER_HEAD_FLOATS = 4 * 2 ** 20;
 
 /** Rows of logits the teacher pass computes per LM head run for passes of T tokens. */
-export function teacherHeadRows(cfg: ModelConfig, T: number): number {
+function teacherHeadRows(cfg: ModelConfig, T: number): number {
   return Math.max(1, Math.min(T, Math.floor(TEACHER_HEAD_FLOATS / cfg.vocabSize)));
 }
 
