@@ -8,21 +8,18 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-adapter-base-'));
 const dir = (name: string) => join(tmp, name);
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
 
 beforeAll(async () => {
   // Same architecture and shapes, other weights: only the weight hash tells them apart.
   await writeTinyModel(dir('model-a'), { arch: 'llama', seed: 3 });
   await writeTinyModel(dir('model-b'), { arch: 'llama', seed: 4 });
-  const record = (i: number, split: string) => JSON.stringify({
-    id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-    conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt },
-  });
+  const record = (i: number, split: string) => JSON.stringify(testRecord(i, { split, settings: { prompt: SHELL_PROMPT } }));
   writeFileSync(dir('data.jsonl'), [record(0, 'train'), record(1, 'train'), record(2, 'heldout')].join('\n'));
-  writeFileSync(dir('prompt.txt'), prompt);
+  writeFileSync(dir('prompt.txt'), SHELL_PROMPT);
   const r = genpi('train', '--model', dir('model-a'), '--data', dir('data.jsonl'), '--out', dir('adapter'), '--rank', '4', '--targets', 'q,v',
     '--batch-size', '2', '--epochs', '1', '--lr', '0.01');
   expect(r.code, r.stderr).toBe(0);

@@ -14,6 +14,7 @@ import { llama_forward } from '../ref/llama';
 import { loadRefModel } from '../ref/llama-load';
 import { packGroups } from '../train/batch';
 import { genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const ARCHS = [
   // Per layer: two norms [C]; a bf16 file, so the reference takes the weights as the GPU holds them.
@@ -36,11 +37,7 @@ describe.each(ARCHS)('$arch', (a) => {
     const { hidden_size: C, intermediate_size: F, vocab_size: V, head_dim: D, num_key_value_heads: KV, num_attention_heads: H } = c;
     expect(c.parameters).toBe(V * C + C + c.num_hidden_layers * (a.layerNorms * C + 2 * H * D * C + 2 * KV * D * C + 3 * F * C + 2 * D));
 
-    const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-    const record = (i: number, split: string) => JSON.stringify({
-      id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-      conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt },
-    });
+    const record = (i: number, split: string) => JSON.stringify(testRecord(i, { split, settings: { prompt: SHELL_PROMPT } }));
     writeFileSync(dir('data.jsonl'), [record(0, 'train'), record(1, 'train'), record(2, 'heldout')].join('\n'));
     const train = genpi('train', '--model', dir('model'), '--data', dir('data.jsonl'), '--out', dir('adapter'), '--rank', '4',
       '--batch-size', '2', '--epochs', '1', '--lr', '0.01', '--checkpoint-every', '0');

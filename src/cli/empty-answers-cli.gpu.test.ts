@@ -12,6 +12,7 @@ import { exportPeft } from '../llama/peft';
 import { openModel } from '../model/open';
 import { DirFileSet } from '../model/source-node';
 import { genpi, writeSilentModel } from './testing';
+import { testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-empty-answers-'));
 const dir = (name: string) => join(tmp, name);
@@ -28,11 +29,9 @@ beforeAll(async () => {
   writeFileSync(join(dir('adapter'), 'genpi_adapter.json'), JSON.stringify({
     format: 'genpi-adapter', version: 1, thinking: true, prompt: { sha256: 'ab'.repeat(32), chars: 10, tokens: 3 },
   }));
-  const record = (i: number) => JSON.stringify({
-    id: `r${i}`, input: `My router ${i} blinks red.`, as_is: '', to_be: 'Restart it.', reason: '',
-    conversation: [{ role: 'user', content: `My router ${i} blinks red.` }, { role: 'assistant', content: 'Restart it.' }],
-    split: i < 2 ? 'heldout' : 'train', settings: { thinking: false },
-  });
+  const record = (i: number) => JSON.stringify(testRecord(i, {
+    input: `My router ${i} blinks red.`, answer: 'Restart it.', as_is: '', reason: '', split: i < 2 ? 'heldout' : 'train', settings: { thinking: false },
+  }));
   writeFileSync(dir('data.jsonl'), Array.from({ length: 4 }, (_, i) => record(i)).join('\n'));
 }, 60_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

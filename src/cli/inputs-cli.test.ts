@@ -13,6 +13,7 @@ import { openModel } from '../model/open';
 import { DirFileSet } from '../model/source-node';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-inputs-'));
 const dir = (name: string) => join(tmp, name);
@@ -37,10 +38,7 @@ beforeAll(async () => {
   mkdirSync(dir('adapter'));
   const cfg = (await openModel(new DirFileSet(modelDir))).config;
   for (const [name, bytes] of exportPeft(randomAdapter(cfg, 1))) writeFileSync(join(dir('adapter'), name), bytes);
-  const record = (i: number, split: string) => JSON.stringify({
-    id: `r${i}`, input: `input ${i}`, as_is: 'a', to_be: 'b', reason: 'c',
-    conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'b' }], split, settings: {},
-  });
+  const record = (i: number, split: string) => JSON.stringify(testRecord(i, { answer: 'b', as_is: 'a', reason: 'c', split }));
   writeFileSync(dir('data.jsonl'), `${record(0, 'train')}\n${record(1, 'heldout')}\n`);
 }, 60_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -110,10 +108,7 @@ describe('prompt files that start like JSON (issue 21, point 6)', { timeout: 60_
 
 describe('empty data is not success (issue 21, point 7)', { timeout: 60_000 }, () => {
   it('train refuses a dataset whose answers are all empty, for the default, joint and sft_only, saying so', () => {
-    const record = (i: number) => JSON.stringify({
-      id: `r${i}`, input: `input ${i}`, as_is: '', to_be: '', reason: '',
-      conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: '' }], split: i < 7 ? 'train' : 'heldout', settings: { prompt: 'Be brief.' },
-    });
+    const record = (i: number) => JSON.stringify(testRecord(i, { answer: '', as_is: '', reason: '', split: i < 7 ? 'train' : 'heldout', settings: { prompt: 'Be brief.' } }));
     writeFileSync(dir('empty.jsonl'), Array.from({ length: 8 }, (_, i) => record(i)).join('\n'));
     for (const variant of [[], ['--variant', 'joint'], ['--variant', 'sft_only']]) {
       const r = genpi('train', '--model', modelDir, '--data', dir('empty.jsonl'), '--out', dir('empty-adapter'), ...variant);

@@ -8,14 +8,11 @@ import { beforeAll, expect, it } from 'vitest';
 import { MAX_LINE_CHARS } from '../genpi/dataset';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-long-input-'));
 const modelDir = join(tmp, 'model');
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (id: string, answer = 'Act: bash ls') => JSON.stringify({
-  id, input: `input ${id}`, as_is: 'as is', to_be: answer, reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${id}` }, { role: 'assistant', content: answer }], split: 'train', settings: { prompt },
-});
+const record = (id: string, answer = 'Act: bash ls') => JSON.stringify(testRecord(id, { answer, settings: { prompt: SHELL_PROMPT } }));
 beforeAll(() => writeTinyModel(modelDir, { arch: 'qwen2', seed: 3 }));
 
 it('refuses a 2 MB turn with the context message, quickly', () => {

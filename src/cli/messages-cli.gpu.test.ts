@@ -12,15 +12,12 @@ import { exportPeft } from '../llama/peft';
 import { configFromFiles } from '../model/config';
 import { DirFileSet } from '../model/source-node';
 import { writeTinyModel } from '../model/tiny/write-node';
-import { genpi } from './testing';
+import { expectFails, genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-messages-'));
 const dir = (name: string) => join(tmp, name);
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (id: string, split: string) => JSON.stringify({
-  id, input: `input ${id}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${id}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt },
-});
+const record = (id: string, split: string) => JSON.stringify(testRecord(id, { split, settings: { prompt: SHELL_PROMPT } }));
 /** A copy of the tiny model whose files the test then breaks. */
 const copy = (name: string) => (cpSync(dir('model'), dir(name), { recursive: true }), dir(name));
 
@@ -29,28 +26,22 @@ beforeAll(async () => {
   await writeTinyModel(dir('bigger-vocab'), { arch: 'llama', seed: 3, numMerges: 600 });
 });
 
-function fails(r: ReturnType<typeof genpi>, pattern: RegExp) {
-  expect(r.code, r.stderr).toBe(1);
-  expect(r.errors, r.stderr).toHaveLength(1);
-  expect(r.errors[0]).toMatch(pattern);
-}
-
 it('says model.safetensors is a folder, or a symlink loop, rather than missing', () => {
   const folder = copy('folder');
   rmSync(join(folder, 'model.safetensors'));
   mkdirSync(join(folder, 'model.safetensors'));
-  fails(genpi('info', '--model', folder), /folder\/model\.safetensors: is a folder, not a file$/);
+  expectFails(genpi('info', '--model', folder), /folder\/model\.safetensors: is a folder, not a file$/);
   const loop = copy('loop');
   rmSync(join(loop, 'model.safetensors'));
   symlinkSync('model.safetensors', join(loop, 'model.safetensors'));
-  fails(genpi('info', '--model', loop), /loop\/model\.safetensors: is a symbolic link loop/);
-  fails(genpi('generate', '--model', join(tmp, 'no-such-model'), '--input', 'hi'), /no-such-model: does not exist \(no such folder\)$/);
+  expectFails(genpi('info', '--model', loop), /loop\/model\.safetensors: is a symbolic link loop/);
+  expectFails(genpi('generate', '--model', join(tmp, 'no-such-model'), '--input', 'hi'), /no-such-model: does not exist \(no such folder\)$/);
 });
 
 it('names tokenizer.json when it can produce ids the model has no embedding for', () => {
   const mixed = copy('mixed');
   cpSync(join(dir('bigger-vocab'), 'tokenizer.json'), join(mixed, 'tokenizer.json'));
-  fails(genpi('generate', '--model', mixed, '--input', 'hello there', '--max-new-tokens', '2'),
+  expectFails(genpi('generate', '--model', mixed, '--input', 'hello there', '--max-new-tokens', '2'),
     /mixed\/tokenizer\.json: has token ids up to 486, but config\.json's vocab_size is 387, .* the tokenizer and the weights come from different models/);
 });
 
@@ -64,13 +55,13 @@ it('refuses a safetensors header that lists one tensor name twice', () => {
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
   writeFileSync(file, Buffer.concat([head, Buffer.from(text), bytes.subarray(8 + n)]));
-  fails(genpi('info', '--model', twice), /twice\/model\.safetensors: model\.norm\.weight: is listed twice in the header/);
+  expectFails(genpi('info', '--model', twice), /twice\/model\.safetensors: model\.norm\.weight: is listed twice in the header/);
 });
 
 it('reads the first record of a JSONL file saved with a byte-order mark (eval finds its held-out input)', async () => {
   const data = join(tmp, 'bom.jsonl');
   writeFileSync(data, `\uFEFF${record('h0', 'heldout')}\n${record('t0', 'train')}\n`);
-  writeFileSync(join(tmp, 'prompt.txt'), prompt);
+  writeFileSync(join(tmp, 'prompt.txt'), SHELL_PROMPT);
   const layout = loraLayout(await configFromFiles(new DirFileSet(dir('model'))), { rank: 2, alpha: 4, dropout: 0, targets: ['q'] });
   mkdirSync(dir('adapter'));
   for (const [name, bytes] of exportPeft({ layout, params: new Float32Array(layout.size), baseModel: 'tiny' })) writeFileSync(join(dir('adapter'), name), bytes);

@@ -13,11 +13,11 @@ import { DirFileSet } from '../model/source-node';
 import { fillTensor, setTensorValues } from '../model/testing/edit-tensors';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi, genpiWithEnv } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-non-finite-'));
 const dir = (name: string) => join(tmp, name);
 const F32 = { GENPI_F16: '0' };
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
 
 beforeAll(async () => {
   await writeTinyModel(dir('model'), { arch: 'llama', dtype: 'f32', seed: 3 });
@@ -36,11 +36,8 @@ beforeAll(async () => {
   }
   await setTensorValues(join(dir('adapter-inf'), 'adapter_model.safetensors'), peftKey(1, 'v', 'B'), [[9, Infinity]]);
 
-  writeFileSync(dir('prompt.txt'), prompt);
-  const record = (i: number, split: string) => JSON.stringify({
-    id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-    conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt },
-  });
+  writeFileSync(dir('prompt.txt'), SHELL_PROMPT);
+  const record = (i: number, split: string) => JSON.stringify(testRecord(i, { split, settings: { prompt: SHELL_PROMPT } }));
   writeFileSync(dir('data.jsonl'), [record(0, 'train'), record(1, 'train'), record(2, 'heldout')].join('\n'));
 });
 

@@ -15,6 +15,7 @@ import { openModel } from '../model/open';
 import { DirFileSet } from '../model/source-node';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpiAsync, type GenpiRun } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const root = mkdtempSync(join(tmpdir(), 'genpi-output-folder-'));
 const models = join(root, 'models');
@@ -26,11 +27,7 @@ const bare = join(root, 'bare'); // an empty current folder: only where it is te
 const promptFile = join(root, 'prompt.txt');
 const batch = join(root, 'batch.json');
 
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (i: number) => JSON.stringify({
-  id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split: 'train', settings: { prompt },
-});
+const record = (i: number) => JSON.stringify(testRecord(i, { settings: { prompt: SHELL_PROMPT } }));
 
 beforeAll(async () => {
   await writeTinyModel(model, { arch: 'llama', seed: 1 });
@@ -41,7 +38,7 @@ beforeAll(async () => {
   mkdirSync(here);
   writeFileSync(join(here, 'notes.txt'), 'mine');
   mkdirSync(bare);
-  writeFileSync(promptFile, prompt);
+  writeFileSync(promptFile, SHELL_PROMPT);
   writeFileSync(batch, JSON.stringify({ groups: [{ weight: 1, sequences: [{ input_ids: [1, 2, 3], labels: [1, 2, 3] }] }] }));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));

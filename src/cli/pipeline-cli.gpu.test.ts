@@ -10,35 +10,25 @@ import { exportPeft } from '../llama/peft';
 import { openModel } from '../model/open';
 import { DirFileSet } from '../model/source-node';
 import { writeTinyModel } from '../model/tiny/write-node';
-import { genpi } from './testing';
+import { expectFails, genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-pipeline-cli-'));
 const modelDir = join(tmp, 'model');
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (id: string, split = 'train', p = prompt) => JSON.stringify({
-  id, input: `input ${id}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${id}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt: p },
-});
+const record = (id: string, split = 'train', p = SHELL_PROMPT) => JSON.stringify(testRecord(id, { split, settings: { prompt: p } }));
 beforeAll(() => writeTinyModel(modelDir, { arch: 'qwen2', seed: 3 }));
-
-function fails(args: string[], pattern: RegExp) {
-  const r = genpi(...args);
-  expect(r.code, r.stderr).not.toBe(0);
-  expect(r.errors).toHaveLength(1);
-  expect(r.errors[0]).toMatch(pattern);
-}
 
 it('an empty prompt', () => {
   const file = join(tmp, 'empty.txt');
   writeFileSync(file, '  \n\n');
-  fails(['synthesize', '--model', modelDir, '--prompt', file, '--samples', '4', '--out', join(tmp, 'x.jsonl')], /empty\.txt: .*empty: paste the prompt/i);
+  expectFails(genpi('synthesize', '--model', modelDir, '--prompt', file, '--samples', '4', '--out', join(tmp, 'x.jsonl')), /empty\.txt: .*empty: paste the prompt/i);
 });
 
 it('a prompt that leaves no room in the context, before any training', () => {
   const huge = `You are an agent. ${'Follow every rule of the handbook carefully. '.repeat(400)}`;
   const data = join(tmp, 'huge.jsonl');
   writeFileSync(data, [record('a', 'train', huge), record('b', 'train', huge)].join('\n'));
-  fails(['train', '--model', modelDir, '--data', data, '--out', join(tmp, 'huge-adapter'), '--epochs', '1'], /training sequences do not fit the model's context of 2048 tokens: teacher\[a\] \(\d+ tokens\).*never truncated/);
+  expectFails(genpi('train', '--model', modelDir, '--data', data, '--out', join(tmp, 'huge-adapter'), '--epochs', '1'), /training sequences do not fit the model's context of 2048 tokens: teacher\[a\] \(\d+ tokens\).*never truncated/);
 });
 
 it('a dataset with broken lines keeps the good ones and reports the bad ones by line number', () => {
@@ -62,8 +52,8 @@ it('an adapter made for another model', async () => {
   mkdirSync(adapterDir, { recursive: true });
   for (const [name, bytes] of exportPeft({ layout, params: new Float32Array(layout.size), baseModel: 'other' })) writeFileSync(join(adapterDir, name), bytes);
   const promptFile = join(tmp, 'prompt.txt');
-  writeFileSync(promptFile, prompt);
+  writeFileSync(promptFile, SHELL_PROMPT);
   const data = join(tmp, 'eval.jsonl');
   writeFileSync(data, [record('a'), record('b', 'heldout')].join('\n'));
-  fails(['eval', '--model', modelDir, '--adapter', adapterDir, '--prompt', promptFile, '--data', data], /does not fit this model.*another model/);
+  expectFails(genpi('eval', '--model', modelDir, '--adapter', adapterDir, '--prompt', promptFile, '--data', data), /does not fit this model.*another model/);
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-prompt-file-'));
 const modelDir = join(tmp, 'model');
@@ -33,10 +34,7 @@ function utf16le(s: string): Uint8Array {
 beforeAll(async () => {
   await writeTinyModel(modelDir, { arch: 'llama', seed: 5 });
   mkdirSync(join(tmp, 'a-folder'));
-  const record = JSON.stringify({
-    id: 'r0', input: 'hi', as_is: 'a', to_be: 'b', reason: 'c', conversation: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'b' }],
-    split: 'heldout', settings: {},
-  });
+  const record = JSON.stringify(testRecord(0, { input: 'hi', answer: 'b', as_is: 'a', reason: 'c', split: 'heldout' }));
   file('data.jsonl', `${record}\n${record.replace('"r0"', '"r1"').replace('heldout', 'train')}\n`);
   mkdirSync(join(tmp, 'adapter'));
 });

@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { fillTensor } from '../model/testing/edit-tensors';
 import { writeTinyModel } from '../model/tiny/write-node';
 
@@ -15,6 +16,13 @@ export function genpiWithEnv(env: Record<string, string>, ...args: string[]) {
   // Dawn prints its own warnings on stderr; our errors are the lines that start with "genpi:".
   const errors = r.stderr.split('\n').filter((l) => l.startsWith('genpi:'));
   return { code: r.status, stdout: r.stdout, errors, stderr: r.stderr, lastJson: () => JSON.parse(r.stdout.trim().split('\n').at(-1)!) };
+}
+
+/** The run failed as a user meets a failure: exit code 1 and one "genpi:" line, which matches `pattern`. */
+export function expectFails(r: ReturnType<typeof genpi>, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.errors, r.stderr).toHaveLength(1);
+  expect(r.errors[0]).toMatch(pattern);
 }
 
 /**

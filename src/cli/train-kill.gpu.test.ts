@@ -9,15 +9,12 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-train-kill-'));
 const modelDir = join(tmp, 'model');
 const data = join(tmp, 'data.jsonl');
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (i: number) => JSON.stringify({
-  id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split: 'train', settings: { prompt },
-});
+const record = (i: number) => JSON.stringify(testRecord(i, { settings: { prompt: SHELL_PROMPT } }));
 // 8 records in batches of 2: 4 steps, a checkpoint after each.
 const FLAGS = ['--data', data, '--rank', '4', '--batch-size', '2', '--epochs', '1', '--checkpoint-every', '1'];
 const WEIGHTS = 'adapter_model.safetensors';

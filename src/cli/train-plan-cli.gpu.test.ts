@@ -7,14 +7,11 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-train-plan-'));
 const modelDir = join(tmp, 'model');
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (i: number, split = 'train') => JSON.stringify({
-  id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split, settings: { prompt },
-});
+const record = (i: number, split = 'train') => JSON.stringify(testRecord(i, { split, settings: { prompt: SHELL_PROMPT } }));
 function dataset(name: string, train: number, heldout = 0): string {
   const file = join(tmp, name);
   writeFileSync(file, Array.from({ length: train + heldout }, (_, i) => record(i, i < train ? 'train' : 'heldout')).join('\n'));

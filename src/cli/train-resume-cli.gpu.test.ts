@@ -8,17 +8,14 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { writeTinyModel } from '../model/tiny/write-node';
 import { genpi } from './testing';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 
 const tmp = mkdtempSync(join(tmpdir(), 'genpi-train-resume-'));
 const modelDir = join(tmp, 'model');
 const data = join(tmp, 'data.jsonl');
 const out = join(tmp, 'adapter');
-const prompt = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (i: number, p = prompt) => JSON.stringify({
-  id: `r${i}`, input: `input ${i}`, as_is: 'as is', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split: 'train', settings: { prompt: p },
-});
-const records = (n: number, p = prompt) => Array.from({ length: n }, (_, i) => record(i, p)).join('\n');
+const record = (i: number, p = SHELL_PROMPT) => JSON.stringify(testRecord(i, { settings: { prompt: p } }));
+const records = (n: number, p = SHELL_PROMPT) => Array.from({ length: n }, (_, i) => record(i, p)).join('\n');
 // One step of 4 records, checkpointed.
 const FLAGS = ['--rank', '4', '--batch-size', '4', '--epochs', '1', '--checkpoint-every', '1'];
 
