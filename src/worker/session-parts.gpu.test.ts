@@ -2,13 +2,12 @@
 // prompt report says how long P may be; a dataset made without AS-IS answers and reasons plans and trains with the
 // default variant as it is, while the joint variant's plan says they are written first, and its run writes them
 // (progress per stage) and hands the completed records back before training.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Kernels } from '../gpu/kernel';
-import { testKernels } from '../gpu/testing';
+import { expect, it } from 'vitest';
 import type { GenpiRecord } from '../genpi/dataset';
 import { DEFAULT_LOSS } from '../train/variants';
+import { testRecord } from '../testing/records';
+import { sessionSuite, TINY_QWEN2 } from '../testing/session';
 import type { SynthesisProgress, TrainSettings } from './api';
-import { EngineSession } from './session';
 
 const PROMPT = 'You are a shell agent. Answer with one command.\n<USER>: list files\n<AGENT>: Act: bash ls';
 const TRAIN: TrainSettings = {
@@ -16,35 +15,24 @@ const TRAIN: TrainSettings = {
   epochs: 1, batchSize: 3, lr: 1e-3, warmupFraction: 0, seed: 0, checkpointEvery: 0, maxTokensPerMicroBatch: 256,
 };
 // As synthesis now writes them by default: no AS-IS answer, no reason, and settings.parts saying so.
-const record = (i: number, split: GenpiRecord['split'] = 'train'): GenpiRecord => ({
-  id: `r${i}`, input: `input number ${i}`, as_is: '', to_be: `Act: bash ls ${i}`, reason: '',
-  conversation: [{ role: 'user', content: `input number ${i}` }, { role: 'assistant', content: `Act: bash ls ${i}` }], split,
+const record = (i: number, split = 'train') => testRecord(i, {
+  input: `input number ${i}`, answer: `Act: bash ls ${i}`, as_is: '', reason: '', split,
   settings: { seed: 0, max_new_tokens: 6, reasons: { max_new_tokens: 6 }, parts: [] },
 });
 const records = [record(0), record(1), record(2), record(3, 'heldout')];
 
-let kernels: Kernels;
-let session: EngineSession;
-beforeAll(async () => {
-  kernels = await testKernels(false);
-  session = new EngineSession(kernels);
-  await session.loadModel({ kind: 'tiny', arch: 'qwen2', seed: 3 });
-});
-afterAll(() => {
-  session?.unload();
-  kernels?.device.destroy();
-});
+const suite = sessionSuite({ model: TINY_QWEN2 });
 
 it('says how long P may be on the loaded model, and why', async () => {
-  const r = await session.inspectPrompt(PROMPT);
+  const r = await suite.session.inspectPrompt(PROMPT);
   expect(r.maxTokens).toBeGreaterThan(r.tokens);
   expect(r.room).toBe(`P: ${r.tokens} tokens of at most ${r.maxTokens} on this model (its context of 2048 tokens less ` +
     `${2048 - 64 - 256 - r.maxTokens} for the chat template's turn markers, 64 for an input and 256 for an answer)`);
 });
 
 it('plans the default variant as the dataset is, and says the joint variant writes the missing parts first', async () => {
-  expect((await session.planTraining(PROMPT, records, TRAIN)).makeParts).toBeNull();
-  const joint = await session.planTraining(PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_LOSS, variant: 'joint' } });
+  expect((await suite.session.planTraining(PROMPT, records, TRAIN)).makeParts).toBeNull();
+  const joint = await suite.session.planTraining(PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_LOSS, variant: 'joint' } });
   expect(joint.makeParts).toBe('before training, AS-IS answers and reasons are written for the dataset (3 training records lack them): ' +
     'the joint variant reads them, and the dataset was synthesized without them');
 });
@@ -53,7 +41,7 @@ it('writes them before the first step, reporting each stage, and hands the recor
   const stages: SynthesisProgress[] = [];
   const made: GenpiRecord[][] = [];
   let firstStepAfterParts = false;
-  const r = await session.train('t-parts', PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_LOSS, variant: 'joint' } }, {
+  const r = await suite.session.train('t-parts', PROMPT, records, { ...TRAIN, loss: { ...DEFAULT_LOSS, variant: 'joint' } }, {
     onParts: (p) => stages.push(p),
     onPartsMade: (rs) => void made.push(rs),
     onStep: () => (firstStepAfterParts ||= made.length === 1),
