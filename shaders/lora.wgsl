@@ -29,11 +29,7 @@ var<workgroup> lora_sb: array<f32, 1024>; // [32 reduction][32 columns]
 @group(0) @binding(1) var<storage, read> lora_dfw_ab: array<f32>;         // flat LoRA parameters
 @group(0) @binding(2) var<storage, read_write> lora_dfw_u: array<f32>;    // [T,R]
 @group(0) @binding(3) var<uniform> lora_dfw_p: LoraParams;
-// lora_up_forward: y += scale · u·Bᵀ
-@group(0) @binding(0) var<storage, read> lora_ufw_u: array<f32>;          // [T,R]
-@group(0) @binding(1) var<storage, read> lora_ufw_ab: array<f32>;         // flat LoRA parameters
-@group(0) @binding(2) var<storage, read_write> lora_ufw_y: array<f32>;    // [T,ldy]
-@group(0) @binding(3) var<uniform> lora_ufw_p: LoraParams;
+// The up projection's forward, y += scale · u·Bᵀ, is added in the base matmul's epilogue (shaders/matmul.wgsl).
 // lora_up_backward: dB += scale · dyᵀ·u, du = scale · dy·B
 @group(0) @binding(0) var<storage, read> lora_ubw_dy: array<f32>;         // [T,ldy]
 @group(0) @binding(1) var<storage, read> lora_ubw_u: array<f32>;          // [T,R]
@@ -123,42 +119,6 @@ fn lora_down_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     let t = o.y + lid / 16u + 16u * (i / 2u);
     let r = o.x + lid % 16u + 16u * (i % 2u);
     if (t < p.T && r < p.R) { lora_dfw_u[t * p.R + r] = acc[i]; }
-  }
-}
-
-// y[:, n_off:n_off+N] += scale · u·Bᵀ: rows t, columns n, reduction over R. Grid: ceil(N/32) * ceil(T/32).
-@compute @workgroup_size(256)
-fn lora_up_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                   @builtin(local_invocation_index) lid: u32) {
-  let p = lora_ufw_p;
-  let id = wg.y * nwg.x + wg.x;
-  if (id >= lora_tiles(p.N) * lora_tiles(p.T)) { return; }
-  let o = lora_tile(id, lora_tiles(p.N));
-  var acc = array<f32, 4>();
-  for (var r0 = 0u; r0 < p.R; r0 += 32u) {
-    for (var i = 0u; i < 4u; i++) {
-      let s = lora_slot(lid + 256u * i, true);
-      let t = o.y + s.x;
-      let n = o.x + s.x;
-      let r = r0 + s.y;
-      var a = 0.0;
-      if (t < p.T && r < p.R) { a = lora_ufw_u[t * p.R + r]; }
-      lora_sa[s.y * 32u + s.x] = a;
-      var b = 0.0;
-      if (n < p.N && r < p.R) { b = lora_ufw_ab[p.b_off + n * p.R + r]; }
-      lora_sb[s.y * 32u + s.x] = b;
-    }
-    workgroupBarrier();
-    lora_fma(&acc, lid % 16u, lid / 16u);
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i++) {
-    let t = o.y + lid / 16u + 16u * (i / 2u);
-    let n = o.x + lid % 16u + 16u * (i % 2u);
-    if (t < p.T && n < p.N) {
-      let j = t * p.ldy + p.n_off + n;
-      lora_ufw_y[j] += p.scale * acc[i];
-    }
   }
 }
 

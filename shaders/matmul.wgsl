@@ -15,6 +15,9 @@ struct MatmulParams {
   ldy: u32,         // row stride of y / dy (the full output width)
   accumulate: u32,  // 1: add into the output, 0: overwrite it
   addend: u32,      // forward only: 0 none, 1 adds bias[n], 2 adds a residual r[t, n_off + n] (laid out as y)
+  lora_r: u32,      // forward only: rank of the LoRA delta added in the epilogue, 0 for none
+  lora_b_off: u32,  // element offset of B [ldy,R] (the whole projection's rows) in the flat LoRA parameters
+  lora_scale: f32,  // alpha / R
 }
 
 // Tile sizes: BM rows x BN columns of output per workgroup, the reduction staged BK at a time. The 16x16
@@ -31,7 +34,11 @@ var<workgroup> mm_sb: array<vec4<f32>, 256>; // [BK][BN/4]
 @group(0) @binding(1) var<storage, read> mm_w: array<wt>;           // [N,K]
 @group(0) @binding(2) var<storage, read> mm_add: array<f32>;        // [N] bias or [T,ldy] residual
 @group(0) @binding(3) var<storage, read_write> mm_y: array<f32>;    // [T,ldy], columns n_off..n_off+N
-@group(0) @binding(4) var<uniform> mm_p: MatmulParams;
+// The LoRA delta scale · u·Bᵀ rides in the epilogue (lora_up_forward's job, one dispatch fewer per adapted
+// projection): u [T,R] from lora_down_forward, B in the flat parameters (any f32 buffers when lora_r = 0).
+@group(0) @binding(4) var<storage, read> mm_lu: array<f32>;         // [T,R]
+@group(0) @binding(5) var<storage, read> mm_lab: array<f32>;        // flat LoRA parameters
+@group(0) @binding(6) var<uniform> mm_p: MatmulParams;
 
 // matmul_backward: dy [T,ldy], w [N,K] (row block), dx [T,K]. Same module, so its own binding names.
 @group(0) @binding(0) var<storage, read> mmb_dy: array<f32>;        // [T,ldy], columns n_off..n_off+N
@@ -73,14 +80,20 @@ fn matmul_w4(n: u32, k: u32) -> vec4<f32> {
   return v;
 }
 
-// What the epilogue adds to output column n of this block, stored at y[o]: the bias, the residual, or nothing.
-fn matmul_addend(n: u32, o: u32) -> f32 {
-  if (mm_p.addend == 1u) { return mm_add[n]; }
-  if (mm_p.addend == 2u) { return mm_add[o]; }
-  return 0.0;
+// What the epilogue adds to output (t, n) of this block, stored at y[o]: the bias or the residual, and the LoRA delta.
+fn matmul_addend(t: u32, n: u32, o: u32) -> f32 {
+  var v = 0.0;
+  if (mm_p.addend == 1u) { v = mm_add[n]; }
+  if (mm_p.addend == 2u) { v = mm_add[o]; }
+  let R = mm_p.lora_r;
+  if (R == 0u) { return v; }
+  var d = 0.0;
+  let b = mm_p.lora_b_off + (mm_p.n_off + n) * R;
+  for (var r = 0u; r < R; r++) { d += mm_lu[t * R + r] * mm_lab[b + r]; }
+  return v + mm_p.lora_scale * d;
 }
 
-// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias | + residual). Grid: (ceil(N/64), ceil(T/64)).
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias | + residual) (+ LoRA). Grid: (ceil(N/64), ceil(T/64)).
 @compute @workgroup_size(16, 16)
 fn matmul_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let tx = lid % 16u;
@@ -113,7 +126,7 @@ fn matmul_forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_in
       if (n >= mm_p.N) { break; }
       var v = acc[i][j];
       let o = t * mm_p.ldy + mm_p.n_off + n;
-      v += matmul_addend(n, o);
+      v += matmul_addend(t, n, o);
       if (mm_p.accumulate != 0u) { v += mm_y[o]; }
       mm_y[o] = v;
     }
@@ -203,7 +216,7 @@ override MMR_ROWS: u32 = 1u;   // T rounded up (fewer pipelines; src/llama/ops/m
 override MMR_COLS: u32 = 32u;  // output columns per workgroup (src/llama/ops/matmul.ts picks them)
 var<workgroup> mmr_part: array<f32, 3072>; // [64 invocations][MMR_ACC] partial sums
 
-// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias | + residual) for T <= MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
+// y[:, n_off:n_off+N] (=|+=) x·wᵀ (+ bias | + residual) (+ LoRA) for T <= MMR_ROWS. Grid: ceil(N / MMR_COLS) workgroups, folded into
 // (x, y) when that exceeds one dimension's limit (a 262k-row block at T = 16 is 131k); the extras write nothing.
 @compute @workgroup_size(64)
 fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -232,7 +245,7 @@ fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   var v = 0.0;
   for (var l = 0u; l < 64u; l++) { v += mmr_part[l * MMR_ACC + lid]; }
   let o = t * mm_p.ldy + mm_p.n_off + n;
-  v += matmul_addend(n, o);
+  v += matmul_addend(t, n, o);
   if (mm_p.accumulate != 0u) { v += mm_y[o]; }
   mm_y[o] = v;
 }

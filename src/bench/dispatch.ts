@@ -91,9 +91,9 @@ export async function benchDispatch(kernels: Kernels, name: string, config: { nu
 
 /** The table `npm run bench -- --only dispatch` prints. */
 export function formatDispatch(rows: DispatchCounts[]): string {
-  const head = 'GPU calls                            dispatches  passes  submits  writes  write KiB  readbacks  read KiB';
+  const head = 'GPU calls                                    dispatches  passes  submits  writes  write KiB  readbacks  read KiB';
   const line = (label: string, c: GpuCounts) =>
-    `${label.padEnd(36)} ${fmt(c.dispatches, 10)} ${fmt(c.passes, 7)} ${fmt(c.submits, 8)} ${fmt(c.writes, 7)} ${(c.writeBytes / 1024).toFixed(1).padStart(10)} ` +
+    `${label.padEnd(44)} ${fmt(c.dispatches, 10)} ${fmt(c.passes, 7)} ${fmt(c.submits, 8)} ${fmt(c.writes, 7)} ${(c.writeBytes / 1024).toFixed(1).padStart(10)} ` +
     `${fmt(c.readbacks, 10)} ${(c.readBytes / 1024).toFixed(2).padStart(9)}`;
   const out = [head];
   for (const r of rows) {

@@ -1,8 +1,8 @@
 // A frozen projection with its optional LoRA, forward and backward: y = x·Wᵀ (+b) + scale·B(A·drop(x)), over the
-// weight's row blocks. The layer code calls this for q, k, v, o, gate, up and down alike.
+// weight's row blocks (the B product in the matmul's epilogue). The layer code calls this for q, k, v, o, gate, up and down alike.
 import type { Kernels } from '../gpu/kernel';
 import type { LoraSlot } from './lora';
-import { lora_down_backward, lora_down_forward, lora_up_backward, lora_up_forward } from './ops/lora';
+import { lora_down_backward, lora_down_forward, lora_up_backward } from './ops/lora';
 import { matmul_backward, matmul_forward } from './ops/matmul';
 import type { GpuWeight } from './weights-gpu';
 
@@ -28,13 +28,17 @@ export async function projectForward(kernels: Kernels, pass: GPUComputePassEncod
   const N = W.rows;
   const K = W.cols;
   if (bias && W.blocks.length > 1) throw new Error('a biased projection larger than one binding is not supported');
-  for (const b of W.blocks) {
-    await matmul_forward(kernels, pass, { x, w: b.buffer, bias: bias?.blocks[0].buffer ?? null, residual, y, T, K, N: b.rows, nOffset: b.rowStart, ldy: N });
+  // The LoRA's u first: its up projection (scale · u·Bᵀ) is added in each block's matmul epilogue.
+  const up = lora && { u: lora.u, params: lora.params, bOffset: lora.slot.bOffset, R: lora.R, scale: lora.scale };
+  if (lora) {
+    const { slot, params, R, p, seed } = lora;
+    await lora_down_forward(kernels, pass, { x, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, u: lora.u, T, K, p, seed });
   }
-  if (!lora) return;
-  const { slot, params, R, scale, p, seed } = lora;
-  await lora_down_forward(kernels, pass, { x, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, u: lora.u, T, K, p, seed });
-  await lora_up_forward(kernels, pass, { u: lora.u, params, aOffset: slot.aOffset, bOffset: slot.bOffset, R, y, T, N, scale });
+  for (const b of W.blocks) {
+    await matmul_forward(kernels, pass, {
+      x, w: b.buffer, bias: bias?.blocks[0].buffer ?? null, residual, lora: up, y, T, K, N: b.rows, nOffset: b.rowStart, ldy: N,
+    });
+  }
 }
 
 /** dx [T,K] (=|+=) dy [T,N]·W (+ the LoRA path), and the LoRA's dA, dB accumulated into its gradients. */

@@ -8,7 +8,8 @@ import { expectMatches, read, testKernels, upload } from '../../gpu/testing';
 import { compare } from '../../ref/compare';
 import { dropout_keep } from '../../ref/dropout';
 import * as ref from '../../ref/lora';
-import { lora_down_backward, lora_down_forward, lora_up_backward, lora_up_forward } from './lora';
+import { lora_down_backward, lora_down_forward, lora_up_backward } from './lora';
+import { matmul_forward } from './matmul';
 
 // f32 accumulation over at most ~130 products of O(1) values (K, N, T and R here are all <= 130): rounding is a
 // few 1e-7 of the output's scale; 1e-5 of that scale leaves margin, while a wrong index or mask is off by O(scale).
@@ -67,9 +68,14 @@ describe('lora kernels', () => {
       const u = up(new Float32Array(T * R));
       const du = up(new Float32Array(T * R));
       const slice = { params, aOffset, bOffset, R };
+      // The up projection's forward is the base matmul's epilogue: a zero weight leaves only the delta, added to y0.
+      const w0 = up(new Float32Array(N * K));
       await kernels.run('lora test', async (pass) => {
         await lora_down_forward(kernels, pass, { ...slice, x: xb, u, T, K, p, seed });
-        await lora_up_forward(kernels, pass, { ...slice, u, y, T, N, scale, nOffset, ldy });
+        // B covers the whole output: its row n_off + n of a block; here the delta's own N columns are the block.
+        await matmul_forward(kernels, pass, {
+          x: xb, w: w0, y, T, K, N, nOffset, ldy, accumulate: true, lora: { u, params, bOffset: bOffset - nOffset * R, R, scale },
+        });
         await lora_up_backward(kernels, pass, { ...slice, dy: dyb, u, grads, du, T, N, scale, nOffset, ldy });
         await lora_down_backward(kernels, pass, { ...slice, du, x: xb, grads, dx, T, K, p, seed });
       });
@@ -84,7 +90,7 @@ describe('lora kernels', () => {
       check(`lora_down_forward.u ${tag}`, await read(kernels, u, T * R), want.u);
       const yWant = Float64Array.from(y0);
       for (let i = 0; i < T * N; i++) yWant[at(i)] += want.y[i];
-      check(`lora_up_forward.y ${tag}`, await read(kernels, y, T * ldy), yWant); // other columns untouched
+      check(`matmul_forward.y + LoRA delta ${tag}`, await read(kernels, y, T * ldy), yWant); // other columns untouched
       check(`lora_up_backward.du ${tag}`, await read(kernels, du, T * R), wantUp.du);
       const gradsWant = Float64Array.from(grads0);
       for (let i = 0; i < R * K; i++) gradsWant[aOffset + i] += g.dA[i];

@@ -32,19 +32,6 @@ export interface LoraDownForwardOptions extends LoraSlice, LoraDropout {
   K: number;
 }
 
-export interface LoraUpForwardOptions extends LoraSlice {
-  /** [T,R] f32 from lora_down_forward */
-  u: Bind;
-  /** [T,ldy] f32, the base projection's output; columns nOffset..nOffset+N are incremented */
-  y: Bind;
-  T: number;
-  N: number;
-  /** alpha / R */
-  scale: number;
-  nOffset?: number;
-  ldy?: number;
-}
-
 export interface LoraUpBackwardOptions extends LoraSlice {
   /** [T,ldy] f32, gradient of the projection's output; columns nOffset..nOffset+N are read */
   dy: Bind;
@@ -114,13 +101,6 @@ export async function lora_down_forward(kernels: Kernels, pass: Pass, o: LoraDow
   const ps = params('lora_down_forward', o);
   if (o.T === 0 || o.R === 0) return;
   await kernels.dispatch(pass, 'lora_down_forward', [o.x, o.params, o.u], ps, grid(kernels, tiles(o.R) * tiles(o.T)));
-}
-
-/** y[:, nOffset:nOffset+N] += scale · u [T,R] · Bᵀ. */
-export async function lora_up_forward(kernels: Kernels, pass: Pass, o: LoraUpForwardOptions): Promise<void> {
-  const ps = params('lora_up_forward', o);
-  if (o.T === 0 || o.N === 0) return;
-  await kernels.dispatch(pass, 'lora_up_forward', [o.u, o.params, o.y], ps, grid(kernels, tiles(o.N) * tiles(o.T)));
 }
 
 /** dB [N,R] += scale · dyᵀ·u and du [T,R] = scale · dy·B, one dispatch. */

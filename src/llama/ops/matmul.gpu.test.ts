@@ -118,9 +118,10 @@ for (const f16 of [false, true]) {
       });
     }
 
-    // The residual epilogue (a decoder layer's x + proj(att)) over two row blocks: tiles at T = 37, rows at T = 5.
+    // The epilogue's residual (a decoder layer's x + proj(att)) and LoRA delta (scale · u·Bᵀ) over two row blocks:
+    // tiles at T = 37, rows at T = 5.
     for (const T of [37, 5]) {
-      it(`matmul_forward adds a residual over two row blocks, T=${T}`, async () => {
+      it(`matmul_forward adds a residual and a LoRA delta over two row blocks, T=${T}`, async () => {
         const [K, N1, N2] = [70, 50, 80];
         const N = N1 + N2;
         const x = lcgInputs(T * K, 12);
@@ -133,8 +134,21 @@ for (const f16 of [false, true]) {
             await matmul_forward(kernels, pass, { x: xb, w: w.gpu, residual: rb, y, T, K, N: n, nOffset: off, ldy: N });
           }
         });
-        const want = ref.matmul_forward(x, Float64Array.from([...w1.ref, ...w2.ref]), null, T, K, N, r);
-        check(`matmul_forward.y + residual T=${T}`, await read(kernels, y, T * N), want);
+        const wFull = Float64Array.from([...w1.ref, ...w2.ref]);
+        check(`matmul_forward.y + residual T=${T}`, await read(kernels, y, T * N), ref.matmul_forward(x, wFull, null, T, K, N, r));
+        // With a LoRA delta too: u [T,R], B [N,R] at an odd offset of a flat buffer.
+        const [R, bOffset, scale] = [5, 3, 0.75];
+        const u = lcgInputs(T * R, 17);
+        const flat = lcgInputs(bOffset + N * R + 2, 18);
+        const yl = buf(zeros(kernels, T * N));
+        const lora = { u: buf(upload(kernels, u)), params: buf(upload(kernels, flat)), bOffset, R, scale };
+        await kernels.run('matmul residual lora', async (pass) => {
+          for (const [w, n, off] of [[w1, N1, 0], [w2, N2, N1]] as const) {
+            await matmul_forward(kernels, pass, { x: xb, w: w.gpu, residual: rb, lora, y: yl, T, K, N: n, nOffset: off, ldy: N });
+          }
+        });
+        const B = flat.subarray(bOffset, bOffset + N * R);
+        check(`matmul_forward.y + residual + LoRA T=${T}`, await read(kernels, yl, T * N), ref.matmul_forward(x, wFull, null, T, K, N, r, { u, B, R, scale }));
         await expect(kernels.run('both', (pass) => matmul_forward(kernels, pass, { x: xb, w: w1.gpu, bias: rb, residual: rb, y, T, K, N: N1 })))
           .rejects.toThrow(/cannot both/);
       });

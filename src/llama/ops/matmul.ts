@@ -1,6 +1,6 @@
 // Records the frozen base projections (shaders/matmul.wgsl) into a compute pass: y = x·Wᵀ + b per weight row
 // block, and dx = dy·W summed over blocks. No submit and no readback here; the engine owns the encoder.
-import type { Bind, Kernels } from '../../gpu/kernel';
+import { f32, type Bind, type Kernels, type Param } from '../../gpu/kernel';
 
 /** The output tile of one workgroup (64x64) in the tiled kernels. */
 const TILE = 64;
@@ -36,6 +36,8 @@ export interface MatmulForwardOptions {
    * bias. Must not alias y.
    */
   residual?: Bind | null;
+  /** The LoRA delta scale · u·Bᵀ added in the epilogue (lora_down_forward wrote u); B [ldy,R] covers all columns. */
+  lora?: MatmulLora | null;
   /** [T,ldy] f32; this call writes columns nOffset..nOffset+N. Must not alias x. */
   y: Bind;
   T: number;
@@ -65,11 +67,34 @@ export interface MatmulBackwardOptions {
   accumulate?: boolean;
 }
 
-/** The epilogue's addend binding and mode (shaders/matmul.wgsl, MatmulParams.addend); x stands in when none. */
-function addend(entry: string, o: MatmulForwardOptions): [Bind, number] {
-  if (o.bias && o.residual) throw new Error(`${entry}: a bias and a residual cannot both be added`);
-  return o.bias ? [o.bias, 1] : o.residual ? [o.residual, 2] : [o.x, 0];
+export interface MatmulLora {
+  /** [T,R] f32 */
+  u: Bind;
+  /** flat f32 LoRA parameters */
+  params: Bind;
+  /** element offset of B [ldy,R] in params */
+  bOffset: number;
+  R: number;
+  /** alpha / R */
+  scale: number;
 }
+
+/**
+ * The forward's epilogue bindings (add, u, LoRA params) and its MatmulParams after `accumulate` (shaders/matmul.wgsl):
+ * x stands in for a binding not read (it is read-only too).
+ */
+function epilogue(entry: string, o: MatmulForwardOptions): { binds: Bind[]; params: Param[] } {
+  if (o.bias && o.residual) throw new Error(`${entry}: a bias and a residual cannot both be added`);
+  const [add, mode] = o.bias ? [o.bias, 1] : o.residual ? [o.residual, 2] : [o.x, 0];
+  const l = o.lora;
+  if (l && (!Number.isInteger(l.R) || l.R < 1 || !Number.isInteger(l.bOffset) || l.bOffset < 0)) {
+    throw new Error(`${entry}: LoRA rank ${l.R} and B offset ${l.bOffset} must be a positive and a non-negative integer`);
+  }
+  return { binds: [add, o.y, l?.u ?? o.x, l?.params ?? o.x], params: [mode, l?.R ?? 0, l?.bOffset ?? 0, f32(l?.scale ?? 0)] };
+}
+
+/** The backward's MatmulParams tail: no addend, no LoRA (the struct is shared, so the uniform must be as long). */
+const NO_EPILOGUE: Param[] = [0, 0, 0, f32(0)];
 
 function check(entry: string, T: number, K: number, N: number, nOffset: number, ldy: number): void {
   for (const [name, v] of Object.entries({ T, K, N, nOffset, ldy })) {
@@ -78,19 +103,18 @@ function check(entry: string, T: number, K: number, N: number, nOffset: number, 
   if (nOffset + N > ldy) throw new Error(`${entry}: columns ${nOffset}..${nOffset + N} exceed the row stride ${ldy}`);
 }
 
-/** y[:, nOffset:nOffset+N] (=|+=) x·wᵀ (+ bias | + residual); x [T,K], w [N,K], y [T,ldy]. */
+/** y[:, nOffset:nOffset+N] (=|+=) x·wᵀ (+ bias | + residual) (+ LoRA); x [T,K], w [N,K], y [T,ldy]. */
 export async function matmul_forward(kernels: Kernels, pass: GPUComputePassEncoder, o: MatmulForwardOptions): Promise<void> {
   const { T, K, N, nOffset = 0, ldy = N, accumulate = false } = o;
   check('matmul_forward', T, K, N, nOffset, ldy);
   if (T === 0 || N === 0) return;
   if (T <= MATMUL_ROWS_MAX) return matmul_forward_rows(kernels, pass, o);
-  // Without a bias or residual the binding still needs a buffer; x is read-only too, so it can stand in (never read).
-  const [add, mode] = addend('matmul_forward', o);
+  const e = epilogue('matmul_forward', o);
   await kernels.dispatch(
     pass,
     'matmul_forward',
-    [o.x, o.w, add, o.y],
-    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, mode],
+    [o.x, o.w, ...e.binds],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, ...e.params],
     [Math.ceil(N / TILE), Math.ceil(T / TILE)],
   );
 }
@@ -108,12 +132,12 @@ export async function matmul_forward_rows(kernels: Kernels, pass: GPUComputePass
   const groups = Math.ceil(N / cols);
   const gy = Math.ceil(groups / kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
   const gx = Math.ceil(groups / gy);
-  const [add, mode] = addend('matmul_forward_rows', o);
+  const e = epilogue('matmul_forward_rows', o);
   await kernels.dispatch(
     pass,
     'matmul_forward_rows',
-    [o.x, o.w, add, o.y],
-    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, mode],
+    [o.x, o.w, ...e.binds],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, ...e.params],
     [gx, gy],
     { MMR_ROWS: rows, MMR_COLS: cols },
   );
@@ -133,7 +157,7 @@ export async function matmul_backward(
     pass,
     'matmul_backward',
     [o.dy, o.w, o.dx],
-    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, 0],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, ...NO_EPILOGUE],
     [Math.ceil(K / TILE), Math.ceil(T / TILE)],
   );
 }
@@ -152,7 +176,7 @@ export async function matmul_backward_rows(kernels: Kernels, pass: GPUComputePas
     pass,
     'matmul_backward_rows',
     [o.dy, o.w, o.dx],
-    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, 0],
+    [T, K, N, nOffset, ldy, accumulate ? 1 : 0, ...NO_EPILOGUE],
     [Math.ceil(K / TILE)],
     { MMBR_ROWS: rows },
   );
