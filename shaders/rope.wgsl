@@ -1,17 +1,20 @@
-// Rotary position embeddings in Hugging Face's rotate-half layout, applied IN PLACE to q or k [T,nh,D] (nh = H or
-// KV); the backward rotates the gradient back by the same angle. One invocation per (token, head, pair).
+// Rotary position embeddings in Hugging Face's rotate-half layout, applied IN PLACE to q [T,H,D] and k [T,KV,D] in
+// one dispatch (they share positions and frequencies); the backward rotates dq and dk back by the same angle. One
+// invocation per (token, head of q then of k, pair).
 
 struct RopeParams {
   T: u32,
-  nh: u32,   // heads in this tensor (H for q, KV for k)
+  H: u32,    // heads of q
+  KV: u32,   // heads of k
   D: u32,    // head dim, even
   row: u32,  // invocations per grid row (x workgroups * 256), for grids that spill into y
 }
 
-@group(0) @binding(0) var<storage, read_write> rope_x: array<f32>;  // [T,nh,D] rotated in place
-@group(0) @binding(1) var<storage, read> rope_pos: array<u32>;      // [T] position of each packed token
-@group(0) @binding(2) var<storage, read> rope_freq: array<f32>;     // [D/2] inv_freq (ref: rope_inv_freq)
-@group(0) @binding(3) var<uniform> rope_p: RopeParams;
+@group(0) @binding(0) var<storage, read_write> rope_q: array<f32>;  // [T,H,D] rotated in place
+@group(0) @binding(1) var<storage, read_write> rope_k: array<f32>;  // [T,KV,D] rotated in place
+@group(0) @binding(2) var<storage, read> rope_pos: array<u32>;      // [T] position of each packed token
+@group(0) @binding(3) var<storage, read> rope_freq: array<f32>;     // [D/2] inv_freq (ref: rope_inv_freq)
+@group(0) @binding(4) var<uniform> rope_p: RopeParams;
 
 // cos and sin of a = pos·inv_freq, the f32 product HF takes. WGSL bounds sin/cos error only on [−π, π], and
 // positions reach thousands of radians, so reduce first (Cody–Waite: 2π = 6.28125 + 1.9353072e-3, where
@@ -25,20 +28,30 @@ fn rope_cos_sin(a: f32) -> vec2f {
 // sign +1 rotates by +angle (forward), −1 by −angle (backward: the transpose of a rotation is its inverse).
 fn rope_rotate(gid: vec3u, sign: f32) {
   let half = rope_p.D / 2u;
+  let heads = rope_p.H + rope_p.KV;
   let idx = gid.y * rope_p.row + gid.x;
-  if (idx >= rope_p.T * rope_p.nh * half) {
+  if (idx >= rope_p.T * heads * half) {
     return;
   }
   let i = idx % half;
-  let th = idx / half;  // t * nh + h
-  let t = th / rope_p.nh;
+  let th = idx / half;  // t * (H + KV) + h
+  let t = th / heads;
+  let h = th % heads;
   let cs = rope_cos_sin(f32(rope_pos[t]) * rope_freq[i]);
   let s = sign * cs.y;
-  let lo = th * rope_p.D + i;
-  let a = rope_x[lo];
-  let b = rope_x[lo + half];
-  rope_x[lo] = a * cs.x - b * s;
-  rope_x[lo + half] = b * cs.x + a * s;
+  if (h < rope_p.H) {
+    let lo = (t * rope_p.H + h) * rope_p.D + i;
+    let a = rope_q[lo];
+    let b = rope_q[lo + half];
+    rope_q[lo] = a * cs.x - b * s;
+    rope_q[lo + half] = b * cs.x + a * s;
+  } else {
+    let lo = (t * rope_p.KV + h - rope_p.H) * rope_p.D + i;
+    let a = rope_k[lo];
+    let b = rope_k[lo + half];
+    rope_k[lo] = a * cs.x - b * s;
+    rope_k[lo + half] = b * cs.x + a * s;
+  }
 }
 
 @compute @workgroup_size(256)

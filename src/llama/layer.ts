@@ -88,8 +88,7 @@ export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder
     await rmsnorm_forward(kernels, pass, { x: qk.qp, w: qk.qNorm, y: a.q, rstd: qk.rstdq, T: T * H, C: D, eps });
     await rmsnorm_forward(kernels, pass, { x: qk.kp, w: qk.kNorm, y: a.k, rstd: qk.rstdk, T: T * KV, C: D, eps });
   }
-  await rope_forward(kernels, pass, { x: a.q, pos: b.pos, invFreq, T, nh: H, D });
-  await rope_forward(kernels, pass, { x: a.k, pos: b.pos, invFreq, T, nh: KV, D });
+  await rope_forward(kernels, pass, { q: a.q, k: a.k, pos: b.pos, invFreq, T, H, KV, D });
   if (attend) await attend(pass, l, a);
   else await attention_forward(kernels, pass, { q: a.q, k: a.k, v: a.v, seqStart: gm?.seqStart ?? b.seqStart, out: a.att, lse: a.lse, T, H, KV, D, scale: gm?.scale });
   if (gm) {
@@ -144,8 +143,7 @@ export async function layerBackward(kernels: Kernels, pass: GPUComputePassEncode
     dout: s.datt, q: a.q, k: a.k, v: a.v, out: a.att, lse: a.lse, seqStart: gm?.seqStart ?? b.seqStart,
     dq: s.dq, dk: s.dk, dv: s.dv, delta: s.delta, T, H, KV, D, scale: gm?.scale,
   });
-  await rope_backward(kernels, pass, { x: s.dq, pos: b.pos, invFreq, T, nh: H, D });
-  await rope_backward(kernels, pass, { x: s.dk, pos: b.pos, invFreq, T, nh: KV, D });
+  await rope_backward(kernels, pass, { q: s.dq, k: s.dk, pos: b.pos, invFreq, T, H, KV, D });
   const qk = qkNormOf(cfg, w, a);
   if (qk) {
     // datt [T,H*D] is free once attention's backward has run: it takes each norm's input gradient in turn.

@@ -1,5 +1,6 @@
-// rope_forward and rope_backward on Dawn against their float64 references, in place, at small and large positions
-// (run under both weight registries, f32 and f16, though rope reads no weights).
+// rope_forward and rope_backward on Dawn against their float64 references, in place on q and k in one dispatch (q's
+// and k's head counts differ, as with grouped-query attention), at small and large positions (run under both weight
+// registries, f32 and f16, though rope reads no weights).
 import { describe, expect, it } from 'vitest';
 import { expectMatches, kernelSuite, read, scaled, upload } from '../../gpu/testing';
 import { compare, formatDiff } from '../../ref/compare';
@@ -15,20 +16,24 @@ for (const f16 of [false, true]) {
     // float64 angle, so at positions < 37 with |x| ≤ 1 about 2e-6 absolute; 1e-5 leaves room. Outputs cross zero,
     // so the bound is absolute only.
     for (const [T, nh, D] of [[1, 2, 16], [37, 3, 16], [37, 2, 64], [1, 4, 64]]) {
-      it(`rope_forward/backward in place T=${T} nh=${nh} D=${D}`, async () => {
+      it(`rope_forward/backward in place on q and k T=${T} nh=${nh} D=${D}`, async () => {
         const scaling = D === 64 ? { factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } : null;
         const inv = Float32Array.from(cpu.rope_inv_freq(D, D === 64 ? 500000 : 10000, scaling)); // uploaded as f32, like the engine
         const pos = Uint32Array.from({ length: T }, (_, t) => (t < 20 ? t : t - 20)); // two packed sequences
-        const x = scaled(T * nh * D, 31 + D, 1);
-        const dy = scaled(T * nh * D, 32 + D, 1);
-        const [bx, bdy, bpos, binv] = [upload(suite.kernels, x), upload(suite.kernels, dy), upload(suite.kernels, pos), upload(suite.kernels, inv)].map(suite.keep);
+        const kv = nh > 1 ? nh - 1 : 1; // k's heads, unlike q's
+        const [x, dy] = [scaled(T * nh * D, 31 + D, 1), scaled(T * nh * D, 32 + D, 1)];
+        const [xk, dyk] = [scaled(T * kv * D, 33 + D, 1), scaled(T * kv * D, 34 + D, 1)];
+        const [bx, bdy, bxk, bdyk, bpos, binv] = [x, dy, xk, dyk, pos, inv].map((v) => suite.keep(upload(suite.kernels, v)));
         await suite.kernels.run('rope', async (pass) => {
-          await rope_forward(suite.kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D });
-          await rope_backward(suite.kernels, pass, { x: bdy, pos: bpos, invFreq: binv, T, nh, D });
+          await rope_forward(suite.kernels, pass, { q: bx, k: bxk, pos: bpos, invFreq: binv, T, H: nh, KV: kv, D });
+          await rope_backward(suite.kernels, pass, { q: bdy, k: bdyk, pos: bpos, invFreq: binv, T, H: nh, KV: kv, D });
         });
-        const n = T * nh * D;
-        expectMatches(`rope_forward.y T=${T} nh=${nh} D=${D}`, await read(suite.kernels, bx, n), cpu.rope_forward(x, pos, inv, T, nh, D), { abs: 1e-5 });
-        expectMatches(`rope_backward.dx T=${T} nh=${nh} D=${D}`, await read(suite.kernels, bdy, n), cpu.rope_backward(dy, pos, inv, T, nh, D), { abs: 1e-5 });
+        const [n, nk] = [T * nh * D, T * kv * D];
+        const tag = `T=${T} H=${nh} KV=${kv} D=${D}`;
+        expectMatches(`rope_forward.q ${tag}`, await read(suite.kernels, bx, n), cpu.rope_forward(x, pos, inv, T, nh, D), { abs: 1e-5 });
+        expectMatches(`rope_forward.k ${tag}`, await read(suite.kernels, bxk, nk), cpu.rope_forward(xk, pos, inv, T, kv, D), { abs: 1e-5 });
+        expectMatches(`rope_backward.dq ${tag}`, await read(suite.kernels, bdy, n), cpu.rope_backward(dy, pos, inv, T, nh, D), { abs: 1e-5 });
+        expectMatches(`rope_backward.dk ${tag}`, await read(suite.kernels, bdyk, nk), cpu.rope_backward(dyk, pos, inv, T, kv, D), { abs: 1e-5 });
       });
     }
 
@@ -39,7 +44,8 @@ for (const f16 of [false, true]) {
       const inv = Float32Array.from(cpu.rope_inv_freq(D, 500000, null));
       const x = scaled(T * nh * D, 41, 1);
       const [bx, bpos, binv] = [upload(suite.kernels, x), upload(suite.kernels, pos), upload(suite.kernels, inv)].map(suite.keep);
-      await suite.kernels.run('rope', (pass) => rope_forward(suite.kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
+      const bk = suite.keep(upload(suite.kernels, new Float32Array(T * D))); // a one-head k beside q
+      await suite.kernels.run('rope', (pass) => rope_forward(suite.kernels, pass, { q: bx, k: bk, pos: bpos, invFreq: binv, T, H: nh, KV: 1, D }));
       const gpu = await read(suite.kernels, bx, T * nh * D);
       // What HF computes: the angle rounded to f32 once, then exact cos/sin of that f32 value.
       const f32Angle = Float64Array.from({ length: T * nh * D }, (_, j) => {
@@ -67,7 +73,8 @@ for (const f16 of [false, true]) {
       const pos = Uint32Array.from({ length: T }, (_, t) => t);
       const x = scaled(T * nh * D, 43, 1);
       const [bx, bpos, binv] = [upload(suite.kernels, x), upload(suite.kernels, pos), upload(suite.kernels, inv)].map(suite.keep);
-      await suite.kernels.run('rope', (pass) => rope_forward(suite.kernels, pass, { x: bx, pos: bpos, invFreq: binv, T, nh, D }));
+      const bk = suite.keep(upload(suite.kernels, new Float32Array(T * D))); // a one-head k beside q
+      await suite.kernels.run('rope', (pass) => rope_forward(suite.kernels, pass, { q: bx, k: bk, pos: bpos, invFreq: binv, T, H: nh, KV: 1, D }));
       const shifted = pos.map((p) => p + 1);
       const d = compare(`rope_forward.y vs positions + 1 ${wname}`, await read(suite.kernels, bx, T * nh * D), cpu.rope_forward(x, shifted, inv, T, nh, D));
       console.log(formatDiff(d));
