@@ -5,7 +5,7 @@
 // joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --chain-turns, --rank, --epochs,
 // --seed (training), --test-inputs and --turns (evaluation) override its defaults; --testbed single|compound (or a
 // model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
-// take many minutes on a software adapter, the 135M pipeline hours.
+// take many minutes on a software adapter, the 135M pipeline hours. --gpu-report runs the GPU check instead.
 // --only longp: synthesis and training time, memory and read-back as P grows (--longp-tokens 250,1000,2000,4000,
 // --longp-models testbed,135m, --samples N, --steps N, --longp-records N, --teacher-only for the teacher pass alone).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,9 @@ import { openModel } from '../src/model/open';
 import { loadTokenizer } from '../src/model/tokenizer';
 import { BytesSource } from '../src/model/source';
 import { makeTinyModel } from '../src/model/tiny/make';
+
+// --gpu-report: the GPU check alone, one JSON (scripts/gpu-report.ts takes the flags).
+if (process.argv.includes('--gpu-report')) await import('./gpu-report');
 
 const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
