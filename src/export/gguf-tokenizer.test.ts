@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryFiles } from '../llama/testing';
 import { openModel } from '../model/open';
 import { realVocabModel, type RealFamily } from '../model/testing/real-tokenizers';
-import { GEMMA3_270M } from '../model/testing/gemma3-configs';
+import { GEMMA3_270M } from '../testing/model-configs';
 import { loadTokenizer } from '../model/tokenizer';
 import { exportGguf, loadGguf } from './testing';
 

@@ -1,8 +1,7 @@
 // config.json parsing: real Llama 3.2 and Qwen2.5 configs, HF defaults, and every refusal naming file and field.
 import { describe, expect, it } from 'vitest';
 import { configFromFiles, parseModelConfig } from './config';
-import { LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
-import { GEMMA3_1B, GEMMA3_270M } from './testing/gemma3-configs';
+import { GEMMA3_1B, GEMMA3_270M, LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
 import { MissingFileError, ModelError } from './errors';
 import { BytesSource, type ByteSource, type FileSet } from './source';
 

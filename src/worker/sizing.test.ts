@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SMOLLM2_135M } from '../bench/random-model';
 import { parseModelConfig } from '../model/config';
 import { weightBytes } from '../llama/planner';
-import { GEMMA3_1B, GEMMA3_270M } from '../model/testing/gemma3-configs';
-import { LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
+import { GEMMA3_1B, GEMMA3_270M, LLAMA32_1B, QWEN3_06B } from '../testing/model-configs';
 import { CURATED_MODELS } from '../ui/curated-models';
 import { checkModelFits, generatorSize } from './sizing';
 
