@@ -52,6 +52,10 @@ describe('import rules', () => {
     expect(violations('*', 'ref')).toEqual([]);
   });
 
+  it('production code does not import the shared test fixtures in src/testing', () => {
+    expect(violations('*', 'testing')).toEqual([]);
+  });
+
   it('src/export (the ONNX export) does not import the CLI, the worker or the UI, which all use it', () => {
     expect([...violations('export', 'cli'), ...violations('export', 'worker'), ...violations('export', 'ui')]).toEqual([]);
   });
