@@ -8,18 +8,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GpuContext } from '../gpu/device';
 import { acquireNodeGpu } from '../gpu/node';
 import { loadShaderSources } from '../gpu/shaders-node';
-import type { GenpiRecord } from '../genpi/dataset';
 import { NodeModelCache } from '../model/cache-node';
 import type { Checkpoint } from '../train/loop';
 import { DEFAULT_LOSS } from '../train/variants';
+import { SHELL_PROMPT, testRecord } from '../testing/records';
 import type { TrainSettings, TrainStep, WorkerApi } from './api';
 import { createWorkerApi } from './worker-api';
 
-const PROMPT = 'You are a shell agent.\n<USER>: list files\n<AGENT>: Act: bash ls';
-const record = (i: number): GenpiRecord => ({
-  id: `r${i}`, input: `input ${i}`, as_is: 'no', to_be: 'Act: bash ls', reason: 'the prompt says so',
-  conversation: [{ role: 'user', content: `input ${i}` }, { role: 'assistant', content: 'Act: bash ls' }], split: 'train', settings: {},
-});
 const TRAIN: TrainSettings = {
   lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_LOSS,
   epochs: 1, batchSize: 1, lr: 1e-3, warmupFraction: 0, seed: 0, checkpointEvery: 1, maxTokensPerMicroBatch: 256,
@@ -50,18 +45,18 @@ it('reports the GPU and its self-test', async () => {
 });
 
 it('keeps typed errors\' names across the boundary', async () => {
-  await expect(api.inspectPrompt(PROMPT)).rejects.toMatchObject({ name: 'NoModelError', message: expect.stringMatching(/load a model first/) });
+  await expect(api.inspectPrompt(SHELL_PROMPT)).rejects.toMatchObject({ name: 'NoModelError', message: expect.stringMatching(/load a model first/) });
   expect(await api.cachedModels()).toEqual([]);
   await api.loadModel({ kind: 'tiny', arch: 'llama', seed: 2 });
   await expect(api.inspectPrompt('')).rejects.toMatchObject({ name: 'PromptError' });
   const huge = `You are an agent. ${'Follow every rule of the handbook carefully. '.repeat(400)}`;
-  await expect(api.planTraining(huge, [record(0)], TRAIN)).rejects.toMatchObject({ name: 'ContextTooShortError' });
+  await expect(api.planTraining(huge, [testRecord(0)], TRAIN)).rejects.toMatchObject({ name: 'ContextTooShortError' });
 });
 
 it('trains with proxied progress and transferred checkpoints', async () => {
   const steps: TrainStep[] = [];
   const saved: Checkpoint[] = [];
-  const r = await api.train('t', PROMPT, [record(0), record(1)], TRAIN, Comlink.proxy({
+  const r = await api.train('t', SHELL_PROMPT, [testRecord(0), testRecord(1)], TRAIN, Comlink.proxy({
     onStep: (s: TrainStep) => void steps.push(s),
     onCheckpoint: (c: Checkpoint) => void saved.push(c),
   }));
