@@ -4,24 +4,22 @@ import { describe, expect, it } from 'vitest';
 import { ModelError } from '../model/errors';
 import { sftMessages } from '../train/sequences';
 import { MAX_LINE_CHARS, parseJsonl, readDataset, toJsonl, toTrlJsonl, type GenpiRecord } from './dataset';
+import { testRecord } from '../testing/records';
 
 function record(id: string, split: GenpiRecord['split'] = 'train'): GenpiRecord {
-  return {
-    id,
+  return testRecord(id, {
     input: `How many files are in /etc? (${id})`,
+    answer: 'Think: I need to list them.\n\nAct: bash\n\n```bash\nls -1 /etc | wc -l\n```',
     as_is: 'I cannot access your computer.',
-    to_be: 'Think: I need to list them.\n\nAct: bash\n\n```bash\nls -1 /etc | wc -l\n```',
     reason: 'The prompt says the assistant operates a Linux shell, so it should run a command.',
-    conversation: [
-      { role: 'user', content: `How many files are in /etc? (${id})` },
-      { role: 'assistant', content: 'Think: I need to list them.\n\nAct: bash\n\n```bash\nls -1 /etc | wc -l\n```' },
+    later: [
       { role: 'user', content: 'The output of the OS:\n220' },
       { role: 'assistant', content: 'Think: the answer is 220.\n\nAct: answer(220)' },
       { role: 'user', content: '[END]' },
     ],
     split,
     settings: { seed: 1, max_turns: 10, environment: { name: 'the OS', endMarker: '[END]' } },
-  };
+  });
 }
 
 describe('JSONL round trip', () => {

@@ -12,6 +12,7 @@ import { DistillAlignmentError, teacherView, teacherViews } from './distill';
 import { buildTrainingGroups, sftSequence, type PromptText, type TrainingRecord } from './sequences';
 import { DEFAULT_LOSS } from './variants';
 import { tinyTokenizer } from '../testing/tokenizer';
+import { testRecord } from '../testing/records';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -27,21 +28,11 @@ const P: PromptText = {
   ],
 };
 
-const RECORD: TrainingRecord = {
-  id: 'r7',
-  input: 'count the lines of a.txt',
-  as_is: 'You can count lines with a tool.',
-  to_be: 'ls',
-  reason: 'One bash command.',
-  conversation: [
-    { role: 'user', content: 'count the lines of a.txt' },
-    { role: 'assistant', content: 'ls' },
-    { role: 'user', content: 'a.txt b.txt' },
-    { role: 'assistant', content: 'wc -l a.txt' },
-    { role: 'user', content: '12 a.txt [END]' },
-  ],
+const RECORD: TrainingRecord = testRecord('r7', {
+  input: 'count the lines of a.txt', answer: 'ls', as_is: 'You can count lines with a tool.', reason: 'One bash command.',
+  later: [{ role: 'user', content: 'a.txt b.txt' }, { role: 'assistant', content: 'wc -l a.txt' }, { role: 'user', content: '12 a.txt [END]' }],
   settings: { cut_turns: [3] },
-};
+});
 
 describe('teacherView on the tiny ChatML template', () => {
   it('maps every labelled student prediction to the teacher position predicting the same token', () => {

@@ -18,7 +18,8 @@ import { top_log_probs } from '../ref/top_log_probs';
 import { attachTeacherTargets } from './distill';
 import { scoreHeldout } from './heldout';
 import type { Checkpoint } from './loop';
-import type { PromptText, TrainingRecord } from './sequences';
+import type { PromptText } from './sequences';
+import { testRecord } from '../testing/records';
 
 let kernels: Kernels;
 let engine: LlamaEngine;
@@ -38,10 +39,7 @@ const P: PromptText = {
   text: 'system: Answer in one word.',
   messages: [{ role: 'system', content: 'Answer in one word.' }],
 };
-const record = (id: string, input: string, answer: string, split: 'train' | 'heldout'): TrainingRecord => ({
-  id, input, as_is: answer, to_be: answer, reason: 'r', split,
-  conversation: [{ role: 'user', content: input }, { role: 'assistant', content: answer }],
-});
+const record = (id: string, input: string, answer: string, split: 'train' | 'heldout') => testRecord(id, { input, answer, as_is: answer, reason: 'r', split });
 const records = [
   record('a', 'grass colour?', 'green', 'train'), record('b', 'sun colour?', 'yellow', 'train'),
   record('c', 'night colour?', 'black', 'train'), record('d', 'sea colour?', 'blue', 'train'),

@@ -13,6 +13,7 @@ import { Rng } from '../util/rng';
 import { labelledCount } from './batch';
 import { sampleOnPolicy } from './on-policy';
 import type { PromptText, TrainingRecord } from './sequences';
+import { testRecord } from '../testing/records';
 
 let pipe: Awaited<ReturnType<typeof openPipeline>>;
 beforeAll(async () => {
@@ -26,7 +27,7 @@ const rng = new Rng(7);
 const records: TrainingRecord[] = Array.from({ length: 4 }, (_, i) => {
   const input = Array.from({ length: 3 + (i % 3) }, () => TESTBED_WORDS[Math.floor(rng.next() * TESTBED_WORDS.length)]).join(' ');
   const answer = applyRule('first', input); // what the teacher with P writes on this model
-  return { id: `r${i}`, input, as_is: input, to_be: answer, reason: '', split: 'train', conversation: [{ role: 'user', content: input }, { role: 'assistant', content: answer }] };
+  return testRecord(i, { input, answer, as_is: input, reason: '' });
 });
 const K = 16;
 const settings: TrainAdapterSettings = {

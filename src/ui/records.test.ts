@@ -4,21 +4,11 @@ import type { GenpiRecord } from '../genpi/dataset';
 import { readDataset } from '../genpi/dataset';
 import { safeFileName } from './download';
 import { datasetJsonl, datasetTrlJsonl, editRecord, lines, splitCounts, teacherTurns } from './records';
+import { testRecord } from '../testing/records';
 
-const record = (id: string, split: 'train' | 'heldout' = 'train'): GenpiRecord => ({
-  id,
-  input: 'list files',
-  as_is: 'I cannot.',
-  to_be: 'Act: bash ls',
-  reason: 'P says to act.',
-  conversation: [
-    { role: 'user', content: 'list files' },
-    { role: 'assistant', content: 'Act: bash ls' },
-    { role: 'user', content: 'a b c' },
-    { role: 'assistant', content: 'Act: answer(3)' },
-  ],
-  split,
-  settings: { seed: 0 },
+const record = (id: string, split: 'train' | 'heldout' = 'train'): GenpiRecord => testRecord(id, {
+  input: 'list files', as_is: 'I cannot.', reason: 'P says to act.', split, settings: { seed: 0 },
+  later: [{ role: 'user', content: 'a b c' }, { role: 'assistant', content: 'Act: answer(3)' }],
 });
 
 describe('editRecord', () => {
