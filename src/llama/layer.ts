@@ -10,6 +10,7 @@ import type { LoraTarget } from './lora';
 import { add_forward } from './ops/add';
 import { attention_backward, attention_forward } from './ops/attention';
 import { rmsnorm_backward, rmsnorm_forward } from './ops/rmsnorm';
+import { MATMUL_ROWS_MAX, matmul_swiglu_forward_rows } from './ops/matmul';
 import { rope_backward, rope_forward } from './ops/rope';
 import { geglu_backward, geglu_forward, swiglu_backward, swiglu_forward } from './ops/gated';
 import { projectBackward, projectForward, type LoraUse } from './project';
@@ -110,9 +111,15 @@ export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder
     await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
   } else await projectForward(kernels, pass, a.att, w.o, null, a.mid, T, lf('o'), x);
   await rmsnorm_forward(kernels, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
-  await projectForward(kernels, pass, a.n2, w.gate, null, a.g, T, lf('gate'));
-  await projectForward(kernels, pass, a.n2, w.up, null, a.u, T, lf('up'));
-  await swiglu_forward(kernels, pass, { gate: a.g, up: a.u, h: a.h, T, F });
+  const [gate, up] = [lf('gate'), lf('up')];
+  if (attend && !gate && !up && T <= MATMUL_ROWS_MAX && w.gate.blocks.length === 1 && w.up.blocks.length === 1) {
+    // Generation (attend given: no backward reads g and u) with neither projection adapted: one dispatch for three.
+    await matmul_swiglu_forward_rows(kernels, pass, { x: a.n2, wg: w.gate.blocks[0].buffer, wu: w.up.blocks[0].buffer, h: a.h, T, K: C, N: F });
+  } else {
+    await projectForward(kernels, pass, a.n2, w.gate, null, a.g, T, gate);
+    await projectForward(kernels, pass, a.n2, w.up, null, a.u, T, up);
+    await swiglu_forward(kernels, pass, { gate: a.g, up: a.u, h: a.h, T, F });
+  }
   await projectForward(kernels, pass, a.h, w.down, null, out, T, lf('down'), a.mid);
 }
 
