@@ -26,6 +26,7 @@ import { groupTokenCounts, labelledCount, packBatch, packGroups, type Group } fr
 import { teacherViews } from './distill';
 import { buildTrainingGroups, type PromptText, type TrainingRecord } from './sequences';
 import type { LossSettings } from './variants';
+import { testRecord } from '../testing/records';
 
 let kernels: Kernels;
 beforeAll(async () => {
@@ -132,11 +133,13 @@ describe('a distilling run', () => {
     text: 'system: Answer in one word.\nuser: sky colour?\nassistant: blue',
     messages: [{ role: 'system', content: 'Answer in one word.' }, { role: 'user', content: 'sky colour?' }, { role: 'assistant', content: 'blue' }],
   };
-  const conv = (input: string, ...turns: string[]) => [{ role: 'user', content: input }, ...turns.map((t, i) => ({ role: i % 2 ? 'user' : 'assistant', content: t }))];
   const records: TrainingRecord[] = [
-    { id: 'a', input: 'grass colour?', as_is: 'Grass is green.', to_be: 'green', reason: 'r', conversation: conv('grass colour?', 'green', 'and snow?', 'white') },
-    { id: 'b', input: 'sun colour?', as_is: 'It is yellow.', to_be: 'yellow', reason: 'r', conversation: conv('sun colour?', 'yellow') },
-    { id: 'c', input: 'night colour?', as_is: 'Night is dark.', to_be: 'black', reason: 'r', conversation: conv('night colour?', 'black') },
+    testRecord('a', {
+      input: 'grass colour?', answer: 'green', as_is: 'Grass is green.', reason: 'r',
+      later: [{ role: 'user', content: 'and snow?' }, { role: 'assistant', content: 'white' }],
+    }),
+    testRecord('b', { input: 'sun colour?', answer: 'yellow', as_is: 'It is yellow.', reason: 'r' }),
+    testRecord('c', { input: 'night colour?', answer: 'black', as_is: 'Night is dark.', reason: 'r' }),
   ];
 
   /** Mean KL(teacher || base student) over the labelled tokens, from full logits at the aligned positions. */

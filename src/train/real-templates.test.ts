@@ -8,6 +8,7 @@ import { realTokenizerFiles, type RealFamily } from '../model/testing/real-token
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import { pgAssistantText, pgSequence, sftSequence, type PromptText, type TrainingRecord } from './sequences';
 import { labelledSpans } from '../testing/sequences';
+import { testRecord } from '../testing/records';
 
 const FAMILIES: RealFamily[] = ['llama3', 'qwen3', 'gemma3'];
 const toks = new Map<RealFamily, Tokenizer>();
@@ -22,16 +23,14 @@ const EXPECT: Record<RealFamily, { eot: string; eos: number[]; turnIds: number[]
   gemma3: { eot: '<end_of_turn>', eos: [106], turnIds: [106], header: '<start_of_turn>model\n' },
 };
 
-const record: TrainingRecord = {
-  id: 'r1', input: 'list the files', as_is: 'I cannot.', to_be: 'Act: bash ls', reason: 'The prompt makes it a shell agent.',
-  conversation: [
-    { role: 'user', content: 'list the files' },
-    { role: 'assistant', content: 'Act: bash ls' },
+const record: TrainingRecord = testRecord('r1', {
+  input: 'list the files', as_is: 'I cannot.', reason: 'The prompt makes it a shell agent.',
+  later: [
     { role: 'user', content: 'a.txt  b.txt\nnotes — été.md' },
     { role: 'assistant', content: 'Two files and a note: a.txt, b.txt, notes — été.md 🙂' },
     { role: 'user', content: '[END]' },
   ],
-};
+});
 const prompt: PromptText = {
   text: 'You are a shell agent. Answer with one command.',
   messages: [{ role: 'system', content: 'You are a shell agent. Answer with one command.' }],

@@ -26,6 +26,7 @@ import {
 import { DEFAULT_LOSS, VARIANT_NAMES, variantSpec } from './variants';
 import { tinyTokenizer } from '../testing/tokenizer';
 import { labelledSpans } from '../testing/sequences';
+import { testRecord } from '../testing/records';
 
 let tok: Tokenizer;
 beforeAll(async () => {
@@ -44,18 +45,11 @@ const P: PromptText = {
 };
 
 function record(over: Partial<TrainingRecord> = {}): TrainingRecord {
-  return {
-    id: 'r1',
-    input: 'count the lines of a.txt',
-    as_is: 'You can count lines with a tool.',
-    to_be: 'wc -l a.txt',
+  const r = testRecord('r1', {
+    input: 'count the lines of a.txt', answer: 'wc -l a.txt', as_is: 'You can count lines with a tool.',
     reason: 'The context asks for one bash command, so the answer became a command.',
-    conversation: [
-      { role: 'user', content: 'count the lines of a.txt' },
-      { role: 'assistant', content: 'wc -l a.txt' },
-    ],
-    ...over,
-  };
+  });
+  return { ...r, ...over };
 }
 
 const multiTurn = record({
