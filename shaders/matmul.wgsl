@@ -250,53 +250,6 @@ fn matmul_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups
   mm_y[o] = v;
 }
 
-// matmul_swiglu_forward_rows: h = silu(x·wgᵀ) ⊙ (x·wuᵀ) for T <= MMR_ROWS, gate_proj, up_proj and SwiGLU in one
-// dispatch where nothing needs gate and up afterwards (generation, neither projection adapted). The same walk as
-// matmul_forward_rows with both weights' accumulators side by side (MMR_COLS halved to fit MMR_ACC).
-@group(0) @binding(0) var<storage, read> mms_x: array<f32>;        // [T,K]
-@group(0) @binding(1) var<storage, read> mms_wg: array<wt>;        // [N,K] gate_proj (one row block)
-@group(0) @binding(2) var<storage, read> mms_wu: array<wt>;        // [N,K] up_proj (one row block)
-@group(0) @binding(3) var<storage, read_write> mms_h: array<f32>;  // [T,N]
-@group(0) @binding(4) var<uniform> mms_p: MatmulParams;
-
-// Grid: ceil(N / MMR_COLS) workgroups, folded into (x, y) as matmul_forward_rows folds them.
-@compute @workgroup_size(64)
-fn matmul_swiglu_forward_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                              @builtin(local_invocation_index) lid: u32) {
-  let n0 = (wg.y * nwg.x + wg.x) * MMR_COLS;
-  let K = mms_p.K;
-  let RC = MMR_ROWS * MMR_COLS; // gate's sums at [0, RC), up's at [RC, 2 RC)
-  var acc = array<f32, MMR_ACC>();
-  for (var k = lid; k < K; k += 64u) {
-    var xv = array<f32, MMR_MAX>();
-    for (var t = 0u; t < MMR_ROWS; t++) { xv[t] = mms_x[min(t, mms_p.T - 1u) * K + k]; }
-    for (var c = 0u; c < MMR_COLS; c++) {
-      let at = min(n0 + c, mms_p.N - 1u) * K + k;
-      let gv = f32(mms_wg[at]);
-      let uv = f32(mms_wu[at]);
-      for (var t = 0u; t < MMR_ROWS; t++) {
-        acc[c * MMR_ROWS + t] += xv[t] * gv;
-        acc[RC + c * MMR_ROWS + t] += xv[t] * uv;
-      }
-    }
-  }
-  for (var j = 0u; j < 2u * RC; j++) { mmr_part[lid * MMR_ACC + j] = acc[j]; }
-  workgroupBarrier();
-  if (lid >= RC) { return; }
-  let c = lid / MMR_ROWS;
-  let t = lid % MMR_ROWS;
-  let n = n0 + c;
-  if (n >= mms_p.N || t >= mms_p.T) { return; }
-  var g = 0.0;
-  var u = 0.0;
-  for (var l = 0u; l < 64u; l++) {
-    g += mmr_part[l * MMR_ACC + lid];
-    u += mmr_part[l * MMR_ACC + RC + lid];
-  }
-  // swiglu_forward's expression (shaders/swiglu.wgsl): σ(g) = 1/(1+e^(−g)), never NaN.
-  mms_h[t * mms_p.N + n] = g * (1.0 / (1.0 + exp(-g))) * u;
-}
-
 // matmul_backward_rows: the same contract and bindings as matmul_backward, for the few rows of a short training
 // sequence (a chat turn of ~20 tokens) whose dx = dy·W over a vocabulary head of 128k-262k rows the 64x64 tile would
 // compute as 64 rows. Invocation l of a workgroup owns output column k0 + l (neighbours read consecutive k of one row

@@ -1,4 +1,5 @@
-// One decoder layer's forward (saving what its backward needs) and backward, recorded into a compute pass:
+// One decoder layer's forward (saving what its backward needs) and backward, recorded into a compute pass
+// (generating, with no LoRA on them, the norm+q,k,v and norm+gate,up,SwiGLU halves take one dispatch each):
 //   n1 = rmsnorm(x); q,k,v = proj(n1) (Qwen3: q,k rmsnormed per head) with RoPE on q,k; att = attention(q,k,v);
 //   mid = x + proj_o(att)                                  (the add in proj_o's matmul epilogue)
 //   n2 = rmsnorm(mid); h = silu(proj_gate(n2)) * proj_up(n2); out = mid + proj_down(h)  (likewise)
@@ -10,11 +11,11 @@ import type { LoraTarget } from './lora';
 import { add_forward } from './ops/add';
 import { attention_backward, attention_forward } from './ops/attention';
 import { rmsnorm_backward, rmsnorm_forward } from './ops/rmsnorm';
-import { MATMUL_ROWS_MAX, matmul_swiglu_forward_rows } from './ops/matmul';
+import { FUSED_ROWS_MAX, mlp_gate_forward_rows, qkv_forward_rows } from './ops/fused';
 import { rope_backward, rope_forward } from './ops/rope';
 import { geglu_backward, geglu_forward, swiglu_backward, swiglu_forward } from './ops/gated';
 import { projectBackward, projectForward, type LoraUse } from './project';
-import type { LayerWeights } from './weights-gpu';
+import type { GpuWeight, LayerWeights } from './weights-gpu';
 
 /** Saved activations of one layer (shapes in planner.ts's layerActivations, same names). */
 export interface LayerActs {
@@ -72,6 +73,15 @@ function gemmaOf(cfg: ModelConfig, w: LayerWeights, a: LayerActs, b: BatchBuffer
   };
 }
 
+/**
+ * Whether a layer half runs fused (shaders/fused.wgsl): only when generating (attend given: no backward reads the
+ * norm's output or the projections' outputs), for a decode step's few rows, with no LoRA, no bias and one row block
+ * per weight.
+ */
+function fusable(attend: Attend | undefined, T: number, lora: (LoraUse | null)[], weights: GpuWeight[], biases: (GpuWeight | null)[]): boolean {
+  return Boolean(attend) && T <= FUSED_ROWS_MAX && lora.every((u) => !u) && biases.every((b) => !b) && weights.every((wt) => wt.blocks.length === 1);
+}
+
 export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder, cfg: ModelConfig, w: LayerWeights, l: number,
   x: GPUBuffer, out: GPUBuffer, a: LayerActs, s: Scratch, b: BatchBuffers, lora: LoraFor, attend?: Attend): Promise<void> {
   const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, rmsNormEps: eps } = cfg;
@@ -79,11 +89,20 @@ export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder
   const lf = (t: LoraTarget) => lora(l, t, a.lora[t]);
   const gm = gemmaOf(cfg, w, a, b, l);
   const invFreq = gm?.invFreq ?? b.invFreq;
-  await rmsnorm_forward(kernels, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
   const qk = qkNormOf(cfg, w, a);
-  await projectForward(kernels, pass, a.n1, w.q, w.qBias, qk?.qp ?? a.q, T, lf('q'));
-  await projectForward(kernels, pass, a.n1, w.k, w.kBias, qk?.kp ?? a.k, T, lf('k'));
-  await projectForward(kernels, pass, a.n1, w.v, w.vBias, a.v, T, lf('v'));
+  const [lq, lk, lv] = [lf('q'), lf('k'), lf('v')];
+  // Generation needs neither n1 nor rstd1 afterwards: unadapted, unbiased q, k, v take one dispatch with their norm.
+  if (fusable(attend, T, [lq, lk, lv], [w.q, w.k, w.v], [w.qBias, w.kBias, w.vBias])) {
+    await qkv_forward_rows(kernels, pass, {
+      x, norm: w.inNorm.blocks[0].buffer, eps, T, K: C, wq: w.q.blocks[0].buffer, wk: w.k.blocks[0].buffer, wv: w.v.blocks[0].buffer,
+      q: qk?.qp ?? a.q, k: qk?.kp ?? a.k, v: a.v, Nq: w.q.rows, Nk: w.k.rows, Nv: w.v.rows,
+    });
+  } else {
+    await rmsnorm_forward(kernels, pass, { x, w: w.inNorm.blocks[0].buffer, y: a.n1, rstd: a.rstd1, T, C, eps });
+    await projectForward(kernels, pass, a.n1, w.q, w.qBias, qk?.qp ?? a.q, T, lq);
+    await projectForward(kernels, pass, a.n1, w.k, w.kBias, qk?.kp ?? a.k, T, lk);
+    await projectForward(kernels, pass, a.n1, w.v, w.vBias, a.v, T, lv);
+  }
   if (qk) {
     // One row per (token, head): the rmsnorm kernel over [T*H, D] is exactly the per-head norm.
     await rmsnorm_forward(kernels, pass, { x: qk.qp, w: qk.qNorm, y: a.q, rstd: qk.rstdq, T: T * H, C: D, eps });
@@ -110,12 +129,14 @@ export async function layerForward(kernels: Kernels, pass: GPUComputePassEncoder
     await projectForward(kernels, pass, a.att, w.o, w.oBias, s.tmp, T, lf('o'));
     await add_forward(kernels, pass, { a: x, b: s.tmp, out: a.mid, n: T * C });
   } else await projectForward(kernels, pass, a.att, w.o, null, a.mid, T, lf('o'), x);
-  await rmsnorm_forward(kernels, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
   const [gate, up] = [lf('gate'), lf('up')];
-  if (attend && !gate && !up && T <= MATMUL_ROWS_MAX && w.gate.blocks.length === 1 && w.up.blocks.length === 1) {
-    // Generation (attend given: no backward reads g and u) with neither projection adapted: one dispatch for three.
-    await matmul_swiglu_forward_rows(kernels, pass, { x: a.n2, wg: w.gate.blocks[0].buffer, wu: w.up.blocks[0].buffer, h: a.h, T, K: C, N: F });
+  if (fusable(attend, T, [gate, up], [w.gate, w.up], [])) {
+    // Likewise n2, gate and up: the norm, both projections and SwiGLU in one dispatch.
+    await mlp_gate_forward_rows(kernels, pass, {
+      x: a.mid, norm: w.postNorm.blocks[0].buffer, eps, T, K: C, wg: w.gate.blocks[0].buffer, wu: w.up.blocks[0].buffer, h: a.h, N: F,
+    });
   } else {
+    await rmsnorm_forward(kernels, pass, { x: a.mid, w: w.postNorm.blocks[0].buffer, y: a.n2, rstd: a.rstd2, T, C, eps });
     await projectForward(kernels, pass, a.n2, w.gate, null, a.g, T, gate);
     await projectForward(kernels, pass, a.n2, w.up, null, a.u, T, up);
     await swiglu_forward(kernels, pass, { gate: a.g, up: a.u, h: a.h, T, F });

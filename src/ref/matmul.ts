@@ -1,6 +1,5 @@
 // float64 reference for shaders/matmul.wgsl: the frozen base projections y = x·Wᵀ + b and their input gradient.
 // Base weights are frozen, so there is no dW or db.
-import { swiglu_forward } from './gated';
 
 /**
  * y [T,N] = x [T,K] · w [N,K]ᵀ + bias [N] (bias may be null) + residual [T,N] (a residual connection, optional)
@@ -48,19 +47,4 @@ export function matmul_backward(
     }
   }
   return dx;
-}
-
-/**
- * h [T,N] = silu(x·wgᵀ) ⊙ (x·wuᵀ): gate_proj, up_proj and SwiGLU in one (generation with the base model fuses
- * them into one dispatch); the composition of the references it replaces.
- */
-export function matmul_swiglu_forward(
-  x: ArrayLike<number>, // [T,K]
-  wg: ArrayLike<number>, // [N,K]
-  wu: ArrayLike<number>, // [N,K]
-  T: number,
-  K: number,
-  N: number,
-): Float64Array {
-  return swiglu_forward(matmul_forward(x, wg, null, T, K, N), matmul_forward(x, wu, null, T, K, N), T, N);
 }

@@ -10,9 +10,7 @@ import { lcgInputs } from '../../gpu/selftest';
 import { expectMatches, read, roundF16, testKernels, upload, uploadWeight, zeros } from '../../gpu/testing';
 import { compare } from '../../ref/compare';
 import * as ref from '../../ref/matmul';
-import {
-  MATMUL_BACKWARD_ROWS_MAX, MATMUL_ROWS_MAX, matmul_backward, matmul_backward_rows, matmul_forward, matmul_forward_rows, matmul_swiglu_forward_rows,
-} from './matmul';
+import { MATMUL_BACKWARD_ROWS_MAX, MATMUL_ROWS_MAX, matmul_backward, matmul_backward_rows, matmul_forward, matmul_forward_rows } from './matmul';
 
 // f32 accumulation over K (or N) <= ~1.5k products of inputs in [-1, 1): rounding grows like sqrt(terms)·2^-24·|sum|,
 // a few 1e-6 relative to the output's scale (~sqrt(K)/3); 1e-5 of that scale leaves margin without hiding a wrong
@@ -153,19 +151,6 @@ for (const f16 of [false, true]) {
         check(`matmul_forward.y + residual + LoRA T=${T}`, await read(kernels, yl, T * N), ref.matmul_forward(x, wFull, null, T, K, N, r, { u, B, R, scale }));
         await expect(kernels.run('both', (pass) => matmul_forward(kernels, pass, { x: xb, w: w1.gpu, bias: rb, residual: rb, y, T, K, N: N1 })))
           .rejects.toThrow(/cannot both/);
-      });
-    }
-
-    // gate_proj, up_proj and SwiGLU in one dispatch (generation): T = 1, between row counts, the bound.
-    for (const T of [1, 5, 19, MATMUL_ROWS_MAX]) {
-      it(`matmul_swiglu_forward_rows T=${T}`, async () => {
-        const [K, N] = [70, 131];
-        const x = lcgInputs(T * K, 19);
-        const [wg, wu] = [weight(N * K, 20), weight(N * K, 21)];
-        const h = buf(upload(kernels, lcgInputs(T * N, 22))); // overwritten
-        const xb = buf(upload(kernels, x));
-        await kernels.run('matmul swiglu', (pass) => matmul_swiglu_forward_rows(kernels, pass, { x: xb, wg: wg.gpu, wu: wu.gpu, h, T, K, N }));
-        check(`matmul_swiglu_forward_rows.h T=${T}`, await read(kernels, h, T * N), ref.matmul_swiglu_forward(x, wg.ref, wu.ref, T, K, N));
       });
     }
 

@@ -143,25 +143,6 @@ export async function matmul_forward_rows(kernels: Kernels, pass: GPUComputePass
   );
 }
 
-/**
- * h [T,N] = silu(x·wgᵀ) ⊙ (x·wuᵀ) in one dispatch, for T <= MATMUL_ROWS_MAX: gate_proj, up_proj and swiglu_forward
- * where gate and up are not needed afterwards (generation) and carry no LoRA. wg, wu: [N,K], one row block each.
- */
-export async function matmul_swiglu_forward_rows(kernels: Kernels, pass: GPUComputePassEncoder,
-  o: { x: Bind; wg: Bind; wu: Bind; h: Bind; T: number; K: number; N: number }): Promise<void> {
-  const { T, K, N } = o;
-  check('matmul_swiglu_forward_rows', T, K, N, 0, N);
-  if (T > MATMUL_ROWS_MAX) throw new Error(`matmul_swiglu_forward_rows: T=${T} exceeds its ${MATMUL_ROWS_MAX} rows`);
-  if (T === 0 || N === 0) return;
-  const rows = T <= 16 ? 2 ** Math.ceil(Math.log2(T)) : Math.ceil(T / 8) * 8;
-  // Two accumulators per output (gate and up): half the columns matmul_forward_rows takes.
-  const cols = Math.max(1, Math.floor((rows <= 16 ? ROWS_ACC : ROWS_ACC_WIDE) / (2 * rows)));
-  const groups = Math.ceil(N / cols);
-  const gy = Math.ceil(groups / kernels.ctx.limits.maxComputeWorkgroupsPerDimension);
-  await kernels.dispatch(pass, 'matmul_swiglu_forward_rows', [o.x, o.wg, o.wu, o.h], [T, K, N, 0, N, 0, ...NO_EPILOGUE],
-    [Math.ceil(groups / gy), gy], { MMR_ROWS: rows, MMR_COLS: cols });
-}
-
 /** dx (=|+=) dy[:, nOffset:nOffset+N]·w; dy [T,ldy], w [N,K], dx [T,K]. */
 export async function matmul_backward(
   kernels: Kernels,
