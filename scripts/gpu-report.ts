@@ -16,7 +16,13 @@ const flag = (name: string) => {
 };
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const out = flag('--out') ?? 'gpu-report.json';
-const ctx = await acquireNodeGpu();
+// No adapter still writes the file: on a machine held for minutes, the reason is the result.
+const ctx = await acquireNodeGpu().catch((e: unknown) => {
+  const error = e instanceof Error ? e.message : String(e);
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), error, env: { VK_DRIVER_FILES: process.env.VK_DRIVER_FILES ?? null } }, null, 2));
+  log(`gpu report: no WebGPU adapter (${error}); ${out} says so`);
+  process.exit(1);
+});
 const kernels = createKernels(ctx, loadShaderSources(resolve('shaders')));
 log(`gpu report: ${ctx.info.name} (${kernels.f16 ? 'f16' : 'f32'} weights)`);
 const report = await gpuReport(ctx, kernels, { quick: process.argv.includes('--quick'), budgetSeconds: Number(flag('--budget') ?? 420), log });
