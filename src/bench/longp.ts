@@ -163,6 +163,7 @@ export interface TeacherPassRow {
  */
 export async function benchTeacherPass(kernels: Kernels, name: string, files: Map<string, Uint8Array>,
   o: { tokens: number[]; records: number; recordTokens: number; log?: (s: string) => void }): Promise<TeacherPassRow[]> {
+  if (!o.records) return [];
   const engine = await LlamaEngine.load(kernels, await openModel({ name, open: async (f) => (files.has(f) ? new BytesSource(f, files.get(f)!) : null) }));
   const rows: TeacherPassRow[] = [];
   try {
