@@ -26,7 +26,7 @@ export interface GpuReportOptions {
 /** What a run measures, in full and in the quick dry run. */
 function plan(quick: boolean) {
   return quick
-    ? { layers: 2, trainT: 32, trainSteps: 1, prefillT: 32, decodeSteps: 2, kernelReps: 1, peerPrompt: 32, peerSteps: 2 }
+    ? { layers: 2, trainT: 32, trainSteps: 1, prefillT: 32, decodeSteps: 2, kernelReps: 1, peerPrompt: 32, peerSteps: 8 }
     : { layers: null, trainT: 256, trainSteps: 5, prefillT: 256, decodeSteps: 16, kernelReps: 5, peerPrompt: 256, peerSteps: 8 };
 }
 
