@@ -12,6 +12,8 @@ export const ANY_LOOPBACK_HUB = 'http://127.0.0.1:*';
 export interface AppOptions {
   /** Origin(s) the CSP allows besides huggingface.co, e.g. `hub.url`; default ANY_LOOPBACK_HUB. */
   hubOrigin?: string;
+  /** Further environment variables for Vite while it loads, e.g. VITE_GENPI_DEMO_SMOKE (the app reads VITE_ ones). */
+  env?: Record<string, string>;
 }
 
 /** Sets environment variables only while `run` runs (vite.config.ts reads them when Vite loads it). */
@@ -39,7 +41,7 @@ export async function startApp(
   opts: AppOptions = {},
 ): Promise<{ url: string; server: ViteDevServer; requests: ServerRequest[] }> {
   const requests: ServerRequest[] = [];
-  const server = await withEnv({ GENPI_HUB_ORIGIN: opts.hubOrigin ?? ANY_LOOPBACK_HUB }, () =>
+  const server = await withEnv({ GENPI_HUB_ORIGIN: opts.hubOrigin ?? ANY_LOOPBACK_HUB, ...opts.env }, () =>
     createServer({
       configFile: 'vite.config.ts',
       logLevel: 'warn',

@@ -123,7 +123,34 @@ describe('InternalizeState', () => {
     app.dataset.form.heldout = 0.3;
     applyDemoQuick(app.dataset, app.training, evaluation);
     expect(app.dataset.form).toMatchObject({ samples: DEMO_QUICK.synthesis.samples, heldout: 0.3, maxNewTokens: 16, reasonTokens: 24 });
-    expect(app.training.settings).toMatchObject({ epochs: 1, batchSize: 4 });
+    expect(app.training.settings).toMatchObject(DEMO_QUICK.training);
     expect(evaluation.maxNewTokens).toBe(24);
+  });
+
+  it('keeps a learning rate the user set when the demo\'s run is applied', async () => {
+    const { app, evaluation } = await flowApp();
+    app.training.settings.lr = 0.01;
+    applyDemoQuick(app.dataset, app.training, evaluation);
+    expect(app.training.settings.lr).toBe(0.01);
+  });
+
+  it('tells the demo\'s time on a software renderer from the forms, more for a bigger run', async () => {
+    const { app, flow, evaluation } = await flowApp();
+    applyDemoQuick(app.dataset, app.training, evaluation);
+    const demo = flow.demoSoftwareSeconds!;
+    // The demo's run is a few minutes on a software renderer: long enough to say so, short enough to wait for.
+    expect(demo / 60).toBeGreaterThan(2);
+    expect(demo / 60).toBeLessThan(12);
+    app.training.settings.epochs = 4;
+    expect(flow.demoSoftwareSeconds).toBeGreaterThan(demo);
+    app.training.settings.epochs = 2;
+    app.dataset.form.samples = 48;
+    expect(flow.demoSoftwareSeconds).toBeGreaterThan(demo);
+    // Forms that cannot be sized (every record held out, a batch of 0) say nothing rather than a wrong time.
+    app.dataset.form.heldout = 1;
+    expect(flow.demoSoftwareSeconds).toBeNull();
+    app.dataset.form.heldout = 0.17;
+    app.training.settings.batchSize = 0;
+    expect(flow.demoSoftwareSeconds).toBeNull();
   });
 });
