@@ -80,8 +80,9 @@ export const MARKER = {
   status: 'unfinished: the committed weights do not yet follow the branches (see make-compound-data.ts header)',
 };
 
-// TESTBED_TURNS_MIN: conversations of that many to three turns (default 1); more turns show one P's branches side by side.
+// TESTBED_TURNS_MIN/MAX: conversations of that many turns (default 1 to 3); more turns show one P's branches side by side.
 const TURNS_MIN = Number(process.env.TESTBED_TURNS_MIN ?? 1);
+const TURNS_MAX = Number(process.env.TESTBED_TURNS_MAX ?? 3);
 // TESTBED_CONDITIONS fixes how many conditional rules each P has (default 1 to 3).
 const CONDITION_COUNT = process.env.TESTBED_CONDITIONS ? Number(process.env.TESTBED_CONDITIONS) : undefined;
 
@@ -96,7 +97,7 @@ function trainingRules(): CompoundRules {
 function conversation(count: (s: string) => number): { msgs: ChatMessage[]; system: number } {
   const kind = next();
   const msgs: ChatMessage[] = [];
-  const turns = int(TURNS_MIN, 3);
+  const turns = int(TURNS_MIN, TURNS_MAX);
   if (kind < 0.14) {
     if (kind < 0.07) msgs.push({ role: 'system', content: `${pick(PERSONAS.train)} ${pick(POLICIES.train)} ${pick(POLICIES.train)}` });
     for (let t = 0; t < turns; t++) {

@@ -120,6 +120,9 @@ class Model(torch.nn.Module):
 ANSWER_WEIGHT = float(os.environ.get('TESTBED_ANSWER_WEIGHT', 1))
 # P's own tokens (data['system_lens'] per sequence, when given) weigh SYSTEM_WEIGHT: the model only has to read them.
 SYSTEM_WEIGHT = float(os.environ.get('TESTBED_SYSTEM_WEIGHT', 1))
+# Every other token (the users' random words, the template) weighs USER_WEIGHT: on the compound testbed they are most
+# of each sequence, and their noise (a random word is about 3.7 nats) drowned the answers' gradient.
+USER_WEIGHT = float(os.environ.get('TESTBED_USER_WEIGHT', 1))
 # With TESTBED_BATCH_TOKENS, a batch holds as many similar-length sequences as fit that many (padded) tokens, so long
 # prompts and short ones cost about the same per step.
 BATCH_TOKENS = int(os.environ.get('TESTBED_BATCH_TOKENS', 0))
@@ -148,7 +151,7 @@ def batch(seqs, sys_lens=None):
         tgt[i, :len(s) - 1] = torch.tensor(s[1:])
         m = answer_mask(s)
         n = sys_lens[i] if sys_lens else 0
-        w[i, :len(s) - 1] = torch.tensor([ANSWER_WEIGHT if m[t + 1] else SYSTEM_WEIGHT if t + 1 < n else 1.0 for t in range(len(s) - 1)])
+        w[i, :len(s) - 1] = torch.tensor([ANSWER_WEIGHT if m[t + 1] else SYSTEM_WEIGHT if t + 1 < n else USER_WEIGHT for t in range(len(s) - 1)])
     return ids, tgt, w
 
 
