@@ -5,10 +5,8 @@ import { gpuCounters, type GpuCounts } from '../gpu/counters';
 import type { Kernels } from '../gpu/kernel';
 import { LlamaEngine } from '../llama/engine';
 import { Generator } from '../llama/generator';
-import { initLora, loraLayout, LORA_TARGETS } from '../llama/lora';
-import { LoraTrainer } from '../llama/trainer';
-import { packGroups } from '../train/batch';
 import { randomModel } from './random-model';
+import { benchTrainStep } from './train';
 
 export interface DispatchCounts {
   model: string;
@@ -20,30 +18,13 @@ export interface DispatchCounts {
   perLayer: { trainStep: GpuCounts; decodeToken: GpuCounts };
 }
 
-const OPT = { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 };
-
 /** One optimizer step as src/train/loop.ts takes it (one micro-batch of two groups), and one greedy decode token at batch 1. */
 async function countModel(kernels: Kernels, config: object, T: number): Promise<{ trainStep: GpuCounts; decodeToken: GpuCounts }> {
   const model = await randomModel(config);
   const engine = await LlamaEngine.load(kernels, model);
   const counters = gpuCounters(kernels.device);
   try {
-    const cfg = model.config;
-    const layout = loraLayout(cfg, { rank: 16, alpha: 32, dropout: 0.05, targets: [...LORA_TARGETS] });
-    const trainer = new LoraTrainer(engine, layout, { maxT: T, groups: 2 });
-    trainer.setParams(initLora(layout, 0));
-    const len = Math.floor(T / 4);
-    const seq = (s: number) => {
-      const input_ids = Array.from({ length: len }, (_, i) => (s * 7919 + i * 104729) % cfg.vocabSize);
-      return { input_ids, labels: input_ids };
-    };
-    const batch = packGroups([{ weight: 0.7, sequences: [seq(0), seq(1)] }, { weight: 0.3, sequences: [seq(2), seq(3)] }]);
-    const step = async (i: number) => {
-      trainer.zeroGrads();
-      await trainer.forwardBackward(batch, { first: true, dropoutSeed: i });
-      await trainer.readLoss();
-      await trainer.update(OPT);
-    };
+    const { trainer, step } = benchTrainStep(engine, T);
     await step(0); // pipelines
     const before = counters.snapshot();
     await step(1);

@@ -31,13 +31,15 @@ export interface TrainResult {
   recompute: boolean;
 }
 
-export async function benchTraining(kernels: Kernels, name: string, model: ModelFiles, T: number, steps: number, recompute = false): Promise<TrainResult> {
-  const engine = await LlamaEngine.load(kernels, model);
-  const cfg = model.config;
+/**
+ * A LoRA trainer over `engine` and the step the benches time and count: two groups of two sequences each, filling T
+ * tokens (SFT and PG, as GenPI trains), one forward/backward, the loss read back and one AdamW update.
+ */
+export function benchTrainStep(engine: LlamaEngine, T: number, recompute = false) {
+  const cfg = engine.cfg;
   const layout = loraLayout(cfg, { rank: 16, alpha: 32, dropout: 0.05, targets: [...LORA_TARGETS] });
   const trainer = new LoraTrainer(engine, layout, { maxT: T, groups: 2, recompute });
   trainer.setParams(initLora(layout, 0));
-  // Two groups of two sequences each, filling T tokens (SFT and PG, as GenPI trains).
   const len = Math.floor(T / 4);
   const seq = (s: number) => {
     const input_ids = Array.from({ length: len }, (_, i) => (s * 7919 + i * 104729) % cfg.vocabSize);
@@ -47,8 +49,16 @@ export async function benchTraining(kernels: Kernels, name: string, model: Model
   const step = async (i: number) => {
     trainer.zeroGrads();
     await trainer.forwardBackward(batch, { first: true, dropoutSeed: i });
+    await trainer.readLoss();
     await trainer.update({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 });
   };
+  return { trainer, layout, batch, step };
+}
+
+export async function benchTraining(kernels: Kernels, name: string, model: ModelFiles, T: number, steps: number, recompute = false): Promise<TrainResult> {
+  const engine = await LlamaEngine.load(kernels, model);
+  const cfg = model.config;
+  const { trainer, layout, batch, step } = benchTrainStep(engine, T, recompute);
   await step(0); // warm-up: pipelines
   const t0 = performance.now();
   for (let i = 1; i <= steps; i++) await step(i);
