@@ -2,7 +2,7 @@
 // acting in an environment, a web agent, a structured extractor, a persona). Each uses a turn format parsePrompt
 // reads and comes with the role-play environment and, where answers have a fixed shape, an action pattern.
 import type { Environment } from './roleplay';
-import { heldoutPrompt, TESTBED_RULES } from './testbed';
+import { heldoutPrompt, TESTBED_RULES, type TestbedRule } from './testbed';
 
 export interface PromptPreset {
   id: string;
@@ -15,6 +15,8 @@ export interface PromptPreset {
   actionPattern: string;
   /** A sensible role-play turn limit for this kind of task (docs/METHOD.md: 10 for an OS agent, 2 for browsing). */
   maxTurns: number;
+  /** The demo model's rule this preset states (demo presets only), which sizes the demo's first run. */
+  testbedRule?: TestbedRule;
 }
 
 const OS_AGENT = `You are an assistant that operates a Linux (Ubuntu 22.04) computer on the user's behalf. The user asks a question about the system or asks for a change; you reach the goal by running shell commands one at a time and reading their output. You never guess an answer that a command could tell you.
@@ -178,6 +180,7 @@ export const DEMO_PRESETS: readonly PromptPreset[] = TESTBED_RULES.map((rule) =>
   environment: { name: 'the user', description: 'a person who sends a few words', endMarker: '[END]' },
   actionPattern: '',
   maxTurns: 1,
+  testbedRule: rule,
 }));
 
 export function presetById(id: string): PromptPreset | undefined {

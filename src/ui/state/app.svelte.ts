@@ -1,7 +1,7 @@
 // The whole page's state, wired once: the engine worker, the store, and one state class per step of the flow
 // (model, prompt, dataset, training, evaluation, library, chat). On start it restores what the last visit left:
 // the prompt draft, the latest dataset, the adapters, and a run a reload interrupted (resumed by itself).
-import { DEMO_PRESETS } from '../../genpi/presets';
+import { DEMO_PRESETS, presetById } from '../../genpi/presets';
 import { createEngineClient, type EngineClient } from '../../worker/client';
 import { ChatState } from './chat.svelte';
 import { CompareState } from './compare.svelte';
@@ -9,7 +9,7 @@ import { DatasetState } from './dataset.svelte';
 import { EvaluationState } from './evaluation.svelte';
 import { GgufExportState } from './gguf-export.svelte';
 import { GpuState } from './gpu.svelte';
-import { applyDemoQuick, InternalizeState } from './internalize.svelte';
+import { applyDemoRun, InternalizeState } from './internalize.svelte';
 import { JobGate } from './jobs.svelte';
 import { LibraryState } from './library.svelte';
 import { ModelState } from './model.svelte';
@@ -53,18 +53,27 @@ export class AppState {
       // The demo model comes with a prompt stating one of its rules, so a first visit can click straight through.
       if (summary.testbed && !this.prompt.text.trim()) this.prompt.applyPreset(DEMO_PRESETS[0].id);
       // ...and a first run small enough to reach a student within minutes (each value editable under Advanced).
-      if (summary.testbed) applyDemoQuick(this.dataset, this.training, this.evaluation);
+      if (summary.testbed) applyDemoRun(this.demoRule(), this.dataset, this.training, this.evaluation);
       void this.prompt.inspect();
       void rememberModel(this.store, summary, source);
       // A device lost earlier is replaced by this load: show the fresh one.
       if (this.gpu.report?.error) void this.gpu.refresh();
     };
-    this.prompt.onPreset = (p) => (this.dataset.form.maxTurns = p.maxTurns);
+    this.prompt.onPreset = (p) => {
+      this.dataset.form.maxTurns = p.maxTurns;
+      // A demo preset whose rule the first run does not teach gets the default run, and the reverse.
+      if (this.model.summary?.testbed && p.testbedRule) applyDemoRun(p.testbedRule, this.dataset, this.training, this.evaluation);
+    };
     this.training.onFinished = (a) => {
       this.evaluation.adapterId = a.id;
       this.chat.adapterId ??= a.id;
       this.compare.adapterId = a.id;
     };
+  }
+
+  /** The demo rule the prompt states when it is a demo preset; null for any other prompt. */
+  private demoRule(): string | null {
+    return (this.prompt.presetId && presetById(this.prompt.presetId)?.testbedRule) || null;
   }
 
   async start(): Promise<void> {

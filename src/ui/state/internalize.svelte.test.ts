@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { EvalFigures } from '../../genpi/evaluate';
 import type { SynthesisProgress } from '../../worker/api';
 import { EvaluationState } from './evaluation.svelte';
-import { applyDemoQuick, DEMO_QUICK, InternalizeState } from './internalize.svelte';
+import { applyDemoRun, DEMO_QUICK, InternalizeState } from './internalize.svelte';
 import { deferred, namedError, testApp, trainingDataset } from './testing';
 
 const FIGURES = {
@@ -121,22 +121,40 @@ describe('InternalizeState', () => {
   it('sets the demo\'s small first run in the forms, keeping values the user changed', async () => {
     const { app, evaluation } = await flowApp();
     app.dataset.form.heldout = 0.3;
-    applyDemoQuick(app.dataset, app.training, evaluation);
+    applyDemoRun('first', app.dataset, app.training, evaluation);
     expect(app.dataset.form).toMatchObject({ samples: DEMO_QUICK.synthesis.samples, heldout: 0.3, maxNewTokens: 16, reasonTokens: 24 });
     expect(app.training.settings).toMatchObject(DEMO_QUICK.training);
     expect(evaluation.maxNewTokens).toBe(24);
   });
 
+  it('gives a demo rule the first run does not teach the default run, and back, keeping what the user set', async () => {
+    const { app, evaluation } = await flowApp();
+    const defaults = { samples: app.dataset.form.samples, heldout: app.dataset.form.heldout, lr: app.training.settings.lr };
+    applyDemoRun('first', app.dataset, app.training, evaluation);
+    applyDemoRun('reverse', app.dataset, app.training, evaluation);
+    expect(app.dataset.form).toMatchObject({ samples: defaults.samples, heldout: defaults.heldout });
+    expect(app.training.settings).toMatchObject({ epochs: null, batchSize: null, lr: defaults.lr });
+    // A prompt of the user's own (no demo rule) and the rules it teaches get the first run.
+    applyDemoRun(null, app.dataset, app.training, evaluation);
+    expect(app.training.settings).toMatchObject(DEMO_QUICK.training);
+    // What the user typed stays through preset changes.
+    app.dataset.form.samples = 40;
+    app.training.settings.epochs = 5;
+    applyDemoRun('double', app.dataset, app.training, evaluation);
+    expect(app.dataset.form.samples).toBe(40);
+    expect(app.training.settings).toMatchObject({ epochs: 5, batchSize: DEMO_QUICK.training.batchSize, lr: defaults.lr });
+  });
+
   it('keeps a learning rate the user set when the demo\'s run is applied', async () => {
     const { app, evaluation } = await flowApp();
     app.training.settings.lr = 0.01;
-    applyDemoQuick(app.dataset, app.training, evaluation);
+    applyDemoRun('first', app.dataset, app.training, evaluation);
     expect(app.training.settings.lr).toBe(0.01);
   });
 
   it('tells the demo\'s time on a software renderer from the forms, more for a bigger run', async () => {
     const { app, flow, evaluation } = await flowApp();
-    applyDemoQuick(app.dataset, app.training, evaluation);
+    applyDemoRun('first', app.dataset, app.training, evaluation);
     const demo = flow.demoSoftwareSeconds!;
     // The demo's run is a few minutes on a software renderer: long enough to say so, short enough to wait for.
     expect(demo / 60).toBeGreaterThan(2);

@@ -33,14 +33,16 @@ const SYNTH_STEPS = ['inputs', 'answers', 'as_is', 'reasons', 'roleplay'];
  * batch 2 and lr 4e-3 took the student to 100% on `first` (the first preset), `last` and `count`. Smaller runs
  * stopped short on `last`: 8 samples and one step 0%; 16 training records and 16 steps 75%; 20 records and 10 steps
  * 54%; the default lr 2e-3 at 20 steps 88%. The tiny demo model takes the higher rate well. `double` (38%) and
- * `reverse` (4%), the hardest rules, are not learned this quickly: they need the default run (Advanced: samples 64,
- * epochs and batch on auto).
- * The epochs are set, so early stopping is off and the run takes its 20 steps.
+ * `reverse` (4%), the hardest rules, are not learned this quickly: they need the default run (samples 64, epochs and
+ * batch on auto), which their presets get.
+ * The epochs are set, so early stopping is off and the run takes its 20 steps. `rules` are the preset rules this
+ * sizing teaches; a demo preset of another rule gets the default run (applyDemoRun), whose time the page says first.
  */
 export const DEMO_QUICK = {
   synthesis: { samples: 24, heldout: 0.17, maxNewTokens: 16, reasonTokens: 24 },
   training: { epochs: 2, batchSize: 2, lr: 4e-3 },
   evaluation: { maxNewTokens: 24 },
+  rules: ['first', 'last', 'count'] as readonly string[],
 } as const;
 
 /**
@@ -220,21 +222,27 @@ export class InternalizeState {
 }
 
 /**
- * Sets the demo's first run (DEMO_QUICK; DEMO_SMOKE in the e2e) in the forms, leaving any value the user already
- * changed from its default.
+ * Sets the demo's first run in the forms for the demo preset of `rule` (DEMO_QUICK where it teaches that rule or for
+ * a prompt of the user's own, null; the default run where it does not; DEMO_SMOKE in the e2e), leaving any value the user changed: a value counts as the
+ * user's when it is neither the default nor what a demo run sets. Called when the demo model loads and when another
+ * demo preset is picked.
  */
-export function applyDemoQuick(dataset: DatasetState, training: TrainingState, evaluation: EvaluationState): void {
+export function applyDemoRun(rule: string | null, dataset: DatasetState, training: TrainingState, evaluation: EvaluationState): void {
   const f = dataset.form;
   const q = demoRun();
+  const quick = rule === null || DEMO_QUICK.rules.includes(rule);
   const d = DEFAULT_SYNTH;
-  if (f.samples === d.samples) f.samples = q.synthesis.samples;
-  if (f.heldout === d.heldout) f.heldout = q.synthesis.heldout;
+  const lr = defaultTrainSettings().lr;
+  if (f.samples === d.samples || f.samples === q.synthesis.samples) f.samples = quick ? q.synthesis.samples : d.samples;
+  if (f.heldout === d.heldout || f.heldout === q.synthesis.heldout) f.heldout = quick ? q.synthesis.heldout : d.heldout;
   if (f.maxNewTokens === d.maxNewTokens) f.maxNewTokens = q.synthesis.maxNewTokens;
   if (f.reasonTokens === d.reasonTokens) f.reasonTokens = q.synthesis.reasonTokens;
-  if (training.settings.epochs === null && training.settings.batchSize === null) {
-    training.settings.epochs = q.training.epochs;
-    training.settings.batchSize = q.training.batchSize;
+  const t = training.settings;
+  const auto = t.epochs === null && t.batchSize === null;
+  if (auto || (t.epochs === q.training.epochs && t.batchSize === q.training.batchSize)) {
+    t.epochs = quick ? q.training.epochs : null;
+    t.batchSize = quick ? q.training.batchSize : null;
   }
-  if (training.settings.lr === defaultTrainSettings().lr) training.settings.lr = q.training.lr;
+  if (t.lr === lr || t.lr === q.training.lr) t.lr = quick ? q.training.lr : lr;
   evaluation.maxNewTokens = Math.min(evaluation.maxNewTokens, q.evaluation.maxNewTokens);
 }
