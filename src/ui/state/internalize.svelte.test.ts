@@ -66,6 +66,17 @@ describe('InternalizeState', () => {
     expect(evaluation.figures).toEqual(FIGURES);
   });
 
+  it("says the plan's few-steps warning before a run, not after it finished (the evaluation says what was learned)", async () => {
+    const { app, flow } = await flowApp();
+    const warning = 'few steps (20, under 120): the adapter may learn little; raise the epochs';
+    app.training.plan = { warning } as unknown as NonNullable<typeof app.training.plan>;
+    expect(flow.planWarning).toBe(warning);
+    await flow.run();
+    expect(flow.outcome).toEqual({ done: true });
+    app.training.plan = { warning } as unknown as NonNullable<typeof app.training.plan>;
+    expect(flow.planWarning).toBeNull();
+  });
+
   it('estimates the time left from the pace so far', async () => {
     const { flow, clock, synth } = await flowApp();
     synth.gate = deferred<void>();

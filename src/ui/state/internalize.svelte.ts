@@ -92,6 +92,15 @@ export class InternalizeState {
     return this.stage !== null;
   }
 
+  /**
+   * The plan's "few steps" warning, said before a run; null while it runs and once it has finished, when the
+   * evaluation below says what the student learned (the demo's 20-step first run warns, then scores 100%).
+   */
+  get planWarning(): string | null {
+    if (this.running || this.outcome?.done) return null;
+    return this.training.plan?.warning ?? null;
+  }
+
   /** Why the button cannot start now, in words, or null. */
   blocker(hasModel: boolean, hasPrompt: boolean, busy: string | null): string | null {
     if (this.running) return null;
