@@ -85,6 +85,15 @@ export class WrongModelError extends Error {
   override name = 'WrongModelError';
 }
 
+/**
+ * The loaded model an export of adapter `a` needs (the one it was trained on, by weight hash), or a WrongModelError
+ * saying which to load and `why` (the ONNX and GGUF exports both merge into, or read the shape of, that model).
+ */
+export function requireTrainedModel(summary: ModelSummary | null, a: Pick<StoredAdapter, 'name' | 'model'>, why: string): ModelSummary {
+  if (!summary || summary.weightHash !== a.model.weightHash) throw new WrongModelError(`Load ${a.model.id} first (step 1): ${why}.`);
+  return summary;
+}
+
 export interface ImportedAdapter {
   spec: LoraSpec;
   params: Float32Array;

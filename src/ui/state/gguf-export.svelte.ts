@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import type { ErrorInfo, ExportProgress, GgufKind } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { modelIdOf } from '../../worker/model-labels';
-import { WrongModelError } from '../adapter-io';
+import { requireTrainedModel } from '../adapter-io';
 import { safeFileName } from '../download';
 import { BusyError, errorInfo, isCancelled } from '../errors';
 import { formatBytes } from '../format';
@@ -95,10 +95,7 @@ export class GgufExportState {
     const file = safeFileName(`${a.name}-${kind}`, 'gguf');
     let target: SaveTarget | null = null;
     try {
-      const s = this.models.summary;
-      if (!s || s.weightHash !== a.model.weightHash) {
-        throw new WrongModelError(`Load ${a.model.id} first (step 1): the GGUF file is made from the model adapter "${a.name}" was trained on.`);
-      }
+      requireTrainedModel(this.models.summary, a, `the GGUF file is made from the model adapter "${a.name}" was trained on`);
       if (this.gate.label) throw new BusyError(`${this.gate.label} is running; wait for it to finish or cancel it first`);
       target = await openSaveTarget(file, GGUF_TYPE);
       const to = target;

@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import type { ErrorInfo, ExportProgress } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
-import { WrongModelError } from '../adapter-io';
+import { requireTrainedModel } from '../adapter-io';
 import { download, safeFileName } from '../download';
 import { errorInfo } from '../errors';
 import { WorkerJob, type JobGate } from './jobs.svelte';
@@ -62,10 +62,7 @@ export class OnnxExportState {
     this.done = null;
     const dtype = this.dtype;
     try {
-      const s = this.models.summary;
-      if (!s || s.weightHash !== a.model.weightHash) {
-        throw new WrongModelError(`Load ${a.model.id} first (step 1): the export merges adapter "${a.name}" into the model it was trained on.`);
-      }
+      const s = requireTrainedModel(this.models.summary, a, `the export merges adapter "${a.name}" into the model it was trained on`);
       // The zip holds every weight once, at 4 bytes (f32) or 2 (f16).
       await this.store.store?.checkRoom(`the transformers.js export of adapter "${a.name}"`, s.parameters * (dtype === 'f16' ? 2 : 4));
       this.progress = { id, fraction: 0, stage: 'starting' };
