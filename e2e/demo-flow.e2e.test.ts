@@ -175,3 +175,45 @@ it('first visit: demo button, one preset, the one button: a trained, evaluated s
   for (const step of STEPS) await docShot(page, step, '390x844');
   await context.close();
 });
+
+it('the compound demo model: its preset, the one button, and the figures per branch and turn side by side', { timeout: LONGER * 900_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  const log = watchConsole(page);
+  const fail = (what: string) => `${what}\n${log.slice(-40).join('\n')}`;
+  await page.goto(app.url);
+  await page.getByTestId('load-compound-demo').click();
+  await page.locator('[data-testid=model-summary], [data-testid=model-error]').first().waitFor({ timeout: 120_000 });
+  expect(await page.getByTestId('model-error').count(), fail('compound model load')).toBe(0);
+  expect(app.requests.some((r) => r.url.includes('/compound-model/model.safetensors'))).toBe(true);
+  // Its own preset, not the single-rule demo's: a persona, policies, a rule per kind of message, a prefix.
+  await expect.poll(() => page.getByTestId('prompt-preset').inputValue(), { timeout: 10_000 }).toBe('demo-compound');
+  expect(await page.getByTestId('prompt-text').inputValue()).toMatch(/question mark|"\?"/);
+  await page.getByTestId('prompt-tokens').waitFor({ timeout: 60_000 });
+  await page.getByTestId('internalize-start').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=internalize-cancel]'), null, { timeout: LONGER * 800_000, polling: 500 });
+  const outcome = (await page.getByTestId('internalize-stage').textContent()) ?? '';
+  expect(outcome, fail(outcome)).toMatch(/Done: the student is trained and evaluated/);
+
+  // The evaluation panel: teacher, student and base per branch of P and per turn, side by side, and the worst branch.
+  const closed = page.locator('details:not([open]) > summary:visible');
+  for (let i = 0; i < 30 && (await closed.count()); i++) await closed.first().click();
+  const rows = await page.getByTestId('eval-behaviour-row').evaluateAll((trs) => trs.map((tr) => ({
+    branch: tr.getAttribute('data-branch'), turn: Number(tr.getAttribute('data-turn')), cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+  })));
+  console.log(rows.map((r) => `${r.branch} t${r.turn}: ${r.cells.slice(2).join(' / ')}`).join('\n'));
+  for (const branch of ['question', 'digit', 'other', 'all branches']) {
+    expect(rows.filter((r) => r.branch === branch).map((r) => r.turn), branch).toEqual([1, 2, 3]);
+  }
+  // Every row with inputs shows the three models (and a retention where the teacher followed P at all); the branches'
+  // inputs add up to the whole turn's.
+  for (const r of rows.filter((x) => Number(x.cells[2]) > 0)) {
+    expect(r.cells.slice(3, 6).every((c) => /%$/.test(c)), JSON.stringify(r)).toBe(true);
+    expect(r.cells[6], JSON.stringify(r)).toMatch(r.cells[3] === '0.0%' ? /^—$/ : /%$/);
+  }
+  const inputs = (branch: string, turn: number) => Number(rows.find((r) => r.branch === branch && r.turn === turn)?.cells[2]);
+  expect(inputs('question', 1) + inputs('digit', 1) + inputs('other', 1)).toBe(inputs('all branches', 1));
+  expect(inputs('all branches', 1)).toBeGreaterThan(0);
+  expect(await page.getByTestId('eval-behaviour-worst').textContent()).toMatch(/at turn [123], retention|none with enough inputs/);
+  await context.close();
+});

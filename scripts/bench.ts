@@ -151,7 +151,7 @@ if (sections.has('longp')) {
 }
 
 // Retention on the testbed models, the product's default flow from P alone, every variant: the single-rule one
-// (public/demo-model, or a folder --testbed names) and the compound one (testbeds/compound-model, P of about 300 and
+// (public/demo-model, or a folder --testbed names) and the compound one (public/compound-model, P of about 300 and
 // 1,500 tokens, --compound-tokens to change), per branch and per turn. --testbed single|compound picks one.
 const quality: QualityRow[] = [];
 if (sections.has('quality')) {
@@ -174,7 +174,7 @@ if (sections.has('quality')) {
     quality.push(...await benchQuality(k, readDir(singleDir), { ...common, cases: singleRuleCases(rules, testInputs) }));
   }
   if (which === 'compound' || which === 'both') {
-    const dir = 'testbeds/compound-model';
+    const dir = 'public/compound-model';
     const marker = `${dir}/${TESTBED_MARKER}`;
     const kind = existsSync(marker) ? (JSON.parse(readFileSync(marker, 'utf8')) as { kind?: string }).kind : undefined;
     if (kind !== 'compound') {

@@ -2,12 +2,12 @@
 // starts from its weights, and the marker) and the token sequences scripts/testbed/train_testbed.py trains it on:
 // compound system prompts (src/genpi/compound-testbed.ts) from the training split, rendered through parsePrompt and
 // the chat template exactly as the app renders them, over conversations of one to three turns. Run once by a
-// developer (the weights are committed; tests never retrain). The committed weights (testbeds/compound-model) came
+// developer (the weights are committed; tests never retrain). The committed weights (public/compound-model) came
 // from, on 2 shared cores (load 20-27 from other jobs, so the trainer got 20-35% of one core):
 //
 //   npx tsx scripts/testbed/make-compound-data.ts        # 16,000 records, P of 1-3 rules, 25% at 150-600 tokens,
 //                                                        # 8% at 600-1,800; also writes the folder and the marker
-//   TESTBED_MODEL_DIR=testbeds/compound-model TESTBED_DATA=build/compound/train.json TESTBED_RESUME=public/demo-model \
+//   TESTBED_MODEL_DIR=public/compound-model TESTBED_DATA=build/compound/train.json TESTBED_RESUME=public/demo-model \
 //     TESTBED_OUT=build/compound/v1 TESTBED_STEPS=1500 TESTBED_LR=2e-3 TESTBED_ANSWER_WEIGHT=3 \
 //     TESTBED_SYSTEM_WEIGHT=0.1 TESTBED_BATCH_TOKENS=2048 TESTBED_BATCH=2 TESTBED_THREADS=1 \
 //     TESTBED_EVAL_EVERY=100000 python3 scripts/testbed/train_testbed.py
@@ -18,8 +18,8 @@
 //
 // Measuring a folder's weights on held-out P (TESTBED_EVAL_TOKENS=300 or 1500; TESTBED_SAMPLES=0 writes evals only):
 //   TESTBED_SAMPLES=0 TESTBED_DATA=build/compound/eval300s.json npx tsx scripts/testbed/make-compound-data.ts
-//   TESTBED_STEPS=0 TESTBED_MODEL_DIR=testbeds/compound-model TESTBED_DATA=build/compound/eval300s.json \
-//     TESTBED_RESUME=testbeds/compound-model python3 scripts/testbed/train_testbed.py
+//   TESTBED_STEPS=0 TESTBED_MODEL_DIR=public/compound-model TESTBED_DATA=build/compound/eval300s.json \
+//     TESTBED_RESUME=public/compound-model python3 scripts/testbed/train_testbed.py
 //
 // v1 (above, 1,250 of 1,500 steps, 72 minutes) did NOT follow the branches: the model learned the answer shapes (the
 // prefix "OK:", a count, a first word) and whether P states rules, not which rule a message's condition selects.
@@ -71,7 +71,7 @@ import { Rng } from '../../src/util/rng';
 
 // Not imported from make-data.ts: importing it would run it.
 const DEMO_DIR = 'public/demo-model';
-export const COMPOUND_DIR = 'testbeds/compound-model';
+export const COMPOUND_DIR = 'public/compound-model';
 const DATA_FILE = process.env.TESTBED_DATA ?? 'build/compound/train.json';
 const SAMPLES = Number(process.env.TESTBED_SAMPLES ?? 24000);
 // Share of prompts padded to 150–600 and to 600–1,800 tokens: long ones cost most of the training time.

@@ -3,10 +3,11 @@
 // quality bench ask this module which branch an input is in and whether an answer follows P, so neither needs to
 // know which testbed it runs on; for any other P there is no checker (null) and they report what they can without.
 import { branchOf, checkAnswer, compoundRulesOfPrompt, type CompoundRules } from './compound-testbed';
+import type { TestbedKind } from './demo-models';
 import { followsRule, ruleOfPrompt, type TestbedRule } from './testbed';
 
 export interface BehaviourChecker {
-  testbed: 'single' | 'compound';
+  testbed: TestbedKind;
   /** The branches in P's order; every input falls in exactly one. */
   branches: string[];
   branchOf(input: string): string;

@@ -1,7 +1,7 @@
 // The compound-prompt testbed: system prompts as applications write them (a persona, policy sentences that change
 // nothing, conditional rules keyed on what a small model can see in a message, a reply prefix, example turns),
 // which a tiny model of our own was trained to follow over conversations of one to three turns
-// (testbeds/compound-model, scripts/testbed/make-compound-data.ts). The exact checker says which branch of P an input
+// (public/compound-model, scripts/testbed/make-compound-data.ts). The exact checker says which branch of P an input
 // falls in and whether an answer follows it, so coverage, retention and evaluation can be reported per branch and
 // per turn. Phrasings, policy sentences and rule pairs are split: the held-out ones were never in training.
 import type { ChatMessage } from '../model/tokenizer';
@@ -82,6 +82,27 @@ export const CONDITION_PHRASINGS: Record<Condition | 'other', Split> = {
     heldout: ['Every remaining message', 'For all remaining messages'],
   },
 };
+
+/**
+ * Added for the compound model's sixth stage, as the single-rule testbed's stage 5 did for actions: every sentence
+ * frame joined with every key phrase of a condition (training split only), so the frame is shared by all conditions
+ * and only the key phrase tells them apart. Trained on six fixed sentences each, the model read the held-out
+ * "Whenever a digit appears in the message" as no condition at all. Each key is [plural, singular] verb form.
+ */
+const CONDITION_FRAMES = { plural: ['Messages that #', 'User messages that #'], singular: ['If the message #', 'When a message #', 'For a message that #', "If the user's message #", 'Any message that #'] };
+const CONDITION_KEYS: Record<Condition, [string, string][]> = {
+  please: [['start with "please"', 'starts with "please"'], ['begin with "please"', 'begins with "please"'], ['have "please" as the first word', 'has "please" as the first word']],
+  question: [['end with "?"', 'ends with "?"'], ['end with a question mark', 'ends with a question mark'], ['end in "?"', 'ends in "?"']],
+  digit: [['contain a digit', 'contains a digit'], ['have a digit in them', 'has a digit in it'], ['include a number', 'includes a number'], ['contain a number', 'contains a number']],
+};
+for (const cond of CONDITIONS) {
+  const p = CONDITION_PHRASINGS[cond];
+  const framed = CONDITION_KEYS[cond].flatMap(([many, one]) => [
+    ...CONDITION_FRAMES.plural.map((f) => f.replace('#', many)),
+    ...CONDITION_FRAMES.singular.map((f) => f.replace('#', one)),
+  ]);
+  p.train = [...new Set([...p.train, ...framed])].filter((s) => !p.heldout.includes(s));
+}
 
 /** An action as the second half of a rule line: the single-rule testbed's sentences, first letter lowered. */
 export function actionPhrasings(action: Action): Split {
@@ -189,6 +210,22 @@ export function buildCompoundPrompt(o: PromptParts): string {
     }
   }
   return render();
+}
+
+/** The compound demo's rule set: a held-out pair (training never put the two in one P), the rest a third action. */
+const DEMO_RULES: CompoundRules = {
+  branches: [{ when: 'question', action: 'double' }, { when: 'digit', action: 'reverse' }],
+  otherwise: 'first',
+  prefix: 'OK:',
+};
+
+/**
+ * The compound demo preset's P: persona, policy sentences, rule lines and the prefix rule all in held-out phrasings,
+ * with two example turns; the same text on every call (a fixed seed).
+ */
+export function compoundDemoPrompt(): string {
+  const rng = new Rng(7);
+  return buildCompoundPrompt({ rules: DEMO_RULES, split: 'heldout', examples: ['sun moon?', 'red cat bird'], next: () => rng.next() });
 }
 
 /** A random rule set: 1–3 distinct conditions in random order, each an action, the rest another, maybe a prefix. */

@@ -2,7 +2,9 @@
 // the examples' own final actions (a pattern that rejects P's examples would mark every teacher answer invalid).
 import { describe, expect, it } from 'vitest';
 import { validActionShare } from './metrics';
-import { PRESETS, presetById } from './presets';
+import { behaviourChecker } from './behaviour';
+import { CONDITION_PHRASINGS, PERSONAS, PREFIX_PHRASINGS } from './compound-testbed';
+import { DEMO_PRESETS, demoPresetFor, PRESETS, presetById } from './presets';
 import { parsePrompt } from './prompt';
 
 describe('prompt presets', () => {
@@ -36,4 +38,20 @@ describe('prompt presets', () => {
       });
     }
   }
+
+  it('each demo model starts with its own kind of preset; the compound one states its rules in held-out words only', () => {
+    expect(demoPresetFor('single').id).toBe('demo-first');
+    expect(demoPresetFor('compound').id).toBe('demo-compound');
+    expect(new Set(DEMO_PRESETS.map((p) => p.id)).size).toBe(DEMO_PRESETS.length);
+    const text = demoPresetFor('compound').text;
+    const checker = behaviourChecker(text)!;
+    expect(checker.testbed).toBe('compound');
+    expect(checker.branches).toEqual(['question', 'digit', 'other']);
+    const trained = [...Object.values(CONDITION_PHRASINGS).flatMap((s) => s.train), ...PERSONAS.train, ...PREFIX_PHRASINGS.train.map((s) => s.split('#')[0])];
+    for (const line of text.split('\n')) expect(trained.filter((t) => line.startsWith(t)), line).toEqual([]);
+    // Its example turns are answered as its rules say, so the teacher sees P agree with itself.
+    const turns = parsePrompt(text).examples;
+    expect(turns.length).toBe(4);
+    for (let i = 0; i < turns.length; i += 2) expect(checker.follows(turns[i].content, turns[i + 1].content), turns[i].content).toBe(true);
+  });
 });

@@ -2,6 +2,8 @@
 // acting in an environment, a web agent, a structured extractor, a persona). Each uses a turn format parsePrompt
 // reads and comes with the role-play environment and, where answers have a fixed shape, an action pattern.
 import type { Environment } from './roleplay';
+import { compoundDemoPrompt } from './compound-testbed';
+import type { TestbedKind } from './demo-models';
 import { heldoutPrompt, TESTBED_RULES, type TestbedRule } from './testbed';
 
 export interface PromptPreset {
@@ -15,7 +17,9 @@ export interface PromptPreset {
   actionPattern: string;
   /** A sensible role-play turn limit for this kind of task (docs/METHOD.md: 10 for an OS agent, 2 for browsing). */
   maxTurns: number;
-  /** The demo model's rule this preset states (demo presets only), which sizes the demo's first run. */
+  /** The demo model this preset is for (demo presets only): loading it puts its first preset on the page. */
+  testbed?: TestbedKind;
+  /** The demo model's rule this preset states (single-rule demo presets only), which sizes the demo's first run. */
   testbedRule?: TestbedRule;
 }
 
@@ -168,20 +172,42 @@ const DEMO_TITLES: Record<(typeof TESTBED_RULES)[number], string> = {
   reverse: 'the words in reverse order',
 };
 
+const DEMO_USER = { name: 'the user', description: 'a person who sends a few words', endMarker: '[END]' };
+
 /**
- * For the demo model (public/demo-model) only: one of its rules, stated in a phrasing it never saw in training,
- * with one example turn. A student trained from this P alone should apply the rule without it.
+ * For the demo models only. The demo model (public/demo-model): one of its rules, stated in a phrasing it never saw
+ * in training, with one example turn. The compound model (public/compound-model): a persona, policies, a rule for
+ * messages ending in "?", one for messages with a digit, one for the rest and a reply prefix, in held-out phrasings,
+ * with two example turns. A student trained from such a P alone should do what it says without it.
  */
-export const DEMO_PRESETS: readonly PromptPreset[] = TESTBED_RULES.map((rule) => ({
-  id: `demo-${rule}`,
-  title: `Demo model: ${DEMO_TITLES[rule]}`,
-  summary: 'For the demo model: a rule it learned to follow when its system prompt states it.',
-  text: heldoutPrompt(rule, { examples: ['green lamp'] }),
-  environment: { name: 'the user', description: 'a person who sends a few words', endMarker: '[END]' },
-  actionPattern: '',
-  maxTurns: 1,
-  testbedRule: rule,
-}));
+export const DEMO_PRESETS: readonly PromptPreset[] = [
+  ...TESTBED_RULES.map((rule) => ({
+    id: `demo-${rule}`,
+    title: `Demo model: ${DEMO_TITLES[rule]}`,
+    summary: 'For the demo model: a rule it learned to follow when its system prompt states it.',
+    text: heldoutPrompt(rule, { examples: ['green lamp'] }),
+    environment: DEMO_USER,
+    actionPattern: '',
+    maxTurns: 1,
+    testbed: 'single' as const,
+    testbedRule: rule,
+  })),
+  {
+    id: 'demo-compound',
+    title: 'Compound demo model: a persona, policies and a rule per kind of message',
+    summary: 'For the compound demo model: a system prompt as applications write them, on a scale it can follow.',
+    text: compoundDemoPrompt(),
+    environment: DEMO_USER,
+    actionPattern: '',
+    maxTurns: 1,
+    testbed: 'compound',
+  },
+];
+
+/** The preset a demo model starts with: the first of its kind. */
+export function demoPresetFor(testbed: TestbedKind): PromptPreset {
+  return DEMO_PRESETS.find((p) => p.testbed === testbed)!;
+}
 
 export function presetById(id: string): PromptPreset | undefined {
   return PRESETS.find((p) => p.id === id) ?? DEMO_PRESETS.find((p) => p.id === id);

@@ -4,6 +4,7 @@
 import type { Diff } from '../gpu/compare';
 import type { GpuSummary } from '../gpu/device';
 import type { DatasetFigures, GenpiRecord } from '../genpi/dataset';
+import type { TestbedKind } from '../genpi/demo-models';
 import type { EvalFigures } from '../genpi/evaluate';
 import type { SynthesisSettings, TrainSettings } from '../genpi/settings';
 import type { SynthesisStage } from '../genpi/synthesis-stages';
@@ -36,15 +37,16 @@ export type ModelSource =
   | { kind: 'hub'; id: string; baseUrl?: string; revision?: string }
   | { kind: 'folder'; name: string; files: { path: string; file: File }[] }
   | { kind: 'tiny'; arch: 'llama' | 'qwen2'; seed: number }
-  /** The testbed model shipped with the app (public/demo-model), read from `baseUrl`, the app's own origin. */
-  | { kind: 'demo'; baseUrl: string };
+  /** A testbed model shipped with the app (public/demo-model by default), read from `baseUrl`, the app's own origin. */
+  | { kind: 'demo'; baseUrl: string; model?: TestbedKind };
 
 export interface ModelSummary extends ReturnType<typeof describeModel> {
   source: string;
   /** True for the built-in tiny random model: it runs the whole flow but its text is noise. */
   untrained: boolean;
-  /** True for the demo model, trained to apply rules its system prompt states: evaluation scores the rule. */
-  testbed?: boolean;
+  /** Set for a testbed model (its folder has the marker), trained to follow what its system prompt states:
+   * evaluation scores it exactly. 'single': one rule per P (public/demo-model); 'compound': a rule per kind of message. */
+  testbed?: TestbedKind;
   /** A hash of the weights: adapters record it and refuse another model. */
   weightHash: string;
   tokenizer: {

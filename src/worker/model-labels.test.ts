@@ -5,18 +5,20 @@ import { shapeOf, exportFiles } from '../ui/adapter-io';
 import { SUMMARY } from '../ui/state/testing';
 import { testAdapter } from '../store/testing';
 import type { ModelSummary } from './api';
-import { DEMO_MODEL_LABEL, modelIdOf, tinyModelLabel } from './model-labels';
+import { demoModelLabel, modelIdOf, tinyModelLabel } from './model-labels';
 
 describe('modelIdOf', () => {
   it('gives hub ids and folder names as they are, and the demo and tiny models without their description', () => {
     expect(modelIdOf('HuggingFaceTB/SmolLM2-135M-Instruct')).toBe('HuggingFaceTB/SmolLM2-135M-Instruct');
     expect(modelIdOf('my model (copy)')).toBe('my model (copy)');
-    expect(modelIdOf(DEMO_MODEL_LABEL)).toBe('genpi-demo');
+    expect(modelIdOf(demoModelLabel('single'))).toBe('genpi-demo');
+    expect(modelIdOf(demoModelLabel('compound'))).toBe('genpi-compound');
     expect(modelIdOf(tinyModelLabel('qwen2'))).toBe('tiny-random-qwen2');
   });
 
   it.each([
-    [DEMO_MODEL_LABEL, 'genpi-demo'],
+    [demoModelLabel('single'), 'genpi-demo'],
+    [demoModelLabel('compound'), 'genpi-compound'],
     ['HuggingFaceTB/SmolLM2-135M-Instruct', 'HuggingFaceTB/SmolLM2-135M-Instruct'],
     ['SmolLM2-local', 'SmolLM2-local'],
   ])('the PEFT export of an adapter trained on "%s" names base model "%s"', (label, id) => {

@@ -1,10 +1,13 @@
 // The names a loaded model goes by: the label the page shows (a hub id, a folder's name, or a word on what the
 // demo and tiny models are) and the id written where another tool must find the model again: PEFT's
 // base_model_name_or_path and the ONNX export's config. A label with a description in it is never such an id.
+import { DEMO_MODELS, type TestbedKind } from '../genpi/demo-models';
 
-/** The demo model's id: the folder name it ships under (public/demo-model) in the CLI's and exports' terms. */
-export const DEMO_MODEL_ID = 'genpi-demo';
-export const DEMO_MODEL_LABEL = `${DEMO_MODEL_ID} (follows rules in its system prompt)`;
+/** A demo model's label: its id and what it does. */
+export function demoModelLabel(name: TestbedKind): string {
+  return `${DEMO_MODELS[name].id} (${DEMO_MODELS[name].does})`;
+}
+
 
 const UNTRAINED = ' (untrained)';
 
@@ -18,7 +21,7 @@ export function tinyModelLabel(arch: string): string {
  * model's labels without their description. Adapters saved before this keep their label, so it works on those too.
  */
 export function modelIdOf(label: string): string {
-  if (label === DEMO_MODEL_LABEL) return DEMO_MODEL_ID;
+  for (const name of Object.keys(DEMO_MODELS) as TestbedKind[]) if (label === demoModelLabel(name)) return DEMO_MODELS[name].id;
   if (/^tiny-random-[a-z0-9]+ \(untrained\)$/.test(label)) return label.slice(0, -UNTRAINED.length);
   return label;
 }

@@ -2,16 +2,17 @@
 // afterwards), picked folders are read straight from the user's files, and the tiny random model is made in memory
 // so the whole flow runs without a download. All three end as a checked ModelFiles plus its tokenizer.
 import { weightHash } from '../genpi/adapter-meta';
+import type { TestbedKind } from '../genpi/demo-models';
 import type { ModelCache } from '../model/cache';
 import { ModelError } from '../model/errors';
 import { downloadModel, type DownloadProgress } from '../model/hub';
 import { describeModel, openModel, type ModelFiles } from '../model/open';
-import { BlobFileSet, BytesSource, type FileSet } from '../model/source';
+import { BlobFileSet, BytesSource, type FileSet, readText } from '../model/source';
 import { makeTinyModel } from '../model/tiny/make';
 import { TESTBED_MARKER } from '../genpi/testbed';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
 import type { ModelSource, ModelSummary } from './api';
-import { DEMO_MODEL_LABEL, tinyModelLabel } from './model-labels';
+import { demoModelLabel, tinyModelLabel } from './model-labels';
 
 export interface LoadedModel {
   model: ModelFiles;
@@ -25,7 +26,7 @@ interface Found {
   untrained: boolean;
 }
 
-/** The demo model's files (public/demo-model), all read before loading: about 1 MB from the app's own origin. */
+/** A demo model's files (public/demo-model, public/compound-model), all read before loading: about 1 MB from the app's own origin. */
 export const DEMO_MODEL_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', TESTBED_MARKER];
 
 async function demoFiles(baseUrl: string): Promise<Map<string, Uint8Array>> {
@@ -59,9 +60,19 @@ async function filesOf(source: ModelSource, cache: ModelCache | undefined, onPro
       const label = tinyModelLabel(source.arch);
       return { files: memoryFileSet(label, makeTinyModel({ arch: source.arch, seed: source.seed })), label, untrained: true };
     }
-    case 'demo':
-      return { files: memoryFileSet(DEMO_MODEL_LABEL, await demoFiles(source.baseUrl)), label: DEMO_MODEL_LABEL, untrained: false };
+    case 'demo': {
+      const label = demoModelLabel(source.model ?? 'single');
+      return { files: memoryFileSet(label, await demoFiles(source.baseUrl)), label, untrained: false };
+    }
   }
+}
+
+/** Which testbed a folder's marker names ({} without a marker): its `kind`, 'single' where it names none. */
+async function testbedKind(files: FileSet): Promise<{ testbed?: TestbedKind }> {
+  const marker = await files.open(TESTBED_MARKER);
+  if (!marker) return {};
+  const kind = (JSON.parse(await readText(marker)) as { kind?: string }).kind;
+  return { testbed: kind === 'compound' ? 'compound' : 'single' };
 }
 
 /** Finds, reads and checks a model's files and tokenizer (no GPU work), with the summary the page shows. */
@@ -74,7 +85,7 @@ export async function loadModelFiles(source: ModelSource, cache: ModelCache | un
     source: found.label,
     untrained: found.untrained,
     // The testbed's marker file, wherever the folder came from (the app's demo, a picked folder, the CLI).
-    ...((await found.files.open(TESTBED_MARKER)) ? { testbed: true } : {}),
+    ...(await testbedKind(found.files)),
     weightHash: await weightHash(model.weights),
     ...describeModel(model),
     tokenizer: tokenizerSummary(tokenizer),

@@ -1,7 +1,8 @@
 // The whole page's state, wired once: the engine worker, the store, and one state class per step of the flow
 // (model, prompt, dataset, training, evaluation, library, chat). On start it restores what the last visit left:
 // the prompt draft, the latest dataset, the adapters, and a run a reload interrupted (resumed by itself).
-import { DEMO_PRESETS, presetById } from '../../genpi/presets';
+import type { TestbedKind } from '../../genpi/demo-models';
+import { demoPresetFor, presetById } from '../../genpi/presets';
 import { createEngineClient, type EngineClient } from '../../worker/client';
 import { ChatState } from './chat.svelte';
 import { CompareState } from './compare.svelte';
@@ -50,8 +51,11 @@ export class AppState {
     this.compare = new CompareState(engine, this.model, this.prompt, this.dataset, this.library, this.gate);
 
     this.model.onLoaded = (summary, source) => {
-      // The demo model comes with a prompt stating one of its rules, so a first visit can click straight through.
-      if (summary.testbed && !this.prompt.text.trim()) this.prompt.applyPreset(DEMO_PRESETS[0].id);
+      // A demo model comes with a prompt it follows, so a first visit can click straight through; so does switching
+      // demo models while the other one's preset is on the page unedited.
+      if (summary.testbed && (!this.prompt.text.trim() || this.showsOtherDemoPreset(summary.testbed))) {
+        this.prompt.applyPreset(demoPresetFor(summary.testbed).id);
+      }
       // ...and a first run small enough to reach a student within minutes (each value editable under Advanced).
       if (summary.testbed) applyDemoRun(this.demoRule(), this.dataset, this.training, this.evaluation);
       void this.prompt.inspect();
@@ -62,7 +66,7 @@ export class AppState {
     this.prompt.onPreset = (p) => {
       this.dataset.form.maxTurns = p.maxTurns;
       // A demo preset whose rule the first run does not teach gets the default run, and the reverse.
-      if (this.model.summary?.testbed && p.testbedRule) applyDemoRun(p.testbedRule, this.dataset, this.training, this.evaluation);
+      if (this.model.summary?.testbed && p.testbed) applyDemoRun(this.demoRule(), this.dataset, this.training, this.evaluation);
     };
     this.training.onFinished = (a) => {
       this.evaluation.adapterId = a.id;
@@ -71,9 +75,19 @@ export class AppState {
     };
   }
 
-  /** The demo rule the prompt states when it is a demo preset; null for any other prompt. */
+  /**
+   * What sizes the demo's first run: the demo rule the prompt states when it is a single-rule demo preset,
+   * 'compound' for the compound one (the default run), null for any other prompt.
+   */
   private demoRule(): string | null {
-    return (this.prompt.presetId && presetById(this.prompt.presetId)?.testbedRule) || null;
+    const p = this.prompt.presetId ? presetById(this.prompt.presetId) : undefined;
+    return p?.testbedRule ?? (p?.testbed === 'compound' ? 'compound' : null);
+  }
+
+  /** Whether the page holds, unedited, a demo preset for another demo model than `testbed`. */
+  private showsOtherDemoPreset(testbed: TestbedKind): boolean {
+    const p = this.prompt.presetId ? presetById(this.prompt.presetId) : undefined;
+    return !!p?.testbed && p.testbed !== testbed && p.text === this.prompt.text;
   }
 
   async start(): Promise<void> {

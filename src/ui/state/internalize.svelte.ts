@@ -52,9 +52,11 @@ export const DEMO_QUICK = {
  */
 const DEMO_SMOKE = { samples: 8, heldout: 0.5, epochs: 1, batchSize: 4 } as const;
 
+const demoSmoke = () => import.meta.env.VITE_GENPI_DEMO_SMOKE === '1';
+
 function demoRun() {
   const q = DEMO_QUICK;
-  if (import.meta.env.VITE_GENPI_DEMO_SMOKE !== '1') return q;
+  if (!demoSmoke()) return q;
   const x = DEMO_SMOKE;
   return {
     ...q,
@@ -232,14 +234,15 @@ export class InternalizeState {
 
 /**
  * Sets the demo's first run in the forms for the demo preset of `rule` (DEMO_QUICK where it teaches that rule or for
- * a prompt of the user's own, null; the default run where it does not; DEMO_SMOKE in the e2e), leaving any value the user changed: a value counts as the
- * user's when it is neither the default nor what a demo run sets. Called when the demo model loads and when another
- * demo preset is picked.
+ * a prompt of the user's own, null; the default run where it does not, as for the compound preset's 'compound';
+ * DEMO_SMOKE for every preset in the e2e), leaving any value the user changed: a value counts as the user's when it
+ * is neither the default nor what a demo run sets. Called when a demo model loads and when another demo preset is
+ * picked.
  */
 export function applyDemoRun(rule: string | null, dataset: DatasetState, training: TrainingState, evaluation: EvaluationState): void {
   const f = dataset.form;
   const q = demoRun();
-  const quick = rule === null || DEMO_QUICK.rules.includes(rule);
+  const quick = demoSmoke() || rule === null || DEMO_QUICK.rules.includes(rule);
   const d = DEFAULT_SYNTH;
   const lr = defaultTrainSettings().lr;
   if (f.samples === d.samples || f.samples === q.synthesis.samples) f.samples = quick ? q.synthesis.samples : d.samples;

@@ -7,6 +7,7 @@ import type { ModelRef, StoredAdapter } from '../../store/schema';
 import type { ErrorInfo, ModelSource, ModelSummary } from '../../worker/api';
 import type { EngineClient } from '../../worker/client';
 import { refOf } from '../adapter-io';
+import { DEMO_MODELS, type TestbedKind } from '../../genpi/demo-models';
 import { TINY_SOURCE } from '../curated-models';
 import { errorInfo } from '../errors';
 import type { JobGate } from './jobs.svelte';
@@ -62,9 +63,9 @@ export class ModelState {
     return this.load({ ...TINY_SOURCE });
   }
 
-  /** The demo model ships with the app (public/demo-model): read from this site, so it works offline too. */
-  loadDemo(): Promise<void> {
-    return this.load({ kind: 'demo', baseUrl: new URL('demo-model/', document.baseURI).href });
+  /** The demo models ship with the app (public/demo-model, public/compound-model): read from this site, so they work offline too. */
+  loadDemo(model: TestbedKind = 'single'): Promise<void> {
+    return this.load({ kind: 'demo', baseUrl: new URL(`${DEMO_MODELS[model].dir}/`, document.baseURI).href, model });
   }
 
   /** Files from <input webkitdirectory>: each carries its path inside the folder. */
