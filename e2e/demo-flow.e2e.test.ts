@@ -6,7 +6,8 @@
 // axe-core finding nothing serious at each step, and no sideways scroll at 360 px. With GENPI_DOC_SHOTS=1 it also
 // writes the README's screenshots of each step at 1366x900 and 390x844 into docs/screenshots/. The demo's run is its
 // smoke size here (VITE_GENPI_DEMO_SMOKE: 8 samples, one step), so the test stays short; GENPI_DEMO_FULL=1 runs the
-// demo's real first run instead and expects the student to apply the rule.
+// demo's real first run instead and expects the student to apply the rule. A second visit loads the compound demo
+// model: its own preset, the one button, and the evaluation's table per branch of P and per turn.
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
@@ -202,7 +203,7 @@ it('the compound demo model: its preset, the one button, and the figures per bra
     branch: tr.getAttribute('data-branch'), turn: Number(tr.getAttribute('data-turn')), cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
   })));
   console.log(rows.map((r) => `${r.branch} t${r.turn}: ${r.cells.slice(2).join(' / ')}`).join('\n'));
-  for (const branch of ['question', 'digit', 'other', 'all branches']) {
+  for (const branch of ['please', 'question', 'other', 'all branches']) {
     expect(rows.filter((r) => r.branch === branch).map((r) => r.turn), branch).toEqual([1, 2, 3]);
   }
   // Every row with inputs shows the three models (and a retention where the teacher followed P at all); the branches'
@@ -212,7 +213,7 @@ it('the compound demo model: its preset, the one button, and the figures per bra
     expect(r.cells[6], JSON.stringify(r)).toMatch(r.cells[3] === '0.0%' ? /^—$/ : /%$/);
   }
   const inputs = (branch: string, turn: number) => Number(rows.find((r) => r.branch === branch && r.turn === turn)?.cells[2]);
-  expect(inputs('question', 1) + inputs('digit', 1) + inputs('other', 1)).toBe(inputs('all branches', 1));
+  expect(inputs('please', 1) + inputs('question', 1) + inputs('other', 1)).toBe(inputs('all branches', 1));
   expect(inputs('all branches', 1)).toBeGreaterThan(0);
   expect(await page.getByTestId('eval-behaviour-worst').textContent()).toMatch(/at turn [123], retention|none with enough inputs/);
   await context.close();

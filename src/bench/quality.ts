@@ -4,7 +4,7 @@
 // record was trained on, per branch and over conversations of three turns. This is the number the method's
 // defaults are chosen by: student accuracy without P over teacher accuracy with P, on its worst branch.
 import type { Kernels } from '../gpu/kernel';
-import { buildCompoundPrompt, HELDOUT_PAIRS, makeMessage, type Action, type Branch, type CompoundRules, type Condition } from '../genpi/compound-testbed';
+import { buildCompoundPrompt, compoundRulesOfPrompt, HELDOUT_PAIRS, makeMessage, type Action, type Branch, type CompoundRules, type Condition } from '../genpi/compound-testbed';
 import { coverageText, type Coverage } from '../genpi/coverage';
 import { formatBehaviour } from '../genpi/behaviour-table';
 import type { BehaviourFigures } from '../genpi/eval-turns';
@@ -95,21 +95,32 @@ export function compoundCases(tok: Tokenizer, tokens: number[], testInputs: numb
     };
     const all: Branch[] = [...rules.branches.map((b) => b.when), 'other'];
     const prompt = buildCompoundPrompt({ rules, split: 'heldout', examples: all.slice(0, 2).map((b) => makeMessage(b, next)), targetTokens: target, count, next });
-    return {
-      name: `compound ~${target}`,
-      prompt,
-      promptTokens: count(prompt),
-      testInputs: (trained, heldout) => {
-        const seen = new Set([...trained, ...heldout]);
-        const out = [...heldout];
-        for (let k = 0; out.length < testInputs && k < 100 * testInputs; k++) {
-          const x = makeMessage(all[k % all.length], next);
-          if (!seen.has(x)) out.push(x), seen.add(x);
-        }
-        return out;
-      },
-    };
+    return compoundCase(`compound ~${target}`, prompt, testInputs, next, count(prompt));
   });
+}
+
+/**
+ * A compound P as a case: scored on the held-out records' inputs, then fresh messages branch by branch in turn (as
+ * compoundRulesOfPrompt reads P's branches) until there are `testInputs`, so every branch has inputs at every turn.
+ */
+export function compoundCase(name: string, prompt: string, testInputs: number, next: () => number, promptTokens?: number): QualityCase {
+  const rules = compoundRulesOfPrompt(prompt);
+  if (!rules) throw new Error(`${name}: P states no compound rules the testbed's checker reads`);
+  const all: Branch[] = [...rules.branches.map((b) => b.when), 'other'];
+  return {
+    name,
+    prompt,
+    promptTokens,
+    testInputs: (trained, heldout) => {
+      const seen = new Set([...trained, ...heldout]);
+      const out = [...heldout];
+      for (let k = 0; out.length < testInputs && k < 100 * testInputs; k++) {
+        const x = makeMessage(all[k % all.length], next);
+        if (!seen.has(x)) out.push(x), seen.add(x);
+      }
+      return out;
+    },
+  };
 }
 
 export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Array>, o: {

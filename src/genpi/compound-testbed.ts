@@ -212,20 +212,24 @@ export function buildCompoundPrompt(o: PromptParts): string {
   return render();
 }
 
-/** The compound demo's rule set: a held-out pair (training never put the two in one P), the rest a third action. */
+/**
+ * The compound demo's rule set: a held-out pair (training never put the two in one P), the rest a third action; the
+ * three rules a short run teaches (the single-rule demo's quick ones). With reverse on the digit branch instead, the
+ * student of a 32-sample run kept 40-83% of the teacher there.
+ */
 const DEMO_RULES: CompoundRules = {
-  branches: [{ when: 'question', action: 'double' }, { when: 'digit', action: 'reverse' }],
+  branches: [{ when: 'please', action: 'last' }, { when: 'question', action: 'count' }],
   otherwise: 'first',
   prefix: 'OK:',
 };
 
 /**
  * The compound demo preset's P: persona, policy sentences, rule lines and the prefix rule all in held-out phrasings,
- * with two example turns; the same text on every call (a fixed seed).
+ * with an example turn per branch; the same text on every call (a fixed seed).
  */
 export function compoundDemoPrompt(): string {
   const rng = new Rng(7);
-  return buildCompoundPrompt({ rules: DEMO_RULES, split: 'heldout', examples: ['sun moon?', 'red cat bird'], next: () => rng.next() });
+  return buildCompoundPrompt({ rules: DEMO_RULES, split: 'heldout', examples: ['please red cat', 'sun moon?', 'bird lamp'], next: () => rng.next() });
 }
 
 /** A random rule set: 1–3 distinct conditions in random order, each an action, the rest another, maybe a prefix. */

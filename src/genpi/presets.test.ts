@@ -46,12 +46,12 @@ describe('prompt presets', () => {
     const text = demoPresetFor('compound').text;
     const checker = behaviourChecker(text)!;
     expect(checker.testbed).toBe('compound');
-    expect(checker.branches).toEqual(['question', 'digit', 'other']);
+    expect(checker.branches).toEqual(['please', 'question', 'other']);
     const trained = [...Object.values(CONDITION_PHRASINGS).flatMap((s) => s.train), ...PERSONAS.train, ...PREFIX_PHRASINGS.train.map((s) => s.split('#')[0])];
     for (const line of text.split('\n')) expect(trained.filter((t) => line.startsWith(t)), line).toEqual([]);
     // Its example turns are answered as its rules say, so the teacher sees P agree with itself.
     const turns = parsePrompt(text).examples;
-    expect(turns.length).toBe(4);
+    expect(turns.length).toBe(6);
     for (let i = 0; i < turns.length; i += 2) expect(checker.follows(turns[i].content, turns[i + 1].content), turns[i].content).toBe(true);
   });
 });

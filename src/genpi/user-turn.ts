@@ -50,15 +50,23 @@ export interface UserTurn {
 }
 
 /**
- * `count` user turns sampled after the opener [temperature 1.0, top-p 0.9 as docs/METHOD.md samples inputs], each with
- * its own seed, each stopped at the model's end of turn (the generator's default stops).
+ * Nucleus of the user-turn sampling: 1, the whole distribution. At 0.9 (docs/METHOD.md's value for inputs) the
+ * compound testbed never wrote a digit: a branch keyed on one spreads its mass over nine tokens, each in the tail
+ * the nucleus cuts, so that branch got 0 of 32 inputs and its student never learned it (0% retention). At 1, 19%
+ * of the inputs, and 83% retention there; the single-rule testbed's `last` stayed at 100% (8 of 8).
+ */
+const USER_TURN_TOP_P = 1;
+
+/**
+ * `count` user turns sampled after the opener [temperature 1.0, top-p USER_TURN_TOP_P], each with its own seed, each
+ * stopped at the model's end of turn (the generator's default stops).
  */
 export async function sampleUserTurns(gen: Generator, opener: { prefix: number[]; prompt: number[] }, count: number,
   o: { seed: number; maxNewTokens: number; signal?: AbortSignal }): Promise<UserTurn[]> {
   if (count <= 0) return [];
   const reqs: GenRequest[] = Array.from({ length: count }, (_, i) => ({
     prompt: opener.prompt, prefix: opener.prefix, maxNewTokens: o.maxNewTokens,
-    temperature: 1, topP: 0.9, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
+    temperature: 1, topP: USER_TURN_TOP_P, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
   }));
   const out = await gen.generate(reqs);
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('cancelled');

@@ -1,0 +1,67 @@
+// GenPI end to end on a compound P, the kind of prompt the product exists for, cut to fit the suite: the compound
+// demo preset (persona, policies, a rule for messages starting with "please", one for messages ending in "?", one
+// for the rest, a reply prefix, an example turn each, all in phrasings the model never saw) on the compound testbed model
+// (public/compound-model), P alone with the default synthesis at 32 samples, the default variant, 5 epochs (the
+// default plan's 120 steps took three times as long and its held-out KL had flattened by step 32), then the exact
+// checker on the held-out records' inputs and fresh ones, branch by branch, over two turns.
+// It asserts: every branch has at least 10% of the synthesized inputs (with user turns sampled at top-p 0.9, a digit
+// branch got none of 32); the teacher follows each branch on at least half of the inputs and the base on none (the
+// teacher's bar is not the testbed's 90%: the committed weights are not finished, README "The compound testbed");
+// the student keeps >= 90% of the teacher on "?" and on the rest, on both turns. On the "please" branch it does not
+// (issue 22 stays open): it answers "OK: please", the rest's rule, keeping 50% of the teacher on turns 1 and 2; that
+// case is marked as failing, so it turns red the day the branch is learned and the mark must go. With reverse on a
+// digit branch instead of "please", the student kept 40-83% of the teacher there.
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Kernels } from '../gpu/kernel';
+import { testKernels } from '../gpu/testing';
+import { formatBehaviour } from '../genpi/behaviour-table';
+import { demoPresetFor } from '../genpi/presets';
+import { Rng } from '../util/rng';
+import { benchQuality, compoundCase, type QualityRow } from './quality';
+
+const DIR = 'public/compound-model';
+let kernels: Kernels | undefined;
+let row: QualityRow;
+afterAll(() => kernels?.device.destroy());
+
+beforeAll(async () => {
+  kernels = await testKernels(true);
+  const files = new Map(readdirSync(DIR).map((f) => [f, new Uint8Array(readFileSync(`${DIR}/${f}`))]));
+  const rng = new Rng(5);
+  [row] = await benchQuality(kernels, files, {
+    model: 'compound-model', variants: ['kl_only'], samples: 32, epochs: 5, turns: 2, log: (s) => console.log(s),
+    cases: [compoundCase('compound demo', demoPresetFor('compound').text, 36, () => rng.next())],
+  });
+  console.log(formatBehaviour(row.variants[0].behaviour!));
+  console.log(`synthesis ${row.synthesisMinutes.toFixed(1)} min, ${row.records} records; training and evaluation ${row.variants[0].minutes.toFixed(1)} min`);
+}, 900_000);
+
+const cells = (branch?: string) => row.variants[0].behaviour!.cells.filter((c) => !branch || c.branch === branch);
+
+it('synthesis from P alone gives every branch at least 10% of the inputs', () => {
+  const shares = row.coverage!.branches!;
+  expect(shares.map((x) => x.branch)).toEqual(['please', 'question', 'other']);
+  for (const x of shares) expect(x.share, `inputs in ${x.branch}`).toBeGreaterThanOrEqual(0.1);
+});
+
+it('every branch, turns 1 and 2, is measured: the teacher follows it on at least half the inputs, the base never', () => {
+  expect(cells().map((c) => `${c.branch} ${c.turn}`)).toEqual(['please 1', 'please 2', 'question 1', 'question 2', 'other 1', 'other 2']);
+  for (const c of cells()) {
+    const at = `${c.branch} turn ${c.turn}`;
+    expect(c.inputs, at).toBeGreaterThanOrEqual(9);
+    expect(c.teacher, at).toBeGreaterThanOrEqual(0.5);
+    expect(c.base, at).toBeLessThanOrEqual(0.1);
+  }
+});
+
+for (const branch of ['question', 'other']) {
+  it(`the student without P keeps >= 90% of the teacher on "${branch}", turns 1 and 2`, () => {
+    for (const c of cells(branch)) expect(c.student, `turn ${c.turn}`).toBeGreaterThanOrEqual(0.9 * c.teacher);
+  });
+}
+
+// Known short (issue 22): marked as failing, so it turns red once the branch is learned.
+it.fails('the student without P keeps >= 90% of the teacher on "please", turns 1 and 2', () => {
+  for (const c of cells('please')) expect(c.student, `turn ${c.turn}`).toBeGreaterThanOrEqual(0.9 * c.teacher);
+});
