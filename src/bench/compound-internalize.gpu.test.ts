@@ -4,13 +4,11 @@
 // (public/compound-model), P alone with the default synthesis at 32 samples, the default variant, 5 epochs (the
 // default plan's 120 steps took three times as long and its held-out KL had flattened by step 32), then the exact
 // checker on the held-out records' inputs and fresh ones, branch by branch, over two turns.
-// It asserts: every branch has at least 10% of the synthesized inputs (with user turns sampled at top-p 0.9, a digit
-// branch got none of 32); the teacher follows each branch on at least half of the inputs and the base on none (the
-// teacher's bar is not the testbed's 90%: the committed weights are not finished, README "The compound testbed");
-// the student keeps >= 90% of the teacher on "?" and on the rest, on both turns. On the "please" branch it does not
-// (issue 22 stays open): it answers "OK: please", the rest's rule, keeping 50% of the teacher on turns 1 and 2; that
-// case is marked as failing, so it turns red the day the branch is learned and the mark must go. With reverse on a
-// digit branch instead of "please", the student kept 40-83% of the teacher there.
+// It asserts that every branch has at least 10% of the synthesized inputs (with user turns sampled at top-p 0.9, a
+// digit branch got none of 32), that the teacher follows every branch on at least 90% of the inputs and the base on
+// none, and that the student without P keeps >= 90% of the teacher on every branch, turns 1 and 2. Measured: the
+// teacher at 100% on every cell; the student keeps 100% on please and the rest, 92% and 100% on "?" (turns 1, 2).
+// With the compound model's earlier (v5) weights the teacher followed "please" 71% of the time, the student 36%.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
@@ -45,23 +43,16 @@ it('synthesis from P alone gives every branch at least 10% of the inputs', () =>
   for (const x of shares) expect(x.share, `inputs in ${x.branch}`).toBeGreaterThanOrEqual(0.1);
 });
 
-it('every branch, turns 1 and 2, is measured: the teacher follows it on at least half the inputs, the base never', () => {
+it('every branch, turns 1 and 2, is measured: the teacher follows it on at least 90% of the inputs, the base never', () => {
   expect(cells().map((c) => `${c.branch} ${c.turn}`)).toEqual(['please 1', 'please 2', 'question 1', 'question 2', 'other 1', 'other 2']);
   for (const c of cells()) {
     const at = `${c.branch} turn ${c.turn}`;
     expect(c.inputs, at).toBeGreaterThanOrEqual(9);
-    expect(c.teacher, at).toBeGreaterThanOrEqual(0.5);
+    expect(c.teacher, at).toBeGreaterThanOrEqual(0.9);
     expect(c.base, at).toBeLessThanOrEqual(0.1);
   }
 });
 
-for (const branch of ['question', 'other']) {
-  it(`the student without P keeps >= 90% of the teacher on "${branch}", turns 1 and 2`, () => {
-    for (const c of cells(branch)) expect(c.student, `turn ${c.turn}`).toBeGreaterThanOrEqual(0.9 * c.teacher);
-  });
-}
-
-// Known short (issue 22): marked as failing, so it turns red once the branch is learned.
-it.fails('the student without P keeps >= 90% of the teacher on "please", turns 1 and 2', () => {
-  for (const c of cells('please')) expect(c.student, `turn ${c.turn}`).toBeGreaterThanOrEqual(0.9 * c.teacher);
+it('the student without P keeps >= 90% of the teacher on every branch, turns 1 and 2', () => {
+  for (const c of cells()) expect(c.student, `${c.branch} turn ${c.turn}`).toBeGreaterThanOrEqual(0.9 * c.teacher);
 });
