@@ -6,9 +6,9 @@
 // checker on the held-out records' inputs and fresh ones, branch by branch, over two turns.
 // It asserts that every branch has at least 10% of the synthesized inputs (with user turns sampled at top-p 0.9, a
 // digit branch got none of 32), that the teacher follows every branch on at least 90% of the inputs and the base on
-// none, and that the student without P keeps >= 90% of the teacher on every branch, turns 1 and 2. Measured: the
-// teacher at 100% on every cell; the student keeps 100% on please and the rest, 92% and 100% on "?" (turns 1, 2).
-// With the compound model's earlier (v5) weights the teacher followed "please" 71% of the time, the student 36%.
+// none, and that the student without P keeps >= 90% of the teacher on every branch, turns 1 and 2. Measured: 100%
+// for teacher and student on every cell (with user turns at top-p 1: 92% on "?" at turn 1). With the compound
+// model's earlier (v5) weights the teacher followed "please" 71% of the time, the student 36%.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';

@@ -50,12 +50,14 @@ export interface UserTurn {
 }
 
 /**
- * Nucleus of the user-turn sampling: 1, the whole distribution. At 0.9 (docs/METHOD.md's value for inputs) the
- * compound testbed never wrote a digit: a branch keyed on one spreads its mass over nine tokens, each in the tail
- * the nucleus cuts, so that branch got 0 of 32 inputs and its student never learned it (0% retention). At 1, 19%
- * of the inputs, and 83% retention there; the single-rule testbed's `last` stayed at 100% (8 of 8).
+ * Nucleus of the user-turn sampling, measured both ways and kept at 0.9, docs/METHOD.md's value for inputs. At 0.9
+ * the compound testbed never wrote a digit (a branch keyed on one spreads its mass over nine tokens, each in the
+ * tail the nucleus cuts): that branch got 0 of 32 inputs and its student 0% of the teacher; at 1 it got 16-19% and
+ * the student 83%, at 0.95 6%. But the single-rule testbed's hardest rule fell as the nucleus widened: `reverse`
+ * (quality bench, kl_only, default run) kept 96% / 88% of the teacher on turns 1 / 2 at 0.9, 82% / 74% at 0.95,
+ * 71% / 67% at 1. Issue 22 stays open on covering such a branch without that cost.
  */
-const USER_TURN_TOP_P = 1;
+const USER_TURN_TOP_P = 0.9;
 
 /**
  * `count` user turns sampled after the opener [temperature 1.0, top-p USER_TURN_TOP_P], each with its own seed, each
