@@ -84,10 +84,11 @@ export const CONDITION_PHRASINGS: Record<Condition | 'other', Split> = {
 };
 
 /**
- * Added for the compound model's sixth stage, as the single-rule testbed's stage 5 did for actions: every sentence
+ * Added for the compound model's v6/v7 stage, as the single-rule testbed's stage 5 did for actions: every sentence
  * frame joined with every key phrase of a condition (training split only), so the frame is shared by all conditions
- * and only the key phrase tells them apart. Trained on six fixed sentences each, the model read the held-out
- * "Whenever a digit appears in the message" as no condition at all. Each key is [plural, singular] verb form.
+ * and only the key phrase tells them apart. Trained on six fixed sentences each, v5 missed most digit inputs under
+ * the held-out "Whenever a digit appears in the message"; v7, trained with these, reads every held-out "please"
+ * phrasing and still misses that one (scripts/testbed/make-compound-data.ts). Each key is [plural, singular].
  */
 const CONDITION_FRAMES = { plural: ['Messages that #', 'User messages that #'], singular: ['If the message #', 'When a message #', 'For a message that #', "If the user's message #", 'Any message that #'] };
 const CONDITION_KEYS: Record<Condition, [string, string][]> = {

@@ -177,8 +177,8 @@ const DEMO_USER = { name: 'the user', description: 'a person who sends a few wor
 /**
  * For the demo models only. The demo model (public/demo-model): one of its rules, stated in a phrasing it never saw
  * in training, with one example turn. The compound model (public/compound-model): a persona, policies, a rule for
- * messages ending in "?", one for messages with a digit, one for the rest and a reply prefix, in held-out phrasings,
- * with an example turn per branch. A student trained from such a P alone should do what it says without it.
+ * messages starting with "please", one for messages ending in "?", one for the rest and a reply prefix, in held-out
+ * phrasings, with an example turn per branch. A student trained from such a P alone should do what it says without it.
  */
 export const DEMO_PRESETS: readonly PromptPreset[] = [
   ...TESTBED_RULES.map((rule) => ({

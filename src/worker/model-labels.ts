@@ -8,7 +8,6 @@ export function demoModelLabel(name: TestbedKind): string {
   return `${DEMO_MODELS[name].id} (${DEMO_MODELS[name].does})`;
 }
 
-
 const UNTRAINED = ' (untrained)';
 
 /** The tiny random model's label: its id, marked as untrained. */

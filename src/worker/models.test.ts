@@ -18,4 +18,10 @@ describe('loadModelFiles', () => {
     expect((await loadModelFiles(folder('public/demo-model'), undefined)).summary.testbed).toBe('single');
     expect((await loadModelFiles(folder('public/demo-model', [TESTBED_MARKER]), undefined)).summary.testbed).toBeUndefined();
   });
+
+  it('says which file is wrong when the marker is not JSON', async () => {
+    const f = folder('public/demo-model', [TESTBED_MARKER]);
+    f.files.push({ path: `m/${TESTBED_MARKER}`, file: new File(['rules: first'], TESTBED_MARKER) });
+    await expect(loadModelFiles(f, undefined)).rejects.toThrow(/genpi_testbed\.json: not JSON .*"kind": "compound"/);
+  });
 });

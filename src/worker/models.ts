@@ -71,7 +71,12 @@ async function filesOf(source: ModelSource, cache: ModelCache | undefined, onPro
 async function testbedKind(files: FileSet): Promise<{ testbed?: TestbedKind }> {
   const marker = await files.open(TESTBED_MARKER);
   if (!marker) return {};
-  const kind = (JSON.parse(await readText(marker)) as { kind?: string }).kind;
+  let kind: unknown;
+  try {
+    kind = (JSON.parse(await readText(marker)) as { kind?: unknown }).kind;
+  } catch (e) {
+    throw new ModelError(`${files.name}/${TESTBED_MARKER}`, `not JSON (${(e as Error).message}): a testbed's marker names its kind, e.g. {"kind": "compound"}`);
+  }
   return { testbed: kind === 'compound' ? 'compound' : 'single' };
 }
 
