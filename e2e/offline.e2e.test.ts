@@ -51,7 +51,9 @@ it('builds without onnxruntime and a service worker that lists every built file'
   const files = readdirSync(outDir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(outDir, f)).isFile());
   expect(files.filter((f) => /onnx|ort-wasm|\.wasm$/.test(f))).toEqual([]);
   const bytes = files.reduce((n, f) => n + statSync(join(outDir, f)).size, 0);
-  expect(bytes).toBeLessThan(3 * 2 ** 20); // was ~27 MB with onnxruntime-web's wasm
+  // The two testbed models (public/demo-model, public/compound-model) are about 1 MB each; onnxruntime-web's wasm
+  // made it ~27 MB.
+  expect(bytes).toBeLessThan(4 * 2 ** 20);
   expect(files).toContain('manifest.webmanifest');
   // sw.js opens with the precache list: every other file of the build.
   const head = readFileSync(join(outDir, 'sw.js'), 'utf8').split('\n')[0];
