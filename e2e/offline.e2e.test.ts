@@ -107,7 +107,11 @@ it('opens offline after one visit: app shell from the service worker, model from
   await screenshot(page, 'offline-reload');
   expect(await page.getByTestId('model-params').textContent()).toBe(String(expected.weights.parameterCount));
   expect(hub.requests.length).toBe(hubBefore);
-  expect(app.requests.slice(appBefore), 'the app server saw no request while offline').toEqual([]);
+  // The browser itself may check /sw.js for an update after the reload; that fetch comes from its service worker
+  // machinery, which Playwright's offline emulation does not cover (it reached the server in one CI run).
+  // A real offline browser gets a network error there and keeps the cached worker. Nothing else may reach the app.
+  const offlineRequests = app.requests.slice(appBefore).filter((path) => path !== '/sw.js');
+  expect(offlineRequests, 'the app server saw no request while offline but the update check').toEqual([]);
 
   // Privacy: every request went to the app's origin or the hub, and the CSP refused nothing.
   const origins = new Set(seen.map((u) => new URL(u).origin));
