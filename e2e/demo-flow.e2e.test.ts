@@ -40,7 +40,7 @@ const STEPS = ['step-prompt', 'step-internalize', 'step-try'];
 const SETTINGS = [
   'hub-id', 'hub-url', 'pick-folder', 'load-tiny', 'load-curated', 'prompt-preset', 'prompt-text', 'env-name', 'env-description',
   'env-end-marker', 'action-pattern', 'synth-samples', 'synth-heldout', 'synth-max-turns', 'synth-seed', 'synth-max-tokens',
-  'synth-reason-tokens', 'synth-max-rounds', 'synth-seed-inputs', 'dataset-import', 'train-rank', 'train-alpha', 'train-dropout',
+  'synth-reason-tokens', 'synth-max-rounds', 'synth-user-turn-top-p', 'synth-seed-inputs', 'dataset-import', 'train-rank', 'train-alpha', 'train-dropout',
   'train-target', 'train-epochs', 'train-batch-size', 'train-lr', 'train-warmup', 'train-checkpoint-every', 'train-seed',
   'train-max-tokens', 'train-kl-weight', 'train-kl-top-k', 'train-variant', 'train-check', 'train-start', 'eval-adapter',
   'eval-source-heldout', 'eval-source-typed', 'eval-max-tokens', 'eval-run', 'adapter-import', 'onnx-dtype', 'chat-side', 'chat-input',

@@ -136,8 +136,9 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   rank?: number;
   epochs?: number;
   seed?: number;
-  /** Synthesis's later turns (chain-turns.ts); the default's otherwise. */
+  /** Synthesis's later turns (chain-turns.ts) and its user-turn nucleus (user-turn.ts); the default's otherwise. */
   chainTurns?: number;
+  userTurnTopP?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -152,7 +153,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
       const synth: SynthesisSettings = {
         samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens,
         reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
-        chainTurns: o.chainTurns ?? d.chainTurns,
+        chainTurns: o.chainTurns ?? d.chainTurns, userTurnTopP: o.userTurnTopP ?? d.userTurnTopP,
       };
       const t0 = performance.now();
       const { records, figures } = await session.synthesize(`q-${rule}`, prompt, synth);

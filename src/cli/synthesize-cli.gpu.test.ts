@@ -53,3 +53,10 @@ it('refuses fewer than 8 training records, saying what to do, and leaves no data
   expect(existsSync(r.out)).toBe(false);
   expect(readdirSync(tmp).filter((f) => f.startsWith('floor.jsonl'))).toEqual([]);
 });
+
+it('refuses a user-turn top-p outside [0.1, 1] before opening the model', () => {
+  const r = synthesize('top-p', SEEDS, '--user-turn-top-p', '1.5');
+  expect(r.code).not.toBe(0);
+  expect(r.errors).toEqual(['genpi: synthesize: --user-turn-top-p must be a number in [0.1, 1], got "1.5"']);
+  expect(existsSync(r.out)).toBe(false);
+});

@@ -30,6 +30,15 @@ describe('coverageOf', () => {
       "1 of P's 2 example user turns have a near input (token F1 ≥ 0.8); 2 of P's 2 example answers break its own rules (the student learns what the teacher does)");
   });
 
+  it('names a branch that got no input, and what would reach it', () => {
+    const c = coverageOf(['red sun?', 'old lamp', 'hot milk'], parsePrompt('You are a bot.'), compoundChecker(RULES));
+    expect(c.branches?.map((b) => b.inputs)).toEqual([0, 1, 2]);
+    expect(coverageText(c)).toContain('no input for digit: the student cannot learn that branch (a user-turn top-p of 1 samples messages');
+    expect(coverageText(coverageOf(['gold 7 box', 'red sun?', 'old lamp'], parsePrompt('You are a bot.'), compoundChecker(RULES)))).not.toContain('no input');
+    // No inputs at all is the shortfall's to say, not a branch's.
+    expect(coverageText(coverageOf([], parsePrompt('You are a bot.'), compoundChecker(RULES)))).not.toContain('no input');
+  });
+
   it('says what it can without a checker or inputs', () => {
     const c = coverageOf([], parsePrompt('Answer briefly.'), null);
     expect(c).toEqual({ inputs: 0, distinct: 0, words: null, examples: { total: 0, near: 0 }, branches: null, contradictingExamples: null });
@@ -73,5 +82,24 @@ describe('synthesize: coverage in the figures', () => {
     expect(figures.coverage).toMatchObject({ inputs: 6, distinct: 6, examples: { total: 1, near: 0 } });
     const plain = await synthesize(scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? written[n % 6] : kind === 'list' ? '' : 'ok' })).gen, tok, P, o);
     expect(plain.figures.coverage?.branches).toBeNull();
+  });
+
+  it("samples user turns at the setting's nucleus, 0.9 when unset, and refuses one outside (0, 1]", async () => {
+    const P = parsePrompt('You are a bot.');
+    const o = { samples: 6, heldout: 0.2, maxTurns: 1, maxNewTokens: 8, seed: 0, maxRounds: 2 };
+    const nuclei = async (userTurnTopP?: number) => {
+      const seen = new Set<number | undefined>();
+      const { gen } = scriptedGenerator(tok, (kind, n, _text, r) => {
+        if (kind === 'user_turn') seen.add(r.topP);
+        return { text: kind === 'user_turn' ? `word${n} sun` : kind === 'list' ? '' : 'ok' };
+      });
+      await synthesize(gen, tok, P, { ...o, userTurnTopP });
+      return [...seen];
+    };
+    expect(await nuclei()).toEqual([0.9]);
+    expect(await nuclei(1)).toEqual([1]);
+    for (const bad of [0, 1.5, Number.NaN]) {
+      await expect(nuclei(bad)).rejects.toThrow(/the user-turn top-p must be in \(0, 1\], got/);
+    }
   });
 });

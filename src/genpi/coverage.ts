@@ -62,5 +62,11 @@ export function coverageText(c: Coverage): string {
   if (c.examples.total) parts.push(`${c.examples.near} of P's ${c.examples.total} example user turns have a near input (token F1 ≥ ${NEAR_F1})`);
   const bad = c.contradictingExamples;
   if (bad?.contradicting) parts.push(`${bad.contradicting} of P's ${bad.total} example answers break its own rules (the student learns what the teacher does)`);
+  // The case measured on the compound testbed: at the default nucleus no sampled message held a digit (user-turn.ts).
+  const unseen = c.inputs ? (c.branches ?? []).filter((b) => b.inputs === 0).map((b) => b.branch) : [];
+  if (unseen.length) {
+    parts.push(`no input for ${unseen.join(', ')}: the student cannot learn ${unseen.length === 1 ? 'that branch' : 'those branches'} ` +
+      '(a user-turn top-p of 1 samples messages the default cuts; seed inputs that take the branch cover it too)');
+  }
   return parts.join('; ');
 }

@@ -19,6 +19,8 @@ export interface SynthesisSettings {
   actionPattern: string;
   /** Most user turns a training conversation is continued to with other inputs [3]; 1 is off (genpi/chain-turns.ts). */
   chainTurns?: number;
+  /** Nucleus of the user-turn sampling; absent: DEFAULT_SYNTHESIS.userTurnTopP (datasets saved before it existed). */
+  userTurnTopP?: number;
   /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
   maxRounds?: number;
   /** AS-IS answers and reasons, which only prompt-generation variants read; absent or empty: none made. */

@@ -13,9 +13,11 @@ export interface SynthesisDefaults {
   chainTurns: number;
   /** Share of the training conversations continued so. */
   chainShare: number;
+  /** Nucleus of the user-turn sampling (user-turn.ts): what it measured, and why 0.9, is written there. */
+  userTurnTopP: number;
 }
 
 export const DEFAULT_SYNTHESIS: SynthesisDefaults = {
   samples: 64, heldout: 0.1, maxTurns: 1, maxNewTokens: 256, reasonTokens: 512, environment: DEFAULT_ENVIRONMENT,
-  chainTurns: 3, chainShare: 0.5,
+  chainTurns: 3, chainShare: 0.5, userTurnTopP: 0.9,
 };

@@ -5,6 +5,7 @@
 import type { GenRequest, Generator } from '../llama/generator';
 import type { Tokenizer } from '../model/tokenizer';
 import { promptTokenIds, type ParsedPrompt } from './prompt';
+import { DEFAULT_SYNTHESIS } from './synthesis-defaults';
 
 /** Stands in for a user message's text, so the template's own text before it can be found; letters only, so
  * byte-level pre-tokenizers start a new piece at it rather than merging it into what precedes. */
@@ -49,26 +50,27 @@ export interface UserTurn {
   cut: boolean;
 }
 
-/**
- * Nucleus of the user-turn sampling, measured both ways and kept at 0.9, docs/METHOD.md's value for inputs. At 0.9
+/*
+ * The nucleus of the user-turn sampling (DEFAULT_SYNTHESIS.userTurnTopP, a synthesis setting), measured both ways and
+ * kept at 0.9, docs/METHOD.md's value for inputs. At 0.9
  * the compound testbed never wrote a digit (a branch keyed on one spreads its mass over nine tokens, each in the
  * tail the nucleus cuts): that branch got 0 of 32 inputs and its student 0% of the teacher; at 1 it got 16-19% and
  * the student 83%, at 0.95 6%. But the single-rule testbed's hardest rule fell as the nucleus widened: `reverse`
  * (quality bench, kl_only, default run) kept 96% / 88% of the teacher on turns 1 / 2 at 0.9, 82% / 74% at 0.95,
- * 71% / 67% at 1. Issue 22 stays open on covering such a branch without that cost.
+ * 71% / 67% at 1. So the default stays, and a P whose branch hangs on rare tokens can widen it: the coverage line
+ * names a branch that got no inputs.
  */
-const USER_TURN_TOP_P = 0.9;
 
 /**
- * `count` user turns sampled after the opener [temperature 1.0, top-p USER_TURN_TOP_P], each with its own seed, each
- * stopped at the model's end of turn (the generator's default stops).
+ * `count` user turns sampled after the opener [temperature 1.0, top-p DEFAULT_SYNTHESIS.userTurnTopP], each with its
+ * own seed, each stopped at the model's end of turn (the generator's default stops).
  */
 export async function sampleUserTurns(gen: Generator, opener: { prefix: number[]; prompt: number[] }, count: number,
-  o: { seed: number; maxNewTokens: number; signal?: AbortSignal }): Promise<UserTurn[]> {
+  o: { seed: number; maxNewTokens: number; topP?: number; signal?: AbortSignal }): Promise<UserTurn[]> {
   if (count <= 0) return [];
   const reqs: GenRequest[] = Array.from({ length: count }, (_, i) => ({
     prompt: opener.prompt, prefix: opener.prefix, maxNewTokens: o.maxNewTokens,
-    temperature: 1, topP: USER_TURN_TOP_P, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
+    temperature: 1, topP: o.topP ?? DEFAULT_SYNTHESIS.userTurnTopP, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
   }));
   const out = await gen.generate(reqs);
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('cancelled');

@@ -23,15 +23,16 @@ import type { StoreState } from './store.svelte';
 
 /**
  * The synthesis settings as the form edits them: seed inputs as text, the retry budget null for "auto" (an empty
- * number field), one box for the optional parts (AS-IS answers and reasons); environment and pattern live with P.
+ * number field), one box for the optional parts (AS-IS answers and reasons), the user-turn nucleus always set;
+ * environment and pattern live with P.
  */
-export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern' | 'maxRounds' | 'parts'> &
-  { seedInputs: string; maxRounds: number | null; makeParts: boolean };
+export type SynthForm = Omit<SynthesisSettings, 'seedInputs' | 'environment' | 'actionPattern' | 'maxRounds' | 'parts' | 'userTurnTopP'> &
+  { seedInputs: string; maxRounds: number | null; makeParts: boolean; userTurnTopP: number };
 
 const d = DEFAULT_SYNTHESIS;
 export const DEFAULT_SYNTH: SynthForm = {
   samples: d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens, reasonTokens: d.reasonTokens, seedInputs: '', maxRounds: null,
-  makeParts: false,
+  makeParts: false, userTurnTopP: d.userTurnTopP,
 };
 
 /** The quality figures' sentences, in the words genpi and train have for them, for the figures panel. */
@@ -231,6 +232,7 @@ export class DatasetState {
     this.form.reasonTokens = d.settings.reasonTokens ?? DEFAULT_SYNTH.reasonTokens;
     this.form.seedInputs = d.settings.seedInputs.join('\n');
     this.form.maxRounds = d.settings.maxRounds ?? null;
+    this.form.userTurnTopP = d.settings.userTurnTopP ?? DEFAULT_SYNTH.userTurnTopP;
     this.form.makeParts = (d.settings.parts?.length ?? 0) > 0;
   }
 
