@@ -1,20 +1,21 @@
 // Batched next-token sampling on the GPU, so a decode step reads back only B token ids. One workgroup per row:
 // temperature, top-k, then top-p over the top-k survivors (Hugging Face's order), without sorting: each threshold is
 // a 32-step binary search over order-preserving u32 keys of the scaled logits, each step a workgroup-wide count (top-k)
-// or mass sum (top-p) over the row. Then one draw from a stateless hash of (seed, step, row). Reference:
-// src/ref/sampling.ts (sample_tokens, sampling_key, sampling_uniform).
+// or mass sum (top-p) over the row. Then min-p, whose threshold is the max plus ln(min_p), and one draw from a
+// stateless hash of (seed, step, row). Reference: src/ref/sampling.ts (sample_tokens, sampling_key, sampling_uniform).
 
 const SMP_WG: u32 = 256u;
 // The key of -inf: masked (and non-finite) logits get it and weigh nothing.
 const SMP_KEY_NEG_INF: u32 = 0x007fffffu;
 
-// One row's settings: 5 x 4 bytes, array stride 20 (packSamplingSettings in src/llama/ops/sampling.ts).
+// One row's settings: 6 x 4 bytes, array stride 24 (packSamplingSettings in src/llama/ops/sampling.ts).
 struct SamplingRow {
   temperature: f32,  // <= 0: greedy (argmax of the raw logits, lowest id on ties)
   top_k: u32,        // 0 or >= V: off; ties with the k-th largest are all kept
   top_p: f32,        // >= 1: off; ties at the boundary are all kept
   seed: u32,
   step: u32,
+  min_p_log: f32,    // ln(min_p) <= 0, computed on the host; > 0: off. Ties at the boundary are all kept
 }
 
 struct SamplingParams {
@@ -227,6 +228,10 @@ fn sample_tokens(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
       tp = select(tp, cand, m > 0.0 && m >= need);
     }
     t = max(tp, tk);
+  }
+  // min-p: keep z >= zmax + ln(min_p), i.e. p >= min_p * p_max; a row with nothing finite has no max to measure from.
+  if (s.min_p_log <= 0.0 && smp_finite(zmax)) {
+    t = max(t, smp_key(zmax + s.min_p_log));
   }
   let kept = smp_count(base, t, temp, lid);
 

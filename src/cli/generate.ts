@@ -13,7 +13,7 @@ export async function generate(argv: string[]): Promise<void> {
   const v = parseFlags('generate', argv, {
     model: { type: 'string' }, adapter: { type: 'string' }, prompt: { type: 'string' }, input: { type: 'string' },
     tokens: { type: 'string' }, 'max-new-tokens': { type: 'string' }, temperature: { type: 'string' },
-    'top-p': { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
+    'top-p': { type: 'string' }, 'top-k': { type: 'string' }, 'min-p': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
     ...THINKING_FLAG,
   });
   const modelDir = required('generate', v, 'model');
@@ -22,6 +22,7 @@ export async function generate(argv: string[]): Promise<void> {
   const temperature = floatFlag('generate', v, 'temperature', 0, 0, 100);
   const topP = floatFlag('generate', v, 'top-p', 1, 0, 1);
   const topK = intFlag('generate', v, 'top-k', 0, 0);
+  const minP = floatFlag('generate', v, 'min-p', 0, 0, 1);
   const seed = intFlag('generate', v, 'seed', 0, 0);
   const thinking = thinkingFlag('generate', v);
   // Before the model is read: a typo in the ids is the user's to fix, whatever the model.
@@ -50,7 +51,7 @@ export async function generate(argv: string[]): Promise<void> {
   const ctl = new AbortController();
   process.once('SIGINT', () => ctl.abort());
   const [r] = await generator.generate([{
-    prompt, prefix, adapter: adapter ? 'adapter' : null, maxNewTokens: maxNew, temperature, topK, topP, seed, signal: ctl.signal,
+    prompt, prefix, adapter: adapter ? 'adapter' : null, maxNewTokens: maxNew, temperature, topK, topP, minP, seed, signal: ctl.signal,
     onToken: v.json ? undefined : (_t, text) => process.stdout.write(text),
   }]);
   if (v.json) process.stdout.write(`${JSON.stringify({ tokens: [...prefix, ...prompt, ...r.tokens], text: r.text, prompt_tokens: prefix.length + prompt.length, finish_reason: r.finishReason })}\n`);

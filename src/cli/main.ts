@@ -14,7 +14,7 @@ Usage:
   genpi logits --model DIR [--adapter DIR] --tokens 1,2,3 --out FILE
       Write float32 little-endian logits [T x V] for every position (adapter: a PEFT folder).
   genpi generate --model DIR [--adapter DIR] [--prompt FILE] (--input TEXT | --tokens 1,2,3)
-         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--seed S] [--json] [--[no-]thinking]
+         [--max-new-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p M] [--seed S] [--json] [--[no-]thinking]
       Generate: text mode applies the chat template (the prompt file, plain text or a JSON list of
       messages, as system text and example turns) and streams text; --json prints
       {"tokens": [prompt and generated ids], "text": "..."} as its last line.

@@ -122,6 +122,14 @@ describe('sampling, stopping, streaming', () => {
     expect((await run([req(6)]))[0].tokens).toEqual(a[1].tokens);
   });
 
+  it('min-p reaches the kernel: at 1 a sampled run keeps only the top token, as greedy does', async () => {
+    const req = (o: { temperature: number; minP?: number }, seed = 3) => ({ prompt: prompt(8, 20), maxNewTokens: 12, seed, stopTokenIds: [], ...o });
+    const [greedy, pinned, other, free] = await run([req({ temperature: 0 }), req({ temperature: 1, minP: 1 }), req({ temperature: 1, minP: 1 }, 9), req({ temperature: 1 })]);
+    expect(pinned.tokens).toEqual(greedy.tokens);
+    expect(other.tokens).toEqual(greedy.tokens);
+    expect(free.tokens).not.toEqual(greedy.tokens); // without it, temperature 1 strays from the argmax
+  });
+
   it('stops at a stop string, streams exactly the final text, and stops at a stop token', async () => {
     const p = tokenizer.applyChatTemplate([{ role: 'user', content: 'Hello there' }], { addGenerationPrompt: true }).ids;
     const [free] = await run([greedy(p, { maxNewTokens: 24 })]);

@@ -23,6 +23,8 @@ export interface GenRequest {
   temperature?: number; // 0 (default) = greedy
   topK?: number;
   topP?: number;
+  /** Drops tokens under minP times the top token's probability (sampling-settings.ts); 0 (default) = off. */
+  minP?: number;
   seed?: number;
   /** Default: the model's EOS ids and the tokenizer's end-of-turn ids. */
   stopTokenIds?: number[];
@@ -247,7 +249,7 @@ export class Generator {
 
   private settings(st: State) {
     const r = st.req;
-    return { temperature: r.temperature ?? 0, topK: r.topK ?? 0, topP: r.topP ?? 1, seed: r.seed ?? 0, step: st.generated.length };
+    return { temperature: r.temperature ?? 0, topK: r.topK ?? 0, topP: r.topP ?? 1, minP: r.minP ?? 0, seed: r.seed ?? 0, step: st.generated.length };
   }
 
   private async prefill(admitted: State[], fresh: PrefixEntry[]): Promise<void> {

@@ -12,7 +12,7 @@ import { cachedLayers } from './cached-forward';
 import type { LayerActs, LoraFor, Scratch } from './layer';
 import type { LoraTarget } from './lora';
 import { gather_rows } from './ops/gather';
-import { packSamplingSettings, sample_tokens } from './ops/sampling';
+import { packSamplingSettings, SAMPLING_ROW_BYTES, sample_tokens } from './ops/sampling';
 import type { SamplingSettings } from './sampling-settings';
 
 export interface Segment {
@@ -49,7 +49,7 @@ export class InferencePass {
     this.auxOffset = Math.ceil((4 * B) / align) * align;
     this.buf = this.a.table({
       ids: maxT, pos: maxT, meta: 4 * maxT, seqStart: maxT, gatherIdx: B, gathered: B * C, nf: B * C, rstdf: B,
-      logits: B * cfg.vocabSize, settings: 5 * B, sampled: this.auxOffset / 4 + 3 * B,
+      logits: B * cfg.vocabSize, settings: (SAMPLING_ROW_BYTES / 4) * B, sampled: this.auxOffset / 4 + 3 * B,
     }, 'infer');
   }
 

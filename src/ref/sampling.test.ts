@@ -21,7 +21,7 @@ function eligible(logits: ArrayLike<number>, b: number, V: number, temperature: 
   return ids;
 }
 
-/** Hugging Face's TopK then TopP warpers, by sorting, in float64; returns the ids left with finite scores. */
+/** Hugging Face's TopK, TopP then MinP warpers, by sorting, in float64; returns the ids left with finite scores. */
 function hfKept(logits: number[], s: SamplingSettings): number[] {
   let z = logits.map((l) => Math.fround(l / Math.fround(s.temperature)));
   if (s.topK > 0 && s.topK < z.length) {
@@ -37,6 +37,11 @@ function hfKept(logits: number[], s: SamplingSettings): number[] {
     const removed = asc.map((i) => ((cum += p[i] / total), cum <= 1 - Math.fround(s.topP)));
     removed[removed.length - 1] = false; // min_tokens_to_keep = 1
     asc.forEach((i, j) => removed[j] && (z[i] = -Infinity));
+  }
+  if (s.minP && s.minP > 0) {
+    // Probabilities against the top one's, over what top-k and top-p left.
+    const m = Math.max(...z);
+    z = z.map((x) => (Math.exp(x - m) < s.minP! ? -Infinity : x));
   }
   return z.flatMap((x, i) => (x === -Infinity ? [] : [i]));
 }
@@ -115,6 +120,26 @@ describe('sample_tokens by hand', () => {
     expect(kept(row(1, 3, 0.8))).toEqual([1, 2, 3]);
   });
 
+  it('min-p keeps the tokens at least minP times as likely as the top one, after top-k and top-p', () => {
+    const p = (minP: number, s = row(1)) => kept({ ...s, minP });
+    expect(p(0.4)).toEqual([1, 2, 3]); // 0.2 >= 0.16
+    expect(p(0.6)).toEqual([2, 3]); // 0.3 >= 0.24 > 0.2
+    expect(p(0.9)).toEqual([3]);
+    expect(p(1)).toEqual([3]);
+    expect(p(0.01)).toEqual([0, 1, 2, 3]);
+    expect(p(0)).toEqual([0, 1, 2, 3]); // 0: off
+    expect(p(0.4, row(1, 2))).toEqual([2, 3]); // top-k first
+    expect(p(0.6, row(1, 0, 0.95))).toEqual([2, 3]);
+    // Relative to the max: a flat row keeps its whole plateau where top-p 0.9 cuts its lower part.
+    const plateau = [0, 0, 0, 0, -0.2, -0.2, -9, -9];
+    expect(kept({ ...row(1), minP: 0.5 }, plateau)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(kept(row(1, 0, 0.7), plateau)).toEqual([0, 1, 2, 3]);
+    // Ties at the boundary stay: max 0 plus ln(minP), built so the f32 boundary is the tied logit itself.
+    const ln = Math.fround(Math.log(0.25));
+    expect(kept({ ...row(1), minP: 0.25 }, [0, ln, ln, ln - 1e-3])).toEqual([0, 1, 2]);
+    expect(() => sample_tokens(L, [{ ...row(1), minP: 1.5 }], 1, 4)).toThrow(/min-p 1.5 is not in \(0, 1\]/);
+  });
+
   it('keeps every token tied at the top-k or top-p boundary', () => {
     const tied = [0, 1, 1, 1, 2];
     expect(kept(row(1, 2), tied)).toEqual([1, 2, 3, 4]);
@@ -159,9 +184,10 @@ describe('sample_tokens by hand', () => {
 describe('sample_tokens vs Hugging Face warpers (sort-based) on random rows', () => {
   const V = 300;
   const logits = Array.from(Float32Array.from(lcg(4 * V, 11, 6))); // f32 values, as the GPU holds them
-  const cases = [row(1, 1), row(1, 5), row(0.8, 50), row(1, 0, 0.5), row(1.3, 0, 0.9), row(1, 0, 0.999), row(0.6, 50, 0.9), row(2, 5, 0.5)];
+  const cases = [row(1, 1), row(1, 5), row(0.8, 50), row(1, 0, 0.5), row(1.3, 0, 0.9), row(1, 0, 0.999), row(0.6, 50, 0.9), row(2, 5, 0.5),
+    { ...row(1), minP: 0.1 }, { ...row(1.3), minP: 0.02 }, { ...row(0.8, 50, 0.9), minP: 0.3 }];
   for (const s of cases) {
-    it(`T=${s.temperature} topK=${s.topK} topP=${s.topP}`, () => {
+    it(`T=${s.temperature} topK=${s.topK} topP=${s.topP} minP=${s.minP ?? 0}`, () => {
       const r = sample_tokens(logits, [s, s, s, s], 4, V);
       for (let b = 0; b < 4; b++) {
         const rowLogits = logits.slice(b * V, (b + 1) * V);

@@ -1,8 +1,8 @@
 // float64 reference for shaders/sampling.wgsl: next-token choice for B rows of logits with Hugging Face's order
-// (temperature, then top-k, then top-p over the top-k survivors), thresholds as order-preserving u32 keys.
+// (temperature, then top-k, then top-p over the top-k survivors, then min-p), thresholds as order-preserving u32 keys.
 
 // The settings type is production code (the engine packs it for the kernel); the reference reads the same type.
-import type { SamplingSettings } from '../llama/sampling-settings';
+import { minPLog, type SamplingSettings } from '../llama/sampling-settings';
 
 export type { SamplingSettings };
 
@@ -119,6 +119,9 @@ export function sample_tokens(
         }
       }
     }
+    // min-p: the scaled max plus ln(minP), added in f32 as the kernel does; nothing finite, nothing to measure from.
+    const lnMinP = minPLog(s.minP);
+    if (lnMinP !== null && zmax > -Infinity) t = Math.max(t, sampling_key(Math.fround(zmax + lnMinP)));
     threshold[b] = t;
     kept[b] = keys.filter((x) => x >= t).length;
 

@@ -117,6 +117,25 @@ function check(tag: string, logits: Float32Array, rows: SamplingSettings[], V: n
 
 describe('sample_tokens vs reference', () => {
   const settings = [row(1, 1), row(1, 5), row(1, 50), row(1, 0, 0.5), row(0.5, 0, 0.9), row(1, 0, 0.999), row(2, 50, 0.9), row(1, 5, 0.5)];
+
+  it('min-p: the same kept sets, alone and after top-k, at several temperatures, ties included', async () => {
+    const V = 1000;
+    const rows = [{ ...row(1), minP: 0.05 }, { ...row(1), minP: 0.5 }, { ...row(2, 0, 1, 3), minP: 0.01 }, { ...row(0.5, 10, 1, 4), minP: 0.2 },
+      { ...row(1, 30, 1, 5), minP: 0.001 }, { ...row(1, 0, 1, 6), minP: 1 }];
+    const logits = headRows(rows.length, V, 12);
+    // The last row: a max of 0 and three tokens exactly at its f32 boundary, which all stay.
+    const ln = Math.fround(Math.log(0.25));
+    const last = (rows.length - 1) * V;
+    logits.fill(-30, last, last + V);
+    [[3, 0], [400, ln], [401, ln], [999, ln], [5, ln - 1e-3]].forEach(([v, x]) => (logits[last + v] = x));
+    rows[rows.length - 1] = { ...row(1, 0, 1, 6), minP: 0.25 };
+    const gpu = await gpuSample(logits, rows, V);
+    check('min-p', logits, rows, V, gpu);
+    expect(gpu.kept[rows.length - 1]).toBe(4);
+    // Without min-p these rows keep all V tokens; with it, the head only.
+    expect(Math.max(...gpu.kept.subarray(0, 2))).toBeLessThan(64);
+  });
+
   for (const V of [387, 1000, 49152]) {
     const B = V === 49152 ? 5 : settings.length;
     it(`V=${V}: top-k 1/5/50, top-p 0.5/0.9/0.999, combined, B=${B}`, async () => {

@@ -2,16 +2,17 @@
 // draw), so a decode step reads back B u32 ids instead of B x V logits.
 import { grid1d } from '../../gpu/dispatch';
 import type { Bind, Kernels } from '../../gpu/kernel';
-import type { SamplingSettings } from '../sampling-settings';
+import { minPLog, type SamplingSettings } from '../sampling-settings';
 
 export type { SamplingSettings };
 
-/** Bytes per row of the settings buffer: WGSL `SamplingRow` is 5 four-byte fields, array stride 20. */
-export const SAMPLING_ROW_BYTES = 20;
+/** Bytes per row of the settings buffer: WGSL `SamplingRow` is 6 four-byte fields, array stride 24. */
+export const SAMPLING_ROW_BYTES = 24;
 
 /**
- * The settings buffer's contents, row b at byte 20*b, little-endian:
+ * The settings buffer's contents, row b at byte 24*b, little-endian:
  *   +0 temperature f32 (<= 0: greedy)   +4 top_k u32 (0: off)   +8 top_p f32 (>= 1: off)   +12 seed u32   +16 step u32
+ *   +20 min_p_log f32: ln(minP) <= 0 (minPLog), or 1 for off (no logarithm of a ratio <= 1 is positive)
  */
 export function packSamplingSettings(rows: readonly SamplingSettings[]): ArrayBuffer {
   const buf = new ArrayBuffer(Math.max(1, rows.length) * SAMPLING_ROW_BYTES);
@@ -26,6 +27,7 @@ export function packSamplingSettings(rows: readonly SamplingSettings[]): ArrayBu
     view.setFloat32(o + 8, r.topP, true);
     view.setUint32(o + 12, r.seed, true);
     view.setUint32(o + 16, r.step, true);
+    view.setFloat32(o + 20, minPLog(r.minP) ?? 1, true);
   });
   return buf;
 }
@@ -48,7 +50,7 @@ export interface SampleTokensArgs {
 /**
  * Records one `sample_tokens` dispatch, one workgroup (256 invocations) per row. Cost per row: up to 67 passes over
  * the V logits with top-k and top-p both on (the non-finite count, 32 counts, 1 + 32 mass sums, a final count, the
- * draw), 4 with both off.
+ * draw), 4 with both off; min-p adds none (its threshold follows from the max).
  */
 export async function sample_tokens(kernels: Kernels, pass: GPUComputePassEncoder, a: SampleTokensArgs): Promise<void> {
   if (a.B === 0) return;
