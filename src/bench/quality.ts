@@ -136,9 +136,12 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   rank?: number;
   epochs?: number;
   seed?: number;
+  /** false runs every step of the plan (early stopping off), to compare the steps it saves with what they cost. */
+  earlyStop?: boolean;
   /** Synthesis's later turns (chain-turns.ts) and its user-turn nucleus (user-turn.ts); the default's otherwise. */
   chainTurns?: number;
   userTurnTopP?: number;
+  userTurnMinP?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -153,7 +156,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
       const synth: SynthesisSettings = {
         samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens,
         reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
-        chainTurns: o.chainTurns ?? d.chainTurns, userTurnTopP: o.userTurnTopP ?? d.userTurnTopP,
+        chainTurns: o.chainTurns ?? d.chainTurns, userTurnTopP: o.userTurnTopP ?? d.userTurnTopP, userTurnMinP: o.userTurnMinP ?? d.userTurnMinP,
       };
       const t0 = performance.now();
       const { records, figures } = await session.synthesize(`q-${rule}`, prompt, synth);
@@ -175,6 +178,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         if (o.rank !== undefined) settings.lora = { ...settings.lora, rank: o.rank, alpha: 2 * o.rank };
         if (o.epochs !== undefined) settings.epochs = o.epochs;
         if (o.seed !== undefined) settings.seed = o.seed;
+        if (o.earlyStop === false) settings.earlyStop = false;
         const t1 = performance.now();
         const plan = await session.planTraining(prompt, records, effectiveSettings(settings));
         log(`${rule} ${variant} plan: ${plan.steps} steps; ${plan.stopping}`);

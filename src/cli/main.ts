@@ -26,7 +26,7 @@ Usage:
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
          [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N] [--with-reasons]
-         [--chain-turns K] [--user-turn-top-p P] [--[no-]thinking]
+         [--chain-turns K] [--user-turn-top-p P] [--user-turn-min-p M] [--[no-]thinking]
       Synthesize training data from the prompt alone (pseudo inputs from the seed inputs, then sampled user
       turns and list requests; TO-BE answers, role-play); prints the quality figures as JSON last. The AS-IS
       answers and reasons only the prompt-generation variants read are written with --with-reasons (train
@@ -36,9 +36,10 @@ Usage:
       training inputs, each answered by the teacher with P, so the student learns P's rules on later turns too.
       --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). --user-turn-top-p is the
       nucleus the user turns are sampled from (default 0.9); 1 reaches messages the nucleus cuts, such as a
-      branch keyed on a digit, at some cost to the hardest single rule (README, "The compound testbed"). Fewer records than asked
-      is one "synthesize: wrote N of M" line on stderr; fewer than 8 training records (or than a smaller
-      request asks for) is an error, and no file is written.
+      branch keyed on a digit (README, "The compound testbed"). --user-turn-min-p M (default 0, off) also drops
+      tokens under M times the top one's probability. Fewer records than asked is one "synthesize: wrote N
+      of M" line on stderr; fewer than 8 training records (or than a smaller request asks for) is an error,
+      and no file is written.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
          [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume | --force]
          [--variant kl_only|joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl|on_policy]

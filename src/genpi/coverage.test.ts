@@ -84,22 +84,23 @@ describe('synthesize: coverage in the figures', () => {
     expect(plain.figures.coverage?.branches).toBeNull();
   });
 
-  it("samples user turns at the setting's nucleus, 0.9 when unset, and refuses one outside (0, 1]", async () => {
+  it("samples user turns at the settings' top-p and min-p (0.9 and off when unset), and refuses either out of range", async () => {
     const P = parsePrompt('You are a bot.');
     const o = { samples: 6, heldout: 0.2, maxTurns: 1, maxNewTokens: 8, seed: 0, maxRounds: 2 };
-    const nuclei = async (userTurnTopP?: number) => {
-      const seen = new Set<number | undefined>();
+    const sampling = async (userTurnTopP?: number, userTurnMinP?: number) => {
+      const seen = new Set<string>();
       const { gen } = scriptedGenerator(tok, (kind, n, _text, r) => {
-        if (kind === 'user_turn') seen.add(r.topP);
+        if (kind === 'user_turn') seen.add(`${r.topP} ${r.minP}`);
         return { text: kind === 'user_turn' ? `word${n} sun` : kind === 'list' ? '' : 'ok' };
       });
-      await synthesize(gen, tok, P, { ...o, userTurnTopP });
+      await synthesize(gen, tok, P, { ...o, userTurnTopP, userTurnMinP });
       return [...seen];
     };
-    expect(await nuclei()).toEqual([0.9]);
-    expect(await nuclei(1)).toEqual([1]);
+    expect(await sampling()).toEqual(['0.9 0']);
+    expect(await sampling(1, 0.1)).toEqual(['1 0.1']);
     for (const bad of [0, 1.5, Number.NaN]) {
-      await expect(nuclei(bad)).rejects.toThrow(/the user-turn top-p must be in \(0, 1\], got/);
+      await expect(sampling(bad)).rejects.toThrow(/the user-turn top-p must be in \(0, 1\], got/);
     }
+    await expect(sampling(1, -0.1)).rejects.toThrow(/the user-turn min-p must be in \[0, 1\], got -0.1/);
   });
 });

@@ -23,6 +23,7 @@ export interface GatherOptions {
   sources?: readonly GeneratedSource[];
   userTurnTokens?: number; // a user turn longer than this is dropped as too long [256]
   userTurnTopP?: number; // nucleus of the user-turn sampling [DEFAULT_SYNTHESIS.userTurnTopP]
+  userTurnMinP?: number; // min-p of the user-turn sampling [DEFAULT_SYNTHESIS.userTurnMinP]
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
 }
@@ -101,7 +102,7 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
     const turns = alloc.get('user_turn') ?? 0;
     if (open && turns) {
       const replies = await sampleUserTurns(gen, open, turns, {
-        seed: o.seed + 1000 * round + 500, maxNewTokens: o.userTurnTokens ?? 256, topP: o.userTurnTopP, signal: o.signal,
+        seed: o.seed + 1000 * round + 500, maxNewTokens: o.userTurnTokens ?? 256, topP: o.userTurnTopP, minP: o.userTurnMinP, signal: o.signal,
       });
       // A turn the token limit cut has no end: it is not the user's whole message.
       const whole = replies.filter((r) => !r.cut).map((r) => r.text);

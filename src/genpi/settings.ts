@@ -21,6 +21,8 @@ export interface SynthesisSettings {
   chainTurns?: number;
   /** Nucleus of the user-turn sampling; absent: DEFAULT_SYNTHESIS.userTurnTopP (datasets saved before it existed). */
   userTurnTopP?: number;
+  /** min-p of the user-turn sampling; absent: DEFAULT_SYNTHESIS.userTurnMinP. */
+  userTurnMinP?: number;
   /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
   maxRounds?: number;
   /** AS-IS answers and reasons, which only prompt-generation variants read; absent or empty: none made. */

@@ -38,6 +38,7 @@ export interface SynthesisOptions {
   sources?: readonly GeneratedSource[]; // what the model writes inputs by [user-turn sampling and the list request]
   userTurnTokens?: number; // longest user turn sampled [256]
   userTurnTopP?: number; // nucleus of the user-turn sampling [0.9, DEFAULT_SYNTHESIS]
+  userTurnMinP?: number; // min-p of the user-turn sampling [DEFAULT_SYNTHESIS]
   /** The parts only prompt generation reads, made too [none: the default variant reads neither]. */
   parts?: readonly OptionalPart[];
   /** Most user turns a training conversation is continued to with other training inputs [3]; 1 is off (chain-turns.ts). */
@@ -58,6 +59,8 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   const topP = o.userTurnTopP;
   // A form left empty or out of range would sample every user turn from one token, or not at all: refused up front.
   if (topP != null && !(topP > 0 && topP <= 1)) throw new SynthesisError(`the user-turn top-p must be in (0, 1], got ${topP}: 0.9 is the default`);
+  const minP = o.userTurnMinP;
+  if (minP != null && !(minP >= 0 && minP <= 1)) throw new SynthesisError(`the user-turn min-p must be in [0, 1], got ${minP}: 0 is off`);
   // P so long that no request holding it can run: nothing to synthesize, and the error says by how much.
   promptRoom(tok, p, context, maxNew).check();
   o.onProgress?.({ stage: 'inputs', done: 0, total: o.samples });

@@ -66,11 +66,11 @@ export interface UserTurn {
  * own seed, each stopped at the model's end of turn (the generator's default stops).
  */
 export async function sampleUserTurns(gen: Generator, opener: { prefix: number[]; prompt: number[] }, count: number,
-  o: { seed: number; maxNewTokens: number; topP?: number; signal?: AbortSignal }): Promise<UserTurn[]> {
+  o: { seed: number; maxNewTokens: number; topP?: number; minP?: number; signal?: AbortSignal }): Promise<UserTurn[]> {
   if (count <= 0) return [];
   const reqs: GenRequest[] = Array.from({ length: count }, (_, i) => ({
     prompt: opener.prompt, prefix: opener.prefix, maxNewTokens: o.maxNewTokens,
-    temperature: 1, topP: o.topP ?? DEFAULT_SYNTHESIS.userTurnTopP, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
+    temperature: 1, topP: o.topP ?? DEFAULT_SYNTHESIS.userTurnTopP, minP: o.minP ?? DEFAULT_SYNTHESIS.userTurnMinP, seed: (o.seed + i * 7919) >>> 0, signal: o.signal,
   }));
   const out = await gen.generate(reqs);
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('cancelled');
