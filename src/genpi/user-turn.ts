@@ -52,13 +52,16 @@ export interface UserTurn {
 
 /*
  * The nucleus of the user-turn sampling (DEFAULT_SYNTHESIS.userTurnTopP, a synthesis setting), measured both ways and
- * kept at 0.9, docs/METHOD.md's value for inputs. At 0.9
- * the compound testbed never wrote a digit (a branch keyed on one spreads its mass over nine tokens, each in the
- * tail the nucleus cuts): that branch got 0 of 32 inputs and its student 0% of the teacher; at 1 it got 16-19% and
- * the student 83%, at 0.95 6%. But the single-rule testbed's hardest rule fell as the nucleus widened: `reverse`
- * (quality bench, kl_only, default run) kept 96% / 88% of the teacher on turns 1 / 2 at 0.9, 82% / 74% at 0.95,
- * 71% / 67% at 1. So the default stays, and a P whose branch hangs on rare tokens can widen it: the coverage line
- * names a branch that got no inputs.
+ * kept at 0.9, docs/METHOD.md's value for inputs. A branch keyed on a digit spreads its mass over nine tokens, each
+ * less likely than any of the testbed's words, so the nucleus cuts them all: on the compound testbed that branch got
+ * 0 of 32 inputs (its student 0% of the teacher) and, on another P, 3 of 64; at top-p 1, 16-19% (the student 83%).
+ * But the single-rule testbed's hardest rule fell as the nucleus widened: `reverse` (quality bench, kl_only, default
+ * run, turns 1 / 2) kept 96% / 88% at 0.9, 82% / 74% at 0.95, 71% / 67% at 1; run over the whole plan, 92% / 88% at
+ * 0.9 and 75% / 71% at 1, so early stopping is not the cause. The inputs at 1 are as long and as clean (the model's
+ * words, 2-13 of them, median 4, in both), so what differs is which inputs were drawn, and one dataset per setting
+ * cannot say how much of that is the draw. min-p (userTurnMinP) cut nothing to clean at top-p 1 on these models and
+ * cost the digit branch a little (0.05: 16%, 0.1: 11%, 0.2: 9%). So the default stays, and a P whose branch hangs on
+ * rare tokens can widen it: the coverage line names a branch that got no inputs.
  */
 
 /**
