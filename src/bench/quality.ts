@@ -138,6 +138,8 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   seed?: number;
   /** false runs every step of the plan (early stopping off), to compare the steps it saves with what they cost. */
   earlyStop?: boolean;
+  /** Synthesis's seed [0], to tell a setting's effect from the draw of one dataset. */
+  synthesisSeed?: number;
   /** Synthesis's later turns (chain-turns.ts) and its user-turn nucleus (user-turn.ts); the default's otherwise. */
   chainTurns?: number;
   userTurnTopP?: number;
@@ -154,7 +156,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
       const { name: rule, prompt } = c;
       const d = DEFAULT_SYNTHESIS;
       const synth: SynthesisSettings = {
-        samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: 0, maxNewTokens: d.maxNewTokens,
+        samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: o.synthesisSeed ?? 0, maxNewTokens: d.maxNewTokens,
         reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
         chainTurns: o.chainTurns ?? d.chainTurns, userTurnTopP: o.userTurnTopP ?? d.userTurnTopP, userTurnMinP: o.userTurnMinP ?? d.userTurnMinP,
       };
