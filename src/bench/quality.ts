@@ -202,6 +202,8 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         log(`${rule} ${variant}: ${r.steps} of ${plan.steps} steps (best ${bestStep ?? '-'}), turn 1: student ${first.student.toFixed(2)}, teacher ${first.teacher.toFixed(2)}, ` +
           `base ${first.base.toFixed(2)}; worst branch ${b.worst ? `${b.worst.branch} at turn ${b.worst.turn}: ${b.worst.retention.toFixed(2)}` : '-'}`);
         log(`${rule} ${variant} curve: ${curveSummary(r.curve)}`);
+        // Each variant's table as soon as it is scored: a run stopped before the last variant keeps what it measured.
+        log(`${rule} ${variant} per branch and turn:\n${formatBehaviour(b)}`);
         if (b.misses.length) log(`${rule} ${variant} misses: ${b.misses.map((m) => `${m.branch} turn ${m.turn} ${JSON.stringify(m.input)} -> ${JSON.stringify(m.student)}`).join('; ')}`);
       }
       rows.push(row);
