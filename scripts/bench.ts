@@ -168,8 +168,9 @@ if (sections.has('quality')) {
   };
   const testInputs = numberFlag('--test-inputs') ?? 48;
   const common = { variants, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'),
-    chainTurns: numberFlag('--chain-turns'), userTurnTopP: numberFlag('--user-turn-top-p'), userTurnMinP: numberFlag('--user-turn-min-p'), synthesisSeed: numberFlag('--synthesis-seed'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'), seed: numberFlag('--seed'), turns: numberFlag('--turns'),
-    earlyStop: process.argv.includes('--no-early-stop') ? false : undefined };
+    chainTurns: numberFlag('--chain-turns'), userTurnTopP: numberFlag('--user-turn-top-p'), userTurnMinP: numberFlag('--user-turn-min-p'),
+    synthesisSeed: numberFlag('--synthesis-seed'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'), seed: numberFlag('--seed'),
+    turns: numberFlag('--turns'), earlyStop: process.argv.includes('--no-early-stop') ? false : undefined };
   if (which !== 'compound') {
     log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
     quality.push(...await benchQuality(k, readDir(singleDir), { ...common, cases: singleRuleCases(rules, testInputs) }));

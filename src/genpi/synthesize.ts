@@ -57,7 +57,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   const reasonTokens = o.reasonTokens ?? 512;
   const context = gen.engine.cfg.maxPositionEmbeddings;
   const topP = o.userTurnTopP;
-  // A form left empty or out of range would sample every user turn from one token, or not at all: refused up front.
+  // Out of range, every user turn would come from one token, or none: refused up front (an empty field is the default).
   if (topP != null && !(topP > 0 && topP <= 1)) throw new SynthesisError(`the user-turn top-p must be in (0, 1], got ${topP}: 0.9 is the default`);
   const minP = o.userTurnMinP;
   if (minP != null && !(minP >= 0 && minP <= 1)) throw new SynthesisError(`the user-turn min-p must be in [0, 1], got ${minP}: 0 is off`);

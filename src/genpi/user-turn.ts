@@ -53,7 +53,7 @@ export interface UserTurn {
 /*
  * The nucleus of the user-turn sampling (DEFAULT_SYNTHESIS.userTurnTopP, a synthesis setting), measured both ways and
  * kept at 0.9, docs/METHOD.md's value for inputs. A branch keyed on a digit spreads its mass over nine tokens, each
- * less likely than any of the testbed's words, so the nucleus cuts them all: on the compound testbed that branch got
+ * likely below every one of the testbed's 40 words, so the nucleus cuts them: on the compound testbed that branch got
  * 0 of 32 inputs (its student 0% of the teacher) and, on another P, 3 of 64; at top-p 1, 16-19% (the student 83%).
  * But the single-rule testbed's hardest rule fell as the nucleus widened: `reverse` (quality bench, kl_only, default
  * run, turns 1 / 2) kept 96% / 88% at 0.9, 82% / 74% at 0.95, 71% / 67% at 1; run over the whole plan, 92% / 88% at
