@@ -1,6 +1,7 @@
 // The adapter folder `genpi train` writes, and the training checkpoint it holds: checkpoint/state.json (step, loss
 // curve, and what must match on resume: the settings, the base model's weight hash, the dataset's hash) and
-// checkpoint/tensors.safetensors (LoRA params, both Adam moments, and with early stopping the best step's params). Both the checkpoint and the finished adapter
+// checkpoint/tensors.safetensors (LoRA params, both Adam moments, with early stopping the best step's params, with
+// on_policy the params the epoch's samples came from). Both the checkpoint and the finished adapter
 // are replaced as whole folders (atomic-write.ts), so a kill at any moment leaves a checkpoint to resume from and
 // either the old adapter or the new one, complete.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -61,7 +62,9 @@ export async function prepareAdapterFolder(out: string, o: { resume: boolean; fo
 export async function saveCheckpoint(out: string, c: Checkpoint, id: RunIdentity): Promise<void> {
   const t = (x: Float32Array) => ({ dtype: 'F32' as const, shape: [x.length], data: fromFloat32(x, 'F32') });
   await replaceFolder(join(out, CHECKPOINT_DIR), 'checkpoint', async (write) => {
-    await write('tensors.safetensors', writeSafetensors({ params: t(c.params), m: t(c.m), v: t(c.v), ...(c.best ? { best: t(c.best) } : {}) }));
+    await write('tensors.safetensors', writeSafetensors({
+      params: t(c.params), m: t(c.m), v: t(c.v), ...(c.best ? { best: t(c.best) } : {}), ...(c.epochStart ? { epoch_start: t(c.epochStart) } : {}),
+    }));
     await write('state.json', JSON.stringify({ step: c.step, curve: c.curve, ...id }));
   });
 }
@@ -103,7 +106,8 @@ export async function loadCheckpoint(out: string, id: RunIdentity): Promise<Chec
       return t.data;
     };
     const best = header.tensors.has('best') ? { best: await get('best') } : {};
-    return { step: state.step, curve: state.curve, params: await get('params'), m: await get('m'), v: await get('v'), ...best };
+    const epochStart = header.tensors.has('epoch_start') ? { epochStart: await get('epoch_start') } : {};
+    return { step: state.step, curve: state.curve, params: await get('params'), m: await get('m'), v: await get('v'), ...best, ...epochStart };
   } catch (e) {
     if (e instanceof NonFiniteTensorError) throw e;
     throw new ModelError(tensors, `cannot be read (${(e as Error).message}); start over with --force`);

@@ -91,13 +91,17 @@ export function stoppingPlan(earlyStop: boolean, steps: number, heldout: { count
   return { maxSteps: steps, rule, text: describeStopRule(rule, heldout.count, heldout.metric) };
 }
 
-/** on_policy cannot continue from a checkpoint: its samples came from params a checkpoint mid-epoch no longer has. */
+/**
+ * on_policy cannot continue mid-epoch from a checkpoint without the params that epoch's samples came from (one saved
+ * before on_policy checkpoints carried them): sampling from the checkpoint's newer params would make a resumed run
+ * differ from an uninterrupted one.
+ */
 class OnPolicyResumeError extends Error {
   override name = 'OnPolicyResumeError';
   constructor(step: number) {
     super(
-      `the on_policy variant cannot resume from the checkpoint at step ${step}: the student's samples of that epoch came ` +
-        'from parameters the checkpoint no longer holds, so a resumed run would differ from an uninterrupted one. ' +
+      `the on_policy variant cannot resume from the checkpoint at step ${step}: it does not hold the parameters that ` +
+        "epoch's samples came from (an older checkpoint), so a resumed run would differ from an uninterrupted one. " +
         'Start the run over (without --resume)',
     );
   }
@@ -149,11 +153,14 @@ export function planRun(engine: LlamaEngine, tok: Tokenizer, records: TrainingRe
 /** A run planned by planRun, with the records, P and settings it was planned from. */
 export type PlannedRun = ReturnType<typeof planRun>;
 
-/** What no plan can make trainable: records without the parts the variant reads, or an on_policy resume. */
-function checkCanTrain(records: readonly TrainingRecord[], s: TrainAdapterSettings, resume?: Checkpoint): void {
+/**
+ * What no plan can make trainable: records without the parts the variant reads, or an on_policy resume mid-epoch
+ * from a checkpoint without the params its samples came from (`perEpoch`: optimizer steps per epoch).
+ */
+function checkCanTrain(records: readonly TrainingRecord[], s: TrainAdapterSettings, resume?: Checkpoint, perEpoch?: number): void {
   checkHasParts(records, s.loss.variant);
-  // on_policy's samples depend on the params at each epoch's start, which a checkpoint taken mid-epoch no longer holds.
-  if (variantSpec(s.loss.variant).onPolicy === true && resume) throw new OnPolicyResumeError(resume.step);
+  const midEpoch = resume && perEpoch !== undefined && resume.step % perEpoch !== 0;
+  if (variantSpec(s.loss.variant).onPolicy === true && midEpoch && !resume.epochStart) throw new OnPolicyResumeError(resume.step);
 }
 
 /** Plans the run (planRun) and trains it (trainPlanned): for a caller with no use for the plan before training. */
@@ -167,7 +174,8 @@ export async function trainAdapter(engine: LlamaEngine, tok: Tokenizer, records:
 export async function trainPlanned(engine: LlamaEngine, tok: Tokenizer, run: PlannedRun, cb: LoopCallbacks = {}, resume?: Checkpoint,
   baseModel = ''): Promise<TrainedAdapter> {
   const { prompt, settings: s, set, maxT, layout, plan, teachers, heldout, stopping } = run;
-  checkCanTrain(run.records, s, resume);
+  const perEpoch = Math.ceil(set.sft.length / s.loop.batchSize);
+  checkCanTrain(run.records, s, resume, perEpoch);
   const onPolicy = variantSpec(s.loss.variant).onPolicy === true;
   // The teacher's targets come first, while the trainer's memory is not yet taken (the pass frees its own); the
   // held-out records' come in the same pass, once for the whole run.
@@ -192,18 +200,22 @@ export async function trainPlanned(engine: LlamaEngine, tok: Tokenizer, run: Pla
     // their tokens are distilled (by the reverse KL) beside the teacher's answers (by the forward KL) in one mean.
     const groups = onPolicy ? [set.groups[0], { weight: 0, sequences: [] }, ...set.groups.slice(1)] : set.groups;
     const scoring = stopping.rule && heldout ? { rule: stopping.rule, score: () => scoreHeldout(trainer, heldout) } : undefined;
-    // On-policy: at each epoch's first step the student resamples every training answer (train/on-policy.ts).
-    const perEpoch = Math.ceil(set.sft.length / s.loop.batchSize);
+    // On-policy: at each epoch's first step the student resamples every training answer (train/on-policy.ts). The
+    // params it sampled from ride in every checkpoint, so a run resumed mid-epoch draws that epoch's samples again.
+    let epochStart: Float32Array | null = null;
     const beforeStep = !onPolicy ? cb.beforeStep : async (step: number) => {
       await cb.beforeStep?.(step);
-      if (step % perEpoch !== 0) return;
-      const student = { layout, params: await trainer.readParams() };
-      const round = await sampleOnPolicy(engine, tok, set.records, set.sft, prompt, student, {
-        K: set.distill!.topK, maxT, seed: s.loop.seed, epoch: step / perEpoch, signal: cb.signal,
+      const resumedMidEpoch = resume !== undefined && step === resume.step && step % perEpoch !== 0;
+      if (step % perEpoch !== 0 && !resumedMidEpoch) return;
+      epochStart = resumedMidEpoch ? resume.epochStart! : await trainer.readParams();
+      const round = await sampleOnPolicy(engine, tok, set.records, set.sft, prompt, { layout, params: epochStart }, {
+        K: set.distill!.topK, maxT, seed: s.loop.seed, epoch: Math.floor(step / perEpoch), signal: cb.signal,
       });
       for (const [i, ex] of examples.entries()) ex[1] = round.samples[i];
     };
-    const r = await runTraining(trainer, examples, groups, s.loop, { ...cb, heldout: scoring, beforeStep }, resume);
+    const save = cb.saveCheckpoint;
+    const saveCheckpoint = save && onPolicy ? (c: Checkpoint) => save({ ...c, ...(epochStart ? { epochStart: epochStart.slice() } : {}) }) : save;
+    const r = await runTraining(trainer, examples, groups, s.loop, { ...cb, heldout: scoring, beforeStep, saveCheckpoint }, resume);
     // A finished run's adapter is its best scored step's; a stopped one is resumed from its checkpoint instead.
     const params = r.best && !r.cancelled ? r.best.params : await trainer.readParams();
     return {

@@ -42,6 +42,11 @@ export interface Checkpoint {
   curve: CurvePoint[];
   /** With held-out scoring: the params at the best scored step so far (absent before the first score). */
   best?: Float32Array;
+  /**
+   * on_policy: the params the current epoch's samples were drawn from (its first step's), so a run resumed mid-epoch
+   * draws the same samples again (src/genpi/train-adapter.ts).
+   */
+  epochStart?: Float32Array;
 }
 
 /** Scores the held-out records with the trainer's current params (lower is better); the rule decides when to stop. */

@@ -1,7 +1,7 @@
 // On-policy distillation on the testbed model (public/demo-model) with a rule preset: the student's samples are
 // its own (at the start, the base model's, which repeats the message instead of applying the rule), they come back
-// the same for the same seed, and a short on_policy run lowers its KL (reverse on the samples, forward on the
-// teacher's answers).
+// the same for the same seed; a short on_policy run lowers its KL (reverse on the samples, forward on the teacher's
+// answers); and a run resumed mid-epoch ends as an unbroken one.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openPipeline } from '../cli/pipeline';
 import { DEFAULT_TRAINING, planRun, trainAdapter, type TrainAdapterSettings } from '../genpi/train-adapter';
@@ -11,6 +11,7 @@ import { applyRule, TESTBED_WORDS } from '../genpi/testbed';
 import { initLora } from '../llama/lora';
 import { Rng } from '../util/rng';
 import { labelledCount } from './batch';
+import type { Checkpoint } from './loop';
 import { sampleOnPolicy } from './on-policy';
 import type { PromptText, TrainingRecord } from './sequences';
 import { testRecord } from '../testing/records';
@@ -73,6 +74,19 @@ it('a short on_policy run lowers its KL to the teacher', async () => {
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   // Each epoch (2 steps) is scored on fresh samples, so compare the first epoch with the last.
   expect(mean(kl.slice(-2))).toBeLessThan(0.7 * mean(kl.slice(0, 2)));
-  await expect(trainAdapter(pipe.engine, pipe.tokenizer, records, P, settings, {}, { step: 2, params: r.adapter.params, m: r.adapter.params, v: r.adapter.params, curve: r.curve.slice(0, 2) }))
-    .rejects.toThrow(/on_policy variant cannot resume/);
+}, 300_000);
+
+it('resumed mid-epoch from a checkpoint, on_policy draws that epoch\'s samples again and ends as an unbroken run', async () => {
+  const saved: Checkpoint[] = [];
+  const every = { ...settings, loop: { ...settings.loop, checkpointEvery: 1 } };
+  const whole = await trainAdapter(pipe.engine, pipe.tokenizer, records, P, every, { saveCheckpoint: async (c) => void saved.push(c) });
+  // Step 3 of 6 is the middle of the second epoch (2 steps each): its samples came from the params after step 2.
+  const mid = saved.find((c) => c.step === 3)!;
+  expect(mid.epochStart).toEqual(saved.find((c) => c.step === 2)!.params);
+  const resumed = await trainAdapter(pipe.engine, pipe.tokenizer, records, P, every, {}, mid);
+  expect(resumed.curve).toEqual(whole.curve);
+  expect(resumed.adapter.params).toEqual(whole.adapter.params);
+  // A checkpoint without those params (saved before they were kept) is refused mid-epoch, not resumed differently.
+  const { epochStart: _, ...old } = mid;
+  await expect(trainAdapter(pipe.engine, pipe.tokenizer, records, P, every, {}, old)).rejects.toThrow(/on_policy variant cannot resume from the checkpoint at step 3/);
 }, 300_000);

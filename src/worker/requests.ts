@@ -63,7 +63,7 @@ function checkDistill(loss: LossSettings): void {
 
 /** A checkpoint must come from a run with the same adapter shape and must not be past the run's end. */
 export function checkResume(resume: Checkpoint, loraSize: number, totalSteps: number): void {
-  const sizes = [resume.params.length, resume.m.length, resume.v.length];
+  const sizes = [resume.params.length, resume.m.length, resume.v.length, ...[resume.best, resume.epochStart].flatMap((x) => (x ? [x.length] : []))];
   if (sizes.some((n) => n !== loraSize)) {
     throw new RequestError(`the checkpoint holds ${resume.params.length} LoRA values but these settings need ${loraSize}: ` +
       'resume with the settings the run started with, or start a new run');

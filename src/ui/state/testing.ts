@@ -117,7 +117,9 @@ export class FakeEngine {
       callbacks.onStep?.({ ...point, totalSteps: script.steps, seconds: step, tokensPerSecond: 100, etaSeconds: 1 });
       if (step % settings.checkpointEvery === 0) {
         const values = () => new Float32Array(LORA_SIZE).fill(step);
-        await callbacks.onCheckpoint?.({ step, params: values(), m: values(), v: values(), curve });
+        // on_policy's checkpoints also hold the params its epoch's samples came from, as the worker's do.
+        const epochStart = settings.loss.variant === 'on_policy' ? { epochStart: values() } : {};
+        await callbacks.onCheckpoint?.({ step, params: values(), m: values(), v: values(), curve, ...epochStart });
       }
       if (step === script.failAt) throw script.error ?? namedError('Error', 'the fake failed');
       if (step === script.holdAt) {

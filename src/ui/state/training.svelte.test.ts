@@ -1,6 +1,7 @@
 // TrainingState over a scripted engine and fake-indexeddb: pause keeps the last checkpoint, resume continues from it
-// (after a reload too), a lost device pauses instead of failing, a refused checkpoint write still resumes from memory,
-// a full disk keeps the finished adapter in memory, and a slow plan for old settings never replaces a newer one.
+// (after a reload too, with on_policy's epoch-start params), a lost device pauses instead of failing, a refused
+// checkpoint write still resumes from memory, a full disk keeps the finished adapter in memory, and a slow plan for
+// old settings never replaces a newer one.
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { deferred, LORA_SIZE, namedError, testApp, trainingDataset, type TestApp } from './testing';
@@ -107,6 +108,20 @@ describe('TrainingState', () => {
     await app.training.resume();
     expect(app.engine.trainCalls[0].resume?.step).toBe(2);
     expect(app.dataset.id).toBe('dataset-1');
+    expect(app.training.run?.status).toBe('done');
+  });
+
+  it('resumes an on_policy run after a reload with the params its epoch sampled from', async () => {
+    const before = await ready();
+    before.training.settings.loss.variant = 'on_policy';
+    await pauseAfter(before, 2);
+    const app = await testApp({ fresh: false });
+    await app.training.findResumable();
+    app.engine.script = { steps: 3 };
+    await app.training.resume();
+    const resume = app.engine.trainCalls[0].resume;
+    expect(resume?.step).toBe(2);
+    expect(resume?.epochStart).toEqual(new Float32Array(LORA_SIZE).fill(2));
     expect(app.training.run?.status).toBe('done');
   });
 

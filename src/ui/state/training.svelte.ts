@@ -226,7 +226,9 @@ export class TrainingState {
       const run: StoredRun = { ...r.run, status: 'running', updated: Date.now(), error: null };
       this.resumable = null;
       await this.saveRun(run);
-      await this.execute(run, ds, c ? { step: c.step, params: c.params, m: c.m, v: c.v, curve: c.curve, ...(c.best ? { best: c.best } : {}) } : undefined);
+      await this.execute(run, ds, c ? {
+        step: c.step, params: c.params, m: c.m, v: c.v, curve: c.curve, ...(c.best ? { best: c.best } : {}), ...(c.epochStart ? { epochStart: c.epochStart } : {}),
+      } : undefined);
     } catch (e) {
       this.error = errorInfo(e);
     }
