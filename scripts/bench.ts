@@ -1,10 +1,11 @@
 // npm run bench: kernel rates, training throughput and memory on the adapter this machine has, as a table on
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
-// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,peer-web,dispatch
-// picks sections (comma-separated; peer, peer-web and dispatch only when asked); --rules upper,count and --variants
-// joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight, --samples, --chain-turns, --rank, --epochs,
-// --seed (training), --test-inputs and --turns (evaluation) override its defaults; --testbed single|compound (or a
-// model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
+// Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,
+// peer-web,dispatch,demo-synth picks sections (comma-separated; peer, peer-web, dispatch and demo-synth only when
+// asked); --rules upper,count and --variants joint,sft_only narrow the quality section (20 adapters in all); --lr,
+// --pg-weight, --samples, --chain-turns, --rank, --epochs, --seed (training), --test-inputs and --turns (evaluation)
+// override its defaults; --trace also scores each checkpoint of a run with the checker; --testbed single|compound (or
+// a model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
 // take many minutes on a software adapter, the 135M pipeline hours. --gpu-report runs the GPU check instead.
 // --only longp: synthesis and training time, memory and read-back as P grows (--longp-tokens 250,1000,2000,4000,
 // --longp-models testbed,135m, --samples N, --steps N, --longp-records N, --teacher-only for the teacher pass alone).
@@ -17,6 +18,7 @@ import { benchGeneration, benchTtft, type GenerationBench, type TtftResult } fro
 import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
 import { benchPeer, formatPeer, type PeerRow } from '../src/bench/peer';
 import { benchPeerChromium, type ChromiumPeer } from '../e2e/peer-bench';
+import { benchDemoSynth, type DemoSynthBench, formatDemoSynth } from '../e2e/demo-synth-bench';
 import { benchQuality, compoundCases, formatQuality, singleRuleCases, type QualityRow } from '../src/bench/quality';
 import { HARD_RULES, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
@@ -117,6 +119,14 @@ if (sections.has('peer') || sections.has('peer-web')) {
   peerWeb = await benchPeerChromium('tiny', tinyFiles, 1000, 16);
 }
 
+// Only with --only demo-synth: the demo's default synthesis in Chromium, without and with the optional parts.
+let demoSynth: DemoSynthBench | null = null;
+if (sections.has('demo-synth')) {
+  log('demo-synth: the demo model\'s default synthesis in Chromium, without and then with AS-IS answers and reasons…');
+  const at = process.argv.indexOf('--samples');
+  demoSynth = await benchDemoSynth(at >= 0 ? Number(process.argv[at + 1]) : undefined);
+}
+
 // Only with --only dispatch: GPU calls per training step and per decode token, whole and per layer.
 const dispatch: DispatchCounts[] = [];
 if (sections.has('dispatch')) {
@@ -170,7 +180,7 @@ if (sections.has('quality')) {
   const common = { variants, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'),
     chainTurns: numberFlag('--chain-turns'), userTurnTopP: numberFlag('--user-turn-top-p'), userTurnMinP: numberFlag('--user-turn-min-p'),
     synthesisSeed: numberFlag('--synthesis-seed'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'), seed: numberFlag('--seed'),
-    turns: numberFlag('--turns'), earlyStop: process.argv.includes('--no-early-stop') ? false : undefined };
+    turns: numberFlag('--turns'), earlyStop: process.argv.includes('--no-early-stop') ? false : undefined, trace: process.argv.includes('--trace') };
   if (which !== 'compound') {
     log(`quality: ${rules.length} rules x ${variants.length} variants on the testbed model (default synthesis and plan)…`);
     quality.push(...await benchQuality(k, readDir(singleDir), { ...common, cases: singleRuleCases(rules, testInputs) }));
@@ -220,6 +230,7 @@ const results = {
   quality,
   loading,
   dispatch,
+  demoSynth,
   longp,
   teacherPass,
   targets: {
@@ -260,6 +271,7 @@ if (peerWeb) {
   if (peerWeb.webgpuError) console.log(`onnxruntime-web's WebGPU backend failed on this adapter, so transformers.js ran on wasm: ${peerWeb.webgpuError}`);
 }
 if (dispatch.length) console.log(`\n${formatDispatch(dispatch)}`);
+if (demoSynth) console.log(`\n${formatDemoSynth(demoSynth)}`);
 if (teacherPass.length) console.log(`\nteacher pass alone: P's KV once vs each record's whole view (before)\n${formatTeacherPass(teacherPass)}`);
 if (longp.length) console.log(`\nlong P: synthesis (default settings) and training (default plan) as P grows\n${formatLongP(longp)}`);
 if (quality.length) {

@@ -138,6 +138,11 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   seed?: number;
   /** false runs every step of the plan (early stopping off), to compare the steps it saves with what they cost. */
   earlyStop?: boolean;
+  /**
+   * Also scores the student with the checker at every step the held-out records are scored (from a checkpoint taken
+   * there), to see whether the held-out score early stopping reads moves with the accuracy it stands in for.
+   */
+  trace?: boolean;
   /** Synthesis's seed [0], to tell a setting's effect from the draw of one dataset. */
   synthesisSeed?: number;
   /** Synthesis's later turns (chain-turns.ts) and its user-turn nucleus (user-turn.ts); the default's otherwise. */
@@ -184,7 +189,10 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         const t1 = performance.now();
         const plan = await session.planTraining(prompt, records, effectiveSettings(settings));
         log(`${rule} ${variant} plan: ${plan.steps} steps; ${plan.stopping}`);
-        const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings));
+        const traced: { step: number; params: Float32Array }[] = [];
+        if (o.trace) settings.checkpointEvery = stopRule(plan.steps).every;
+        const r = await session.train(`q-${rule}-${variant}`, prompt, records, effectiveSettings(settings),
+          o.trace ? { onCheckpoint: (c) => void traced.push({ step: c.step, params: c.params.slice() }) } : {});
         // The loop's own rule over the scores the curve carries: the step whose params the adapter holds.
         const scores = r.curve.flatMap((p) => (p.heldout === undefined ? [] : [{ step: p.step, score: p.heldout }]));
         const bestStep = scores.length ? stopDecision(scores, stopRule(plan.steps)).best?.step ?? null : null;
@@ -199,6 +207,11 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
           minutes: (performance.now() - t1) / 60_000,
         });
         if (scores.length) log(`${rule} ${variant} held-out scores: ${scores.map((s) => `${s.step}: ${s.score.toFixed(4)}`).join(', ')}`);
+        for (const t of traced) {
+          const tf = await session.evaluate(`q-${rule}-${variant}-trace`, { prompt, inputs, adapter: { ...r.adapter, params: t.params }, maxNewTokens: 32, actionPattern: '', turns: o.turns });
+          const score = scores.find((x) => x.step === t.step)?.score;
+          log(`${rule} ${variant} trace step ${t.step}: held-out score ${score?.toFixed(4) ?? '-'}, student by turn ${tf.behaviour?.per_turn.map((x) => x.student.toFixed(2)).join(' / ') ?? '-'}`);
+        }
         log(`${rule} ${variant}: ${r.steps} of ${plan.steps} steps (best ${bestStep ?? '-'}), turn 1: student ${first.student.toFixed(2)}, teacher ${first.teacher.toFixed(2)}, ` +
           `base ${first.base.toFixed(2)}; worst branch ${b.worst ? `${b.worst.branch} at turn ${b.worst.turn}: ${b.worst.retention.toFixed(2)}` : '-'}`);
         log(`${rule} ${variant} curve: ${curveSummary(r.curve)}`);
