@@ -27,8 +27,8 @@ it('sizes 64 records without --batch-size or --epochs to 120 steps, and says so'
   const plan = lines.findIndex((l) => l.startsWith('plan: '));
   expect(lines[plan]).toBe('plan: 120 steps, 15 epochs, batch 8, 64 training records. ' +
     '64 training records: batch 8 and 15 epochs give 120 optimizer steps (at least 120 are needed to learn from this few records).');
-  const stopping = 'at most 120 steps: every 8 steps the student\'s KL to the teacher on the 8 held-out records is scored, and training ' +
-    'stops once 3 scores in a row have not improved on the best by 1% (not before step 40), keeping the best step\'s adapter';
+  const stopping = 'at most 120 steps: every 8 steps the student\'s KL to the teacher on the 8 held-out records is scored; from step 40 ' +
+    'on, training keeps the best step\'s adapter and stops once 3 scores in a row have not improved on it by 1%';
   expect(lines[plan + 1]).toBe(`stopping: ${stopping}.`);
   expect(r.stderr).not.toMatch(/^warning:/m);
   expect(lines.findIndex((l) => l.startsWith('GPU memory planned: '))).toBeGreaterThan(plan);

@@ -9,8 +9,11 @@
  * The stopping policy, in one place. Every: ~16 scores over the plan (at least 4 steps apart, so scoring, one
  * forward over the held-out records, stays a small share of the run's time). Patience: 3 scores in a row that do
  * not beat the best by 1%, i.e. about a fifth of the plan with nothing learned. Never before a third of the plan
- * (later than patience alone allows, a quarter): a plateau early in the run can be the pause before a rule the model
- * learns late (`reverse`), and the learning rate is still near its peak there.
+ * (later than patience alone allows, a quarter), and the best step is one from there on: a plateau early in the run
+ * can be the pause before a rule the model learns late (`reverse`), and the learning rate is still near its peak
+ * there. Measured (quality bench, `--trace`): on one dataset the held-out KL was lowest at step 32 of 126 (0.60) and
+ * rose to 0.78-0.87 by step 56 while the student's accuracy on `reverse` went from 50% to 79-83%; the best step
+ * taken from anywhere kept step 32's adapter.
  */
 export const EARLY_STOP = {
   scoresPerRun: 16,
@@ -29,7 +32,7 @@ export interface StopRule {
   /** Stop after this many scores in a row without an improvement. */
   patience: number;
   minImprovement: number;
-  /** Never stop before this step. */
+  /** Never stop before this step, and take the best step from here on. */
   minSteps: number;
 }
 
@@ -63,15 +66,16 @@ export function isScoredStep(step: number, rule: StopRule): boolean {
 }
 
 /**
- * The best score so far and whether to stop, from the scores in step order. A score counts as an improvement when
- * it is finite and below best x (1 - minImprovement); the best only moves on an improvement (a score within the
- * margin of the best is noise, and its adapter is no better). Stop once `patience` scores in a row have not
- * improved and the last of them is at or past minSteps.
+ * The best score so far and whether to stop, from the scores in step order. Only scores at or past minSteps count:
+ * one before is neither the best nor a step of patience. A score counts as an improvement when it is finite and
+ * below best x (1 - minImprovement); the best only moves on an improvement (a score within the margin of the best
+ * is noise, and its adapter is no better). Stop once `patience` scores in a row have not improved.
  */
 export function stopDecision(scores: readonly HeldoutScore[], rule: StopRule): StopDecision {
   let best: HeldoutScore | null = null;
   let since = 0;
   for (const s of scores) {
+    if (s.step < rule.minSteps) continue;
     if (Number.isFinite(s.score) && (best === null || s.score < best.score * (1 - rule.minImprovement))) {
       best = s;
       since = 0;
@@ -80,13 +84,13 @@ export function stopDecision(scores: readonly HeldoutScore[], rule: StopRule): S
     }
   }
   const last = scores.at(-1);
-  return { best, stop: last !== undefined && since >= rule.patience && last.step >= rule.minSteps && last.step < rule.maxSteps };
+  return { best, stop: last !== undefined && since >= rule.patience && last.step < rule.maxSteps };
 }
 
 /** The rule in one sentence, for the plan: what is scored, how often, and when the run stops. */
 export function describeStopRule(rule: StopRule, heldout: number, metric: 'kl' | 'ce'): string {
   const what = metric === 'kl' ? "the student's KL to the teacher on" : "the student's cross-entropy on the answers of";
   return `at most ${rule.maxSteps} steps: every ${rule.every} steps ${what} the ${heldout} held-out record${heldout === 1 ? '' : 's'} is ` +
-    `scored, and training stops once ${rule.patience} scores in a row have not improved on the best by ${100 * rule.minImprovement}% ` +
-    `(not before step ${rule.minSteps}), keeping the best step's adapter`;
+    `scored; from step ${rule.minSteps} on, training keeps the best step's adapter and stops once ${rule.patience} scores in a row ` +
+    `have not improved on it by ${100 * rule.minImprovement}%`;
 }
