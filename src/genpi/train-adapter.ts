@@ -31,7 +31,8 @@ export interface TrainAdapterSettings {
   memoryBudget: number;
   /**
    * Score the held-out records every few steps and stop once the score stops improving, keeping the best step's
-   * adapter from a third of the plan on (train/early-stop.ts). Off, or without held-out records, the run takes every step of its plan.
+   * adapter from a third of the plan on (train/early-stop.ts). Off, or without held-out records, the run takes every
+   * step of its plan.
    */
   earlyStop: boolean;
 }
