@@ -52,8 +52,8 @@ Usage:
       distillation, KL(teacher with P || student) on the SFT tokens against the teacher's top-K (weight 1.0,
       top 32): the best measured on the testbed. joint is GenPI's joint SFT + PG loss (--sft-weight 0.7,
       --pg-weight 0.3), joint_kl both. on_policy adds, each epoch, the student's own sampled answers, trained on
-      the reverse KL(student || teacher with P); it cannot --resume. --resume continues from the checkpoint in ADAPTER_DIR (same model,
-      dataset and flags, or it refuses); --force trains a new adapter over an earlier one there. The folder
+      the reverse KL(student || teacher with P). --resume continues from the checkpoint in ADAPTER_DIR (same
+      model, dataset and flags, or it refuses); --force trains a new adapter over an earlier one there. The folder
       is replaced whole at the end. Without
       --batch-size or --epochs they are sized to the training records (at least 120 steps where it can);
       the plan and its reason go on stderr before training. With held-out records, the run scores them
