@@ -1,11 +1,11 @@
 // npm run bench: kernel rates, training throughput and memory on the adapter this machine has, as a table on
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,
-// peer-web,dispatch,demo-synth picks sections (comma-separated; peer, peer-web, dispatch and demo-synth only when
-// asked); --rules upper,count and --variants joint,sft_only narrow the quality section (20 adapters in all); --lr,
-// --pg-weight, --samples, --chain-turns, --rank, --epochs, --seed (training), --test-inputs and --turns (evaluation)
-// override its defaults; --trace also scores each checkpoint of a run with the checker; --testbed single|compound (or
-// a model folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
+// peer-web,dispatch,demo-synth,user-turns picks sections (comma-separated; the last five only when asked); --rules
+// upper,count and --variants joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight,
+// --samples, --chain-turns, --rank, --epochs, --seed (training), --test-inputs and --turns (evaluation) override its
+// defaults; --trace also scores each checkpoint of a run with the checker; --testbed single|compound (or a model
+// folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
 // take many minutes on a software adapter, the 135M pipeline hours. --gpu-report runs the GPU check instead.
 // --only longp: synthesis and training time, memory and read-back as P grows (--longp-tokens 250,1000,2000,4000,
 // --longp-models testbed,135m, --samples N, --steps N, --longp-records N, --teacher-only for the teacher pass alone).
@@ -19,6 +19,7 @@ import { benchPipeline, type PipelineBench } from '../src/bench/pipeline';
 import { benchPeer, formatPeer, type PeerRow } from '../src/bench/peer';
 import { benchPeerChromium, type ChromiumPeer } from '../e2e/peer-bench';
 import { benchDemoSynth, type DemoSynthBench, formatDemoSynth } from '../e2e/demo-synth-bench';
+import { benchUserTurns, formatUserTurns, type UserTurnRow } from '../src/bench/user-turns';
 import { benchQuality, compoundCases, formatQuality, singleRuleCases, type QualityRow } from '../src/bench/quality';
 import { HARD_RULES, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
@@ -127,6 +128,13 @@ if (sections.has('demo-synth')) {
   demoSynth = await benchDemoSynth(at >= 0 ? Number(process.argv[at + 1]) : undefined);
 }
 
+// Only with --only user-turns: the branches of a compound P that sampled user turns reach, by temperature and nucleus.
+let userTurns: UserTurnRow[] = [];
+if (sections.has('user-turns')) {
+  log('user-turns: branch shares of sampled user turns on the compound testbed…');
+  userTurns = await benchUserTurns(k, 'public/compound-model');
+}
+
 // Only with --only dispatch: GPU calls per training step and per decode token, whole and per layer.
 const dispatch: DispatchCounts[] = [];
 if (sections.has('dispatch')) {
@@ -231,6 +239,7 @@ const results = {
   loading,
   dispatch,
   demoSynth,
+  userTurns,
   longp,
   teacherPass,
   targets: {
@@ -272,6 +281,7 @@ if (peerWeb) {
 }
 if (dispatch.length) console.log(`\n${formatDispatch(dispatch)}`);
 if (demoSynth) console.log(`\n${formatDemoSynth(demoSynth)}`);
+if (userTurns.length) console.log(`\nuser turns sampled after a compound P with a digit branch (128 asked per row)\n${formatUserTurns(userTurns)}`);
 if (teacherPass.length) console.log(`\nteacher pass alone: P's KV once vs each record's whole view (before)\n${formatTeacherPass(teacherPass)}`);
 if (longp.length) console.log(`\nlong P: synthesis (default settings) and training (default plan) as P grows\n${formatLongP(longp)}`);
 if (quality.length) {
