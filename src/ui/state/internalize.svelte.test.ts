@@ -5,6 +5,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { EvalFigures } from '../../genpi/evaluate';
 import type { SynthesisProgress } from '../../worker/api';
+import { DEFAULT_VARIANT } from '../../train/variants';
 import { EvaluationState } from './evaluation.svelte';
 import { applyDemoRun, DEMO_QUICK, InternalizeState } from './internalize.svelte';
 import { deferred, namedError, testApp, trainingDataset } from './testing';
@@ -135,6 +136,7 @@ describe('InternalizeState', () => {
     applyDemoRun('first', app.dataset, app.training, evaluation);
     expect(app.dataset.form).toMatchObject({ samples: DEMO_QUICK.synthesis.samples, heldout: 0.3, maxNewTokens: 16, reasonTokens: 24 });
     expect(app.training.settings).toMatchObject(DEMO_QUICK.training);
+    expect(app.training.settings.loss.variant).toBe(DEMO_QUICK.variant);
     expect(evaluation.maxNewTokens).toBe(24);
   });
 
@@ -144,16 +146,19 @@ describe('InternalizeState', () => {
     applyDemoRun('first', app.dataset, app.training, evaluation);
     applyDemoRun('reverse', app.dataset, app.training, evaluation);
     expect(app.dataset.form).toMatchObject({ samples: defaults.samples, heldout: defaults.heldout });
-    expect(app.training.settings).toMatchObject({ epochs: null, batchSize: null, lr: defaults.lr });
+    expect(app.training.settings).toMatchObject({ epochs: null, batchSize: null, lr: defaults.lr, loss: { variant: DEFAULT_VARIANT } });
     // A prompt of the user's own (no demo rule) and the rules it teaches get the first run.
     applyDemoRun(null, app.dataset, app.training, evaluation);
     expect(app.training.settings).toMatchObject(DEMO_QUICK.training);
     // What the user typed stays through preset changes.
     app.dataset.form.samples = 40;
     app.training.settings.epochs = 5;
+    app.training.settings.loss.variant = 'joint';
     applyDemoRun('double', app.dataset, app.training, evaluation);
     expect(app.dataset.form.samples).toBe(40);
-    expect(app.training.settings).toMatchObject({ epochs: 5, batchSize: DEMO_QUICK.training.batchSize, lr: defaults.lr });
+    expect(app.training.settings).toMatchObject({ epochs: 5, batchSize: DEMO_QUICK.training.batchSize, lr: defaults.lr, loss: { variant: 'joint' } });
+    applyDemoRun('first', app.dataset, app.training, evaluation);
+    expect(app.training.settings.loss.variant).toBe('joint');
   });
 
   it('keeps a learning rate the user set when the demo\'s run is applied', async () => {
@@ -173,6 +178,11 @@ describe('InternalizeState', () => {
     app.training.settings.epochs = 4;
     expect(flow.demoSoftwareSeconds).toBeGreaterThan(demo);
     app.training.settings.epochs = 2;
+    // The first run keeps kl_only; on_policy adds a sampled answer per training record (20) and epoch (2), 3 s each.
+    expect(app.training.settings.loss.variant).toBe('kl_only');
+    app.training.settings.loss.variant = 'on_policy';
+    expect(flow.demoSoftwareSeconds! - demo).toBeCloseTo(20 * 2 * 3, 6);
+    app.training.settings.loss.variant = 'kl_only';
     app.dataset.form.samples = 48;
     expect(flow.demoSoftwareSeconds).toBeGreaterThan(demo);
     // Forms that cannot be sized (every record held out, a batch of 0) say nothing rather than a wrong time.

@@ -3,6 +3,7 @@
 // three stages, each named, and a time left that updates from the time spent so far. A stage that fails or is
 // cancelled stops the flow there with its own message; what was made before (the dataset, the adapter) is kept.
 import { sizeRun, type RunSize } from '../../train/run-size';
+import { DEFAULT_VARIANT, variantSpec, type TrainingVariant } from '../../train/variants';
 import { defaultTrainSettings } from '../train-settings';
 import { DEFAULT_SYNTH, type DatasetState } from './dataset.svelte';
 import type { EvaluationState } from './evaluation.svelte';
@@ -37,10 +38,13 @@ const SYNTH_STEPS = ['inputs', 'answers', 'as_is', 'reasons', 'roleplay'];
  * batch on auto), which their presets get.
  * The epochs are set, so early stopping is off and the run takes its 20 steps. `rules` are the preset rules this
  * sizing teaches; a demo preset of another rule gets the default run (applyDemoRun), whose time the page says first.
+ * The sizing was measured with kl_only, which the first run keeps: the default variant, on_policy, samples the
+ * student's answers each epoch, so it would spend most of a 2-epoch run on the base model's own answers.
  */
 export const DEMO_QUICK = {
   synthesis: { samples: 24, heldout: 0.17, maxNewTokens: 16, reasonTokens: 24 },
   training: { epochs: 2, batchSize: 2, lr: 4e-3 },
+  variant: 'kl_only' as TrainingVariant,
   evaluation: { maxNewTokens: 24 },
   rules: ['first', 'last', 'count'] as readonly string[],
 } as const;
@@ -71,8 +75,12 @@ function demoRun() {
  * (one conversation, forward and backward, per epoch), a held-out input evaluated (three turns each of teacher,
  * student and base), and training's fixed part (the teacher pass and the kernels' first run). For the demo model
  * only: a real model's costs are orders of magnitude larger.
+ * onPolicySample, an on-policy variant's sampling and scoring of one training record's answer per epoch, is 1.5
+ * training examples: in Node on lavapipe, the compound preset's 58 training records at batch 2, one epoch took
+ * kl_only 113 s and on_policy 213 s, both running side by side (so on_policy's extra 100 s per epoch is about 1.5x
+ * kl_only's own 64 s an epoch); not yet timed in Chromium.
  */
-const DEMO_SOFTWARE_SECONDS = { sample: 5.6, trainExample: 2, heldoutInput: 22, training: 20 };
+const DEMO_SOFTWARE_SECONDS = { sample: 5.6, trainExample: 2, heldoutInput: 22, training: 20, onPolicySample: 3 };
 
 export class InternalizeState {
   stage = $state<FlowStage | null>(null);
@@ -143,7 +151,9 @@ export class InternalizeState {
     }
     const c = DEMO_SOFTWARE_SECONDS;
     const examples = Math.min(size.steps * size.batchSize, train * size.epochs);
-    return f.samples * c.sample + c.training + examples * c.trainExample + heldout * c.heldoutInput;
+    // An on-policy run samples every training record's answer once an epoch.
+    const sampled = variantSpec(t.loss.variant).onPolicy ? train * size.epochs : 0;
+    return f.samples * c.sample + c.training + examples * c.trainExample + sampled * c.onPolicySample + heldout * c.heldoutInput;
   }
 
   /** The whole flow's progress, 0 to 1. */
@@ -235,7 +245,7 @@ export class InternalizeState {
 /**
  * Sets the demo's first run in the forms for the demo preset of `rule` (DEMO_QUICK where it teaches that rule or for
  * a prompt of the user's own, null; the default run where it does not, as for the compound preset's 'compound';
- * DEMO_SMOKE for every preset in the e2e), leaving any value the user changed: a value counts as the user's when it
+ * DEMO_SMOKE for every preset in the e2e) and the variant it was measured with, leaving any value the user changed: a value counts as the user's when it
  * is neither the default nor what a demo run sets. Called when a demo model loads and when another demo preset is
  * picked.
  */
@@ -256,5 +266,6 @@ export function applyDemoRun(rule: string | null, dataset: DatasetState, trainin
     t.batchSize = quick ? q.training.batchSize : null;
   }
   if (t.lr === lr || t.lr === q.training.lr) t.lr = quick ? q.training.lr : lr;
+  if (t.loss.variant === DEFAULT_VARIANT || t.loss.variant === q.variant) t.loss.variant = quick ? q.variant : DEFAULT_VARIANT;
   evaluation.maxNewTokens = Math.min(evaluation.maxNewTokens, q.evaluation.maxNewTokens);
 }
