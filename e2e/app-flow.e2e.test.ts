@@ -85,14 +85,15 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   mark('synthesized');
 
   // 4. Training: 3 examples x 3 epochs at batch 1 = 9 steps, a checkpoint after each. The default variant
-  // (distillation) shows its own weights only; GenPI's joint loss, one switch away, shows SFT and PG.
-  expect(await page.getByTestId('train-variant').inputValue()).toBe('kl_only');
+  // (on-policy distillation) shows its own weights only; GenPI's joint loss, one switch away, shows SFT and PG. The
+  // run is the default's, so the reload below resumes it mid-epoch from the parameters its samples came from.
+  expect(await page.getByTestId('train-variant').inputValue()).toBe('on_policy');
   expect(await page.getByTestId('train-kl-weight').count()).toBe(1);
   expect(await page.getByTestId('train-pg-weight').count()).toBe(0);
   await page.getByTestId('train-variant').selectOption('joint');
   expect(await page.getByTestId('train-pg-weight').count()).toBe(1);
   expect(await page.getByTestId('train-kl-weight').count()).toBe(0);
-  await page.getByTestId('train-variant').selectOption('kl_only');
+  await page.getByTestId('train-variant').selectOption('on_policy');
   await page.getByTestId('train-rank').fill('4');
   await page.getByTestId('train-epochs').fill('3');
   await page.getByTestId('train-batch-size').fill('1');

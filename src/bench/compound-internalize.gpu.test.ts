@@ -1,20 +1,22 @@
 // GenPI end to end on a compound P, the kind of prompt the product exists for, cut to fit the suite: the compound
 // demo preset (persona, policies, a rule for messages starting with "please", one for messages ending in "?", one
 // for the rest, a reply prefix, an example turn each, all in phrasings the model never saw) on the compound testbed model
-// (public/compound-model), P alone with the default synthesis at 32 samples, the default variant, 5 epochs (the
-// default plan's 120 steps took three times as long and its held-out KL had flattened by step 32), then the exact
+// (public/compound-model), P alone with the default synthesis at 32 samples, the default variant (on_policy), 5 epochs
+// (the default plan's 120 steps took three times as long and kl_only's held-out KL had flattened by step 32), then the exact
 // checker on the held-out records' inputs and fresh ones, branch by branch, over two turns.
 // It asserts that every branch has at least 10% of the synthesized inputs (with user turns sampled at top-p 0.9, a
 // digit branch got none of 32), that the teacher follows every branch on at least 90% of the inputs and the base on
 // none, and that the student without P keeps >= 90% of the teacher on every branch, turns 1 and 2. Measured: 100%
-// for teacher and student on every cell (with user turns at top-p 1: 92% on "?" at turn 1). With the compound
-// model's earlier (v5) weights the teacher followed "please" 71% of the time, the student 36%.
+// for teacher and student on every cell, with on_policy and with kl_only (kl_only with user turns at top-p 1: 92% on
+// "?" at turn 1). With the compound model's earlier (v5) weights the teacher followed "please" 71% of the time, the
+// student 36%.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import { formatBehaviour } from '../genpi/behaviour-table';
 import { demoPresetFor } from '../genpi/presets';
+import { DEFAULT_VARIANT } from '../train/variants';
 import { Rng } from '../util/rng';
 import { benchQuality, compoundCase, type QualityRow } from './quality';
 
@@ -28,7 +30,7 @@ beforeAll(async () => {
   const files = new Map(readdirSync(DIR).map((f) => [f, new Uint8Array(readFileSync(`${DIR}/${f}`))]));
   const rng = new Rng(5);
   [row] = await benchQuality(kernels, files, {
-    model: 'compound-model', variants: ['kl_only'], samples: 32, epochs: 5, turns: 2, log: (s) => console.log(s),
+    model: 'compound-model', variants: [DEFAULT_VARIANT], samples: 32, epochs: 5, turns: 2, log: (s) => console.log(s),
     cases: [compoundCase('compound demo', demoPresetFor('compound').text, 36, () => rng.next())],
   });
   console.log(formatBehaviour(row.variants[0].behaviour!));

@@ -1,6 +1,6 @@
 // The long-P bench (issue 23): how the job a user waits for grows with the length of P. For P of about 250 to
 // 4,000 tokens (the compound testbed's P builder, padded with policy sentences), synthesis with the app's default
-// settings and training with the default plan (kl_only, early stopping) through the same EngineSession the app's
+// settings and training with the default variant and plan (early stopping) through the same EngineSession the app's
 // worker runs; per length the minutes of each, the teacher pass (P's tokens run once against every record's whole
 // view), the peak GPU memory planned and the peak allocated, and the bytes read back per distilled position.
 import type { Kernels } from '../gpu/kernel';

@@ -1,4 +1,5 @@
 // genpi: the engine's command line. Progress goes to stderr, results to stdout, errors as one line (fail.ts).
+import { VARIANT_NAMES } from '../train/variants';
 import { fail, UsageError } from './fail';
 
 const HELP = `genpi — Generative Prompt Internalization on WebGPU
@@ -42,17 +43,17 @@ Usage:
       and no file is written.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
          [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume | --force]
-         [--variant kl_only|joint|sft_only|pg_no_reason|pg_no_prompt|prepend_0.5|prepend_1.0|joint_kl|on_policy]
+         [--variant ${VARIANT_NAMES.join('|')}]
          [--kl-weight W] [--kl-top-k K] [--batch-size N]
          [--checkpoint-every N] [--dropout P] [--max-tokens N] [--memory-gb G] [--prompt FILE] [--dry-run]
          [--[no-]thinking] [--no-early-stop]
       Train a LoRA adapter; writes the PEFT folder, genpi_adapter.json and checkpoints; prints {steps,
       max_steps, stopped_early, best_step, best_heldout_kl, first_loss, last_loss, last_sft_loss,
-      last_pg_loss, last_kl_loss} last. The default, kl_only, is logit
-      distillation, KL(teacher with P || student) on the SFT tokens against the teacher's top-K (weight 1.0,
-      top 32): the best measured on the testbed. joint is GenPI's joint SFT + PG loss (--sft-weight 0.7,
-      --pg-weight 0.3), joint_kl both. on_policy adds, each epoch, the student's own sampled answers, trained on
-      the reverse KL(student || teacher with P). --resume continues from the checkpoint in ADAPTER_DIR (same
+      last_pg_loss, last_kl_loss} last. kl_only is logit distillation,
+      KL(teacher with P || student) on the teacher's answers against its top-K (weight 1.0, top 32). The
+      default, on_policy, adds each epoch the student's own sampled answers, trained on the reverse
+      KL(student || teacher with P): the best measured on both testbeds, at two to three times kl_only's
+      training time. joint is GenPI's joint SFT + PG loss (--sft-weight 0.7, --pg-weight 0.3), joint_kl both. --resume continues from the checkpoint in ADAPTER_DIR (same
       model, dataset and flags, or it refuses); --force trains a new adapter over an earlier one there. The folder
       is replaced whole at the end. Without
       --batch-size or --epochs they are sized to the training records (at least 120 steps where it can);

@@ -20,7 +20,7 @@ describe('the loss a run records', () => {
     const cli = lossFromFlags({});
     const app = effectiveSettings(defaultTrainSettings()).loss;
     expect(cli).toEqual(app);
-    expect(cli).toEqual({ variant: 'kl_only', sftWeight: 0, pgWeight: 0, klWeight: 1, klTopK: 32 });
+    expect(cli).toEqual({ variant: 'on_policy', sftWeight: 0, pgWeight: 0, klWeight: 1, klTopK: 32 });
     const [fromCli, fromApp] = await Promise.all([buildAdapterMetadata(input(cli)), buildAdapterMetadata(input(app))]);
     expect(fromCli.training).toEqual(fromApp.training);
     expect(fromCli.warning).toBe(fromApp.warning);
@@ -33,6 +33,6 @@ describe('the loss a run records', () => {
     }
     expect(lossFromFlags({ variant: 'joint' })).toEqual({ variant: 'joint', sftWeight: 0.7, pgWeight: 0.3 });
     expect(lossFromFlags({ variant: 'sft_only', 'pg-weight': '0.5' })).toEqual({ variant: 'sft_only', sftWeight: 0.7, pgWeight: 0 });
-    expect(() => lossFromFlags({ variant: 'nope' })).toThrow(/--variant must be one of kl_only, joint, .*on_policy/);
+    expect(() => lossFromFlags({ variant: 'nope' })).toThrow(/--variant must be one of on_policy, kl_only, joint, .*joint_kl/);
   });
 });

@@ -31,7 +31,7 @@ export interface SynthesisSettings {
 
 export interface TrainSettings {
   lora: LoraSpec;
-  /** Weights and variant; the distilling variants (joint_kl, kl_only) also read klWeight and klTopK. */
+  /** Weights and variant; the distilling variants (joint_kl, kl_only, on_policy) also read klWeight and klTopK. */
   loss: LossSettings;
   /**
    * null is "auto": sized to the training records (src/train/run-size.ts), the other one set or not. Runs saved

@@ -38,7 +38,7 @@ export interface TrainAdapterSettings {
 }
 
 /**
- * The defaults: the variants table's default loss (kl_only), the paper's LoRA, and our learning rate (below). The
+ * The defaults: the variants table's default loss (on_policy), the paper's LoRA, and our learning rate (below). The
  * paper's batch 32 and 10 epochs are what a caller that passes them gets; the CLI and the app leave batch and epochs
  * to sizeTraining unless the user sets them, since on a few dozen records they give a handful of steps.
  */
@@ -48,7 +48,7 @@ export const DEFAULT_TRAINING: TrainAdapterSettings = {
   loop: {
     // lr 2e-3, not the paper's 1e-4 (a 70B teacher, thousands of records). On the testbed model (README,
     // "Internalization on the testbed") 120 steps at 1e-4 left the student applying the rule on 0% of held-out
-    // inputs. With the default kl_only and plan (126 steps), 1e-3 left `reverse` at 89% of 96 inputs and 2e-3
+    // inputs. With kl_only (the default then) and the plan (126 steps), 1e-3 left `reverse` at 89% of 96 inputs and 2e-3
     // reached 98%, with every other rule at 99-100%.
     epochs: 10, batchSize: 32, lr: 2e-3, warmupFraction: 0.03, seed: 0, checkpointEvery: 10,
     optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxNorm: 1 },

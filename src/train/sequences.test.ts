@@ -264,8 +264,8 @@ describe('buildTrainingGroups', () => {
       expect(trainsSft(variant), variant).toBe(set.groups[0].weight > 0);
     }
     expect(all.filter(hasPg)).toEqual(['joint', 'pg_no_reason', 'pg_no_prompt', 'joint_kl']);
-    expect(all.filter((v) => !trainsSft(v))).toEqual(['kl_only', 'on_policy']);
-    expect(all.filter((v) => variantSpec(v).kl)).toEqual(['kl_only', 'joint_kl', 'on_policy']);
+    expect(all.filter((v) => !trainsSft(v))).toEqual(['on_policy', 'kl_only']);
+    expect(all.filter((v) => variantSpec(v).kl)).toEqual(['on_policy', 'kl_only', 'joint_kl']);
   });
 
   it('prepends P with probability 0.5 (seeded, repeatable) or always', () => {

@@ -36,8 +36,8 @@ describe('adapter metadata', () => {
     expect(meta.prompt.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.prompt).toMatchObject({ chars: 14, tokens: 7 });
     expect(meta.lora.targets).toContain('q_proj');
-    // The variant's switch applied (kl_only trains no SFT or PG term), as the CLI records it too.
-    expect(meta.training).toMatchObject({ variant: 'kl_only', sftWeight: 0, pgWeight: 0, klWeight: 1, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
+    // The variant's switch applied (on_policy, the default, trains no SFT or PG term), as the CLI records it too.
+    expect(meta.training).toMatchObject({ variant: 'on_policy', sftWeight: 0, pgWeight: 0, klWeight: 1, epochs: 1, lr: 1e-3, max_tokens_per_micro_batch: 256 });
     expect(meta.warning).toMatch(/not trained to write its prompt out/);
     expect(meta.warning).not.toMatch(/prompt-generation loss/);
     // The same dataset fields `genpi train` writes (src/genpi/adapter-meta.ts builds both).

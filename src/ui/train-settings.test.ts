@@ -4,14 +4,14 @@ import { LORA_TARGETS } from '../llama/lora';
 import { defaultTrainSettings, effectiveSettings, settingsProblems, VARIANTS } from './train-settings';
 
 describe('training settings', () => {
-  it('defaults to kl_only, rank 16, alpha 32, dropout 0.05 on every target, lr 2e-3 (measured on the testbed model, not the paper 1e-4), and keeps 0.7/0.3 for joint', () => {
+  it('defaults to on_policy, rank 16, alpha 32, dropout 0.05 on every target, lr 2e-3 (measured on the testbed model, not the paper 1e-4), and keeps 0.7/0.3 for joint', () => {
     const s = defaultTrainSettings();
     expect(s.lora).toMatchObject({ rank: 16, alpha: 32, dropout: 0.05 });
     expect(s.lora.targets).toEqual([...LORA_TARGETS]);
     expect(s.lr).toBe(2e-3);
-    expect(s.loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'kl_only', klWeight: 1, klTopK: 32 });
+    expect(s.loss).toEqual({ sftWeight: 0.7, pgWeight: 0.3, variant: 'on_policy', klWeight: 1, klTopK: 32 });
     expect(settingsProblems(s)).toEqual([]);
-    expect(VARIANTS.map((v) => v.value)).toEqual(['kl_only', 'joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl', 'on_policy']);
+    expect(VARIANTS.map((v) => v.value)).toEqual(['on_policy', 'kl_only', 'joint', 'sft_only', 'pg_no_reason', 'pg_no_prompt', 'prepend_0.5', 'prepend_1.0', 'joint_kl']);
   });
 
   it('leaves batch and epochs on auto (empty) by default, and takes a number the user types', () => {

@@ -1,6 +1,7 @@
 // Non-finite numbers in the app: the worker's session, called as the page calls it, refuses a picked model folder
 // with a NaN weight (naming the tensor), and with a model whose finite weights overflow, a chat fails with
-// NonFiniteLogitsError and training with NonFiniteTrainingError instead of a silent empty reply or a NaN adapter.
+// NonFiniteLogitsError and training with NonFiniteTrainingError (on_policy: the sampling's NonFiniteLogitsError before
+// its first step) instead of a silent empty reply or a NaN adapter.
 import { expect, it } from 'vitest';
 import { editTensor } from '../model/testing/edit-tensors';
 import { makeTinyModel } from '../model/tiny/make';
@@ -32,11 +33,15 @@ it('fails a chat and a training run on a model whose logits overflow, each with 
     .rejects.toMatchObject({ name: 'NonFiniteLogitsError', message: expect.stringMatching(/NaN or infinite logits .* at the next token/) });
 
   const settings: TrainSettings = {
-    lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: DEFAULT_LOSS,
+    lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, loss: { ...DEFAULT_LOSS, variant: 'kl_only' },
     epochs: 1, batchSize: 2, lr: 1e-3, warmupFraction: 0, seed: 1, checkpointEvery: 1, maxTokensPerMicroBatch: 512,
   };
   const checkpoints: number[] = [];
   await expect(suite.session.train('t1', 'You are a shell agent.', [testRecord(0), testRecord(1)], settings, { onCheckpoint: (c) => void checkpoints.push(c.step) }))
     .rejects.toMatchObject({ name: 'NonFiniteTrainingError', message: expect.stringMatching(/^training step 1 gave a non-finite loss/) });
+  expect(checkpoints).toEqual([]);
+  // The default, on_policy, samples the student's answers before its first step: that sampling names the overflow.
+  await expect(suite.session.train('t2', 'You are a shell agent.', [testRecord(0), testRecord(1)], { ...settings, loss: DEFAULT_LOSS }, { onCheckpoint: (c) => void checkpoints.push(c.step) }))
+    .rejects.toMatchObject({ name: 'NonFiniteLogitsError', message: expect.stringMatching(/with adapter "student"/) });
   expect(checkpoints).toEqual([]);
 });
