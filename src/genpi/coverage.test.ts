@@ -93,7 +93,12 @@ describe('synthesize: coverage in the figures', () => {
         if (kind === 'user_turn') seen.add(`${r.topP} ${r.minP}`);
         return { text: kind === 'user_turn' ? `word${n} sun` : kind === 'list' ? '' : 'ok' };
       });
-      await synthesize(gen, tok, P, { ...o, userTurnTopP, userTurnMinP });
+      const { records } = await synthesize(gen, tok, P, { ...o, userTurnTopP, userTurnMinP });
+      // Each record says how its inputs were drawn.
+      for (const r of records) {
+        const drawn = r.settings.inputs as { user_turn_top_p: number; user_turn_min_p: number };
+        expect(`${drawn.user_turn_top_p} ${drawn.user_turn_min_p}`).toBe([...seen][0]);
+      }
       return [...seen];
     };
     expect(await sampling()).toEqual(['0.9 0']);

@@ -119,7 +119,10 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
       onTurn: (turn, of) => o.onProgress?.({ stage: 'later_turns', done: turn, total: of }),
     });
   }
-  const settings = { seed: o.seed, max_turns: o.maxTurns, chain_turns: chainTo, environment: env, max_new_tokens: maxNew, inputs: { temperature: 1, top_p: 0.9 }, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
+  // `inputs`: the list request's sampling, then the user turns' (which the user can set), so a dataset says how its
+  // inputs were drawn.
+  const inputSampling = { temperature: 1, top_p: 0.9, user_turn_top_p: topP ?? DEFAULT_SYNTHESIS.userTurnTopP, user_turn_min_p: minP ?? DEFAULT_SYNTHESIS.userTurnMinP };
+  const settings = { seed: o.seed, max_turns: o.maxTurns, chain_turns: chainTo, environment: env, max_new_tokens: maxNew, inputs: inputSampling, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
   const records: GenpiRecord[] = inputs.map((input, i) => ({
     id: `r${String(i).padStart(5, '0')}`, input, as_is: '', to_be: toBe[i], reason: '',
     conversation: convs[i].conversation, split: held.has(i) ? 'heldout' : 'train',
