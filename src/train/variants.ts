@@ -96,10 +96,10 @@ export interface VariantSpec {
  * The default variant: on-policy distillation, the best measured on both testbeds (README, "Internalization on the
  * testbed", "The compound testbed"). Over every P measured (the five single rules at turns 1 and 2, `reverse` on
  * two synthesized datasets, compound P of 314 and 1,509 tokens at turns 1-3) its worst branch kept 96% of the
- * teacher and every other cell all of it; kl_only, the default before it, kept 96-100% on most of them but fell to 70%
- * on one `reverse` dataset (turn 2), the cell where on_policy kept its 96%. It costs two to three times kl_only's
- * training time (it samples and scores the student's answers once per epoch); kl_only is one switch away. GenPI's joint loss
- * is `variant: 'joint'`, with the paper's weights below.
+ * teacher and every other cell all of it; kl_only, the default before it, kept 96-100% on most of them but fell to
+ * 70% on one `reverse` dataset (turn 2), the cell where on_policy kept its 96%. It costs two to three times
+ * kl_only's training time (it samples and scores the student's answers once per epoch); kl_only is one switch
+ * away. GenPI's joint loss is `variant: 'joint'`, with the paper's weights below.
  */
 export const DEFAULT_VARIANT: TrainingVariant = 'on_policy';
 

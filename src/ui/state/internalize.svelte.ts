@@ -38,8 +38,8 @@ const SYNTH_STEPS = ['inputs', 'answers', 'as_is', 'reasons', 'roleplay'];
  * batch on auto), which their presets get.
  * The epochs are set, so early stopping is off and the run takes its 20 steps. `rules` are the preset rules this
  * sizing teaches; a demo preset of another rule gets the default run (applyDemoRun), whose time the page says first.
- * The sizing was measured with kl_only, which the first run keeps: the default variant, on_policy, samples the
- * student's answers each epoch, so it would spend most of a 2-epoch run on the base model's own answers.
+ * The sizing was measured with kl_only, which the first run keeps; the default variant, on_policy, was not
+ * measured at this size (it samples the student's answers once an epoch, and this run has two).
  */
 export const DEMO_QUICK = {
   synthesis: { samples: 24, heldout: 0.17, maxNewTokens: 16, reasonTokens: 24 },
@@ -245,8 +245,8 @@ export class InternalizeState {
 /**
  * Sets the demo's first run in the forms for the demo preset of `rule` (DEMO_QUICK where it teaches that rule or for
  * a prompt of the user's own, null; the default run where it does not, as for the compound preset's 'compound';
- * DEMO_SMOKE for every preset in the e2e) and the variant it was measured with, leaving any value the user changed: a value counts as the user's when it
- * is neither the default nor what a demo run sets. Called when a demo model loads and when another demo preset is
+ * DEMO_SMOKE for every preset in the e2e) and the variant it was measured with, leaving any value the user changed:
+ * a value counts as the user's when it is neither the default nor what a demo run sets. Called when a demo model loads and when another demo preset is
  * picked.
  */
 export function applyDemoRun(rule: string | null, dataset: DatasetState, training: TrainingState, evaluation: EvaluationState): void {
