@@ -206,7 +206,9 @@ if (sections.has('quality')) {
       const at = process.argv.indexOf('--compound-tokens');
       const tokens = at >= 0 ? process.argv[at + 1].split(',').map(Number) : [300, 1500];
       log(`quality: compound P of ${tokens.join(', ')} tokens x ${variants.length} variants on the compound testbed model…`);
-      quality.push(...await benchQuality(k, files, { ...common, model: 'compound-model', cases: compoundCases(tok, tokens, testInputs) }));
+      // --compound-pair N: every length uses HELDOUT_PAIRS[N] (1, 2, 4 and 5 have a digit branch) instead of its own.
+      const pairIndex = numberFlag('--compound-pair');
+      quality.push(...await benchQuality(k, files, { ...common, model: 'compound-model', cases: compoundCases(tok, tokens, testInputs, pairIndex) }));
     }
   }
 }
