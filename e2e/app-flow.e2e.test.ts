@@ -84,7 +84,7 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   await screenshot(page, 'flow-4-dataset');
   mark('synthesized');
 
-  // 4. Training: 3 examples x 3 epochs at batch 1 = 9 steps, a checkpoint after each. The default variant
+  // 4. Training: 3 examples x 2 epochs at batch 1 = 6 steps, a checkpoint after each. The default variant
   // (on-policy distillation) shows its own weights only; GenPI's joint loss, one switch away, shows SFT and PG. The
   // run is the default's, so the reload below resumes it mid-epoch from the parameters its samples came from.
   expect(await page.getByTestId('train-variant').inputValue()).toBe('on_policy');
@@ -95,7 +95,7 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   expect(await page.getByTestId('train-kl-weight').count()).toBe(0);
   await page.getByTestId('train-variant').selectOption('on_policy');
   await page.getByTestId('train-rank').fill('4');
-  await page.getByTestId('train-epochs').fill('3');
+  await page.getByTestId('train-epochs').fill('2');
   await page.getByTestId('train-batch-size').fill('1');
   await page.getByTestId('train-lr').fill('0.01');
   await page.getByTestId('train-checkpoint-every').fill('1');

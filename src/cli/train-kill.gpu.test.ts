@@ -15,8 +15,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'genpi-train-kill-'));
 const modelDir = join(tmp, 'model');
 const data = join(tmp, 'data.jsonl');
 const record = (i: number) => JSON.stringify(testRecord(i, { settings: { prompt: SHELL_PROMPT } }));
-// 8 records in batches of 2: 4 steps, a checkpoint after each.
-const FLAGS = ['--data', data, '--rank', '4', '--batch-size', '2', '--epochs', '1', '--checkpoint-every', '1'];
+// 8 records in batches of 2: 4 steps, a checkpoint after each. kl_only, not the default on_policy: the swap is the
+// same for every variant, and on_policy's sampling doubled this file's time (its mid-epoch resume has its own test,
+// src/train/on-policy.gpu.test.ts, and the app's e2e).
+const FLAGS = ['--data', data, '--variant', 'kl_only', '--rank', '4', '--batch-size', '2', '--epochs', '1', '--checkpoint-every', '1'];
 const WEIGHTS = 'adapter_model.safetensors';
 
 beforeAll(async () => {
