@@ -206,9 +206,10 @@ if (sections.has('quality')) {
       const at = process.argv.indexOf('--compound-tokens');
       const tokens = at >= 0 ? process.argv[at + 1].split(',').map(Number) : [300, 1500];
       log(`quality: compound P of ${tokens.join(', ')} tokens x ${variants.length} variants on the compound testbed model…`);
-      // --compound-pair N: every length uses HELDOUT_PAIRS[N] (1, 2, 4 and 5 have a digit branch) instead of its own.
-      const pairIndex = numberFlag('--compound-pair');
-      quality.push(...await benchQuality(k, files, { ...common, model: 'compound-model', cases: compoundCases(tok, tokens, testInputs, pairIndex) }));
+      // --compound-pair N: every length uses HELDOUT_PAIRS[N] (1, 2, 4 and 5 have a digit branch) instead of its own;
+      // --compound-seed S draws other phrasings, policy sentences and examples for the same pair.
+      const cases = compoundCases(tok, tokens, testInputs, numberFlag('--compound-pair'), numberFlag('--compound-seed'));
+      quality.push(...await benchQuality(k, files, { ...common, model: 'compound-model', cases }));
     }
   }
 }
