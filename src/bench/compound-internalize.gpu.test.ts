@@ -3,7 +3,8 @@
 // for the rest, a reply prefix, an example turn each, all in phrasings the model never saw) on the compound testbed model
 // (public/compound-model), P alone with the default synthesis at 32 samples, the default variant (on_policy), 3 epochs
 // (45 steps: its loss was 0.02 at the last, and every cell 100%; 5 epochs took 302 s of the suite, 3 take 215 s; the
-// default plan's 120 steps take three times as long), then the exact checker on the held-out records' inputs and fresh ones, branch by branch, over two turns.
+// default plan's 120 steps take three times as long), then the exact checker on the held-out records' inputs and
+// fresh ones, branch by branch, over two turns.
 // It asserts that every branch has at least 10% of the synthesized inputs (with user turns sampled at top-p 0.9, a
 // digit branch got none of 32), that the teacher follows every branch on at least 90% of the inputs and the base on
 // none, and that the student without P keeps >= 90% of the teacher on every branch, turns 1 and 2. Measured: 100%

@@ -79,8 +79,9 @@ export function singleRuleCases(rules: TestbedRule[], testInputs: number): Quali
 
 /**
  * The compound testbed's cases: for each length, a held-out P (phrasings, policy sentences and a rule pair training
- * never saw: HELDOUT_PAIRS[pairIndex], or the i-th pair for the i-th length; `seed` draws other phrasings; a third action for the rest, a prefix, two example turns) of about that many tokens; scored on the
- * held-out records' inputs and fresh ones, branch by branch in turn, so every branch has inputs at every turn.
+ * never saw: HELDOUT_PAIRS[pairIndex], or the i-th pair for the i-th length; `seed` draws other phrasings; a third
+ * action for the rest, a prefix, two example turns) of about that many tokens; scored on the held-out records' inputs
+ * and fresh ones, branch by branch in turn, so every branch has inputs at every turn.
  */
 export function compoundCases(tok: Tokenizer, tokens: number[], testInputs: number, pairIndex?: number, seed = 0): QualityCase[] {
   const count = (s: string) => tok.encode(s, { addSpecialTokens: false }).length;
