@@ -65,7 +65,8 @@ export interface UserTurn {
  * --compound-pair 1 --compound-seed 2, 300 tokens, on_policy, default plan) then ran at both: at 0.9 the digit
  * branch got 1 of 64 inputs and the student 33% / 67% / 33% of the teacher on it (turns 1-3); at 1, 4 inputs and
  * 100% on every turn; the other branches alike at both. But 1 cost the suite's small runs: the compound preset at
- * 32 samples and 3 epochs of on_policy kept the "?" branch at 42% / 67% (100% at 0.9, the same coverage), and a
+ * 32 samples and 3 epochs of on_policy kept the "?" branch at 42% / 67% (100% at 0.9, the same coverage; 75% / 75%
+ * at 5 epochs, so not the run's size alone), and a
  * random tiny model's user turns ran past the token limit more often (23 unique of 32 and 7 too long, against 30 and
  * 2 at 0.9). On the single rules on_policy at 1 kept `first` 100% / 100%, `double` 100% / 96%, `reverse` 96% / 96%
  * (one input under 0.9 on the last two). So the default stays at 0.9 for now: the small runs the suite can afford
