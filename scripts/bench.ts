@@ -2,7 +2,7 @@
 // stdout and as JSON in bench-results.json. Targets are checked and reported, not asserted (tests assert).
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,
 // peer-web,dispatch,demo-synth,user-turns picks sections (comma-separated; the last five only when asked); --rules
-// upper,count and --variants joint,sft_only narrow the quality section (20 adapters in all); --lr, --pg-weight,
+// upper,count and --variants joint,sft_only narrow the quality section (25 adapters in all); --lr, --pg-weight,
 // --samples, --chain-turns, --rank, --epochs, --seed (training), --test-inputs and --turns (evaluation) override its
 // defaults; --trace also scores each checkpoint of a run with the checker; --testbed single|compound (or a model
 // folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
@@ -178,8 +178,9 @@ if (sections.has('quality')) {
   const singleDir = ['single', 'compound', 'both'].includes(which) ? 'public/demo-model' : which;
   const readDir = (dir: string) => new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(`${dir}/${f}`))]));
   const rules = listFlag('--rules', [...TESTBED_RULES, ...HARD_RULES]).filter((r) => process.argv.includes('--rules') || (TESTBED_RULES as readonly string[]).includes(r)) as TestbedRule[];
-  // Unasked, the four the README's table compares; --variants may name any of the table's (on_policy too).
-  const variants = (process.argv.includes('--variants') ? listFlag('--variants', VARIANT_NAMES) : ['joint', 'sft_only', 'joint_kl', 'kl_only']) as TrainingVariant[];
+  // Unasked, the five the README's tables compare (on_policy, the default, too); --variants may name any variant.
+  const compared: TrainingVariant[] = ['on_policy', 'kl_only', 'joint', 'sft_only', 'joint_kl'];
+  const variants = (process.argv.includes('--variants') ? listFlag('--variants', VARIANT_NAMES) : compared) as TrainingVariant[];
   const numberFlag = (name: string) => {
     const at = process.argv.indexOf(name);
     return at >= 0 ? Number(process.argv[at + 1]) : undefined;
