@@ -23,6 +23,7 @@ const PROMPT = [
   'user: How is the weather?',
   'assistant: Foggy, with a chance of gulls.',
 ].join('\n');
+const SEED_INPUTS = ['Any ships tonight?', 'Is the lamp lit?', 'What do you see out there?', 'How cold is the wind?'];
 
 let browser: Browser;
 let app: { url: string; server: ViteDevServer; requests: ServerRequest[] };
@@ -67,7 +68,10 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   expect(Number(await page.getByTestId('prompt-tokens').textContent())).toBeGreaterThan(10);
   await screenshot(page, 'flow-2-prompt');
 
-  // 3. Synthesis of 4 records, short answers and reasons.
+  // 3. Synthesis of 4 records with short answers, from 4 messages the user typed: the inputs' sampling from P alone
+  // runs in the demo's e2e (demo-flow); on this random model its user turns and lists run to their token limits,
+  // which cost this test about a minute on SwiftShader.
+  await page.getByTestId('synth-seed-inputs').fill(SEED_INPUTS.join('\n'));
   await page.getByTestId('synth-samples').fill('4');
   await page.getByTestId('synth-heldout').fill('0.25');
   await page.getByTestId('synth-max-turns').fill('1');
@@ -81,6 +85,7 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   await expect.poll(() => page.getByTestId('record-row').count(), { timeout: 30_000 }).toBe(4);
   expect(await page.getByTestId('dataset-counts').textContent()).toMatch(/4 records: 3 for training, 1 held out/);
   await page.getByTestId('dataset-figures').waitFor();
+  expect(await page.getByTestId('dataset-figures').textContent()).toMatch(/Inputs by source\s*4 seed, 0 user-turn sampling/);
   await screenshot(page, 'flow-4-dataset');
   mark('synthesized');
 

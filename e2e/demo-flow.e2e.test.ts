@@ -5,9 +5,10 @@
 // side, every setting the form has still reached under Advanced (the dataset table and loss plot one click away),
 // axe-core finding nothing serious at each step, and no sideways scroll at 360 px. With GENPI_DOC_SHOTS=1 it also
 // writes the README's screenshots of each step at 1366x900 and 390x844 into docs/screenshots/. The demo's run is its
-// smoke size here (VITE_GENPI_DEMO_SMOKE: 8 samples, one step), so the test stays short; GENPI_DEMO_FULL=1 runs the
-// demo's real first run instead and expects the student to apply the rule. A second visit loads the compound demo
-// model: its own preset, the one button, and the evaluation's table per branch of P and per turn.
+// smoke size here (VITE_GENPI_DEMO_SMOKE: 6 samples, 2 held out, one step), so the test stays short;
+// GENPI_DEMO_FULL=1 runs the demo's real first run instead and expects the student to apply the rule. A second visit
+// loads the compound demo model: its own preset, the one button, and the evaluation's table per branch of P and per
+// turn.
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
@@ -80,8 +81,9 @@ it('first visit: demo button, one preset, the one button: a trained, evaluated s
   await page.getByTestId('prompt-preset').selectOption('demo-last');
   await expect.poll(() => page.getByTestId('prompt-text').inputValue(), { timeout: 10_000 }).toMatch(/last word/);
   await page.getByTestId('prompt-tokens').waitFor({ timeout: 60_000 });
-  const examples = FULL ? 24 : 8;
-  expect(await page.getByTestId('internalize-plan').textContent()).toContain(`Writes ${examples} examples from the prompt (4 held out)`);
+  const examples = FULL ? 24 : 6;
+  const heldout = FULL ? 4 : 2;
+  expect(await page.getByTestId('internalize-plan').textContent()).toContain(`Writes ${examples} examples from the prompt (${heldout} held out)`);
   // On a software renderer the page says before the run how long the demo's run will take.
   const estimate = Number(/about (\d+) min/.exec((await page.getByTestId('internalize-estimate').textContent()) ?? '')?.[1]);
   await docShot(page, 'step-prompt', '1366x900');
@@ -137,14 +139,14 @@ it('first visit: demo button, one preset, the one button: a trained, evaluated s
   const student = share(await page.getByTestId('eval-rule-student').textContent());
   const base = share(await page.getByTestId('eval-rule-base').textContent());
   mark(`${sentence} (teacher ${teacher}, student ${student}, base ${base})`);
-  expect(sentence).toMatch(/^Without the prompt, the student applies the rule in [\d.]+% of 4 inputs/);
+  expect(sentence).toMatch(new RegExp(`^Without the prompt, the student applies the rule in [\\d.]+% of ${heldout} inputs`));
   expect(teacher).toBeGreaterThanOrEqual(0.5);
   expect(base).toBe(0);
   if (FULL) expect(student).toBeGreaterThanOrEqual(0.5);
   expect(await page.getByTestId('eval-bars').textContent()).toMatch(/With the prompt.*Adapter, no prompt.*Base, neither/s);
   // The answers table's caption agrees with its rows.
-  expect(await page.getByTestId('eval-sample').count()).toBe(4);
-  expect(await page.getByTestId('eval-samples-caption').textContent()).toBe('Answers side by side, all 4 inputs');
+  expect(await page.getByTestId('eval-sample').count()).toBe(heldout);
+  expect(await page.getByTestId('eval-samples-caption').textContent()).toBe(`Answers side by side, all ${heldout} inputs`);
   // One message, answered side by side.
   await page.getByTestId('compare-input').fill('red apple');
   await page.getByTestId('compare-send').click();
