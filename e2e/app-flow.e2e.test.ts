@@ -1,8 +1,8 @@
 // The whole flow in Debian's Chromium (WebGPU on SwiftShader): a tiny model from a local server laid out like the
 // hub, a prompt with a secret, synthesis, training interrupted by a reload and resumed by itself from its checkpoint
 // (the model loaded again from the cache), pause and resume, the adapter in the library after another reload, a chat
-// with the student, and a PEFT export. Every setting is reached under Advanced. Every request made on
-// the way (page, worker, dev server, hub) is logged: none carries the prompt, and none leaves the two origins.
+// with the student, and a PEFT export. Every setting is reached under Advanced. Every request made on the way (page,
+// worker, dev server, hub) is logged: none carries the prompt or the typed inputs, and none leaves the two origins.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,7 +206,8 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
   mark('exported');
   await context.close();
 
-  // 8. Privacy: every request went to the app or the hub, and none carried any part of the prompt.
+  // 8. Privacy: every request went to the app or the hub, and none carried any part of the prompt or of the inputs
+  // the user typed.
   const appOrigin = new URL(app.url).origin;
   const hubOrigin = new URL(hub.url).origin;
   const foreign = requests.filter((r) => {
@@ -224,7 +225,7 @@ it('synthesizes, trains through a reload, chats and exports, without sending the
     ...hub.requests.map((r) => haystack([r.url, JSON.stringify(r.headers)])),
     ...app.requests.map((r) => haystack([r.url, JSON.stringify(r.headers)])),
   ];
-  const leaks = substrings(PROMPT).flatMap((s) => sent.filter((h) => h.includes(s)).map((h) => `${s} in ${h.slice(0, 200)}`));
+  const leaks = substrings([PROMPT, ...SEED_INPUTS].join(' ')).flatMap((s) => sent.filter((h) => h.includes(s)).map((h) => `${s} in ${h.slice(0, 200)}`));
   expect(leaks).toEqual([]);
   expect(sent.some((h) => h.includes('violet-heron'))).toBe(false);
   console.log(
