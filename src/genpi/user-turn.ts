@@ -69,8 +69,8 @@ export interface UserTurn {
  * at 5 epochs, so not the run's size alone), and a
  * random tiny model's user turns ran past the token limit more often (23 unique of 32 and 7 too long, against 30 and
  * 2 at 0.9). On the single rules on_policy at 1 kept `first` 100% / 100%, `double` 100% / 96%, `reverse` 96% / 96%
- * (one input under 0.9 on the last two), `count` 100% / 100%. So the default stays at 0.9 for now: the small runs
- * the suite can afford fell, and `last` and the seed-2 `reverse` have not run at 1. A P whose branch hangs on rare
+ * (one input under 0.9 on the last two), `count` and `last` 100% / 100%. So the default stays at 0.9 for now: the
+ * small runs the suite can afford fell, and the seed-2 `reverse` has not run at 1. A P whose branch hangs on rare
  * tokens can widen it. min-p
  * (userTurnMinP) cut nothing to clean at top-p 1 on these models and cost the digit branch a little (0.05: 16%, 0.1:
  * 11%, 0.2: 9%). The coverage line gives each branch's share of the inputs.
