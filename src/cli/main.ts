@@ -36,8 +36,8 @@ Usage:
       training conversations are continued to 2..K user turns (--chain-turns, default 3; 1 is off) with other
       training inputs, each answered by the teacher with P, so the student learns P's rules on later turns too.
       --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). --user-turn-top-p is the
-      nucleus the user turns are sampled from (default 0.9); 1 reaches messages the nucleus cuts, such as a
-      branch keyed on a digit (README, "The compound testbed"). --user-turn-min-p M (default 0, off) also drops
+      nucleus the user turns are sampled from (default 1, the whole distribution, so a branch keyed on a rare
+      token such as a digit is reached; README, "The compound testbed"); 0.9 cuts the tail. --user-turn-min-p M (default 0, off) also drops
       tokens under M times the top one's probability. Fewer records than asked is one "synthesize: wrote N
       of M" line on stderr; fewer than 8 training records (or than a smaller request asks for) is an error,
       and no file is written.

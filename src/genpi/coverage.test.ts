@@ -7,6 +7,7 @@ import type { CompoundRules } from './compound-testbed';
 import { coverageOf, coverageText } from './coverage';
 import { parsePrompt } from './prompt';
 import { synthesize } from './synthesize';
+import { DEFAULT_SYNTHESIS } from './synthesis-defaults';
 import { scriptedGenerator } from './testing';
 import { tinyTokenizer } from '../testing/tokenizer';
 
@@ -84,7 +85,7 @@ describe('synthesize: coverage in the figures', () => {
     expect(plain.figures.coverage?.branches).toBeNull();
   });
 
-  it("samples user turns at the settings' top-p and min-p (0.9 and off when unset), and refuses either out of range", async () => {
+  it("samples user turns at the settings' top-p and min-p (the defaults, 1 and off, when unset), and refuses either out of range", async () => {
     const P = parsePrompt('You are a bot.');
     const o = { samples: 6, heldout: 0.2, maxTurns: 1, maxNewTokens: 8, seed: 0, maxRounds: 2 };
     const sampling = async (userTurnTopP?: number, userTurnMinP?: number) => {
@@ -101,8 +102,8 @@ describe('synthesize: coverage in the figures', () => {
       }
       return [...seen];
     };
-    expect(await sampling()).toEqual(['0.9 0']);
-    expect(await sampling(1, 0.1)).toEqual(['1 0.1']);
+    expect(await sampling()).toEqual([`${DEFAULT_SYNTHESIS.userTurnTopP} 0`]);
+    expect(await sampling(0.9, 0.1)).toEqual(['0.9 0.1']);
     for (const bad of [0, 1.5, Number.NaN]) {
       await expect(sampling(bad)).rejects.toThrow(/the user-turn top-p must be in \(0, 1\], got/);
     }

@@ -13,7 +13,7 @@ export interface SynthesisDefaults {
   chainTurns: number;
   /** Share of the training conversations continued so. */
   chainShare: number;
-  /** Nucleus of the user-turn sampling (user-turn.ts): what it measured, and why 0.9, is written there. */
+  /** Nucleus of the user-turn sampling (user-turn.ts): what it measured, and why 1, is written there. */
   userTurnTopP: number;
   /** min-p of the user-turn sampling (sampling-settings.ts), 0 for off; measured in user-turn.ts. */
   userTurnMinP: number;
@@ -21,5 +21,5 @@ export interface SynthesisDefaults {
 
 export const DEFAULT_SYNTHESIS: SynthesisDefaults = {
   samples: 64, heldout: 0.1, maxTurns: 1, maxNewTokens: 256, reasonTokens: 512, environment: DEFAULT_ENVIRONMENT,
-  chainTurns: 3, chainShare: 0.5, userTurnTopP: 0.9, userTurnMinP: 0,
+  chainTurns: 3, chainShare: 0.5, userTurnTopP: 1, userTurnMinP: 0,
 };

@@ -37,7 +37,7 @@ export interface SynthesisOptions {
   maxRounds?: number; // retry budget for pseudo inputs [max(4, 2·N/inputsPerRequest)]; 0: seed inputs only
   sources?: readonly GeneratedSource[]; // what the model writes inputs by [user-turn sampling and the list request]
   userTurnTokens?: number; // longest user turn sampled [256]
-  userTurnTopP?: number; // nucleus of the user-turn sampling [0.9, DEFAULT_SYNTHESIS]
+  userTurnTopP?: number; // nucleus of the user-turn sampling [DEFAULT_SYNTHESIS.userTurnTopP]
   userTurnMinP?: number; // min-p of the user-turn sampling [DEFAULT_SYNTHESIS]
   /** The parts only prompt generation reads, made too [none: the default variant reads neither]. */
   parts?: readonly OptionalPart[];
@@ -58,7 +58,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   const context = gen.engine.cfg.maxPositionEmbeddings;
   const topP = o.userTurnTopP;
   // Out of range, every user turn would come from one token, or none: refused up front (an empty field is the default).
-  if (topP != null && !(topP > 0 && topP <= 1)) throw new SynthesisError(`the user-turn top-p must be in (0, 1], got ${topP}: 0.9 is the default`);
+  if (topP != null && !(topP > 0 && topP <= 1)) throw new SynthesisError(`the user-turn top-p must be in (0, 1], got ${topP}: ${DEFAULT_SYNTHESIS.userTurnTopP} is the default`);
   const minP = o.userTurnMinP;
   if (minP != null && !(minP >= 0 && minP <= 1)) throw new SynthesisError(`the user-turn min-p must be in [0, 1], got ${minP}: 0 is off`);
   // P so long that no request holding it can run: nothing to synthesize, and the error says by how much.

@@ -51,29 +51,23 @@ export interface UserTurn {
 }
 
 /*
- * The nucleus of the user-turn sampling (DEFAULT_SYNTHESIS.userTurnTopP, a synthesis setting), measured both ways and
- * kept at 0.9, docs/METHOD.md's value for inputs. A branch keyed on a digit spreads its mass over nine tokens, each
- * likely below every one of the testbed's 40 words, so the nucleus cuts them: on the compound testbed that branch got
- * 0 of 32 inputs (its student 0% of the teacher) and, on another P, 3 of 64; at top-p 1, 16-19% (the student 83%).
- * But the single-rule testbed's hardest rule fell as the nucleus widened: `reverse` (quality bench, kl_only, default
- * run, turns 1 / 2) kept 96% / 88% at 0.9, 82% / 74% at 0.95, 71% / 67% at 1; run over the whole plan, 92% / 88% at
- * 0.9 and 75% / 71% at 1, so early stopping is not the cause. The inputs at 1 are as long and as clean (the model's
- * words, 2-13 of them, median 4, in both), so what differs is which inputs were drawn; and with another synthesis
- * seed, top-p 1 kept 100% / 96% and 0.9 96% / 96% (126 steps each), so much of that gap is the draw. Those are
- * kl_only's; on_policy, the default since, kept 96% / 96% at top-p 1 on the first dataset (100% / 100% at 0.9) and
- * 100% on every cell of a 314-token compound P. A P with a digit branch the teacher follows (100%; quality bench
- * --compound-pair 1 --compound-seed 2, 300 tokens, on_policy, default plan) then ran at both: at 0.9 the digit
- * branch got 1 of 64 inputs and the student 33% / 67% / 33% of the teacher on it (turns 1-3); at 1, 4 inputs and
- * 100% on every turn; the other branches alike at both. But 1 cost the suite's small runs: the compound preset at
- * 32 samples and 3 epochs of on_policy kept the "?" branch at 42% / 67% (100% at 0.9, the same coverage; 75% / 75%
- * at 5 epochs, so not the run's size alone), and a
- * random tiny model's user turns ran past the token limit more often (23 unique of 32 and 7 too long, against 30 and
- * 2 at 0.9). On the single rules on_policy at 1 kept `first` 100% / 100%, `double` 100% / 96%, `reverse` 96% / 96%
- * (one input under 0.9 on the last two), `count` and `last` 100% / 100%. So the default stays at 0.9 for now: the
- * small runs the suite can afford fell, and the seed-2 `reverse` has not run at 1. A P whose branch hangs on rare
- * tokens can widen it. min-p
- * (userTurnMinP) cut nothing to clean at top-p 1 on these models and cost the digit branch a little (0.05: 16%, 0.1:
- * 11%, 0.2: 9%). The coverage line gives each branch's share of the inputs.
+ * The nucleus of the user-turn sampling (DEFAULT_SYNTHESIS.userTurnTopP, a synthesis setting) is 1, the whole
+ * distribution. A branch keyed on a digit spreads its mass over nine tokens, each likely below every one of the
+ * testbed's 40 words, so a nucleus cuts them. On the compound testbed, a 300-token P with a digit branch the teacher
+ * follows (quality bench --compound-pair 1 --compound-seed 2) got 1, 0 and 3 digit inputs of 64 at top-p 0.9 (synthesis
+ * seeds 0, 1, 2), and 4, 15 and 12 at 1; the default variant (on_policy, default plan) kept 33% / 67% / 33% of the
+ * teacher on that branch at 0.9 (turns 1-3) and 100% on every turn at 1. At the default size 1 held elsewhere too:
+ * on_policy kept >= 95% of the teacher on every cell of the single rules (worst: `reverse` with synthesis seed 2, 95% /
+ * 95% on turns 1 / 2, where 0.9 kept 100% / 96%; `double` 100% / 96% and seed-0 `reverse` 96% / 96% against 100% at
+ * 0.9) and 100% on every cell of the 314-token compound P. On the 1,509-token compound P, where the teacher itself
+ * follows "?" 71-86% of the time, synthesis seed 1 kept every cell and seed 0 two "?" inputs short at turns 2-3 (67% of
+ * the teacher; 100% at 0.9). What 1 costs: kl_only's seed-0 `reverse` fell from 96% / 88% to 71% / 67% (with synthesis
+ * seed 1 it was 100% / 96% at 1, so much of it is the draw); runs far below the default size stand on which few inputs
+ * were drawn (the suite's compound run at 32 samples and 3 epochs kept "?" at 42% / 67% at 1, 100% at 0.9, with the
+ * same coverage; that test samples at 0.9); and a random tiny model's user turns ran past the token limit more often (7
+ * of 32 against 2). min-p (userTurnMinP) cut nothing to clean at top-p 1 on these models and cost the digit branch a
+ * little (0.05: 16% of the inputs, 0.1: 11%, 0.2: 9%, against 17% without). The coverage line gives each branch's share
+ * of the inputs.
  */
 
 /**

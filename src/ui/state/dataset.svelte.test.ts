@@ -18,15 +18,15 @@ describe('DatasetState: the user-turn nucleus', () => {
         return { records: trainingDataset().records, figures: null };
       },
     });
-    app.dataset.form.userTurnTopP = 1;
+    app.dataset.form.userTurnTopP = 0.9;
     await app.dataset.synthesize();
     expect(app.dataset.error).toBeNull();
-    expect(sent.map((s) => s.userTurnTopP)).toEqual([1]);
+    expect(sent.map((s) => s.userTurnTopP)).toEqual([0.9]);
 
     const reloaded = await testApp({ fresh: false });
     expect(reloaded.dataset.form.userTurnTopP).toBe(DEFAULT_SYNTHESIS.userTurnTopP);
     await reloaded.dataset.restoreLatest();
-    expect(reloaded.dataset.form.userTurnTopP).toBe(1);
+    expect(reloaded.dataset.form.userTurnTopP).toBe(0.9);
   });
 
   it('restores a dataset saved before the setting existed at the default', async () => {
