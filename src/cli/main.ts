@@ -37,10 +37,10 @@ Usage:
       training inputs, each answered by the teacher with P, so the student learns P's rules on later turns too.
       --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). --user-turn-top-p is the
       nucleus the user turns are sampled from (default 1, the whole distribution, so a branch keyed on a rare
-      token such as a digit is reached; README, "The compound testbed"); 0.9 cuts the tail. --user-turn-min-p M (default 0, off) also drops
-      tokens under M times the top one's probability. Fewer records than asked is one "synthesize: wrote N
-      of M" line on stderr; fewer than 8 training records (or than a smaller request asks for) is an error,
-      and no file is written.
+      token such as a digit is reached; README, "The compound testbed"); 0.9 cuts the tail.
+      --user-turn-min-p M (default 0, off) also drops tokens under M times the top one's probability. Fewer
+      records than asked is one "synthesize: wrote N of M" line on stderr; fewer than 8 training records (or
+      than a smaller request asks for) is an error, and no file is written.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]
          [--sft-weight W] [--pg-weight W] [--targets q,k,v,o,gate,up,down] [--seed S] [--resume | --force]
          [--variant ${VARIANT_NAMES.join('|')}]
