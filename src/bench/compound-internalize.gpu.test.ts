@@ -12,7 +12,7 @@
 // and with the draws at 1 the student miscounted the "?" branch (word count): 42% / 67% on turns 1 / 2 at 32 samples
 // and 3 epochs, 73% / 64% at 48 samples and 2 epochs (kl_only at 5 epochs, 92%), with that branch's share of the
 // inputs alike (19-22%). At the default size (64 samples, the default plan) on_policy at top-p 1 kept every cell of
-// the quality bench's 314-token compound P (README, "The compound testbed"). With the compound model's earlier (v5) weights the
+// this preset over three turns and of the quality bench's 314-token compound P (README, "The compound testbed"). With the compound model's earlier (v5) weights the
 // teacher followed "please" 71% of the time, the student 36%.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
