@@ -5,7 +5,7 @@
 // upper,count and --variants joint,sft_only narrow the quality section (25 adapters in all); --lr, --pg-weight,
 // --samples, --chain-turns, --rank, --epochs, --seed (training), --test-inputs and --turns (evaluation) override its
 // defaults; --trace also scores each checkpoint of a run with the checker; --testbed single|compound (or a model
-// folder for the single-rule one) and --compound-tokens 300,1500 pick its testbeds. The real-shaped models
+// folder for the single-rule one) and --compound-tokens 300,1500 (or --compound-preset) pick its testbeds. The real-shaped models
 // take many minutes on a software adapter, the 135M pipeline hours. --gpu-report runs the GPU check instead.
 // --only longp: synthesis and training time, memory and read-back as P grows (--longp-tokens 250,1000,2000,4000,
 // --longp-models testbed,135m, --samples N, --steps N, --longp-records N, --teacher-only for the teacher pass alone).
@@ -20,7 +20,7 @@ import { benchPeer, formatPeer, type PeerRow } from '../src/bench/peer';
 import { benchPeerChromium, type ChromiumPeer } from '../e2e/peer-bench';
 import { benchDemoSynth, type DemoSynthBench, formatDemoSynth } from '../e2e/demo-synth-bench';
 import { benchUserTurns, formatUserTurns, type UserTurnRow } from '../src/bench/user-turns';
-import { benchQuality, compoundCases, formatQuality, singleRuleCases, type QualityRow } from '../src/bench/quality';
+import { benchQuality, compoundCases, compoundPresetCase, formatQuality, singleRuleCases, type QualityRow } from '../src/bench/quality';
 import { HARD_RULES, TESTBED_MARKER, TESTBED_RULES, type TestbedRule } from '../src/genpi/testbed';
 import type { TrainingVariant } from '../src/train/sequences';
 import { VARIANT_NAMES } from '../src/train/variants';
@@ -205,11 +205,16 @@ if (sections.has('quality')) {
       const files = readDir(dir);
       const tok = await loadTokenizer({ name: 'compound-model', open: async (f) => (files.has(f) ? new BytesSource(`${dir}/${f}`, files.get(f)!) : null) });
       const at = process.argv.indexOf('--compound-tokens');
-      const tokens = at >= 0 ? process.argv[at + 1].split(',').map(Number) : [300, 1500];
-      log(`quality: compound P of ${tokens.join(', ')} tokens x ${variants.length} variants on the compound testbed model…`);
+      // --compound-preset: the app's compound demo preset (the P the suite's compound run uses), alone unless
+      // --compound-tokens also names lengths.
+      const preset = process.argv.includes('--compound-preset');
+      const tokens = at >= 0 ? process.argv[at + 1].split(',').map(Number) : preset ? [] : [300, 1500];
+      const named = [...(tokens.length ? [`P of ${tokens.join(', ')} tokens`] : []), ...(preset ? ['the demo preset'] : [])];
+      log(`quality: compound ${named.join(' and ')} x ${variants.length} variants on the compound testbed model…`);
       // --compound-pair N: every length uses HELDOUT_PAIRS[N] (1, 2, 4 and 5 have a digit branch) instead of its own;
       // --compound-seed S draws other phrasings, policy sentences and examples for the same pair.
       const cases = compoundCases(tok, tokens, testInputs, numberFlag('--compound-pair'), numberFlag('--compound-seed'));
+      if (preset) cases.push(compoundPresetCase(testInputs, tok));
       quality.push(...await benchQuality(k, files, { ...common, model: 'compound-model', cases }));
     }
   }

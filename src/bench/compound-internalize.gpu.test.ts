@@ -19,10 +19,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Kernels } from '../gpu/kernel';
 import { testKernels } from '../gpu/testing';
 import { formatBehaviour } from '../genpi/behaviour-table';
-import { demoPresetFor } from '../genpi/presets';
 import { DEFAULT_VARIANT } from '../train/variants';
-import { Rng } from '../util/rng';
-import { benchQuality, compoundCase, type QualityRow } from './quality';
+import { benchQuality, compoundPresetCase, type QualityRow } from './quality';
 
 const DIR = 'public/compound-model';
 let kernels: Kernels | undefined;
@@ -32,10 +30,9 @@ afterAll(() => kernels?.device.destroy());
 beforeAll(async () => {
   kernels = await testKernels(true);
   const files = new Map(readdirSync(DIR).map((f) => [f, new Uint8Array(readFileSync(`${DIR}/${f}`))]));
-  const rng = new Rng(5);
   [row] = await benchQuality(kernels, files, {
     model: 'compound-model', variants: [DEFAULT_VARIANT], samples: 32, epochs: 3, turns: 2, userTurnTopP: 0.9, log: (s) => console.log(s),
-    cases: [compoundCase('compound demo', demoPresetFor('compound').text, 36, () => rng.next())],
+    cases: [compoundPresetCase(36)],
   });
   console.log(formatBehaviour(row.variants[0].behaviour!));
   console.log(`synthesis ${row.synthesisMinutes.toFixed(1)} min, ${row.records} records; training and evaluation ${row.variants[0].minutes.toFixed(1)} min`);

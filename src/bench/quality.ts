@@ -8,7 +8,7 @@ import { buildCompoundPrompt, compoundRulesOfPrompt, HELDOUT_PAIRS, makeMessage,
 import { coverageText, type Coverage } from '../genpi/coverage';
 import { formatBehaviour } from '../genpi/behaviour-table';
 import type { BehaviourFigures } from '../genpi/eval-turns';
-import { DEMO_PRESETS } from '../genpi/presets';
+import { DEMO_PRESETS, demoPresetFor } from '../genpi/presets';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
 import { TESTBED_WORDS, type TestbedRule } from '../genpi/testbed';
 import type { Tokenizer } from '../model/tokenizer';
@@ -98,6 +98,13 @@ export function compoundCases(tok: Tokenizer, tokens: number[], testInputs: numb
     const prompt = buildCompoundPrompt({ rules, split: 'heldout', examples: all.slice(0, 2).map((b) => makeMessage(b, next)), targetTokens: target, count, next });
     return compoundCase(`compound ~${target}`, prompt, testInputs, next, count(prompt));
   });
+}
+
+/** The app's compound demo preset as a case, with its own message draws: the P the suite's compound run uses. */
+export function compoundPresetCase(testInputs: number, tok?: Tokenizer): QualityCase {
+  const rng = new Rng(5);
+  const prompt = demoPresetFor('compound').text;
+  return compoundCase('compound preset', prompt, testInputs, () => rng.next(), tok?.encode(prompt, { addSpecialTokens: false }).length);
 }
 
 /**
