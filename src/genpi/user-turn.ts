@@ -61,13 +61,13 @@ export interface UserTurn {
  * 95% on turns 1 / 2, where 0.9 kept 100% / 96%; `double` 100% / 96% and seed-0 `reverse` 96% / 96% against 100% at
  * 0.9) and 100% on every cell of the 314-token compound P. On the 1,509-token compound P, where the teacher itself
  * follows "?" 71-86% of the time, synthesis seed 1 kept every cell, seed 0 two "?" inputs short at turns 2-3 (67% of
- * the teacher; 100% at 0.9) and seed 2 one input of the rest short at turn 3 (87% of a teacher at 80%). What 1 costs: kl_only's seed-0 `reverse` fell from 96% / 88% to 71% / 67% (with synthesis
- * seed 1 it was 100% / 96% at 1, so much of it is the draw); runs far below the default size stand on which few inputs
- * were drawn (the suite's compound run at 32 samples and 3 epochs kept "?" at 42% / 67% at 1, 100% at 0.9, with the
- * same coverage; that test samples at 0.9); and a random tiny model's user turns ran past the token limit more often (7
- * of 32 against 2). min-p (userTurnMinP) cut nothing to clean at top-p 1 on these models and cost the digit branch a
- * little (0.05: 16% of the inputs, 0.1: 11%, 0.2: 9%, against 17% without). The coverage line gives each branch's share
- * of the inputs.
+ * the teacher; 100% at 0.9) and seed 2 one input of the rest short at turn 3 (87% of a teacher at 80%). What 1 costs:
+ * kl_only's seed-0 `reverse` fell from 96% / 88% to 71% / 67% (with synthesis seed 1 it was 100% / 96% at 1, so much of
+ * it is the draw); runs far below the default size stand on which few inputs were drawn (the suite's compound run at 32
+ * samples and 3 epochs kept "?" at 42% / 67% at 1, 100% at 0.9, with the same coverage; that test samples at 0.9); and
+ * a random tiny model's user turns ran past the token limit more often (7 of 32 against 2). min-p (userTurnMinP) cut
+ * nothing to clean at top-p 1 on these models and cost the digit branch a little (0.05: 16% of the inputs, 0.1: 11%,
+ * 0.2: 9%, against 17% without). The coverage line gives each branch's share of the inputs.
  */
 
 /**
