@@ -1,5 +1,5 @@
-// The quality bench's cases: what each P is scored on must reach every branch P states and never repeat an input
-// the student trained on or was held out against.
+// The quality bench's cases: what each P is scored on must reach every branch P states, start with the held-out
+// records' inputs and never repeat an input the student trained on.
 import { describe, expect, it } from 'vitest';
 import { branchOf, compoundRulesOfPrompt } from '../genpi/compound-testbed';
 import { demoPresetFor } from '../genpi/presets';
