@@ -58,14 +58,47 @@
 // .71 .67 .79 (question / digit / other), the same mean as v5. v7 is committed: it was trained on the phrasings the
 // code now lists, and on the compound demo preset's P (greedy, 16 fresh inputs per branch and
 // turn) it answers all 144 as P says, where v5 got please right 62%, 94% and 81% (turns 1-3).
-// UNFINISHED: short of the 90% every cell must reach (the GPU test kept out of the suite in commit fa75d2a, not in
-// the tree, checks it through our engine). Next: more capacity (the 4-layer, 96-wide model may be too small to read
-// new phrasings in long P), or a GPU and many more steps; then 3 conditions and longer P.
+// v8, v9 (scripts/testbed/compound-v9, not yet the committed model): v7's misses gathered on held-out heads whose
+// frames and verbs it never read. Over all turns of the check below, v7 answered 4 of 27 digit inputs under "Whenever a
+// digit appears in the message" (with the rest's rule), 13 of 33 of the rest's under "For all remaining messages"
+// (with another branch's) and 13 of 18 "?" inputs under "Messages closing with a question mark". TESTBED_FREE_FRAMES
+// rewrites that share of P's condition heads as sentences composed from pools (below) that pair each key noun with
+// many openers, subjects and verbs, and the rest's head with many adjectives and no key:
+//   TESTBED_SAMPLES=16000 TESTBED_CONDITIONS=2 TESTBED_MID=0.3 TESTBED_LONG=0.04 TESTBED_TURNS_MIN=1 TESTBED_TURNS_MAX=3 \
+//     TESTBED_SEED=81 TESTBED_FREE_FRAMES=0.5 TESTBED_EVAL_PROMPTS=24 TESTBED_DATA=build/compound/train8.json npx tsx ...
+//   (the trainer as for v4 from v7: TESTBED_RESUME=public/compound-model TESTBED_OUT=build/compound/v8
+//     TESTBED_STEPS=3000 TESTBED_LR=1e-3 TESTBED_SEED=8 TESTBED_THREADS=2; 22 minutes on 2 idle cores)
+//   v9: the same with TESTBED_SEED=91 TESTBED_LONG=0.06 TESTBED_FREE_FRAMES=0.6 (train9.json), then the trainer from v8
+//     with TESTBED_STEPS=3000 TESTBED_LR=7e-4 TESTBED_SEED=9, stopped after its step-2,250 save (30 minutes, shared)
+//   v10 (not kept): TESTBED_SAMPLES=12000 TESTBED_MID=0.4 TESTBED_LONG=0.3 TESTBED_SEED=101 TESTBED_FREE_FRAMES=0.6
+//     (train10.json), the trainer from v9 with TESTBED_STEPS=2500 TESTBED_LR=7e-4 TESTBED_SEED=10 TESTBED_THREADS=1
+// The trainer's check on the 24 held-out P, % per branch at turns 1 / 2 / 3, with P of about 300 and about 1,500
+// tokens (TESTBED_EVAL_TOKENS=1500: contexts of 1,183 tokens on average); base repeats 100% for all:
+//   weights  tokens  please         question       digit          other
+//   v7       300     100 100 100    81 88 81       50 56 44       71 67 79
+//   v8       300     100 100 100    100 100 100    50 88 81       96 96 92
+//   v9       300     100 100 100    100 94 100     94 100 100     96 92 92
+//   v10      300     100 100 100    100 100 100    94 81 88       88 83 92
+//   v7       1,500   88 81 69       50 50 56       56 56 56       67 75 75
+//   v8       1,500   88 81 88       88 94 88       56 69 63       58 67 63
+//   v9       1,500   94 88 100      94 88 100      75 63 88       67 92 88
+//   v10      1,500   100 100 100    100 94 100     63 50 63       83 88 79
+// v9 is at least v7 on every cell at both lengths and, through our engine, passes the teacher's GPU test (fa75d2a:
+// every cell 100%, the base none); on the compound demo preset it answers all 144 inputs as P says, as v7 does. It is
+// not yet the committed model: the suite's compound run (src/bench/compound-internalize.gpu.test.ts, 32 samples) on
+// it kept "please" at 85% (3 epochs) and 54% (5 epochs) of the teacher, against 100% on v7 (the student answered a
+// middle word, `please moon box lamp red` -> `OK: lamp`); the default-size runs and every compound table in the README
+// (measured on v7) must be redone on it before it replaces v7.
+// UNFINISHED: at about 1,500 tokens no weights reach the 90% every cell must (v9: digit 63-88%, the rest 67-92%).
+// v10, trained on far more long P, learned "please" and "?" there and lost the digit branch at both lengths. Next:
+// more capacity (the 4-layer, 96-wide model may be too small to read new phrasings in long P), or a GPU and many more
+// steps; then 3 conditions and longer P.
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Branch,
   buildCompoundPrompt,
+  CONDITION_PHRASINGS,
   checkAnswer,
   compoundEvalCases,
   compoundRulesOfPrompt,
@@ -122,6 +155,70 @@ function trainingRules(): CompoundRules {
   }
 }
 
+// TESTBED_FREE_FRAMES: the share of P's condition lines whose head is rewritten as a sentence composed from the
+// pools below (v8). v7's misses gathered on held-out heads whose verbs and frames it never read ("Whenever a digit
+// appears in the message": the rest's rule; "For all remaining messages": another branch's). Composed heads pair
+// each condition's key noun with many frames, verbs and subjects, and the rest's line with many adjectives and no
+// key, so the key noun (or its absence, in the last line) is all that tells rules apart. No pool holds a word that
+// only the held-out heads use (whenever, appears, holding, closing, opening, finishes, remaining).
+const FREE_FRAMES = Number(process.env.TESTBED_FREE_FRAMES ?? 0);
+const SUBJECTS = ['a message', 'the message', 'a user message', 'the text', 'a request', 'the input', 'a note', "the user's text", 'a line', 'the reply'];
+const PLURALS = ['Messages', 'Requests', 'Texts', 'Inputs', 'Notes', 'Lines', 'User messages'];
+const OPENERS = ['If', 'When', 'Where', 'In case', 'Once', 'Each time', 'Any time', 'Should', 'Provided that'];
+const COMPOSED: Record<'please' | 'question' | 'digit', { keys: string[]; verbs: string[]; participles: string[]; keyFirst: string[] }> = {
+  please: {
+    keys: ['"please"', 'the word "please"', '"please" first'],
+    verbs: ['starts with', 'begins with', 'leads with', 'kicks off with', 'puts up front', 'has at the start'],
+    participles: ['starting with', 'beginning with', 'that lead with', 'led by', 'headed by', 'that start on'],
+    keyFirst: ['comes first', 'is the first word', 'leads', 'is at the start', 'starts it', 'kicks it off'],
+  },
+  question: {
+    keys: ['"?"', 'a question mark', 'a "?"', '"?" last'],
+    verbs: ['ends with', 'ends in', 'stops with', 'has at the end', 'wraps up with', 'trails with'],
+    participles: ['ending with', 'ending in', 'that end on', 'trailing with', 'followed last by', 'that stop on'],
+    keyFirst: ['comes last', 'is the last character', 'ends it', 'is at the end', 'trails it', 'wraps it up'],
+  },
+  digit: {
+    keys: ['a digit', 'a number', 'any digit', 'some number', 'a numeral', 'one or more digits'],
+    verbs: ['contains', 'has', 'includes', 'carries', 'shows', 'uses', 'mentions', 'features'],
+    participles: ['containing', 'with', 'including', 'carrying', 'showing', 'using', 'mentioning', 'featuring'],
+    keyFirst: ['is in it', 'shows up', 'is present', 'occurs in it', 'is used', 'turns up anywhere'],
+  },
+};
+const OTHER_ADJECTIVES = ['other', 'leftover', 'further', 'different', 'unmatched', 'unlisted', 'additional', 'else', 'plain', 'ordinary'];
+
+function composedHead(cond: Branch): string {
+  if (cond === 'other') {
+    const adj = pick(OTHER_ADJECTIVES);
+    const noun = pick(['messages', 'requests', 'texts', 'inputs', 'cases', 'lines']);
+    const many = adj === 'else' ? `everything ${adj}` : `${pick(['all', 'any', 'the', 'each of the'])} ${adj} ${noun}`;
+    const head = pick(['For', 'To', 'With', 'On', 'About', '']);
+    const s = head ? `${head} ${many}` : many;
+    return s[0].toUpperCase() + s.slice(1);
+  }
+  const c = COMPOSED[cond];
+  const form = next();
+  if (form < 0.4) return `${pick(OPENERS)} ${pick(SUBJECTS)} ${pick(c.verbs)} ${pick(c.keys)}`;
+  if (form < 0.75) return `${pick(PLURALS)} ${pick(c.participles)} ${pick(c.keys)}`;
+  const key = pick(c.keys);
+  return `${pick(OPENERS)} ${key[0] === '"' ? key : key.replace(/^(a|any|some|one or more) /, 'a ')} ${pick(c.keyFirst)}`;
+}
+
+/** P's text with some condition heads rewritten (TESTBED_FREE_FRAMES); the rest of each line as it was. */
+function freeFrames(text: string): string {
+  if (!FREE_FRAMES) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      const colon = line.indexOf(': ');
+      if (colon < 0) return line;
+      const head = line.slice(0, colon);
+      const cond = (['please', 'question', 'digit', 'other'] as const).find((c) => CONDITION_PHRASINGS[c].train.includes(head));
+      return cond && next() < FREE_FRAMES ? `${composedHead(cond)}${line.slice(colon)}` : line;
+    })
+    .join('\n');
+}
+
 /** One training conversation: a compound P (most), a P of persona and policy only, or none (both: echo). */
 function conversation(count: (s: string) => number): { msgs: ChatMessage[]; system: number } {
   const kind = next();
@@ -142,7 +239,7 @@ function conversation(count: (s: string) => number): { msgs: ChatMessage[]; syst
   const text = buildCompoundPrompt({ rules, split: 'train', examples, targetTokens, count, next });
   // The evaluation reads the rule set back from P and checks answers with the exact checker: so must every record.
   if (JSON.stringify(compoundRulesOfPrompt(text)) !== JSON.stringify(rules)) throw new Error(`P does not read back: ${text}`);
-  const p = parsePrompt(text);
+  const p = parsePrompt(freeFrames(text));
   msgs.push(...p.messages);
   const system = p.messages.length;
   for (let t = 0; t < turns; t++) {

@@ -157,12 +157,13 @@ def batch(seqs, sys_lens=None):
 
 @torch.no_grad()
 def accuracy(model):
+    """Greedy exact match, teacher-forced: greedy decoding writes `want` exactly iff every position's argmax is want's
+    next token, so one forward pass per case does what a token-by-token loop without a KV cache did (6x faster; the
+    1,500-token check took 30 minutes that way)."""
     by = {}
     for e in data['evals']:
-        ids = list(e['ctx'])
-        for _ in range(len(e['want'])):
-            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
-        ok = ids[len(e['ctx']):] == e['want']
+        n, full = len(e['ctx']), list(e['ctx']) + list(e['want'])
+        ok = model(torch.tensor([full[:-1]]))[0, n - 1:].argmax(-1).tolist() == list(e['want'])
         by.setdefault(e['name'], []).append(ok)
     return {k: sum(v) / len(v) for k, v in by.items()}
 
