@@ -89,7 +89,8 @@
 // it kept "please" at 85% (3 epochs) and 54% (5 epochs) of the teacher, against 100% on v7 (the student answered a
 // middle word, `please moon box lamp red` -> `OK: lamp`). At the default size (README, "The compound testbed") the
 // preset keeps every cell on v9, and the quality bench's 314-token P misses one "?" input (88%; every cell on v7); the
-// 1,509-token rows and the other compound tables, measured on v7, must be redone on it before it replaces v7.
+// 1,509-token rows and the other compound tables, measured on v7, must be redone on it before it replaces v7. The suite's
+// run at 64 samples and 2 epochs (58 steps) keeps every cell on v9, in 3.0 minutes alone (synthesis 0.5).
 // UNFINISHED: at about 1,500 tokens no weights reach the 90% every cell must (v9: digit 63-88%, the rest 67-92%).
 // v10, trained on far more long P, learned "please" and "?" there and lost the digit branch at both lengths. Next:
 // more capacity (the 4-layer, 96-wide model may be too small to read new phrasings in long P), or a GPU and many more
