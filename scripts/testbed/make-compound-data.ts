@@ -55,11 +55,11 @@
 //   (the trainer from v5, 500 steps of a 4,000-step schedule at 1.5e-3, TESTBED_SEED=6, then 1,500 at 1e-3 from
 //   there, TESTBED_SEED=7, TESTBED_THREADS=2: about 40 minutes)
 // v7 learned the held-out please phrasings (1.0 1.0 1.0) and lost about as much elsewhere: .81 .88 .81 / .50 .56 .44 /
-// .71 .67 .79 (question / digit / other), the same mean as v5. v7 is committed: it was trained on the phrasings the
+// .71 .67 .79 (question / digit / other), the same mean as v5. v7 was committed: it was trained on the phrasings the
 // code now lists, and on the compound demo preset's P (greedy, 16 fresh inputs per branch and
 // turn) it answers all 144 as P says, where v5 got please right 62%, 94% and 81% (turns 1-3).
-// v8, v9 (scripts/testbed/compound-v9, not yet the committed model): v7's misses gathered on held-out heads whose
-// frames and verbs it never read. Over all turns of the check below, v7 answered 4 of 27 digit inputs under "Whenever a
+// v8, v9 (v9 is the committed model; v7's weights are in git at 398f86e): v7's misses gathered on held-out heads
+// whose frames and verbs it never read. Over all turns of the check below, v7 answered 4 of 27 digit inputs under "Whenever a
 // digit appears in the message" (with the rest's rule), 13 of 33 of the rest's under "For all remaining messages"
 // (with another branch's) and 13 of 18 "?" inputs under "Messages closing with a question mark". TESTBED_FREE_FRAMES
 // rewrites that share of P's condition heads as sentences composed from pools (below) that pair each key noun with
@@ -83,14 +83,12 @@
 //   v8       1,500   88 81 88       88 94 88       56 69 63       58 67 63
 //   v9       1,500   94 88 100      94 88 100      75 63 88       67 92 88
 //   v10      1,500   100 100 100    100 94 100     63 50 63       83 88 79
-// v9 is at least v7 on every cell at both lengths and, through our engine, passes the teacher's GPU test (fa75d2a:
-// every cell 100%, the base none); on the compound demo preset it answers all 144 inputs as P says, as v7 does. It is
-// not yet the committed model: the suite's compound run (src/bench/compound-internalize.gpu.test.ts, 32 samples) on
-// it kept "please" at 85% (3 epochs) and 54% (5 epochs) of the teacher, against 100% on v7 (the student answered a
-// middle word, `please moon box lamp red` -> `OK: lamp`). At the default size (README, "The compound testbed") the
-// preset keeps every cell on v9, and the quality bench's 314-token P misses one "?" input (88%; every cell on v7); the
-// 1,509-token rows and the other compound tables, measured on v7, must be redone on it before it replaces v7. The suite's
-// run at 64 samples and 2 epochs (58 steps) keeps every cell on v9, in 3.0 minutes alone (synthesis 0.5).
+// v9 is at least v7 on every cell at both lengths and, through our engine, passes the teacher's GPU test
+// (src/genpi/compound-testbed.gpu.test.ts: every cell 100%, the base none); on the compound demo preset it answers
+// all 144 inputs as P says, as v7 does. The suite's compound run (src/bench/compound-internalize.gpu.test.ts) on it
+// needs 64 samples and 2 epochs (58 steps, every cell kept, 3.0 minutes alone): at v7's 32 samples and 3 epochs it
+// kept "please" at 85% of the teacher (54% at 5 epochs; the student answered a middle word, `please moon box lamp red`
+// -> `OK: lamp`). The README's compound tables say which weights each row was measured on.
 // UNFINISHED: at about 1,500 tokens no weights reach the 90% every cell must (v9: digit 63-88%, the rest 67-92%).
 // v10, trained on far more long P, learned "please" and "?" there and lost the digit branch at both lengths. Next:
 // more capacity (the 4-layer, 96-wide model may be too small to read new phrasings in long P), or a GPU and many more
@@ -139,8 +137,9 @@ export const MARKER = {
   conditions: ['please', 'question', 'digit'],
   actions: ['first', 'last', 'count', 'double', 'reverse'],
   max_turns: 3,
-  // Until the teacher passes src/genpi/compound-testbed.gpu.test.ts (>= 90% per branch), evaluation must not trust it.
-  status: 'unfinished: the committed weights (v7) follow some held-out phrasings of a condition and not others (make-compound-data.ts header)',
+  // The teacher passes src/genpi/compound-testbed.gpu.test.ts (>= 90% per branch) with P of about 300 tokens, not
+  // yet at about 1,500: retention measured there is read against the teacher measured, not trusted as a bar.
+  status: 'unfinished at about 1,500 tokens: the committed weights (v9) follow every branch of held-out P of about 300 tokens (92-100% a cell), and at about 1,500 tokens the digit branch 63-88% and the rest 67-92% (make-compound-data.ts header)',
 };
 
 // TESTBED_TURNS_MIN/MAX: conversations of that many turns (default 1 to 3); more turns show one P's branches side
