@@ -59,11 +59,11 @@
 // code now lists, and on the compound demo preset's P (greedy, 16 fresh inputs per branch and
 // turn) it answers all 144 as P says, where v5 got please right 62%, 94% and 81% (turns 1-3).
 // v8, v9 (v9 is the committed model; v7's weights are in git at 398f86e): v7's misses gathered on held-out heads
-// whose frames and verbs it never read. Over all turns of the check below, v7 answered 4 of 27 digit inputs under "Whenever a
-// digit appears in the message" (with the rest's rule), 13 of 33 of the rest's under "For all remaining messages"
-// (with another branch's) and 13 of 18 "?" inputs under "Messages closing with a question mark". TESTBED_FREE_FRAMES
-// rewrites that share of P's condition heads as sentences composed from pools (below) that pair each key noun with
-// many openers, subjects and verbs, and the rest's head with many adjectives and no key:
+// whose frames and verbs it never read. Over all turns of the check below, v7 answered 4 of 27 digit inputs under
+// "Whenever a digit appears in the message" (with the rest's rule), 13 of 33 of the rest's under "For all remaining
+// messages" (with another branch's) and 13 of 18 "?" inputs under "Messages closing with a question mark".
+// TESTBED_FREE_FRAMES rewrites that share of P's condition heads as sentences composed from pools (below) that pair
+// each key noun with many openers, subjects and verbs, and the rest's head with many adjectives and no key:
 //   TESTBED_SAMPLES=16000 TESTBED_CONDITIONS=2 TESTBED_MID=0.3 TESTBED_LONG=0.04 TESTBED_TURNS_MIN=1 TESTBED_TURNS_MAX=3 \
 //     TESTBED_SEED=81 TESTBED_FREE_FRAMES=0.5 TESTBED_EVAL_PROMPTS=24 TESTBED_DATA=build/compound/train8.json npx tsx ...
 //   (the trainer as for v4 from v7: TESTBED_RESUME=public/compound-model TESTBED_OUT=build/compound/v8
