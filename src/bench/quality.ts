@@ -157,6 +157,8 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   chainTurns?: number;
   userTurnTopP?: number;
   userTurnMinP?: number;
+  /** Inputs gathered per input kept (input-spread.ts); the default's otherwise. */
+  inputPool?: number;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -172,6 +174,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         samples: o.samples ?? d.samples, heldout: d.heldout, maxTurns: d.maxTurns, seed: o.synthesisSeed ?? 0, maxNewTokens: d.maxNewTokens,
         reasonTokens: o.reasonTokens ?? d.reasonTokens, seedInputs: [], environment: d.environment, actionPattern: '',
         chainTurns: o.chainTurns ?? d.chainTurns, userTurnTopP: o.userTurnTopP ?? d.userTurnTopP, userTurnMinP: o.userTurnMinP ?? d.userTurnMinP,
+        inputPool: o.inputPool ?? d.inputPool,
       };
       const t0 = performance.now();
       const { records, figures } = await session.synthesize(`q-${rule}`, prompt, synth);

@@ -2,9 +2,12 @@
 // P of about 300 tokens with a digit branch (the branch the default nucleus starves, src/genpi/user-turn.ts), the
 // share of sampled user turns in each branch of P at several temperatures and nuclei, with what the extra reach
 // costs in noise (turns cut by the token limit, characters no testbed message has, length). Synthesis samples at
-// temperature 1; the other rows say what a wider draw would buy before anyone makes it a setting.
+// temperature 1; the other rows say what a wider draw would buy before anyone makes it a setting. At synthesis's own
+// draw two more rows keep half of the unique turns, as a pool of 2 would (input-spread.ts): the first drawn, and the
+// half spread over their traits.
 import type { Kernels } from '../gpu/kernel';
 import { branchOf, buildCompoundPrompt, HELDOUT_PAIRS, makeMessage, type Action, type Branch, type CompoundRules, type Condition } from '../genpi/compound-testbed';
+import { spreadInputs } from '../genpi/input-spread';
 import { parsePrompt } from '../genpi/prompt';
 import { userTurnOpener } from '../genpi/user-turn';
 import { LlamaEngine } from '../llama/engine';
@@ -18,6 +21,8 @@ export interface UserTurnRow {
   rules: string;
   temperature: number;
   topP: number;
+  /** Which turns the row counts: every unique one, or half of them kept as a pool of 2 would. */
+  pick: 'all' | 'first half' | 'spread half';
   asked: number;
   unique: number;
   cut: number;
@@ -56,13 +61,20 @@ export async function benchUserTurns(kernels: Kernels, dir: string, asked = 128)
         })));
         const whole = out.filter((r) => r.finishReason !== 'length').map((r) => r.text.trim()).filter(Boolean);
         const unique = [...new Set(whole)];
-        const shares: Partial<Record<Branch, number>> = {};
-        for (const t of unique) shares[branchOf(rules, t)] = (shares[branchOf(rules, t)] ?? 0) + 1 / unique.length;
-        const words = unique.map((t) => t.split(/\s+/).length).sort((a, b) => a - b);
-        rows.push({
-          rules: pair.join(', '), temperature, topP, asked, unique: unique.length, cut: out.length - whole.length, shares,
-          medianWords: words[words.length >> 1] ?? 0, maxWords: words.at(-1) ?? 0, odd: unique.filter((t) => /[^a-z0-9? ]/.test(t)).length,
-        });
+        const row = (pick: UserTurnRow['pick'], turns: string[]): UserTurnRow => {
+          const shares: Partial<Record<Branch, number>> = {};
+          for (const t of turns) shares[branchOf(rules, t)] = (shares[branchOf(rules, t)] ?? 0) + 1 / turns.length;
+          const words = turns.map((t) => t.split(/\s+/).length).sort((a, b) => a - b);
+          return {
+            rules: pair.join(', '), temperature, topP, pick, asked, unique: turns.length, cut: out.length - whole.length, shares,
+            medianWords: words[words.length >> 1] ?? 0, maxWords: words.at(-1) ?? 0, odd: turns.filter((t) => /[^a-z0-9? ]/.test(t)).length,
+          };
+        };
+        rows.push(row('all', unique));
+        if (temperature === 1 && topP === 1) {
+          const half = unique.length >> 1;
+          rows.push(row('first half', unique.slice(0, half)), row('spread half', spreadInputs(unique, half).map((k) => unique[k])));
+        }
       }
     }
   } finally {
@@ -73,10 +85,10 @@ export async function benchUserTurns(kernels: Kernels, dir: string, asked = 128)
 }
 
 export function formatUserTurns(rows: UserTurnRow[]): string {
-  const head = 'P (held-out pair)               temp  top-p  unique/asked  cut  shares of unique turns by branch           words (median, max)  odd';
+  const head = 'P (held-out pair)               temp  top-p  turns         counted/asked  cut  shares of counted turns by branch          words (median, max)  odd';
   return [head, ...rows.map((r) => {
     const shares = Object.entries(r.shares).map(([b, x]) => `${b} ${(100 * x).toFixed(0)}%`).join(', ');
-    return `${r.rules.padEnd(31)} ${r.temperature.toFixed(1).padStart(4)}  ${r.topP.toFixed(2).padStart(5)}  ${`${r.unique}/${r.asked}`.padStart(12)}  ` +
+    return `${r.rules.padEnd(31)} ${r.temperature.toFixed(1).padStart(4)}  ${r.topP.toFixed(2).padStart(5)}  ${r.pick.padEnd(12)}  ${`${r.unique}/${r.asked}`.padStart(13)}  ` +
       `${String(r.cut).padStart(3)}  ${shares.padEnd(42)} ${`${r.medianWords}, ${r.maxWords}`.padStart(19)}  ${String(r.odd).padStart(3)}`;
   })].join('\n');
 }

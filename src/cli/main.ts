@@ -27,7 +27,7 @@ Usage:
   genpi synthesize --model DIR --prompt FILE --samples N --out FILE.jsonl [--max-turns K] [--seed S]
          [--heldout F] [--seed-inputs FILE] [--env-name NAME] [--env-description TEXT] [--end-marker M]
          [--action-pattern REGEX] [--max-new-tokens N] [--reason-tokens N] [--max-rounds N] [--with-reasons]
-         [--chain-turns K] [--user-turn-top-p P] [--user-turn-min-p M] [--[no-]thinking]
+         [--chain-turns K] [--user-turn-top-p P] [--user-turn-min-p M] [--input-pool K] [--[no-]thinking]
       Synthesize training data from the prompt alone (pseudo inputs from the seed inputs, then sampled user
       turns and list requests; TO-BE answers, role-play); prints the quality figures as JSON last. The AS-IS
       answers and reasons only the prompt-generation variants read are written with --with-reasons (train
@@ -38,7 +38,11 @@ Usage:
       --max-rounds is the retry budget for pseudo inputs (0: seed inputs only). --user-turn-top-p is the
       nucleus the user turns are sampled from (default 1, the whole distribution, so a branch keyed on a rare
       token such as a digit is reached; README, "The compound testbed"); 0.9 cuts the tail.
-      --user-turn-min-p M (default 0, off) also drops tokens under M times the top one's probability. Fewer
+      --user-turn-min-p M (default 0, off) also drops tokens under M times the top one's probability.
+      --input-pool K (1 to 4; default 1, off) gathers K times N unique inputs and keeps N so that each trait
+      the pool holds (a digit, the closing mark, a common leading word, a length band) reaches a fifth of them
+      where it can: more inputs for a rule keyed on a rare kind of message, no better retention so far
+      (README, "The compound testbed"). Fewer
       records than asked is one "synthesize: wrote N of M" line on stderr; fewer than 8 training records (or
       than a smaller request asks for) is an error, and no file is written.
   genpi train --model DIR --data FILE.jsonl --out ADAPTER_DIR [--epochs E] [--rank R] [--alpha A] [--lr LR]

@@ -1,6 +1,7 @@
 // genpi synthesize when fewer records come back than asked, as a user meets it: above the floor, the dataset is
 // written and one stderr line says both numbers and why (the JSON figures carry the same); below the floor of 8
-// training records, one error line says what to do, the exit code is non-zero and no dataset file is left.
+// training records, one error line says what to do, the exit code is non-zero and no dataset file is left. Also the
+// sampling flags' ranges, and an input pool that keeps N of more gathered inputs.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,9 +55,22 @@ it('refuses fewer than 8 training records, saying what to do, and leaves no data
   expect(readdirSync(tmp).filter((f) => f.startsWith('floor.jsonl'))).toEqual([]);
 });
 
-it('refuses a user-turn top-p outside [0.1, 1] before opening the model', () => {
+it('refuses a user-turn top-p outside [0.1, 1] and an input pool outside [1, 4] before opening the model', () => {
   const r = synthesize('top-p', SEEDS, '--user-turn-top-p', '1.5');
   expect(r.code).not.toBe(0);
   expect(r.errors).toEqual(['genpi: synthesize: --user-turn-top-p must be a number in [0.1, 1], got "1.5"']);
   expect(existsSync(r.out)).toBe(false);
+  const pool = synthesize('pool', SEEDS, '--input-pool', '8');
+  expect(pool.code).not.toBe(0);
+  expect(pool.errors).toEqual(['genpi: synthesize: --input-pool must be a number in [1, 4], got "8"']);
+});
+
+it('with --input-pool 2, keeps N of up to twice as many inputs and says how many were gathered', () => {
+  // The 18 distinct seeds are always kept; the model's inputs fill the pool up to 40, and 2 of them are kept.
+  const r = synthesize('pool2', SEEDS, '--samples', '20', '--input-pool', '2');
+  expect(r.code, r.stderr).toBe(0);
+  const figures = r.lastJson() as { records: number; input_pool: number; sources: { seed: number } };
+  expect(figures).toMatchObject({ records: 20, requested: 20, sources: { seed: 18 } });
+  expect(figures.input_pool).toBeGreaterThan(20);
+  expect(figures.input_pool).toBeLessThanOrEqual(40);
 });

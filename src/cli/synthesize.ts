@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { behaviourChecker } from '../genpi/behaviour';
 import { coverageText } from '../genpi/coverage';
 import { toJsonl } from '../genpi/dataset';
+import { MAX_INPUT_POOL } from '../genpi/input-spread';
 import { DEFAULT_ENVIRONMENT } from '../genpi/roleplay';
 import { shortfallMessage } from '../genpi/shortfall';
 import { DEFAULT_SYNTHESIS } from '../genpi/synthesis-defaults';
@@ -28,7 +29,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
     'max-turns': { type: 'string' }, 'chain-turns': { type: 'string' }, seed: { type: 'string' }, heldout: { type: 'string' }, 'seed-inputs': { type: 'string' },
     'env-name': { type: 'string' }, 'env-description': { type: 'string' }, 'end-marker': { type: 'string' },
     'action-pattern': { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'reason-tokens': { type: 'string' },
-    'max-rounds': { type: 'string' }, 'user-turn-top-p': { type: 'string' }, 'user-turn-min-p': { type: 'string' }, 'with-reasons': { type: 'boolean' }, ...THINKING_FLAG,
+    'max-rounds': { type: 'string' }, 'user-turn-top-p': { type: 'string' }, 'user-turn-min-p': { type: 'string' }, 'input-pool': { type: 'string' }, 'with-reasons': { type: 'boolean' }, ...THINKING_FLAG,
   });
   const modelDir = required('synthesize', v, 'model');
   const out = required('synthesize', v, 'out');
@@ -57,6 +58,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   const maxRounds = v['max-rounds'] === undefined ? undefined : intFlag('synthesize', v, 'max-rounds', 0, 0);
   const userTurnTopP = floatFlag('synthesize', v, 'user-turn-top-p', DEFAULT_SYNTHESIS.userTurnTopP, 0.1, 1);
   const userTurnMinP = floatFlag('synthesize', v, 'user-turn-min-p', DEFAULT_SYNTHESIS.userTurnMinP, 0, 1);
+  const inputPool = floatFlag('synthesize', v, 'input-pool', DEFAULT_SYNTHESIS.inputPool, 1, MAX_INPUT_POOL);
   const environment = {
     name: (v['env-name'] as string) ?? DEFAULT_ENVIRONMENT.name,
     description: (v['env-description'] as string) ?? DEFAULT_ENVIRONMENT.description,
@@ -71,7 +73,7 @@ export async function synthesizeCommand(argv: string[]): Promise<void> {
   process.stderr.write(`${promptRoom(tokenizer, prompt, generator.engine.cfg.maxPositionEmbeddings, maxNew).sentence}\n`);
   const { records, figures } = await synthesize(generator, tokenizer, prompt, {
     samples, heldout, maxTurns, seed: intFlag('synthesize', v, 'seed', 0), seedInputs, actionPattern, maxNewTokens: maxNew, reasonTokens, maxRounds,
-    environment, parts, chainTurns, userTurnTopP, userTurnMinP,
+    environment, parts, chainTurns, userTurnTopP, userTurnMinP, inputPool,
     // On a testbed model (its folder has the marker) the figures count the inputs per branch of P.
     checker: existsSync(join(modelDir, TESTBED_MARKER)) ? behaviourChecker(prompt.text) : null,
     onProgress: (p) => progress(`synthesize: ${stageLine(p)}`),

@@ -48,6 +48,8 @@ export interface DatasetFigures {
   sources?: Record<InputSource, number>;
   /** Inputs asked of each source the model writes for (one list request asks for several). */
   inputs_asked?: Record<GeneratedSource, number>;
+  /** Unique inputs gathered before N were kept, spread over their traits (input-spread.ts); absent before pools. */
+  input_pool?: number;
   /** Why user-turn sampling was off (the chat template cannot open a user turn); null when it ran. */
   user_turn_off?: string | null;
   /** Why the numbered-list request was off (P and its instructions do not fit the context); null when it ran. */

@@ -58,7 +58,7 @@ describe('gatherInputs', () => {
     // User turns are all new; the list request writes the same eight items every time.
     const list = Array.from({ length: 8 }, (_, i) => `${i + 1}. How do I fix problem ${i}?`).join('\n');
     const { gen, calls } = scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? `My router ${n} blinks red.` : list }));
-    const got = await gatherInputs(gen, tok, P, { samples: 40, seed: 1 });
+    const got = await gatherInputs(gen, tok, P, { samples: 40, seed: 1, inputPool: 1 });
     // Round 1 splits 32 inputs evenly (16 user turns, two lists of 8): yields 1 and 0.5. Round 2 asks 20 for the 16
     // missing (expected yield 5/6), split 2:1, and the list yields nothing; round 3 gives it only its floor share.
     expect(perCall(calls)).toEqual([
@@ -77,7 +77,7 @@ describe('gatherInputs', () => {
   it('drops user turns the token limit cut as too long, counts empty replies, and reports a spent budget', async () => {
     // From the fifth on, every user turn runs into the token limit.
     const { gen, calls } = scriptedGenerator(tok, (kind, n) => (kind === 'user_turn' ? { text: `question ${n}`, cut: n >= 4 } : { text: '' }));
-    const got = await gatherInputs(gen, tok, P, { samples: 12, seed: 0, maxRounds: 2 });
+    const got = await gatherInputs(gen, tok, P, { samples: 12, seed: 0, maxRounds: 2, inputPool: 1 });
     // Round 1: 6 user turns (4 whole) and one empty list. Round 2: the list, never yielding, gets nothing; the user
     // turns, yielding 2/3, are asked 12 for the 8 missing, and all are cut.
     expect(perCall(calls)).toEqual([{ kind: 'user_turn', n: 6 }, { kind: 'list', n: 1 }, { kind: 'user_turn', n: 12 }]);
@@ -88,7 +88,7 @@ describe('gatherInputs', () => {
 
   it('takes the seed inputs first, and only them with a budget of 0 rounds', async () => {
     const { gen } = scriptedGenerator(tok, (kind, n) => ({ text: `${kind} ${n}` }));
-    const got = await gatherInputs(gen, tok, P, { samples: 5, seed: 0, seedInputs: ['Reset it', 'reset it!', 'Update firmware'] });
+    const got = await gatherInputs(gen, tok, P, { samples: 5, seed: 0, seedInputs: ['Reset it', 'reset it!', 'Update firmware'], inputPool: 1 });
     expect(got.inputs).toEqual(['Reset it', 'Update firmware', 'user_turn 0', 'user_turn 1', 'list 0']);
     expect(got.sourceOf).toEqual(['seed', 'seed', 'user_turn', 'user_turn', 'list']);
     expect(got.dropped.duplicate).toBe(1);
@@ -96,6 +96,23 @@ describe('gatherInputs', () => {
     const only = await gatherInputs(idle.gen, tok, P, { samples: 5, seed: 0, seedInputs: ['a', 'b'], maxRounds: 0 });
     expect(only).toMatchObject({ inputs: ['a', 'b'], rounds: 0, budgetSpent: true });
     expect(idle.calls).toEqual([]);
+  });
+
+  it('with a pool, gathers K·N unique inputs and keeps N of them, the seeds and a rare trait included', async () => {
+    // Every fifth user turn holds a digit; the list request is left out so the draw order is the user turns'.
+    const { gen } = scriptedGenerator(tok, (_kind, n) => ({ text: n % 5 === 4 ? `router ${n} blinks` : `router blinks ${'!'.repeat(n % 3)} ${[...n.toString(2)].map((b) => (b === '0' ? 'a' : 'b')).join('')}` }));
+    const progress: number[] = [];
+    const got = await gatherInputs(gen, tok, P, { samples: 20, seed: 0, seedInputs: ['Reset it'], sources: ['user_turn'], inputPool: 2, onProgress: (d) => progress.push(d) });
+    expect(got.pool).toBe(40);
+    expect(got.inputs).toHaveLength(20);
+    expect(got.inputs[0]).toBe('Reset it');
+    expect(got.sourceOf).toEqual(['seed', ...Array(19).fill('user_turn')]);
+    // 7 of the pool's 39 user turns hold a digit (n = 4, 9, ..., 34); the first 20 drawn hold 3, the floor asks 4.
+    expect(got.inputs.filter((x) => /\d+ blinks/.test(x)).length).toBe(4);
+    // Progress counts toward N, not the pool.
+    expect(Math.max(...progress)).toBe(20);
+    const first = await gatherInputs(scriptedGenerator(tok, (_kind, n) => ({ text: `m ${n}` })).gen, tok, P, { samples: 20, seed: 0, sources: ['user_turn'], inputPool: 1 });
+    expect(first).toMatchObject({ pool: 20, inputs: Array.from({ length: 20 }, (_, i) => `m ${i}`) });
   });
 
   it('falls back to the list request, saying why, when the template cannot open a user turn', async () => {

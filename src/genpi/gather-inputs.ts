@@ -1,7 +1,7 @@
 // Step 1 of synthesis (docs/METHOD.md "Data synthesis", "Beyond the paper"): unique pseudo inputs from the user's seed
 // inputs first, then rounds of model requests mixed between user-turn sampling and the numbered-list request,
-// each round's requests given to the sources by what they last yielded, until N inputs or the retry budget is
-// spent. Everything dropped is counted, so a shortfall can say why.
+// each round's requests given to the sources by what they last yielded, until N inputs (or a pool of K·N, of which
+// input-spread.ts keeps N) or the retry budget is spent. Everything dropped is counted, so a shortfall can say why.
 import type { Generator } from '../llama/generator';
 import { Rng } from '../util/rng';
 import type { Tokenizer } from '../model/tokenizer';
@@ -10,6 +10,8 @@ import type { SkippedRequests } from './dataset';
 import { GENERATED_SOURCES, SourceMix, type GeneratedSource, type InputSource, type RoundTally } from './input-mix';
 import { acceptInputs, buildPseudoInputRequest, parseGeneratedInputs } from './pseudo-inputs';
 import { demonstrationInputs, type ParsedPrompt } from './prompt';
+import { spreadInputs } from './input-spread';
+import { DEFAULT_SYNTHESIS } from './synthesis-defaults';
 import { sampleUserTurns, userTurnOpener } from './user-turn';
 
 export interface GatherOptions {
@@ -24,6 +26,8 @@ export interface GatherOptions {
   userTurnTokens?: number; // a user turn longer than this is dropped as too long [256]
   userTurnTopP?: number; // nucleus of the user-turn sampling [DEFAULT_SYNTHESIS.userTurnTopP]
   userTurnMinP?: number; // min-p of the user-turn sampling [DEFAULT_SYNTHESIS.userTurnMinP]
+  /** Unique inputs gathered per input kept, the kept spread over their traits (input-spread.ts) [DEFAULT_SYNTHESIS.inputPool]; 1 keeps the first N. */
+  inputPool?: number;
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
 }
@@ -40,6 +44,8 @@ export interface GatheredInputs {
   rounds: number;
   maxRounds: number;
   budgetSpent: boolean;
+  /** Unique inputs gathered before the N kept were chosen from them (input-spread.ts). */
+  pool: number;
   /** Why user-turn sampling was not used although asked for; null when it was (or was not asked for). */
   userTurnOff: string | null;
   /** Why the list request was not used although asked for (P in its instructions does not fit the context); else null. */
@@ -57,13 +63,16 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
   const seen = new Set<string>();
   const out: GatheredInputs = {
     inputs: [], sourceOf: [], dropped: { duplicate: 0, empty: 0, too_long: 0 }, asked: { user_turn: 0, list: 0 }, perRound: [],
-    rounds: 0, maxRounds: 0, budgetSpent: false, userTurnOff: null, listOff: null, skipped: {},
+    pool: 0, rounds: 0, maxRounds: 0, budgetSpent: false, userTurnOff: null, listOff: null, skipped: {},
   };
-  /** Keeps the unique candidates (up to N); returns how many were unique, kept or not, for the source's yield. */
+  // The pool the N inputs are chosen from: only inputs the model writes are drawn beyond N.
+  const target = Math.max(o.samples, Math.ceil(o.samples * (o.inputPool ?? DEFAULT_SYNTHESIS.inputPool)));
+  const report = () => o.onProgress?.(Math.min(o.samples, Math.floor((out.inputs.length * o.samples) / target)));
+  /** Keeps the unique candidates (up to the pool's size); returns how many were unique, kept or not, for the source's yield. */
   const take = (candidates: string[], source: InputSource): number => {
     const r = acceptInputs(candidates, seen, { maxChars: o.maxInputChars ?? 1000 });
     for (const a of r.accepted) {
-      if (out.inputs.length >= o.samples) break;
+      if (out.inputs.length >= target) break;
       out.inputs.push(a);
       out.sourceOf.push(source);
     }
@@ -90,12 +99,12 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
   if (!available.length && !out.listOff) available = ['list'];
   const mix = new SourceMix(available);
 
-  out.maxRounds = o.maxRounds ?? Math.max(4, Math.ceil((2 * o.samples) / perRequest));
+  out.maxRounds = o.maxRounds ?? Math.max(4, Math.ceil((2 * target) / perRequest));
   const rng = new Rng(o.seed).fork('demos');
   const pool = [...demonstrationInputs(p), ...(o.seedInputs ?? [])];
-  for (let round = 0; available.length && round < out.maxRounds && out.inputs.length < o.samples; round++) {
+  for (let round = 0; available.length && round < out.maxRounds && out.inputs.length < target; round++) {
     // Enough to fill what is missing at the yield the sources last showed: a surplus costs less than another round.
-    const missing = o.samples - out.inputs.length;
+    const missing = target - out.inputs.length;
     const alloc = mix.allocate(Math.min(ROUND_REQUESTS * perRequest, Math.ceil(missing / Math.max(MIN_EXPECTED_YIELD, mix.expectedYield()))));
     const tally: Partial<Record<GeneratedSource, RoundTally>> = {};
 
@@ -134,7 +143,13 @@ export async function gatherInputs(gen: Generator, tok: Tokenizer, p: ParsedProm
     mix.record(tally);
     out.perRound.push(tally);
     out.rounds = round + 1;
-    o.onProgress?.(out.inputs.length);
+    report();
+  }
+  out.pool = out.inputs.length;
+  if (out.inputs.length > o.samples) {
+    const kept = spreadInputs(out.inputs, o.samples, { keep: out.sourceOf.filter((s) => s === 'seed').length });
+    out.inputs = kept.map((i) => out.inputs[i]);
+    out.sourceOf = kept.map((i) => out.sourceOf[i]);
   }
   out.budgetSpent = out.inputs.length < o.samples && out.rounds >= out.maxRounds;
   return out;

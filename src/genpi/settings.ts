@@ -23,6 +23,8 @@ export interface SynthesisSettings {
   userTurnTopP?: number;
   /** min-p of the user-turn sampling; absent: DEFAULT_SYNTHESIS.userTurnMinP. */
   userTurnMinP?: number;
+  /** Inputs gathered per input kept (input-spread.ts); absent: DEFAULT_SYNTHESIS.inputPool (records drawn before pools say none). */
+  inputPool?: number;
   /** Retry budget: rounds of pseudo-input requests [max(4, N/4)]; 0 uses the seed inputs only. */
   maxRounds?: number;
   /** AS-IS answers and reasons, which only prompt-generation variants read; absent or empty: none made. */

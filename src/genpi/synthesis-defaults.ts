@@ -17,9 +17,11 @@ export interface SynthesisDefaults {
   userTurnTopP: number;
   /** min-p of the user-turn sampling (sampling-settings.ts), 0 for off; measured in user-turn.ts. */
   userTurnMinP: number;
+  /** Unique inputs gathered per input kept, the kept spread over surface traits; 1 is off (measured in input-spread.ts). */
+  inputPool: number;
 }
 
 export const DEFAULT_SYNTHESIS: SynthesisDefaults = {
   samples: 64, heldout: 0.1, maxTurns: 1, maxNewTokens: 256, reasonTokens: 512, environment: DEFAULT_ENVIRONMENT,
-  chainTurns: 3, chainShare: 0.5, userTurnTopP: 1, userTurnMinP: 0,
+  chainTurns: 3, chainShare: 0.5, userTurnTopP: 1, userTurnMinP: 0, inputPool: 1,
 };

@@ -34,10 +34,21 @@ describe('synthesize: inputs in the figures', () => {
     expect(shortfallMessage(figures)).toBeNull();
   });
 
+  it('keeps N of a pool of K·N inputs, says so in the figures and the records, and refuses a pool out of range', async () => {
+    const { gen } = scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? `My router ${n} blinks.` : kind === 'list' ? '' : 'ok' }));
+    const { records, figures } = await synthesize(gen, tok, P, { ...base, samples: 12, seed: 0, seedInputs: SEEDS.slice(0, 4), inputPool: 2 });
+    expect(records).toHaveLength(12);
+    expect(figures).toMatchObject({ records: 12, requested: 12, input_pool: 24, shortfall: null, sources: { seed: 4, user_turn: 8 } });
+    expect(records.every((r) => (r.settings.inputs as { pool: number }).pool === 2)).toBe(true);
+    for (const bad of [0.5, 5, Number.NaN]) {
+      await expect(synthesize(gen, tok, P, { ...base, samples: 12, seed: 0, inputPool: bad })).rejects.toThrow(/^the input pool must be from 1 to 4 inputs gathered per input kept, got/);
+    }
+  });
+
   it('writes what it got above the floor and says how many are short and why', async () => {
     // The model only repeats the seed inputs: every generated input is a duplicate.
     const { gen } = scriptedGenerator(tok, (kind, n) => ({ text: kind === 'user_turn' ? SEEDS[n % 10] : kind === 'list' ? `1. ${SEEDS[0]}\n2. ${SEEDS[1]}` : 'ok' }));
-    const { records, figures } = await synthesize(gen, tok, P, { ...base, samples: 12, seed: 0, seedInputs: SEEDS, maxRounds: 2 });
+    const { records, figures } = await synthesize(gen, tok, P, { ...base, samples: 12, seed: 0, seedInputs: SEEDS, maxRounds: 2, inputPool: 1 });
     expect(records).toHaveLength(10);
     expect(records.filter((r) => r.split === 'train')).toHaveLength(9);
     // Round 1 asks for the 2 missing: one user turn and one list of two, all duplicates. With nothing yielded,

@@ -10,6 +10,7 @@ import { GREEDY, runChatReplies } from './chat';
 import { coverageOf } from './coverage';
 import type { DatasetFigures, GenpiRecord, SkippedRequests } from './dataset';
 import { gatherInputs } from './gather-inputs';
+import { MAX_INPUT_POOL } from './input-spread';
 import type { GeneratedSource, InputSource } from './input-mix';
 import { finalAssistantTurn, validActionShare } from './metrics';
 import { splitHeldOut } from './pseudo-inputs';
@@ -39,6 +40,7 @@ export interface SynthesisOptions {
   userTurnTokens?: number; // longest user turn sampled [256]
   userTurnTopP?: number; // nucleus of the user-turn sampling [DEFAULT_SYNTHESIS.userTurnTopP]
   userTurnMinP?: number; // min-p of the user-turn sampling [DEFAULT_SYNTHESIS]
+  inputPool?: number; // unique inputs gathered per input kept, spread over their traits [DEFAULT_SYNTHESIS.inputPool]
   /** The parts only prompt generation reads, made too [none: the default variant reads neither]. */
   parts?: readonly OptionalPart[];
   /** Most user turns a training conversation is continued to with other training inputs [3]; 1 is off (chain-turns.ts). */
@@ -61,6 +63,8 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   if (topP != null && !(topP > 0 && topP <= 1)) throw new SynthesisError(`the user-turn top-p must be in (0, 1], got ${topP}: ${DEFAULT_SYNTHESIS.userTurnTopP} is the default`);
   const minP = o.userTurnMinP;
   if (minP != null && !(minP >= 0 && minP <= 1)) throw new SynthesisError(`the user-turn min-p must be in [0, 1], got ${minP}: 0 is off`);
+  const pool = o.inputPool ?? DEFAULT_SYNTHESIS.inputPool;
+  if (!(pool >= 1 && pool <= MAX_INPUT_POOL)) throw new SynthesisError(`the input pool must be from 1 to ${MAX_INPUT_POOL} inputs gathered per input kept, got ${pool}: 1 keeps the first N drawn, 2 keeps N of twice as many, spread over their traits`);
   // P so long that no request holding it can run: nothing to synthesize, and the error says by how much.
   promptRoom(tok, p, context, maxNew).check();
   o.onProgress?.({ stage: 'inputs', done: 0, total: o.samples });
@@ -121,7 +125,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
   }
   // `inputs`: the list request's sampling, then the user turns' (which the user can set), so a dataset says how its
   // inputs were drawn.
-  const inputSampling = { temperature: 1, top_p: 0.9, user_turn_top_p: topP ?? DEFAULT_SYNTHESIS.userTurnTopP, user_turn_min_p: minP ?? DEFAULT_SYNTHESIS.userTurnMinP };
+  const inputSampling = { temperature: 1, top_p: 0.9, user_turn_top_p: topP ?? DEFAULT_SYNTHESIS.userTurnTopP, user_turn_min_p: minP ?? DEFAULT_SYNTHESIS.userTurnMinP, pool };
   const settings = { seed: o.seed, max_turns: o.maxTurns, chain_turns: chainTo, environment: env, max_new_tokens: maxNew, inputs: inputSampling, reasons: { temperature: 0.7, top_p: 0.9, max_new_tokens: reasonTokens } };
   const records: GenpiRecord[] = inputs.map((input, i) => ({
     id: `r${String(i).padStart(5, '0')}`, input, as_is: '', to_be: toBe[i], reason: '',
@@ -149,6 +153,7 @@ export async function synthesize(gen: Generator, tok: Tokenizer, p: ParsedPrompt
     requested: o.samples,
     sources: { seed: count('seed'), user_turn: count('user_turn'), list: count('list') },
     inputs_asked: got.asked,
+    input_pool: got.pool,
     user_turn_off: got.userTurnOff,
     list_off: got.listOff,
     shortfall: short(m),

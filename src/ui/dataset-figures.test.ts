@@ -20,6 +20,13 @@ describe('DatasetFigures', () => {
     expect(text(body)).toContain('Synthesis wrote 41 of 64 records asked (23 short: 30 duplicates, 2 empty, 1 too long dropped; retry budget of 16 rounds spent).');
     expect(text(body)).toContain('Inputs by source 5 seed, 30 user-turn sampling (of 200 asked), 6 list request (of 64 asked)');
     expect(body).not.toContain('dataset-user-turn-off');
+    expect(text(body)).not.toContain('gathered');
+  });
+
+  it('says the inputs were kept from a larger pool, spread over their traits', () => {
+    const figures: Figures = { ...old, records: 64, requested: 64, sources: { seed: 0, user_turn: 64, list: 0 }, inputs_asked: { user_turn: 130, list: 0 }, input_pool: 128, shortfall: null };
+    const { body } = render(DatasetFigures, { props: { figures } });
+    expect(text(body)).toContain('Inputs by source 0 seed, 64 user-turn sampling (of 130 asked), 0 list request (of 0 asked); kept from 128 gathered, spread over their traits');
   });
 
   it('says why user-turn sampling was off, and shows no warning when nothing is short', () => {

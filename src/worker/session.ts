@@ -172,7 +172,7 @@ export class EngineSession {
         samples: settings.samples, heldout: settings.heldout, maxTurns: settings.maxTurns, seed: settings.seed,
         seedInputs: settings.seedInputs, environment: settings.environment, actionPattern: actionPattern(settings.actionPattern),
         maxNewTokens: maxNew, reasonTokens: settings.reasonTokens, maxRounds: settings.maxRounds, parts: settings.parts, signal,
-        chainTurns: settings.chainTurns, userTurnTopP: settings.userTurnTopP, userTurnMinP: settings.userTurnMinP,
+        chainTurns: settings.chainTurns, userTurnTopP: settings.userTurnTopP, userTurnMinP: settings.userTurnMinP, inputPool: settings.inputPool,
         onProgress: notifier(onProgress), checker: m.summary.testbed ? behaviourChecker(prompt) : null,
       });
       // P travels with the data (as `genpi synthesize` writes it), so an exported dataset trains without P beside it;
