@@ -3,11 +3,11 @@
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,
 // peer-web,dispatch,demo-synth,user-turns picks sections (comma-separated; the last five only when asked); --rules
 // upper,count and --variants joint,sft_only narrow the quality section (25 adapters in all); --lr, --pg-weight,
-// --samples, --chain-turns, --user-turn-top-p, --input-pool, --rank, --epochs, --seed (training), --test-inputs and --turns (evaluation) override its
-// defaults; --trace also scores each checkpoint of a run with the checker; --testbed single|compound (or a model
-// folder for the single-rule one) and --compound-tokens 300,1500 (or --compound-preset) pick its testbeds. The
-// real-shaped models take many minutes on a software adapter, the 135M pipeline hours. --gpu-report runs the GPU check
-// instead.
+// --samples, --chain-turns, --user-turn-top-p, --input-pool, --rank, --epochs, --seed (training), --test-inputs
+// and --turns (evaluation) override its defaults; --trace also scores each checkpoint of a run with the checker;
+// --testbed single|compound (or a model folder for the single-rule one) and --compound-tokens 300,1500 (or
+// --compound-preset) pick its testbeds. The real-shaped models take many minutes on a software adapter, the 135M
+// pipeline hours. --gpu-report runs the GPU check instead.
 // --only longp: synthesis and training time, memory and read-back as P grows (--longp-tokens 250,1000,2000,4000,
 // --longp-models testbed,135m, --samples N, --steps N, --longp-records N, --teacher-only for the teacher pass alone).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
