@@ -159,6 +159,12 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   userTurnMinP?: number;
   /** Inputs gathered per input kept (input-spread.ts); the default's otherwise. */
   inputPool?: number;
+  /**
+   * Scores on fresh inputs only (none of any record's), not the held-out records' first: the held-out share grows
+   * with the samples, so runs that differ in samples are otherwise scored on different inputs. The fresh draw is the
+   * case's own, so two runs differ only where a record happens to hold one of its inputs.
+   */
+  freshTests?: boolean;
   log?: (s: string) => void;
 }): Promise<QualityRow[]> {
   const rows: QualityRow[] = [];
@@ -183,7 +189,8 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
       if (figures.coverage) log(`${rule} inputs: ${coverageText(figures.coverage)}`);
       const trained = new Set(records.filter((r) => r.split === 'train').map((r) => r.input));
       const heldout = records.filter((r) => r.split === 'heldout').map((r) => r.input);
-      const inputs = c.testInputs(trained, heldout);
+      const inputs = o.freshTests ? c.testInputs(new Set(records.map((r) => r.input)), []) : c.testInputs(trained, heldout);
+      if (o.freshTests) log(`${rule} test inputs (fresh only): ${JSON.stringify(inputs)}`);
       const row: QualityRow = {
         rule, promptTokens: c.promptTokens, records: records.length, coverage: figures.coverage ?? null, inputs: inputs.length, teacher: 0, base: 0, variants: [], synthesisMinutes,
       };
