@@ -3,9 +3,9 @@
 // Flags: --quick uses the tiny model only (minutes); --only kernels,train,generate,pipeline,quality,load,peer,
 // peer-web,dispatch,demo-synth,user-turns picks sections (comma-separated; the last five only when asked); --rules
 // upper,count and --variants joint,sft_only narrow the quality section (25 adapters in all); --lr, --pg-weight,
-// --samples, --chain-turns, --user-turn-top-p, --input-pool, --rank, --epochs, --seed (training), --test-inputs
-// and --turns (evaluation) override its defaults; --fresh-tests scores on fresh inputs only, the same whatever the
-// samples; --trace also scores each checkpoint of a run with the checker;
+// --samples, --chain-turns, --user-turn-top-p, --input-pool, --rank, --epochs, --batch-size, --seed (training),
+// --test-inputs and --turns (evaluation) override its defaults; --fresh-tests scores on fresh inputs only, the same
+// whatever the samples; --trace also scores each checkpoint of a run with the checker;
 // --testbed single|compound (or a model folder for the single-rule one) and --compound-tokens 300,1500 (or
 // --compound-preset) pick its testbeds. The real-shaped models take many minutes on a software adapter, the 135M
 // pipeline hours. --gpu-report runs the GPU check instead.
@@ -190,7 +190,7 @@ if (sections.has('quality')) {
   const testInputs = numberFlag('--test-inputs') ?? 48;
   const common = { variants, log, lr: numberFlag('--lr'), pgWeight: numberFlag('--pg-weight'), samples: numberFlag('--samples'),
     chainTurns: numberFlag('--chain-turns'), userTurnTopP: numberFlag('--user-turn-top-p'), userTurnMinP: numberFlag('--user-turn-min-p'), inputPool: numberFlag('--input-pool'),
-    synthesisSeed: numberFlag('--synthesis-seed'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'), seed: numberFlag('--seed'),
+    synthesisSeed: numberFlag('--synthesis-seed'), rank: numberFlag('--rank'), epochs: numberFlag('--epochs'), batchSize: numberFlag('--batch-size'), seed: numberFlag('--seed'),
     turns: numberFlag('--turns'), earlyStop: process.argv.includes('--no-early-stop') ? false : undefined, trace: process.argv.includes('--trace'),
     freshTests: process.argv.includes('--fresh-tests') };
   if (which !== 'compound') {

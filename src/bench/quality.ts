@@ -140,9 +140,10 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
   /** Overrides of the default training settings, for sweeps: the learning rate, the PG term's weight. */
   lr?: number;
   pgWeight?: number;
-  /** LoRA rank (alpha stays 2 x rank), the epochs (null: sized to the records) and the training seed. */
+  /** LoRA rank (alpha stays 2 x rank), the epochs and the batch (unset: sized to the records) and the training seed. */
   rank?: number;
   epochs?: number;
+  batchSize?: number;
   seed?: number;
   /** false runs every step of the plan (early stopping off), to compare the steps it saves with what they cost. */
   earlyStop?: boolean;
@@ -202,6 +203,7 @@ export async function benchQuality(kernels: Kernels, files: Map<string, Uint8Arr
         if (o.pgWeight !== undefined) settings.loss.pgWeight = o.pgWeight;
         if (o.rank !== undefined) settings.lora = { ...settings.lora, rank: o.rank, alpha: 2 * o.rank };
         if (o.epochs !== undefined) settings.epochs = o.epochs;
+        if (o.batchSize !== undefined) settings.batchSize = o.batchSize;
         if (o.seed !== undefined) settings.seed = o.seed;
         if (o.earlyStop === false) settings.earlyStop = false;
         const t1 = performance.now();
