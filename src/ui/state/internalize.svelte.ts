@@ -34,8 +34,8 @@ const SYNTH_STEPS = ['inputs', 'answers', 'as_is', 'reasons', 'roleplay'];
  * batch 2 and lr 4e-3 took the student to 100% on `first` (the first preset), `last` and `count`. Smaller runs
  * stopped short on `last`: 8 samples and one step 0%; 16 training records and 16 steps 75%; 20 records and 10 steps
  * 54%; the default lr 2e-3 at 20 steps 88%. The tiny demo model takes the higher rate well. `double` (38%) and
- * `reverse` (4%), the hardest rules, are not learned this quickly: they need the default run (the default samples, epochs
- * and batch on auto), which their presets get.
+ * `reverse` (4%), the hardest rules, are not learned this quickly: they need the default run (the default samples,
+ * epochs and batch on auto), which their presets get.
  * The epochs are set, so early stopping is off and the run takes its 20 steps. `rules` are the preset rules this
  * sizing teaches; a demo preset of another rule gets the default run (applyDemoRun), whose time the page says first.
  * The sizing was measured with kl_only, which the first run keeps; the default variant, on_policy, was not
